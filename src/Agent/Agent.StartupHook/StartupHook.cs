@@ -1,0 +1,193 @@
+using System;
+using System.IO;
+using System.Reflection;
+using System.Runtime.CompilerServices;
+using System.Runtime.Loader;
+
+/// <summary>
+/// The agent's startup hook: run by the runtime before the app's Main when DOTNET_STARTUP_HOOKS
+/// names this file.
+/// </summary>
+/// <remarks>
+/// Why it is built this way:
+/// - It references nothing but the BCL and decides, before any agent type is touched, whether to
+///   trace at all: OTEL_SDK_DISABLED, excluded processes, the dotnet CLI and build servers (never
+///   trace `dotnet build`), the runtime version, and an app that carries its own OpenTelemetry.
+/// - The agent's assemblies are not in the app's deps.json, so they are not in the trusted platform
+///   assemblies (TPA) list. AssemblyLoadContext.Default.Resolving fires only for names that are not
+///   in that list, and the agent ships only assemblies named TraceAgent.*, which no app has: the
+///   resolver can load them from this folder into the default context without ever changing which
+///   version of any other assembly the app binds to. The agent depends on nothing outside the
+///   framework (System.Diagnostics.DiagnosticSource is the framework's own, so Activity is one type
+///   for the app, the framework and the agent).
+/// - The agent is entered by reflection after the resolver is installed, so the JIT never needs an
+///   agent type while compiling this method.
+/// - Nothing may escape Initialize: an exception here kills the app. Every failure is one line on
+///   stderr and the app runs untraced, unless OTEL_DOTNET_AUTO_FAIL_FAST_ENABLED=true.
+/// </remarks>
+internal static class StartupHook
+{
+    private const string AgentAssemblyPrefix = "TraceAgent.";
+    private static readonly string[] BuildTools = ["dotnet", "MSBuild", "VBCSCompiler", "csc", "vbc", "NuGet.Build.Tasks.Console", "dotnet-watch"];
+
+    public static void Initialize()
+    {
+        var failFast = IsTrue("OTEL_DOTNET_AUTO_FAIL_FAST_ENABLED");
+        try
+        {
+            var reason = ReasonNotToTrace();
+            if (reason is not null)
+            {
+                if (reason.Length > 0)
+                {
+                    Log("info", reason);
+                }
+
+                return;
+            }
+
+            var directory = Path.GetDirectoryName(typeof(StartupHook).Assembly.Location);
+            if (string.IsNullOrEmpty(directory))
+            {
+                Log("error", "cannot tell where the agent is installed; the app runs untraced");
+                return;
+            }
+
+            AssemblyLoadContext.Default.Resolving += (context, name) => Resolve(directory, context, name);
+            StartAgent(directory);
+        }
+        catch (Exception ex)
+        {
+            var inner = ex is TargetInvocationException { InnerException: not null } ? ex.InnerException! : ex;
+            Log("error", "the agent failed to start and the app runs untraced: " + inner.GetType().FullName + ": " + inner.Message);
+            if (failFast)
+            {
+                throw;
+            }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void StartAgent(string directory)
+    {
+        var path = Path.Combine(directory, "TraceAgent.dll");
+        if (!File.Exists(path))
+        {
+            throw new FileNotFoundException("the agent's core assembly is missing from " + directory, path);
+        }
+
+        var assembly = AssemblyLoadContext.Default.LoadFromAssemblyPath(path);
+        var bootstrap = assembly.GetType("TraceAgent.Loading.AgentBootstrap", throwOnError: true)!;
+        bootstrap.GetMethod("Initialize", BindingFlags.Public | BindingFlags.Static)!.Invoke(null, [directory]);
+    }
+
+    private static Assembly? Resolve(string directory, AssemblyLoadContext context, AssemblyName name)
+    {
+        if (name.Name is null || !name.Name.StartsWith(AgentAssemblyPrefix, StringComparison.Ordinal))
+        {
+            return null;
+        }
+
+        var path = Path.Combine(directory, name.Name + ".dll");
+        return File.Exists(path) ? context.LoadFromAssemblyPath(path) : null;
+    }
+
+    /// <summary>Null to trace; otherwise why not (empty: say nothing).</summary>
+    private static string? ReasonNotToTrace()
+    {
+        if (IsTrue("OTEL_SDK_DISABLED"))
+        {
+            return string.Empty;
+        }
+
+        var entry = Assembly.GetEntryAssembly()?.GetName().Name ?? string.Empty;
+        var process = Path.GetFileNameWithoutExtension(Environment.ProcessPath) ?? string.Empty;
+        foreach (var tool in BuildTools)
+        {
+            if (string.Equals(entry, tool, StringComparison.OrdinalIgnoreCase))
+            {
+                return string.Empty;
+            }
+        }
+
+        var excluded = Environment.GetEnvironmentVariable("OTEL_DOTNET_AUTO_EXCLUDE_PROCESSES");
+        if (!string.IsNullOrWhiteSpace(excluded))
+        {
+            foreach (var item in excluded.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+            {
+                var name = Path.GetFileNameWithoutExtension(item);
+                if (string.Equals(name, process, StringComparison.OrdinalIgnoreCase) || string.Equals(name, entry, StringComparison.OrdinalIgnoreCase))
+                {
+                    return string.Empty;
+                }
+            }
+        }
+
+        if (Environment.Version.Major < 10)
+        {
+            return "runtime " + Environment.Version + " is not supported (the agent needs .NET 10 or later); the app runs untraced";
+        }
+
+        var appOpenTelemetry = FindInTrustedPlatformAssemblies("OpenTelemetry.dll") ?? FindInTrustedPlatformAssemblies("OpenTelemetry.Api.dll");
+        if (appOpenTelemetry is not null)
+        {
+            return "the app carries its own OpenTelemetry " + FileVersion(appOpenTelemetry) + " (" + appOpenTelemetry + "); the agent "
+                + FileVersion(typeof(StartupHook).Assembly.Location) + " would export every span twice, so it leaves this app untraced";
+        }
+
+        return null;
+    }
+
+    private static string? FindInTrustedPlatformAssemblies(string fileName)
+    {
+        if (AppContext.GetData("TRUSTED_PLATFORM_ASSEMBLIES") is not string list)
+        {
+            return null;
+        }
+
+        foreach (var path in list.Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries))
+        {
+            if (string.Equals(Path.GetFileName(path), fileName, StringComparison.OrdinalIgnoreCase))
+            {
+                return path;
+            }
+        }
+
+        return null;
+    }
+
+    private static string FileVersion(string path)
+    {
+        try
+        {
+            var version = System.Diagnostics.FileVersionInfo.GetVersionInfo(path).ProductVersion ?? "?";
+            var plus = version.IndexOf('+', StringComparison.Ordinal);
+            return plus > 0 ? version.Substring(0, plus) : version;
+        }
+        catch (Exception)
+        {
+            return "?";
+        }
+    }
+
+    private static bool IsTrue(string name) =>
+        string.Equals(Environment.GetEnvironmentVariable(name)?.Trim(), "true", StringComparison.OrdinalIgnoreCase);
+
+    private static void Log(string level, string message)
+    {
+        var configured = Environment.GetEnvironmentVariable("OTEL_LOG_LEVEL")?.Trim().ToLowerInvariant();
+        if (configured is "none" or "off" || (configured == "error" && level != "error") || (configured is "warn" or "warning" && level == "info"))
+        {
+            return;
+        }
+
+        try
+        {
+            Console.Error.WriteLine("[traceagent] " + DateTime.UtcNow.ToString("yyyy-MM-ddTHH:mm:ss.fffZ", System.Globalization.CultureInfo.InvariantCulture) + " " + level + " " + message);
+        }
+        catch (Exception)
+        {
+            // stderr closed: nothing to tell, nothing to break.
+        }
+    }
+}

@@ -1,0 +1,471 @@
+using System.Globalization;
+using TraceAgent.Diagnostics;
+
+namespace TraceAgent.Configuration;
+
+public enum OtlpProtocol
+{
+    HttpProtobuf,
+    Grpc,
+}
+
+public enum KafkaConsumerMode
+{
+    Parent,
+    Link,
+}
+
+public sealed record OtlpExporterSettings(
+    Uri Endpoint,
+    OtlpProtocol Protocol,
+    IReadOnlyList<KeyValuePair<string, string>> Headers,
+    int TimeoutMilliseconds,
+    bool Gzip);
+
+public sealed record BatchSettings(int ScheduleDelayMilliseconds, int ExportTimeoutMilliseconds, int MaxQueueSize, int MaxExportBatchSize);
+
+public sealed record SpanLimits(int AttributeCountLimit, int? AttributeValueLengthLimit, int EventCountLimit, int LinkCountLimit, int EventAttributeCountLimit, int LinkAttributeCountLimit);
+
+public sealed record HttpSettings(
+    IReadOnlyList<string> ServerRequestHeaders,
+    IReadOnlyList<string> ServerResponseHeaders,
+    IReadOnlyList<string> ClientRequestHeaders,
+    IReadOnlyList<string> ClientResponseHeaders,
+    bool RedactServerQuery,
+    bool RedactClientQuery,
+    IReadOnlyList<string> ExcludedServerPaths,
+    IReadOnlyList<string> ExcludedClientUrls);
+
+public sealed record DatabaseSettings(bool QueryTextEnabled, bool SanitizeQueryText);
+
+public sealed record RedisSettings(bool CaptureKeys);
+
+public sealed record KafkaSettings(KafkaConsumerMode ConsumerMode, IReadOnlyList<string> ExcludedTopics);
+
+public sealed record LogsSettings(bool Enabled, IReadOnlyList<string> Exporters, bool IncludeFormattedMessage, OtlpExporterSettings Otlp);
+
+/// <summary>Everything the agent is told by its environment, parsed once at start-up.</summary>
+public sealed class AgentSettings
+{
+    public static readonly string[] KnownExporters = ["otlp", "console", "zipkin", "none"];
+    public static readonly string[] KnownPropagators = ["tracecontext", "baggage", "b3", "b3multi", "none"];
+    public static readonly string[] KnownSamplers =
+        ["always_on", "always_off", "traceidratio", "parentbased_always_on", "parentbased_always_off", "parentbased_traceidratio"];
+
+    private AgentSettings()
+    {
+    }
+
+    public string? ServiceName { get; private init; }
+
+    public IReadOnlyList<KeyValuePair<string, string>> ResourceAttributes { get; private init; } = [];
+
+    public bool TracesEnabled { get; private init; }
+
+    public IReadOnlyList<string> TracesExporters { get; private init; } = [];
+
+    public OtlpExporterSettings Otlp { get; private init; } = null!;
+
+    public Uri ZipkinEndpoint { get; private init; } = null!;
+
+    public string Sampler { get; private init; } = "parentbased_always_on";
+
+    public double SamplerRatio { get; private init; } = 1.0;
+
+    public IReadOnlyList<string> Propagators { get; private init; } = [];
+
+    public BatchSettings Batch { get; private init; } = null!;
+
+    public SpanLimits Limits { get; private init; } = null!;
+
+    public AgentLogLevel LogLevel { get; private init; }
+
+    public string? LogDirectory { get; private init; }
+
+    public bool FailFast { get; private init; }
+
+    public IReadOnlyList<string> AdditionalSources { get; private init; } = [];
+
+    public HttpSettings Http { get; private init; } = null!;
+
+    public DatabaseSettings Database { get; private init; } = null!;
+
+    public RedisSettings Redis { get; private init; } = null!;
+
+    public KafkaSettings Kafka { get; private init; } = null!;
+
+    public LogsSettings Logs { get; private init; } = null!;
+
+    public bool AllowAppOpenTelemetry { get; private init; }
+
+    private bool InstrumentationDefault { get; init; }
+
+    private IReadOnlyDictionary<string, bool> InstrumentationSwitches { get; init; } = new Dictionary<string, bool>();
+
+    public bool IsInstrumentationEnabled(string id) =>
+        InstrumentationSwitches.TryGetValue(id, out var enabled) ? enabled : InstrumentationDefault;
+
+    public static AgentSettings Load(SettingsReader reader, IEnumerable<string> instrumentationIds)
+    {
+        var traceOtlp = ReadOtlp(reader, "TRACES", ConfigurationKeys.OtlpTracesEndpoint, ConfigurationKeys.OtlpTracesProtocol, ConfigurationKeys.OtlpTracesHeaders, ConfigurationKeys.OtlpTracesTimeout, ConfigurationKeys.OtlpTracesCompression, "/v1/traces");
+        var logsOtlp = ReadOtlp(reader, "LOGS", ConfigurationKeys.OtlpLogsEndpoint, ConfigurationKeys.OtlpLogsProtocol, ConfigurationKeys.OtlpLogsHeaders, ConfigurationKeys.OtlpLogsTimeout, ConfigurationKeys.OtlpLogsCompression, "/v1/logs");
+
+        var instrumentationDefault = reader.GetBool(ConfigurationKeys.TracesInstrumentationEnabled, true);
+        var switches = new Dictionary<string, bool>(StringComparer.Ordinal);
+        foreach (var id in instrumentationIds)
+        {
+            var key = ConfigurationKeys.InstrumentationEnabled(id);
+            if (reader.GetString(key) is not null)
+            {
+                switches[id] = reader.GetBool(key, instrumentationDefault);
+            }
+        }
+
+        var (sampler, ratio) = ReadSampler(reader);
+        var scheduleDelay = reader.GetInt(ConfigurationKeys.BspScheduleDelay, 5000, 1);
+        var maxQueue = reader.GetInt(ConfigurationKeys.BspMaxQueueSize, 2048, 1);
+        var maxBatch = reader.GetInt(ConfigurationKeys.BspMaxExportBatchSize, 512, 1);
+        if (maxBatch > maxQueue)
+        {
+            reader.Invalid(ConfigurationKeys.BspMaxExportBatchSize, maxBatch.ToString(CultureInfo.InvariantCulture), $"is larger than {ConfigurationKeys.BspMaxQueueSize} ({maxQueue})", maxQueue.ToString(CultureInfo.InvariantCulture));
+            maxBatch = maxQueue;
+        }
+
+        var attributeCount = reader.GetInt(ConfigurationKeys.AttributeCountLimit, 128, 0);
+        var attributeLength = reader.GetOptionalInt(ConfigurationKeys.AttributeValueLengthLimit, 0);
+
+        return new AgentSettings
+        {
+            ServiceName = reader.GetString(ConfigurationKeys.ServiceName),
+            ResourceAttributes = ParseResourceAttributes(reader),
+            TracesEnabled = reader.GetBool(ConfigurationKeys.TracesEnabled, true),
+            TracesExporters = ReadNames(reader, ConfigurationKeys.TracesExporter, ["otlp"], KnownExporters),
+            Otlp = traceOtlp,
+            ZipkinEndpoint = ReadUri(reader, ConfigurationKeys.ZipkinEndpoint, new Uri("http://localhost:9411/api/v2/spans")),
+            Sampler = sampler,
+            SamplerRatio = ratio,
+            Propagators = ReadNames(reader, ConfigurationKeys.Propagators, ["tracecontext", "baggage"], KnownPropagators),
+            Batch = new BatchSettings(
+                scheduleDelay,
+                reader.GetInt(ConfigurationKeys.BspExportTimeout, 30000, 1),
+                maxQueue,
+                maxBatch),
+            Limits = new SpanLimits(
+                reader.GetInt(ConfigurationKeys.SpanAttributeCountLimit, attributeCount, 0),
+                reader.GetOptionalInt(ConfigurationKeys.SpanAttributeValueLengthLimit, 0) ?? attributeLength,
+                reader.GetInt(ConfigurationKeys.SpanEventCountLimit, 128, 0),
+                reader.GetInt(ConfigurationKeys.SpanLinkCountLimit, 128, 0),
+                reader.GetInt(ConfigurationKeys.EventAttributeCountLimit, 128, 0),
+                reader.GetInt(ConfigurationKeys.LinkAttributeCountLimit, 128, 0)),
+            LogLevel = ReadLogLevel(reader),
+            LogDirectory = reader.GetString(ConfigurationKeys.LogDirectory),
+            FailFast = reader.GetBool(ConfigurationKeys.FailFast, false),
+            AdditionalSources = reader.GetList(ConfigurationKeys.TracesAdditionalSources, []),
+            InstrumentationDefault = instrumentationDefault,
+            InstrumentationSwitches = switches,
+            Http = new HttpSettings(
+                reader.GetList(ConfigurationKeys.AspNetCoreCaptureRequestHeaders, []),
+                reader.GetList(ConfigurationKeys.AspNetCoreCaptureResponseHeaders, []),
+                reader.GetList(ConfigurationKeys.HttpCaptureRequestHeaders, []),
+                reader.GetList(ConfigurationKeys.HttpCaptureResponseHeaders, []),
+                !reader.GetBool(ConfigurationKeys.AspNetCoreDisableQueryRedaction, false),
+                !reader.GetBool(ConfigurationKeys.HttpDisableQueryRedaction, false),
+                reader.GetList(ConfigurationKeys.AspNetCoreExcludedPaths, []),
+                reader.GetList(ConfigurationKeys.HttpClientExcludedUrls, [])),
+            Database = new DatabaseSettings(
+                reader.GetBool(ConfigurationKeys.DbQueryTextEnabled, true),
+                reader.GetBool(ConfigurationKeys.DbQuerySanitizationEnabled, true)),
+            Redis = new RedisSettings(reader.GetBool(ConfigurationKeys.RedisCaptureKeys, false)),
+            Kafka = new KafkaSettings(ReadKafkaMode(reader), reader.GetList(ConfigurationKeys.KafkaExcludedTopics, [])),
+            Logs = new LogsSettings(
+                reader.GetBool(ConfigurationKeys.LogsEnabled, true),
+                ReadNames(reader, ConfigurationKeys.LogsExporter, ["none"], ["otlp", "console", "none"]),
+                reader.GetBool(ConfigurationKeys.LogsIncludeFormattedMessage, false),
+                logsOtlp),
+            AllowAppOpenTelemetry = reader.GetBool(ConfigurationKeys.AllowAppOpenTelemetry, false),
+        };
+    }
+
+    private static OtlpExporterSettings ReadOtlp(SettingsReader reader, string signal, string endpointKey, string protocolKey, string headersKey, string timeoutKey, string compressionKey, string path)
+    {
+        _ = signal;
+        var protocol = OtlpProtocol.HttpProtobuf;
+        var protocolName = reader.GetString(protocolKey) is not null ? protocolKey : ConfigurationKeys.OtlpProtocol;
+        var rawProtocol = reader.GetString(protocolName);
+        if (rawProtocol is not null)
+        {
+            switch (rawProtocol.ToLowerInvariant())
+            {
+                case "http/protobuf":
+                    break;
+                case "grpc":
+                    protocol = OtlpProtocol.Grpc;
+                    break;
+                default:
+                    reader.Invalid(protocolName, rawProtocol, "is not a supported protocol (http/protobuf, grpc)", "http/protobuf");
+                    break;
+            }
+        }
+
+        Uri endpoint;
+        if (reader.GetString(endpointKey) is not null)
+        {
+            // A signal-specific endpoint is used exactly as given (OTLP exporter specification).
+            endpoint = ReadUri(reader, endpointKey, DefaultEndpoint(protocol, path));
+        }
+        else if (reader.GetString(ConfigurationKeys.OtlpEndpoint) is not null)
+        {
+            var baseUri = ReadUri(reader, ConfigurationKeys.OtlpEndpoint, DefaultEndpoint(protocol, string.Empty));
+            endpoint = protocol == OtlpProtocol.Grpc ? baseUri : AppendPath(baseUri, path);
+        }
+        else
+        {
+            endpoint = DefaultEndpoint(protocol, path);
+        }
+
+        var headersName = reader.GetString(headersKey) is not null ? headersKey : ConfigurationKeys.OtlpHeaders;
+        var timeoutName = reader.GetString(timeoutKey) is not null ? timeoutKey : ConfigurationKeys.OtlpTimeout;
+        var compressionName = reader.GetString(compressionKey) is not null ? compressionKey : ConfigurationKeys.OtlpCompression;
+        var gzip = false;
+        var rawCompression = reader.GetString(compressionName);
+        if (rawCompression is not null)
+        {
+            if (string.Equals(rawCompression, "gzip", StringComparison.OrdinalIgnoreCase))
+            {
+                gzip = true;
+            }
+            else if (!string.Equals(rawCompression, "none", StringComparison.OrdinalIgnoreCase))
+            {
+                reader.Invalid(compressionName, rawCompression, "is not gzip or none", "none");
+            }
+        }
+
+        return new OtlpExporterSettings(
+            endpoint,
+            protocol,
+            ParseHeaders(reader, headersName),
+            reader.GetInt(timeoutName, 10000, 1),
+            gzip);
+    }
+
+    private static Uri DefaultEndpoint(OtlpProtocol protocol, string path) =>
+        protocol == OtlpProtocol.Grpc ? new Uri("http://localhost:4317") : new Uri("http://localhost:4318" + path);
+
+    private static Uri AppendPath(Uri baseUri, string path)
+    {
+        var text = baseUri.GetLeftPart(UriPartial.Path).TrimEnd('/');
+        return new Uri(text + path + baseUri.Query);
+    }
+
+    private static Uri ReadUri(SettingsReader reader, string key, Uri defaultValue)
+    {
+        var raw = reader.GetString(key);
+        if (raw is null)
+        {
+            return defaultValue;
+        }
+
+        if (Uri.TryCreate(raw, UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps))
+        {
+            return uri;
+        }
+
+        reader.Invalid(key, raw, "is not an absolute http or https URL", defaultValue.ToString());
+        return defaultValue;
+    }
+
+    private static IReadOnlyList<string> ReadNames(SettingsReader reader, string key, IReadOnlyList<string> defaultValue, IReadOnlyList<string> known)
+    {
+        var raw = reader.GetString(key);
+        if (raw is null)
+        {
+            return defaultValue;
+        }
+
+        var result = new List<string>();
+        foreach (var part in raw.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+        {
+            var name = part.ToLowerInvariant();
+            if (!known.Contains(name))
+            {
+                reader.Invalid(key, part, $"names an unknown value (known: {string.Join(", ", known)})", "the other values");
+                continue;
+            }
+
+            if (!result.Contains(name))
+            {
+                result.Add(name);
+            }
+        }
+
+        if (result.Count == 0)
+        {
+            reader.Invalid(key, raw, "names nothing usable", string.Join(",", defaultValue));
+            return defaultValue;
+        }
+
+        // "none" alone means none; beside other names it is ignored.
+        if (result.Count > 1)
+        {
+            result.Remove("none");
+        }
+
+        return result;
+    }
+
+    private static (string Sampler, double Ratio) ReadSampler(SettingsReader reader)
+    {
+        var sampler = "parentbased_always_on";
+        var raw = reader.GetString(ConfigurationKeys.TracesSampler);
+        if (raw is not null)
+        {
+            var name = raw.ToLowerInvariant();
+            if (KnownSamplers.Contains(name))
+            {
+                sampler = name;
+            }
+            else
+            {
+                reader.Invalid(ConfigurationKeys.TracesSampler, raw, $"is not a supported sampler ({string.Join(", ", KnownSamplers)})", sampler);
+            }
+        }
+
+        var ratio = 1.0;
+        if (sampler.EndsWith("traceidratio", StringComparison.Ordinal))
+        {
+            var rawArg = reader.GetString(ConfigurationKeys.TracesSamplerArg);
+            if (rawArg is not null)
+            {
+                if (double.TryParse(rawArg, NumberStyles.Float, CultureInfo.InvariantCulture, out var parsed) && parsed >= 0 && parsed <= 1)
+                {
+                    ratio = parsed;
+                }
+                else
+                {
+                    reader.Invalid(ConfigurationKeys.TracesSamplerArg, rawArg, "is not a number from 0 to 1", "1.0");
+                }
+            }
+        }
+
+        return (sampler, ratio);
+    }
+
+    private static AgentLogLevel ReadLogLevel(SettingsReader reader)
+    {
+        var raw = reader.GetString(ConfigurationKeys.LogLevel);
+        if (raw is null)
+        {
+            return AgentLogLevel.Info;
+        }
+
+        switch (raw.ToLowerInvariant())
+        {
+            case "none":
+            case "off":
+                return AgentLogLevel.None;
+            case "error":
+                return AgentLogLevel.Error;
+            case "warn":
+            case "warning":
+                return AgentLogLevel.Warning;
+            case "info":
+                return AgentLogLevel.Info;
+            case "debug":
+                return AgentLogLevel.Debug;
+            default:
+                reader.Invalid(ConfigurationKeys.LogLevel, raw, "is not none, error, warn, info or debug", "info");
+                return AgentLogLevel.Info;
+        }
+    }
+
+    private static KafkaConsumerMode ReadKafkaMode(SettingsReader reader)
+    {
+        var raw = reader.GetString(ConfigurationKeys.KafkaConsumerMode);
+        if (raw is null || string.Equals(raw, "parent", StringComparison.OrdinalIgnoreCase))
+        {
+            return KafkaConsumerMode.Parent;
+        }
+
+        if (string.Equals(raw, "link", StringComparison.OrdinalIgnoreCase))
+        {
+            return KafkaConsumerMode.Link;
+        }
+
+        reader.Invalid(ConfigurationKeys.KafkaConsumerMode, raw, "is not parent or link", "parent");
+        return KafkaConsumerMode.Parent;
+    }
+
+    /// <summary>Parses a W3C-baggage-like list of key=value pairs with percent-encoded values.</summary>
+    internal static List<KeyValuePair<string, string>> ParseKeyValueList(SettingsReader reader, string key, string raw, bool hideValues = false)
+    {
+        var result = new List<KeyValuePair<string, string>>();
+        foreach (var part in raw.Split(',', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var eq = part.IndexOf('=', StringComparison.Ordinal);
+            var name = eq > 0 ? part[..eq].Trim() : string.Empty;
+            if (name.Length == 0)
+            {
+                reader.Invalid(key, hideValues ? "***" : part, "has an entry that is not key=value", "the other entries");
+                continue;
+            }
+
+            string value;
+            try
+            {
+                value = Uri.UnescapeDataString(part[(eq + 1)..].Trim());
+            }
+            catch (UriFormatException)
+            {
+                value = part[(eq + 1)..].Trim();
+            }
+
+            result.Add(new KeyValuePair<string, string>(name, value));
+        }
+
+        return result;
+    }
+
+    private static IReadOnlyList<KeyValuePair<string, string>> ParseHeaders(SettingsReader reader, string key)
+    {
+        var raw = reader.GetString(key);
+        if (raw is null)
+        {
+            return [];
+        }
+
+        // Header values are secrets more often than not: a bad entry is named by its key only.
+        var result = new List<KeyValuePair<string, string>>();
+        foreach (var pair in ParseKeyValueList(reader, key, raw, hideValues: true))
+        {
+            if (IsHeaderName(pair.Key) && !pair.Value.Any(char.IsControl))
+            {
+                result.Add(pair);
+            }
+            else
+            {
+                reader.Invalid(key, pair.Key + "=***", "has an entry that is not a valid HTTP header", "the other entries");
+            }
+        }
+
+        return result;
+    }
+
+    private static bool IsHeaderName(string name)
+    {
+        foreach (var c in name)
+        {
+            if (c <= ' ' || c >= 127 || "()<>@,;:\\\"/[]?={}".Contains(c, StringComparison.Ordinal))
+            {
+                return false;
+            }
+        }
+
+        return name.Length > 0;
+    }
+
+    private static IReadOnlyList<KeyValuePair<string, string>> ParseResourceAttributes(SettingsReader reader)
+    {
+        var raw = reader.GetString(ConfigurationKeys.ResourceAttributes);
+        return raw is null ? [] : ParseKeyValueList(reader, ConfigurationKeys.ResourceAttributes, raw);
+    }
+}

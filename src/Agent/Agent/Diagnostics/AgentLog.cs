@@ -1,0 +1,108 @@
+using System.Globalization;
+using System.Text;
+
+namespace TraceAgent.Diagnostics;
+
+public enum AgentLogLevel
+{
+    None = 0,
+    Error = 1,
+    Warning = 2,
+    Info = 3,
+    Debug = 4,
+}
+
+/// <summary>
+/// The agent's own log. Lines go to stderr (never stdout: the app owns it) and, when
+/// OTEL_DOTNET_AUTO_LOG_DIRECTORY is set, to a file. Writing must never throw into the app.
+/// </summary>
+public static class AgentLog
+{
+    private static readonly Lock Gate = new();
+    private static AgentLogLevel s_level = AgentLogLevel.Info;
+    private static StreamWriter? s_file;
+    private static bool s_toStderr = true;
+
+    public static AgentLogLevel Level => s_level;
+
+    public static bool IsEnabled(AgentLogLevel level) => level <= s_level;
+
+    internal static void Configure(AgentLogLevel level, string? directory, bool toStderr)
+    {
+        s_level = level;
+        s_toStderr = toStderr;
+        if (string.IsNullOrWhiteSpace(directory) || level == AgentLogLevel.None)
+        {
+            return;
+        }
+
+        try
+        {
+            Directory.CreateDirectory(directory);
+            var name = string.Create(
+                CultureInfo.InvariantCulture,
+                $"traceagent-{SafeFileName(Environment.ProcessPath)}-{Environment.ProcessId}.log");
+            var stream = new FileStream(Path.Combine(directory, name), FileMode.Append, FileAccess.Write, FileShare.ReadWrite);
+            s_file = new StreamWriter(stream, new UTF8Encoding(false)) { AutoFlush = true };
+        }
+        catch (Exception ex)
+        {
+            Write(AgentLogLevel.Warning, $"cannot open a log file in '{directory}' ({ex.GetType().Name}: {ex.Message}); logging to stderr only");
+        }
+    }
+
+    public static void Error(string message) => Write(AgentLogLevel.Error, message);
+
+    public static void Warning(string message) => Write(AgentLogLevel.Warning, message);
+
+    public static void Info(string message) => Write(AgentLogLevel.Info, message);
+
+    public static void Debug(string message) => Write(AgentLogLevel.Debug, message);
+
+    public static void Write(AgentLogLevel level, string message)
+    {
+        if (!IsEnabled(level))
+        {
+            return;
+        }
+
+        try
+        {
+            var line = string.Create(
+                CultureInfo.InvariantCulture,
+                $"[traceagent] {DateTime.UtcNow:yyyy-MM-ddTHH:mm:ss.fffZ} {LevelName(level)} {message}");
+            lock (Gate)
+            {
+                if (s_toStderr)
+                {
+                    Console.Error.WriteLine(line);
+                }
+
+                s_file?.WriteLine(line);
+            }
+        }
+        catch
+        {
+            // A log line is never worth an exception in the app.
+        }
+    }
+
+    private static string LevelName(AgentLogLevel level) => level switch
+    {
+        AgentLogLevel.Error => "error",
+        AgentLogLevel.Warning => "warn",
+        AgentLogLevel.Info => "info",
+        _ => "debug",
+    };
+
+    private static string SafeFileName(string? path)
+    {
+        var name = Path.GetFileNameWithoutExtension(path) ?? "app";
+        foreach (var c in Path.GetInvalidFileNameChars())
+        {
+            name = name.Replace(c, '_');
+        }
+
+        return name;
+    }
+}

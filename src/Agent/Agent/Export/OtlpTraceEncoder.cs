@@ -1,0 +1,314 @@
+using System.Diagnostics;
+using System.Globalization;
+using TraceAgent.Configuration;
+
+namespace TraceAgent.Export;
+
+/// <summary>
+/// Encodes spans as an OTLP ExportTraceServiceRequest (opentelemetry-proto, trace/v1). Field numbers
+/// are those of the OTLP specification.
+/// </summary>
+internal sealed class OtlpTraceEncoder
+{
+    private readonly byte[] _resource;
+    private readonly SpanLimits _limits;
+    private readonly Dictionary<ActivitySource, List<Activity>> _byScope = new();
+
+    public OtlpTraceEncoder(IReadOnlyList<KeyValuePair<string, object>> resource, SpanLimits limits)
+    {
+        _limits = limits;
+        var writer = new ProtoWriter(1024);
+        foreach (var attribute in resource)
+        {
+            OtlpCommon.WriteKeyValue(writer, 1, attribute.Key, attribute.Value, null);
+        }
+
+        _resource = writer.WrittenSpan.ToArray();
+    }
+
+    public void Encode(ProtoWriter writer, IReadOnlyList<Activity> batch)
+    {
+        foreach (var list in _byScope.Values)
+        {
+            list.Clear();
+        }
+
+        for (var i = 0; i < batch.Count; i++)
+        {
+            var activity = batch[i];
+            if (!_byScope.TryGetValue(activity.Source, out var list))
+            {
+                list = [];
+                _byScope[activity.Source] = list;
+            }
+
+            list.Add(activity);
+        }
+
+        // ExportTraceServiceRequest.resource_spans = 1
+        var resourceSpans = writer.BeginMessage(1);
+        var resource = writer.BeginMessage(1); // ResourceSpans.resource = 1
+        writer.WriteRaw(_resource);
+        writer.EndMessage(resource);
+        foreach (var (source, spans) in _byScope)
+        {
+            if (spans.Count == 0)
+            {
+                continue;
+            }
+
+            var scopeSpans = writer.BeginMessage(2); // ResourceSpans.scope_spans = 2
+            var scope = writer.BeginMessage(1); // ScopeSpans.scope = 1
+            writer.WriteStringField(1, source.Name);
+            if (!string.IsNullOrEmpty(source.Version))
+            {
+                writer.WriteStringField(2, source.Version);
+            }
+
+            writer.EndMessage(scope);
+            foreach (var span in spans)
+            {
+                WriteSpan(writer, span);
+            }
+
+            writer.EndMessage(scopeSpans);
+        }
+
+        writer.EndMessage(resourceSpans);
+
+        // Drop sources that disappeared so the dictionary does not grow without bound.
+        if (_byScope.Count > 256)
+        {
+            _byScope.Clear();
+        }
+    }
+
+    private void WriteSpan(ProtoWriter writer, Activity activity)
+    {
+        Span<byte> id = stackalloc byte[16];
+        var span = writer.BeginMessage(2); // ScopeSpans.spans = 2
+        activity.TraceId.CopyTo(id);
+        writer.WriteBytesField(1, id);
+        activity.SpanId.CopyTo(id[..8]);
+        writer.WriteBytesField(2, id[..8]);
+        var traceState = activity.TraceStateString;
+        if (!string.IsNullOrEmpty(traceState))
+        {
+            writer.WriteStringField(3, traceState);
+        }
+
+        if (activity.ParentSpanId != default)
+        {
+            activity.ParentSpanId.CopyTo(id[..8]);
+            writer.WriteBytesField(4, id[..8]);
+        }
+
+        writer.WriteStringField(5, activity.DisplayName);
+        writer.WriteVarintField(6, (ulong)activity.Kind + 1);
+        var start = ToUnixNanos(activity.StartTimeUtc);
+        writer.WriteFixed64Field(7, start);
+        writer.WriteFixed64Field(8, start + (ulong)activity.Duration.Ticks * 100);
+
+        var count = 0;
+        var dropped = 0;
+        foreach (var tag in activity.EnumerateTagObjects())
+        {
+            if (tag.Value is null)
+            {
+                continue;
+            }
+
+            if (count >= _limits.AttributeCountLimit)
+            {
+                dropped++;
+                continue;
+            }
+
+            OtlpCommon.WriteKeyValue(writer, 9, tag.Key, tag.Value, _limits.AttributeValueLengthLimit);
+            count++;
+        }
+
+        if (dropped > 0)
+        {
+            writer.WriteVarintField(10, (ulong)dropped);
+        }
+
+        var events = 0;
+        var droppedEvents = 0;
+        foreach (ref readonly var e in activity.EnumerateEvents())
+        {
+            if (events >= _limits.EventCountLimit)
+            {
+                droppedEvents++;
+                continue;
+            }
+
+            var message = writer.BeginMessage(11);
+            writer.WriteFixed64Field(1, ToUnixNanos(e.Timestamp.UtcDateTime));
+            writer.WriteStringField(2, e.Name);
+            WriteLimitedTags(writer, 3, 4, e.EnumerateTagObjects(), _limits.EventAttributeCountLimit);
+            writer.EndMessage(message);
+            events++;
+        }
+
+        if (droppedEvents > 0)
+        {
+            writer.WriteVarintField(12, (ulong)droppedEvents);
+        }
+
+        var links = 0;
+        var droppedLinks = 0;
+        foreach (ref readonly var link in activity.EnumerateLinks())
+        {
+            if (links >= _limits.LinkCountLimit)
+            {
+                droppedLinks++;
+                continue;
+            }
+
+            var message = writer.BeginMessage(13);
+            link.Context.TraceId.CopyTo(id);
+            writer.WriteBytesField(1, id);
+            link.Context.SpanId.CopyTo(id[..8]);
+            writer.WriteBytesField(2, id[..8]);
+            if (!string.IsNullOrEmpty(link.Context.TraceState))
+            {
+                writer.WriteStringField(3, link.Context.TraceState);
+            }
+
+            WriteLimitedTags(writer, 4, 5, link.EnumerateTagObjects(), _limits.LinkAttributeCountLimit);
+            writer.WriteFixed32Field(6, SpanFlags(link.Context.TraceFlags, link.Context.IsRemote));
+            writer.EndMessage(message);
+            links++;
+        }
+
+        if (droppedLinks > 0)
+        {
+            writer.WriteVarintField(14, (ulong)droppedLinks);
+        }
+
+        if (activity.Status != ActivityStatusCode.Unset)
+        {
+            var status = writer.BeginMessage(15);
+            if (activity.Status == ActivityStatusCode.Error && !string.IsNullOrEmpty(activity.StatusDescription))
+            {
+                writer.WriteStringField(2, activity.StatusDescription);
+            }
+
+            writer.WriteVarintField(3, activity.Status == ActivityStatusCode.Ok ? 1UL : 2UL);
+            writer.EndMessage(status);
+        }
+
+        writer.WriteFixed32Field(16, SpanFlags(activity.ActivityTraceFlags, activity.HasRemoteParent));
+        writer.EndMessage(span);
+    }
+
+    private void WriteLimitedTags(ProtoWriter writer, int field, int droppedField, Activity.Enumerator<KeyValuePair<string, object?>> tags, int limit)
+    {
+        var count = 0;
+        var dropped = 0;
+        foreach (var tag in tags)
+        {
+            if (tag.Value is null)
+            {
+                continue;
+            }
+
+            if (count >= limit)
+            {
+                dropped++;
+                continue;
+            }
+
+            OtlpCommon.WriteKeyValue(writer, field, tag.Key, tag.Value, _limits.AttributeValueLengthLimit);
+            count++;
+        }
+
+        if (dropped > 0)
+        {
+            writer.WriteVarintField(droppedField, (ulong)dropped);
+        }
+    }
+
+    // Span.flags: the W3C trace flags in bits 0-7, then HAS_IS_REMOTE (0x100) and IS_REMOTE (0x200).
+    private static uint SpanFlags(ActivityTraceFlags flags, bool isRemote) => (uint)flags | 0x100u | (isRemote ? 0x200u : 0u);
+
+    internal static ulong ToUnixNanos(DateTime utc) => (ulong)(utc.Ticks - DateTime.UnixEpoch.Ticks) * 100;
+}
+
+internal static class OtlpCommon
+{
+    public static void WriteKeyValue(ProtoWriter writer, int field, string key, object value, int? lengthLimit)
+    {
+        var keyValue = writer.BeginMessage(field);
+        writer.WriteStringField(1, key);
+        var any = writer.BeginMessage(2);
+        WriteAnyValueBody(writer, value, lengthLimit);
+        writer.EndMessage(any);
+        writer.EndMessage(keyValue);
+    }
+
+    // AnyValue: string_value 1, bool_value 2, int_value 3, double_value 4, array_value 5, bytes_value 7.
+    public static void WriteAnyValueBody(ProtoWriter writer, object value, int? lengthLimit)
+    {
+        switch (value)
+        {
+            case string s:
+                writer.WriteStringField(1, Truncate(s, lengthLimit));
+                break;
+            case bool b:
+                writer.WriteBoolField(2, b);
+                break;
+            case int i:
+                writer.WriteInt64Field(3, i);
+                break;
+            case long l:
+                writer.WriteInt64Field(3, l);
+                break;
+            case short sh:
+                writer.WriteInt64Field(3, sh);
+                break;
+            case byte by:
+                writer.WriteInt64Field(3, by);
+                break;
+            case sbyte sb:
+                writer.WriteInt64Field(3, sb);
+                break;
+            case uint ui:
+                writer.WriteInt64Field(3, ui);
+                break;
+            case ushort us:
+                writer.WriteInt64Field(3, us);
+                break;
+            case double d:
+                writer.WriteDoubleField(4, d);
+                break;
+            case float f:
+                writer.WriteDoubleField(4, f);
+                break;
+            case byte[] bytes:
+                writer.WriteBytesField(7, bytes);
+                break;
+            case System.Collections.IEnumerable sequence when value is Array:
+                var array = writer.BeginMessage(5);
+                foreach (var item in sequence)
+                {
+                    var element = writer.BeginMessage(1);
+                    if (item is not null)
+                    {
+                        WriteAnyValueBody(writer, item, lengthLimit);
+                    }
+
+                    writer.EndMessage(element);
+                }
+
+                writer.EndMessage(array);
+                break;
+            default:
+                writer.WriteStringField(1, Truncate(Convert.ToString(value, CultureInfo.InvariantCulture) ?? string.Empty, lengthLimit));
+                break;
+        }
+    }
+
+    private static string Truncate(string value, int? limit) => limit is int max && value.Length > max ? value[..max] : value;
+}

@@ -1,0 +1,148 @@
+using System.Buffers.Binary;
+using System.Text;
+
+namespace TraceAgent.Export;
+
+/// <summary>
+/// A protobuf wire-format writer into one growing buffer that is reused from export to export.
+/// Nested messages reserve a 4-byte length and patch it afterwards with a padded varint, which the
+/// protobuf wire format allows, so no size pass is needed.
+/// </summary>
+internal sealed class ProtoWriter
+{
+    private const int WireVarint = 0;
+    private const int WireFixed64 = 1;
+    private const int WireLengthDelimited = 2;
+    private const int WireFixed32 = 5;
+
+    private byte[] _buffer;
+    private int _position;
+
+    public ProtoWriter(int initialCapacity = 64 * 1024)
+    {
+        _buffer = new byte[initialCapacity];
+    }
+
+    public int Length => _position;
+
+    public ReadOnlySpan<byte> WrittenSpan => _buffer.AsSpan(0, _position);
+
+    public ReadOnlyMemory<byte> WrittenMemory => _buffer.AsMemory(0, _position);
+
+    public void Reset()
+    {
+        _position = 0;
+
+        // Do not keep a huge buffer alive after one unusually large batch.
+        if (_buffer.Length > 4 * 1024 * 1024)
+        {
+            _buffer = new byte[64 * 1024];
+        }
+    }
+
+    public void WriteRaw(ReadOnlySpan<byte> bytes)
+    {
+        Ensure(bytes.Length);
+        bytes.CopyTo(_buffer.AsSpan(_position));
+        _position += bytes.Length;
+    }
+
+    public void WriteTag(int field, int wireType) => WriteVarint((uint)((field << 3) | wireType));
+
+    public void WriteVarint(ulong value)
+    {
+        Ensure(10);
+        while (value >= 0x80)
+        {
+            _buffer[_position++] = (byte)(value | 0x80);
+            value >>= 7;
+        }
+
+        _buffer[_position++] = (byte)value;
+    }
+
+    public void WriteVarintField(int field, ulong value)
+    {
+        WriteTag(field, WireVarint);
+        WriteVarint(value);
+    }
+
+    public void WriteInt64Field(int field, long value) => WriteVarintField(field, unchecked((ulong)value));
+
+    public void WriteBoolField(int field, bool value) => WriteVarintField(field, value ? 1UL : 0UL);
+
+    public void WriteFixed64Field(int field, ulong value)
+    {
+        WriteTag(field, WireFixed64);
+        Ensure(8);
+        BinaryPrimitives.WriteUInt64LittleEndian(_buffer.AsSpan(_position), value);
+        _position += 8;
+    }
+
+    public void WriteDoubleField(int field, double value) => WriteFixed64Field(field, BitConverter.DoubleToUInt64Bits(value));
+
+    public void WriteFixed32Field(int field, uint value)
+    {
+        WriteTag(field, WireFixed32);
+        Ensure(4);
+        BinaryPrimitives.WriteUInt32LittleEndian(_buffer.AsSpan(_position), value);
+        _position += 4;
+    }
+
+    public void WriteBytesField(int field, ReadOnlySpan<byte> value)
+    {
+        WriteTag(field, WireLengthDelimited);
+        WriteVarint((uint)value.Length);
+        WriteRaw(value);
+    }
+
+    public void WriteStringField(int field, string value)
+    {
+        WriteTag(field, WireLengthDelimited);
+        var max = Encoding.UTF8.GetMaxByteCount(value.Length);
+        if (max < 128)
+        {
+            Ensure(1 + max);
+            var written = Encoding.UTF8.GetBytes(value, _buffer.AsSpan(_position + 1));
+            _buffer[_position] = (byte)written;
+            _position += 1 + written;
+            return;
+        }
+
+        var length = Encoding.UTF8.GetByteCount(value);
+        WriteVarint((uint)length);
+        Ensure(length);
+        Encoding.UTF8.GetBytes(value, _buffer.AsSpan(_position));
+        _position += length;
+    }
+
+    /// <summary>Starts a length-delimited field; pass the result to <see cref="EndMessage"/>.</summary>
+    public int BeginMessage(int field)
+    {
+        WriteTag(field, WireLengthDelimited);
+        Ensure(4);
+        var start = _position;
+        _position += 4;
+        return start;
+    }
+
+    public void EndMessage(int start)
+    {
+        var length = _position - start - 4;
+        _buffer[start] = (byte)((length & 0x7F) | 0x80);
+        _buffer[start + 1] = (byte)(((length >> 7) & 0x7F) | 0x80);
+        _buffer[start + 2] = (byte)(((length >> 14) & 0x7F) | 0x80);
+        _buffer[start + 3] = (byte)((length >> 21) & 0x7F);
+    }
+
+    private void Ensure(int extra)
+    {
+        if (_position + extra <= _buffer.Length)
+        {
+            return;
+        }
+
+        var size = Math.Max(_buffer.Length * 2, _position + extra);
+        Array.Resize(ref _buffer, size);
+    }
+}

@@ -1,0 +1,153 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net.Http.Headers;
+using System.Text.Json;
+using TraceAgent.Diagnostics;
+using TraceAgent.Tracing;
+
+namespace TraceAgent.Export;
+
+/// <summary>Sends spans as Zipkin v2 JSON (POST /api/v2/spans).</summary>
+internal sealed class ZipkinExporter : ISpanExporter
+{
+    private readonly Uri _endpoint;
+    private readonly string _serviceName;
+    private readonly HttpClient _client;
+    private readonly MemoryStream _buffer = new();
+    private readonly int _timeoutMilliseconds;
+    private bool _failing;
+
+    public ZipkinExporter(Uri endpoint, string serviceName, int timeoutMilliseconds)
+    {
+        _endpoint = endpoint;
+        _serviceName = serviceName;
+        _timeoutMilliseconds = timeoutMilliseconds;
+        _client = new HttpClient(new SocketsHttpHandler { ActivityHeadersPropagator = null, UseProxy = false }) { Timeout = Timeout.InfiniteTimeSpan };
+    }
+
+    public string Description => "zipkin " + _endpoint;
+
+    public ExportResult Export(IReadOnlyList<Activity> batch, DateTime deadlineUtc, CancellationToken cancellationToken)
+    {
+        _buffer.SetLength(0);
+        using (var json = new Utf8JsonWriter(_buffer))
+        {
+            json.WriteStartArray();
+            foreach (var activity in batch)
+            {
+                WriteSpan(json, activity);
+            }
+
+            json.WriteEndArray();
+        }
+
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var left = deadlineUtc - DateTime.UtcNow;
+        cts.CancelAfter(TimeSpan.FromMilliseconds(Math.Max(1, Math.Min(_timeoutMilliseconds, left.TotalMilliseconds))));
+        try
+        {
+            using var content = new ByteArrayContent(_buffer.GetBuffer(), 0, (int)_buffer.Length);
+            content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+            HttpResponseMessage response;
+            using (Suppression.Begin())
+            {
+                response = _client.PostAsync(_endpoint, content, cts.Token).GetAwaiter().GetResult();
+            }
+
+            using (response)
+            {
+                if (response.IsSuccessStatusCode)
+                {
+                    _failing = false;
+                    return ExportResult.Success;
+                }
+
+                return Fail(string.Create(CultureInfo.InvariantCulture, $"HTTP {(int)response.StatusCode}"));
+            }
+        }
+        catch (Exception ex) when (ex is HttpRequestException or OperationCanceledException)
+        {
+            return Fail(ex.Message);
+        }
+    }
+
+    private ExportResult Fail(string reason)
+    {
+        if (!_failing)
+        {
+            _failing = true;
+            AgentLog.Warning($"zipkin export to {_endpoint} failed: {reason}; the batch is dropped");
+        }
+
+        return ExportResult.Failure;
+    }
+
+    private void WriteSpan(Utf8JsonWriter json, Activity activity)
+    {
+        json.WriteStartObject();
+        json.WriteString("traceId", activity.TraceId.ToHexString());
+        json.WriteString("id", activity.SpanId.ToHexString());
+        if (activity.ParentSpanId != default)
+        {
+            json.WriteString("parentId", activity.ParentSpanId.ToHexString());
+        }
+
+        json.WriteString("name", activity.DisplayName);
+        var kind = activity.Kind switch
+        {
+            ActivityKind.Server => "SERVER",
+            ActivityKind.Client => "CLIENT",
+            ActivityKind.Producer => "PRODUCER",
+            ActivityKind.Consumer => "CONSUMER",
+            _ => null,
+        };
+        if (kind is not null)
+        {
+            json.WriteString("kind", kind);
+        }
+
+        json.WriteNumber("timestamp", (activity.StartTimeUtc.Ticks - DateTime.UnixEpoch.Ticks) / 10);
+        json.WriteNumber("duration", Math.Max(1, activity.Duration.Ticks / 10));
+        json.WriteStartObject("localEndpoint");
+        json.WriteString("serviceName", _serviceName);
+        json.WriteEndObject();
+        json.WriteStartObject("tags");
+        foreach (var tag in activity.EnumerateTagObjects())
+        {
+            if (tag.Value is not null)
+            {
+                json.WriteString(tag.Key, Convert.ToString(tag.Value, CultureInfo.InvariantCulture));
+            }
+        }
+
+        if (activity.Status == ActivityStatusCode.Error)
+        {
+            json.WriteString("error", activity.StatusDescription ?? "true");
+        }
+
+        json.WriteEndObject();
+        var first = true;
+        foreach (ref readonly var e in activity.EnumerateEvents())
+        {
+            if (first)
+            {
+                json.WriteStartArray("annotations");
+                first = false;
+            }
+
+            json.WriteStartObject();
+            json.WriteNumber("timestamp", (e.Timestamp.UtcTicks - DateTime.UnixEpoch.Ticks) / 10);
+            json.WriteString("value", e.Name);
+            json.WriteEndObject();
+        }
+
+        if (!first)
+        {
+            json.WriteEndArray();
+        }
+
+        json.WriteEndObject();
+    }
+
+    public void Dispose() => _client.Dispose();
+}

@@ -1,0 +1,133 @@
+using System.Reflection;
+using TraceAgent.Configuration;
+using TraceAgent.Diagnostics;
+using TraceAgent.Instrumentation;
+using TraceAgent.Propagation;
+using TraceAgent.Tracing;
+
+namespace TraceAgent.Loading;
+
+/// <summary>
+/// Starts each enabled instrumentation when its library's assembly loads (or at once, if it is
+/// already loaded). AssemblyLoad fires on the loading thread, possibly re-entrantly while an
+/// instrumentation's own start loads further assemblies, hence the per-instrumentation flag.
+/// </summary>
+internal sealed class LazyInstrumentationLoader : IDisposable
+{
+    private readonly AgentSettings _settings;
+    private readonly AgentPropagator _propagator;
+    private readonly TracingPipeline _pipeline;
+    private readonly string _agentDirectory;
+    private readonly List<InstrumentationDescriptor> _pending;
+    private readonly List<IDisposable> _started = [];
+    private readonly Lock _gate = new();
+    private readonly HashSet<string> _startedOrFailed = new(StringComparer.Ordinal);
+
+    public LazyInstrumentationLoader(AgentSettings settings, AgentPropagator propagator, TracingPipeline pipeline, string agentDirectory, IEnumerable<InstrumentationDescriptor> enabled)
+    {
+        _settings = settings;
+        _propagator = propagator;
+        _pipeline = pipeline;
+        _agentDirectory = agentDirectory;
+        _pending = enabled.ToList();
+    }
+
+    public void Start()
+    {
+        AppDomain.CurrentDomain.AssemblyLoad += OnAssemblyLoad;
+        foreach (var assembly in AppDomain.CurrentDomain.GetAssemblies())
+        {
+            TryStartFor(assembly);
+        }
+    }
+
+    private void OnAssemblyLoad(object? sender, AssemblyLoadEventArgs args) => TryStartFor(args.LoadedAssembly);
+
+    private void TryStartFor(Assembly assembly)
+    {
+        string? name;
+        try
+        {
+            name = assembly.GetName().Name;
+        }
+        catch (Exception)
+        {
+            return;
+        }
+
+        if (name is null)
+        {
+            return;
+        }
+
+        InstrumentationDescriptor? descriptor = null;
+        lock (_gate)
+        {
+            foreach (var candidate in _pending)
+            {
+                if (string.Equals(candidate.TriggerAssembly, name, StringComparison.Ordinal) && _startedOrFailed.Add(candidate.Id))
+                {
+                    descriptor = candidate;
+                    break;
+                }
+            }
+        }
+
+        if (descriptor is not null)
+        {
+            StartInstrumentation(descriptor, assembly);
+        }
+    }
+
+    private void StartInstrumentation(InstrumentationDescriptor descriptor, Assembly library)
+    {
+        try
+        {
+            var implementation = descriptor.ImplementationAssembly is null
+                ? typeof(LazyInstrumentationLoader).Assembly
+                : Assembly.LoadFrom(Path.Combine(_agentDirectory, descriptor.ImplementationAssembly + ".dll"));
+            var type = implementation.GetType(descriptor.TypeName, throwOnError: true)!;
+            var instrumentation = (IInstrumentation)Activator.CreateInstance(type)!;
+            var handle = instrumentation.Start(new InstrumentationContext(_settings, _propagator, _pipeline, library));
+            if (handle is not null)
+            {
+                lock (_gate)
+                {
+                    _started.Add(handle);
+                }
+            }
+
+            AgentLog.Debug($"instrumentation {descriptor.Id} started for {library.GetName().Name} {library.GetName().Version}");
+        }
+        catch (Exception ex)
+        {
+            var inner = (ex as TargetInvocationException)?.InnerException ?? ex;
+            AgentLog.Warning($"instrumentation {descriptor.Id} is off: it could not start for {library.GetName().Name} {library.GetName().Version} ({inner.GetType().Name}: {inner.Message}); the app runs on, untraced by it");
+            if (_settings.FailFast)
+            {
+                throw;
+            }
+        }
+    }
+
+    public void Dispose()
+    {
+        AppDomain.CurrentDomain.AssemblyLoad -= OnAssemblyLoad;
+        lock (_gate)
+        {
+            foreach (var handle in _started)
+            {
+                try
+                {
+                    handle.Dispose();
+                }
+                catch (Exception ex)
+                {
+                    AgentFaults.Report("instrumentation shutdown", ex);
+                }
+            }
+
+            _started.Clear();
+        }
+    }
+}

@@ -1,0 +1,150 @@
+using System.Diagnostics;
+using System.Diagnostics.CodeAnalysis;
+
+namespace TraceAgent.Propagation;
+
+// The W3C traceparent header, https://www.w3.org/TR/trace-context/#traceparent-header.
+internal static class TraceParent
+{
+    // version "-" trace-id "-" parent-id "-" trace-flags: 2 + 1 + 32 + 1 + 16 + 1 + 2.
+    public const int Version0Length = 55;
+
+    // Version 00 is 55 characters; a future version may append fields, so longer values are
+    // legal. The specification asks pass-through parsers to "only disallow prohibitively large
+    // headers": beyond 512 characters we stop looking, which bounds the work per request.
+    public const int MaxLength = 512;
+
+    private const int TraceIdOffset = 3;
+    private const int ParentIdOffset = 36;
+    private const int FlagsOffset = 53;
+    private const byte SampledFlag = 0x01;
+
+    // Parses a traceparent by the version-00 rules, and a higher version by the spec's "Versioning
+    // of traceparent" rules: the first 55 characters are read as version 00 and must be followed
+    // by '-' or the end; whatever follows is not looked at. Surrounding OWS is ignored, as an HTTP
+    // field value would have it stripped (the W3C test suite sends such headers and expects them
+    // to be accepted).
+    public static bool TryParse(
+        ReadOnlySpan<char> value,
+        out ReadOnlySpan<char> traceId,
+        out ReadOnlySpan<char> parentId,
+        out byte flags)
+    {
+        traceId = default;
+        parentId = default;
+        flags = 0;
+        if (value.Length > MaxLength)
+        {
+            return false;
+        }
+
+        value = Whitespace.TrimOws(value);
+        if (value.Length < Version0Length)
+        {
+            return false;
+        }
+
+        char v0 = value[0];
+        char v1 = value[1];
+        if (!LowerHex.IsDigit(v0) || !LowerHex.IsDigit(v1) || value[2] != '-')
+        {
+            return false;
+        }
+
+        // Version ff is forbidden.
+        if (v0 == 'f' && v1 == 'f')
+        {
+            return false;
+        }
+
+        bool isVersion0 = v0 == '0' && v1 == '0';
+        if (isVersion0 ? value.Length != Version0Length : value.Length > Version0Length && value[Version0Length] != '-')
+        {
+            return false;
+        }
+
+        if (value[ParentIdOffset - 1] != '-' || value[FlagsOffset - 1] != '-')
+        {
+            return false;
+        }
+
+        ReadOnlySpan<char> trace = value.Slice(TraceIdOffset, 32);
+        ReadOnlySpan<char> parent = value.Slice(ParentIdOffset, 16);
+        char f0 = value[FlagsOffset];
+        char f1 = value[FlagsOffset + 1];
+        if (!LowerHex.IsValidId(trace) || !LowerHex.IsValidId(parent) || !LowerHex.IsDigit(f0) || !LowerHex.IsDigit(f1))
+        {
+            return false;
+        }
+
+        traceId = trace;
+        parentId = parent;
+        flags = LowerHex.ParseByte(f0, f1);
+        return true;
+    }
+
+    public static bool IsSampled(byte flags) => (flags & SampledFlag) != 0;
+
+    // Returns a version-00 traceparent for any acceptable input; null input or an invalid value
+    // gives false. The spec says a higher version is downgraded to 00 and flags this version does
+    // not define are set to zero, so only the sampled bit survives (Activity keeps no other bit
+    // either). An input that is already in that form is returned as is, without allocating.
+    public static bool TryNormalize(string? value, [NotNullWhen(true)] out string? normalized)
+    {
+        normalized = null;
+        if (value is null || !TryParse(value, out ReadOnlySpan<char> traceId, out ReadOnlySpan<char> parentId, out byte flags))
+        {
+            return false;
+        }
+
+        bool sampled = IsSampled(flags);
+        if (value.Length == Version0Length && value[0] == '0' && value[1] == '0' && value[FlagsOffset] == '0' && value[FlagsOffset + 1] == (sampled ? '1' : '0'))
+        {
+            normalized = value;
+            return true;
+        }
+
+        normalized = Format(traceId, parentId, sampled);
+        return true;
+    }
+
+    // traceId is 32 and spanId 16 lower-case hex characters (checked by the callers).
+    public static string Format(ReadOnlySpan<char> traceId, ReadOnlySpan<char> spanId, bool sampled)
+    {
+        Span<char> buffer = stackalloc char[Version0Length];
+        buffer[0] = '0';
+        buffer[1] = '0';
+        buffer[2] = '-';
+        traceId.CopyTo(buffer.Slice(TraceIdOffset, 32));
+        buffer[ParentIdOffset - 1] = '-';
+        spanId.CopyTo(buffer.Slice(ParentIdOffset, 16));
+        buffer[FlagsOffset - 1] = '-';
+        buffer[FlagsOffset] = '0';
+        buffer[FlagsOffset + 1] = sampled ? '1' : '0';
+        return new string(buffer);
+    }
+
+    // ActivityTraceId and ActivitySpanId keep their hex string, so this copies without formatting.
+    public static string Format(ActivityTraceId traceId, ActivitySpanId spanId, bool sampled) =>
+        Format(traceId.ToHexString(), spanId.ToHexString(), sampled);
+
+    // A W3C Activity's Id is already this header and is cached by the Activity, so it is reused
+    // when its flags agree with the Activity's current sampling decision (which a sampler may have
+    // changed after the Id was first built).
+    public static string FromActivity(Activity activity)
+    {
+        bool sampled = activity.Recorded;
+        string? id = activity.Id;
+        if (id is not null
+            && id.Length == Version0Length
+            && id[0] == '0'
+            && id[1] == '0'
+            && id[FlagsOffset] == '0'
+            && id[FlagsOffset + 1] == (sampled ? '1' : '0'))
+        {
+            return id;
+        }
+
+        return Format(activity.TraceId, activity.SpanId, sampled);
+    }
+}

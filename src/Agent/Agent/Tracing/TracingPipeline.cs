@@ -1,0 +1,153 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using TraceAgent.Diagnostics;
+using TraceAgent.Export;
+using TraceAgent.Sampling;
+
+namespace TraceAgent.Tracing;
+
+/// <summary>
+/// The agent's tracer: one ActivityListener that samples, lets instrumentations finish their spans,
+/// and hands recorded spans to the batch processor. Built on System.Diagnostics alone: the
+/// OpenTelemetry SDK is not loaded into the app at all (see docs/design.md).
+/// </summary>
+internal sealed class TracingPipeline : IDisposable
+{
+    private readonly Sampler _sampler;
+    private readonly BatchSpanProcessor _processor;
+    private readonly SourceMatcher _sources;
+    private readonly ConcurrentDictionary<string, SpanHooks> _hooksByName = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<ActivitySource, SpanHooks?> _hooksBySource = new();
+    private readonly ActivityListener _listener;
+
+    public TracingPipeline(Sampler sampler, BatchSpanProcessor processor, SourceMatcher sources)
+    {
+        _sampler = sampler;
+        _processor = processor;
+        _sources = sources;
+        _listener = new ActivityListener
+        {
+            ShouldListenTo = source => _sources.Matches(source.Name),
+            Sample = Sample,
+            SampleUsingParentId = SampleUsingParentId,
+            ActivityStarted = OnStarted,
+            ActivityStopped = OnStopped,
+        };
+    }
+
+    public BatchSpanProcessor Processor => _processor;
+
+    public void Start() => ActivitySource.AddActivityListener(_listener);
+
+    /// <summary>Registers what an instrumentation does with a source's spans; may be called after start.</summary>
+    public void SetHooks(string sourceName, SpanHooks hooks)
+    {
+        _hooksByName[sourceName] = hooks;
+        _hooksBySource.Clear();
+    }
+
+    private SpanHooks? HooksOf(ActivitySource source)
+    {
+        if (_hooksBySource.TryGetValue(source, out var hooks))
+        {
+            return hooks;
+        }
+
+        hooks = _hooksByName.TryGetValue(source.Name, out var found) ? found : null;
+        _hooksBySource[source] = hooks;
+        return hooks;
+    }
+
+    private ActivitySamplingResult Sample(ref ActivityCreationOptions<ActivityContext> options)
+    {
+        try
+        {
+            if (Suppression.IsActive)
+            {
+                return ActivitySamplingResult.None;
+            }
+
+            var filter = HooksOf(options.Source)?.Filter;
+            if (filter is not null && !filter(options))
+            {
+                return ActivitySamplingResult.PropagationData;
+            }
+
+            return _sampler.ShouldSample(options.Parent, options.TraceId)
+                ? ActivitySamplingResult.AllDataAndRecorded
+                : ActivitySamplingResult.PropagationData;
+        }
+        catch (Exception ex)
+        {
+            AgentFaults.Report("sampler", ex);
+            return ActivitySamplingResult.None;
+        }
+    }
+
+    private ActivitySamplingResult SampleUsingParentId(ref ActivityCreationOptions<string> options)
+    {
+        // A parent given as a string that is not W3C (hierarchical Request-Id): treat as a root.
+        if (Suppression.IsActive)
+        {
+            return ActivitySamplingResult.None;
+        }
+
+        return ActivityContext.TryParse(options.Parent, null, isRemote: true, out var parent)
+            ? (_sampler.ShouldSample(parent, parent.TraceId) ? ActivitySamplingResult.AllDataAndRecorded : ActivitySamplingResult.PropagationData)
+            : (_sampler.ShouldSample(default, ActivityTraceId.CreateRandom()) ? ActivitySamplingResult.AllDataAndRecorded : ActivitySamplingResult.PropagationData);
+    }
+
+    private void OnStarted(Activity activity)
+    {
+        if (!activity.Recorded)
+        {
+            return;
+        }
+
+        var onStart = HooksOf(activity.Source)?.OnStart;
+        if (onStart is null)
+        {
+            return;
+        }
+
+        try
+        {
+            onStart(activity);
+        }
+        catch (Exception ex)
+        {
+            AgentFaults.Report("start of " + activity.Source.Name + " span", ex);
+        }
+    }
+
+    private void OnStopped(Activity activity)
+    {
+        if (!activity.Recorded)
+        {
+            return;
+        }
+
+        var onStop = HooksOf(activity.Source)?.OnStop;
+        if (onStop is not null)
+        {
+            try
+            {
+                onStop(activity);
+            }
+            catch (Exception ex)
+            {
+                AgentFaults.Report("end of " + activity.Source.Name + " span", ex);
+            }
+
+            // A hook may decide that the span must not be exported (e.g. a filtered request).
+            if (!activity.Recorded)
+            {
+                return;
+            }
+        }
+
+        _processor.OnEnd(activity);
+    }
+
+    public void Dispose() => _listener.Dispose();
+}

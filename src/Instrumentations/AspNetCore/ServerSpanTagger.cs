@@ -1,0 +1,145 @@
+using System.Diagnostics;
+using System.Globalization;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using TraceAgent.Configuration;
+using TraceAgent.Http;
+
+namespace TraceAgent.Instrumentation.AspNetCore;
+
+/// <summary>Sets the stable HTTP server semantic-convention attributes from an HttpContext.</summary>
+internal sealed class ServerSpanTagger
+{
+    private static readonly HashSet<string> KnownMethods = new(StringComparer.Ordinal)
+    {
+        "GET", "POST", "PUT", "DELETE", "HEAD", "OPTIONS", "PATCH", "TRACE", "CONNECT", "QUERY",
+    };
+
+    private readonly GlobPattern _excludedPaths;
+    private readonly HeaderCapture _requestHeaders;
+    private readonly HeaderCapture _responseHeaders;
+    private readonly bool _redactQuery;
+
+    public ServerSpanTagger(HttpSettings settings)
+    {
+        _excludedPaths = new GlobPattern(settings.ExcludedServerPaths);
+        _requestHeaders = new HeaderCapture("http.request.header.", settings.ServerRequestHeaders);
+        _responseHeaders = new HeaderCapture("http.response.header.", settings.ServerResponseHeaders);
+        _redactQuery = settings.RedactServerQuery;
+    }
+
+    public void OnStart(Activity activity, HttpContext context)
+    {
+        var request = context.Request;
+        if (!_excludedPaths.IsEmpty && _excludedPaths.Matches(request.Path.Value))
+        {
+            // No span, and the cleared sampled flag makes the parent-based samplers drop
+            // everything under the request too.
+            activity.IsAllDataRequested = false;
+            activity.ActivityTraceFlags &= ~ActivityTraceFlags.Recorded;
+            return;
+        }
+
+        var method = KnownMethods.Contains(request.Method) ? request.Method : "_OTHER";
+        activity.SetTag("http.request.method", method);
+        if (method == "_OTHER")
+        {
+            activity.SetTag("http.request.method_original", request.Method);
+        }
+
+        activity.SetTag("url.scheme", request.Scheme);
+        activity.SetTag("url.path", request.PathBase.HasValue ? request.PathBase.Value + request.Path.Value : request.Path.Value);
+        if (request.QueryString.HasValue && request.QueryString.Value!.Length > 1)
+        {
+            var query = request.QueryString.Value[1..];
+            activity.SetTag("url.query", _redactQuery ? UrlRedaction.RedactQuery(query) : query);
+        }
+
+        if (request.Host.HasValue)
+        {
+            activity.SetTag("server.address", request.Host.Host);
+            activity.SetTag("server.port", request.Host.Port ?? (request.IsHttps ? 443 : 80));
+        }
+
+        var remote = context.Connection.RemoteIpAddress;
+        if (remote is not null)
+        {
+            activity.SetTag("client.address", (remote.IsIPv4MappedToIPv6 ? remote.MapToIPv4() : remote).ToString());
+        }
+
+        var userAgent = request.Headers.UserAgent;
+        if (userAgent.Count > 0)
+        {
+            activity.SetTag("user_agent.original", userAgent.ToString());
+        }
+
+        activity.SetTag("network.protocol.version", ProtocolVersion(request.Protocol));
+        if (!_requestHeaders.IsEmpty)
+        {
+            foreach (var (header, attribute) in _requestHeaders.Headers)
+            {
+                if (request.Headers.TryGetValue(header, out var values))
+                {
+                    activity.SetTag(attribute, values.ToArray());
+                }
+            }
+        }
+
+        activity.DisplayName = method == "_OTHER" ? "HTTP" : method;
+    }
+
+    public void OnStop(Activity activity, HttpContext context)
+    {
+        var status = context.Response.StatusCode;
+        activity.SetTag("http.response.status_code", status);
+        var method = activity.GetTagItem("http.request.method") as string ?? context.Request.Method;
+        var route = (context.GetEndpoint() as RouteEndpoint)?.RoutePattern.RawText;
+        if (route is not null)
+        {
+            route = route.Length == 0 || route[0] != '/' ? "/" + route : route;
+            activity.SetTag("http.route", route);
+            activity.DisplayName = (method == "_OTHER" ? "HTTP" : method) + " " + route;
+        }
+
+        if (status >= 500)
+        {
+            activity.SetStatus(ActivityStatusCode.Error);
+            if (activity.GetTagItem("error.type") is null)
+            {
+                activity.SetTag("error.type", status.ToString(CultureInfo.InvariantCulture));
+            }
+        }
+
+        if (!_responseHeaders.IsEmpty)
+        {
+            foreach (var (header, attribute) in _responseHeaders.Headers)
+            {
+                if (context.Response.Headers.TryGetValue(header, out var values))
+                {
+                    activity.SetTag(attribute, values.ToArray());
+                }
+            }
+        }
+    }
+
+    public static void OnException(Activity activity, Exception exception)
+    {
+        if (activity.GetTagItem("error.type") is not null)
+        {
+            return;
+        }
+
+        activity.SetTag("error.type", exception.GetType().FullName);
+        activity.SetStatus(ActivityStatusCode.Error, exception.Message);
+        activity.AddException(exception);
+    }
+
+    private static string ProtocolVersion(string protocol) => protocol switch
+    {
+        "HTTP/1.1" => "1.1",
+        "HTTP/2" => "2",
+        "HTTP/3" => "3",
+        "HTTP/1.0" => "1.0",
+        _ => protocol.StartsWith("HTTP/", StringComparison.Ordinal) ? protocol[5..] : protocol,
+    };
+}

@@ -1,0 +1,123 @@
+using System.Diagnostics;
+using TraceAgent.Configuration;
+using TraceAgent.Instrumentation;
+using TraceAgent.Tracing;
+
+namespace TraceAgent.Instrumentation.Npgsql;
+
+/// <summary>
+/// Npgsql command spans from Npgsql's own "Npgsql" ActivitySource, brought to the stable database
+/// semantic conventions whatever the Npgsql version (8 and 9 emit the older names, 10 the newer):
+/// literals masked, connection strings and users never kept, summary-based span names.
+/// </summary>
+internal sealed class NpgsqlInstrumentation : IInstrumentation
+{
+    public const string SourceName = "Npgsql";
+
+    // Attributes of older conventions that the stable names replace, or that must never leave the
+    // process (the connection string may hold a password).
+    private static readonly string[] Removed =
+    [
+        "db.system", "db.statement", "db.name", "db.user", "db.connection_string", "net.peer.name", "net.peer.port",
+        "net.peer.ip", "net.transport", "db.npgsql.data_source", "db.npgsql.connection_id",
+    ];
+
+    public IDisposable? Start(InstrumentationContext context)
+    {
+        var settings = context.Settings.Database;
+        context.SetHooks(SourceName, new SpanHooks { OnStop = activity => OnStop(activity, settings) });
+        return null;
+    }
+
+    internal static void OnStop(Activity activity, DatabaseSettings settings)
+    {
+        var query = activity.GetTagItem("db.query.text") as string ?? activity.GetTagItem("db.statement") as string;
+        var database = activity.GetTagItem("db.namespace") as string ?? activity.GetTagItem("db.name") as string;
+        var host = activity.GetTagItem("server.address") as string ?? activity.GetTagItem("net.peer.name") as string ?? activity.GetTagItem("net.peer.ip") as string;
+        var port = activity.GetTagItem("server.port") ?? activity.GetTagItem("net.peer.port");
+
+        foreach (var key in Removed)
+        {
+            if (activity.GetTagItem(key) is not null)
+            {
+                activity.SetTag(key, null);
+            }
+        }
+
+        activity.SetTag("db.system.name", "postgresql");
+        if (database is not null)
+        {
+            activity.SetTag("db.namespace", database);
+        }
+
+        if (host is not null)
+        {
+            activity.SetTag("server.address", host);
+        }
+
+        if (port is not null)
+        {
+            activity.SetTag("server.port", port is string text && int.TryParse(text, System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out var number) ? number : port);
+        }
+
+        string? summary = null;
+        if (query is not null)
+        {
+            var (querySummary, operation, collection, statements) = SqlText.Summarize(query);
+            summary = querySummary;
+            if (summary is not null)
+            {
+                activity.SetTag("db.query.summary", summary);
+            }
+
+            if (operation is not null)
+            {
+                activity.SetTag("db.operation.name", operation);
+            }
+
+            if (collection is not null)
+            {
+                activity.SetTag("db.collection.name", collection);
+            }
+
+            if (statements > 1)
+            {
+                activity.SetTag("db.operation.batch.size", statements);
+            }
+
+            activity.SetTag("db.query.text", settings.QueryTextEnabled ? (settings.SanitizeQueryText ? SqlText.Sanitize(query) : query) : null);
+        }
+
+        // Span name: {db.query.summary}, else the database (semantic conventions for database spans).
+        activity.DisplayName = summary ?? database ?? "postgresql";
+
+        if (activity.Status == ActivityStatusCode.Error && activity.GetTagItem("error.type") is null)
+        {
+            activity.SetTag("error.type", ErrorType(activity));
+        }
+    }
+
+    private static string ErrorType(Activity activity)
+    {
+        if (activity.GetTagItem("db.response.status_code") is string sqlState)
+        {
+            return sqlState;
+        }
+
+        foreach (ref readonly var e in activity.EnumerateEvents())
+        {
+            if (e.Name == "exception")
+            {
+                foreach (var tag in e.EnumerateTagObjects())
+                {
+                    if (tag.Key == "exception.type" && tag.Value is string type)
+                    {
+                        return type;
+                    }
+                }
+            }
+        }
+
+        return "_OTHER";
+    }
+}

@@ -1,0 +1,191 @@
+using System.Net;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace TraceAgent.Otlp.Receiver;
+
+/// <summary>
+/// An in-process OTLP endpoint on 127.0.0.1 that keeps every span and log record it is sent:
+/// OTLP/HTTP protobuf on <see cref="HttpPort"/> and OTLP/gRPC on <see cref="GrpcPort"/>.
+/// </summary>
+public sealed class OtlpReceiver : IAsyncDisposable
+{
+    // Requests still running at shutdown are hanging ones, released by _stopping; anything else
+    // gets this long before Kestrel cuts the connections.
+    private static readonly TimeSpan ShutdownGrace = TimeSpan.FromSeconds(2);
+
+    private readonly WebApplication _app;
+    private readonly ReceivedData _data;
+    private readonly CancellationTokenSource _stopping;
+    private ReceiverMode _mode = ReceiverMode.Normal;
+    private int _disposed;
+
+    private OtlpReceiver(WebApplication app, ReceivedData data, CancellationTokenSource stopping)
+    {
+        _app = app;
+        _data = data;
+        _stopping = stopping;
+    }
+
+    /// <summary>Raised on a Kestrel thread after each accepted trace export; handler exceptions are swallowed.</summary>
+    public event Action<IReadOnlyList<ReceivedSpan>>? SpansReceived;
+
+    /// <summary>Raised on a Kestrel thread after each accepted logs export; handler exceptions are swallowed.</summary>
+    public event Action<IReadOnlyList<ReceivedLogRecord>>? LogsReceived;
+
+    public int HttpPort { get; private set; }
+
+    public int GrpcPort { get; private set; }
+
+    /// <summary>Base URL for <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> with protocol http/protobuf.</summary>
+    public string HttpEndpoint => $"http://127.0.0.1:{HttpPort}";
+
+    /// <summary>Base URL for <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> with protocol grpc.</summary>
+    public string GrpcEndpoint => $"http://127.0.0.1:{GrpcPort}";
+
+    /// <summary>How export requests are answered from now on; faulted requests record no spans or logs.</summary>
+    public ReceiverMode Mode
+    {
+        get => Volatile.Read(ref _mode);
+        set => Volatile.Write(ref _mode, value ?? ReceiverMode.Normal);
+    }
+
+    public IReadOnlyList<ReceivedSpan> Spans => _data.Spans;
+
+    public IReadOnlyList<ReceivedLogRecord> Logs => _data.Logs;
+
+    /// <summary>Every export request that reached a known path, in arrival order, whatever the mode.</summary>
+    public IReadOnlyList<ReceivedRequest> Requests => _data.Requests;
+
+    public int RequestCount => _data.RequestCount;
+
+    /// <summary>Why requests were rejected (undecodable protobuf, bad framing, unsupported encoding).</summary>
+    public IReadOnlyList<string> Errors => _data.Errors;
+
+    public static async Task<OtlpReceiver> StartAsync(OtlpReceiverOptions? options = null)
+    {
+        options ??= new OtlpReceiverOptions();
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
+        {
+            Args = [],
+            ContentRootPath = AppContext.BaseDirectory,
+        });
+
+        // The receiver runs inside test hosts and tools whose environment and appsettings are
+        // not its own: ASPNETCORE_URLS or a Kestrel section must not add or move endpoints.
+        builder.Configuration.Sources.Clear();
+        builder.Logging.ClearProviders();
+
+        // The default console lifetime would hook Ctrl+C and SIGTERM for the whole process.
+        builder.Services.AddSingleton<IHostLifetime, PassiveHostLifetime>();
+
+        ListenOptions? httpListen = null;
+        ListenOptions? grpcListen = null;
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.AddServerHeader = false;
+            kestrel.Limits.MaxRequestBodySize = options.MaxRequestBodySize;
+            kestrel.Listen(IPAddress.Loopback, options.HttpPort, listen =>
+            {
+                listen.Protocols = HttpProtocols.Http1AndHttp2;
+                httpListen = listen;
+            });
+            kestrel.Listen(IPAddress.Loopback, options.GrpcPort, listen =>
+            {
+                // HTTP/2 only on a cleartext endpoint means prior knowledge, which is how gRPC clients connect.
+                listen.Protocols = HttpProtocols.Http2;
+                grpcListen = listen;
+            });
+        });
+
+        WebApplication app = builder.Build();
+        var data = new ReceivedData();
+        var stopping = new CancellationTokenSource();
+        var receiver = new OtlpReceiver(app, data, stopping);
+        var handler = new ExportHandler(data, () => receiver.Mode, stopping.Token, receiver.RaiseSpans, receiver.RaiseLogs);
+        app.Run(handler.HandleAsync);
+
+        try
+        {
+            await app.StartAsync().ConfigureAwait(false);
+        }
+        catch
+        {
+            await app.DisposeAsync().ConfigureAwait(false);
+            stopping.Dispose();
+            throw;
+        }
+
+        // Kestrel writes the bound endpoint back into the listen options, which is how port 0 resolves.
+        receiver.HttpPort = httpListen!.IPEndPoint!.Port;
+        receiver.GrpcPort = grpcListen!.IPEndPoint!.Port;
+        return receiver;
+    }
+
+    /// <summary>Completes with the spans received so far as soon as <paramref name="until"/> holds for them.</summary>
+    /// <exception cref="TimeoutException">Listing every span received, when the condition never held.</exception>
+    public Task<IReadOnlyList<ReceivedSpan>> WaitForSpansAsync(Func<IReadOnlyList<ReceivedSpan>, bool> until, TimeSpan timeout) =>
+        _data.WaitForSpansAsync(until, timeout);
+
+    public Task<IReadOnlyList<ReceivedLogRecord>> WaitForLogsAsync(Func<IReadOnlyList<ReceivedLogRecord>, bool> until, TimeSpan timeout) =>
+        _data.WaitForLogsAsync(until, timeout);
+
+    /// <summary>Like <see cref="WaitForSpansAsync"/> over raw requests, for fault tests that count retries.</summary>
+    public Task<IReadOnlyList<ReceivedRequest>> WaitForRequestsAsync(Func<IReadOnlyList<ReceivedRequest>, bool> until, TimeSpan timeout) =>
+        _data.WaitForRequestsAsync(until, timeout);
+
+    /// <summary>Forgets everything received so far.</summary>
+    public void Clear() => _data.Clear();
+
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        using (var grace = new CancellationTokenSource(ShutdownGrace))
+        {
+            try
+            {
+                await _app.StopAsync(grace.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                // Kestrel aborts the remaining connections itself once the grace period ends.
+            }
+        }
+
+        await _app.DisposeAsync().ConfigureAwait(false);
+        _stopping.Dispose();
+    }
+
+    private void RaiseSpans(IReadOnlyList<ReceivedSpan> spans) => Raise(SpansReceived, spans);
+
+    private void RaiseLogs(IReadOnlyList<ReceivedLogRecord> logs) => Raise(LogsReceived, logs);
+
+    private static void Raise<T>(Action<IReadOnlyList<T>>? handlers, IReadOnlyList<T> items)
+    {
+        if (handlers is null || items.Count == 0)
+        {
+            return;
+        }
+
+        foreach (Action<IReadOnlyList<T>> handler in handlers.GetInvocationList().Cast<Action<IReadOnlyList<T>>>())
+        {
+            try
+            {
+                handler(items);
+            }
+            catch (Exception)
+            {
+                // A subscriber's bug (the viewer's, say) must not turn into a failed export for the exporter.
+            }
+        }
+    }
+}

@@ -1,0 +1,13 @@
+namespace TraceAgent.Otlp.Receiver;
+
+public sealed class OtlpReceiverOptions
+{
+    /// <summary>Port of the HTTP/1.1 + HTTP/2 OTLP/HTTP endpoint; 0 picks a free one.</summary>
+    public int HttpPort { get; init; }
+
+    /// <summary>Port of the HTTP/2 cleartext (prior knowledge) OTLP/gRPC endpoint; 0 picks a free one.</summary>
+    public int GrpcPort { get; init; }
+
+    /// <summary>Largest request body accepted, compressed size.</summary>
+    public long MaxRequestBodySize { get; init; } = 64 * 1024 * 1024;
+}

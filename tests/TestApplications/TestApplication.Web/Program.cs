@@ -1,0 +1,59 @@
+using System.Diagnostics;
+using System.Net;
+
+// A web app with no tracing code: front and back of the HTTP tests are two instances of it.
+var builder = WebApplication.CreateSlimBuilder(args);
+builder.Logging.ClearProviders();
+var app = builder.Build();
+var backend = Environment.GetEnvironmentVariable("BACKEND_URL") ?? "http://127.0.0.1:1";
+var client = new HttpClient { BaseAddress = new Uri(backend) };
+
+app.MapGet("/hello", () => "hello");
+app.MapGet("/items/{id:int}", (int id) => Results.Ok(new { id }));
+app.MapGet("/health", () => "ok");
+app.MapGet("/status/{code:int}", (int code) => Results.StatusCode(code));
+app.MapGet("/throw", string () => throw new InvalidOperationException("boom from the test app"));
+app.MapGet("/slow/{ms:int}", async (int ms) =>
+{
+    await Task.Delay(ms);
+    return "slow";
+});
+app.MapGet("/echo-headers", (HttpRequest request) =>
+    Results.Ok(request.Headers.ToDictionary(h => h.Key.ToLowerInvariant(), h => h.Value.ToArray())));
+app.MapGet("/front", async (HttpRequest request) =>
+{
+    var path = request.Query["path"].ToString();
+    using var response = await client.GetAsync(string.IsNullOrEmpty(path) ? "/items/7?token=abc123" : path);
+    var body = await response.Content.ReadAsStringAsync();
+    return Results.Text(body, statusCode: (int)response.StatusCode);
+});
+app.MapGet("/call-refused", async () =>
+{
+    try
+    {
+        using var refused = new HttpClient();
+        await refused.GetAsync("http://127.0.0.1:1/nothing");
+        return Results.Ok();
+    }
+    catch (HttpRequestException)
+    {
+        return Results.StatusCode((int)HttpStatusCode.BadGateway);
+    }
+});
+app.MapGet("/call-timeout", async () =>
+{
+    try
+    {
+        using var impatient = new HttpClient { BaseAddress = new Uri(backend), Timeout = TimeSpan.FromMilliseconds(300) };
+        await impatient.GetAsync("/slow/3000");
+        return Results.Ok();
+    }
+    catch (TaskCanceledException)
+    {
+        return Results.StatusCode((int)HttpStatusCode.GatewayTimeout);
+    }
+});
+app.MapGet("/trace-id", () => Activity.Current?.TraceId.ToHexString() ?? "none");
+app.MapGet("/baggage", () => string.Join(",", Activity.Current?.Baggage.Select(b => b.Key + "=" + b.Value) ?? []));
+
+app.Run();
