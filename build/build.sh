@@ -25,7 +25,18 @@ echo "agent built into $out"
 if [ "${1:-}" = "--test-apps" ]; then
   for app in tests/TestApplications/*/; do
     name=$(basename "$app")
-    dotnet publish "$app" -c "$configuration" -o "$root/artifacts/testapps/$name" --nologo -v quiet
+    if [ -f "$app/variants" ]; then
+      # One line per published variant: "<suffix> <msbuild property>=<value> ...", e.g. a library
+      # version at each end of the supported range.
+      while read -r suffix props; do
+        [ -z "$suffix" ] || [ "${suffix#\#}" != "$suffix" ] && continue
+        args=()
+        for prop in $props; do args+=("-p:$prop"); done
+        dotnet publish "$app" -c "$configuration" -o "$root/artifacts/testapps/$name-$suffix" --nologo -v quiet "${args[@]}"
+      done < "$app/variants"
+    else
+      dotnet publish "$app" -c "$configuration" -o "$root/artifacts/testapps/$name" --nologo -v quiet
+    fi
   done
   echo "test applications published into $root/artifacts/testapps"
 fi

@@ -115,7 +115,10 @@ internal static class StartupHook
         {
             foreach (var item in excluded.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
             {
-                var name = Path.GetFileNameWithoutExtension(item);
+                // Only .exe and .dll are extensions here: "My.App" names the app My.App.
+                var name = item.EndsWith(".exe", StringComparison.OrdinalIgnoreCase) || item.EndsWith(".dll", StringComparison.OrdinalIgnoreCase)
+                    ? item.Substring(0, item.Length - 4)
+                    : item;
                 if (string.Equals(name, process, StringComparison.OrdinalIgnoreCase) || string.Equals(name, entry, StringComparison.OrdinalIgnoreCase))
                 {
                     return string.Empty;

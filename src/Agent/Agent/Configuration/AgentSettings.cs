@@ -189,33 +189,18 @@ public sealed class AgentSettings
     private static OtlpExporterSettings ReadOtlp(SettingsReader reader, string signal, string endpointKey, string protocolKey, string headersKey, string timeoutKey, string compressionKey, string path)
     {
         _ = signal;
-        var protocol = OtlpProtocol.HttpProtobuf;
-        var protocolName = reader.GetString(protocolKey) is not null ? protocolKey : ConfigurationKeys.OtlpProtocol;
-        var rawProtocol = reader.GetString(protocolName);
-        if (rawProtocol is not null)
-        {
-            switch (rawProtocol.ToLowerInvariant())
-            {
-                case "http/protobuf":
-                    break;
-                case "grpc":
-                    protocol = OtlpProtocol.Grpc;
-                    break;
-                default:
-                    reader.Invalid(protocolName, rawProtocol, "is not a supported protocol (http/protobuf, grpc)", "http/protobuf");
-                    break;
-            }
-        }
 
+        // Each key is read (and, if invalid, reported) once per process: the generic keys serve
+        // both signals, so a signal only reads its own key when that is set.
+        var protocol = reader.GetString(protocolKey) is not null ? ReadProtocol(reader, protocolKey) : GenericOtlp(reader).Protocol;
         Uri endpoint;
         if (reader.GetString(endpointKey) is not null)
         {
             // A signal-specific endpoint is used exactly as given (OTLP exporter specification).
             endpoint = ReadUri(reader, endpointKey, DefaultEndpoint(protocol, path));
         }
-        else if (reader.GetString(ConfigurationKeys.OtlpEndpoint) is not null)
+        else if (GenericOtlp(reader).Endpoint is { } baseUri)
         {
-            var baseUri = ReadUri(reader, ConfigurationKeys.OtlpEndpoint, DefaultEndpoint(protocol, string.Empty));
             endpoint = protocol == OtlpProtocol.Grpc ? baseUri : AppendPath(baseUri, path);
         }
         else
@@ -223,29 +208,62 @@ public sealed class AgentSettings
             endpoint = DefaultEndpoint(protocol, path);
         }
 
-        var headersName = reader.GetString(headersKey) is not null ? headersKey : ConfigurationKeys.OtlpHeaders;
-        var timeoutName = reader.GetString(timeoutKey) is not null ? timeoutKey : ConfigurationKeys.OtlpTimeout;
-        var compressionName = reader.GetString(compressionKey) is not null ? compressionKey : ConfigurationKeys.OtlpCompression;
-        var gzip = false;
-        var rawCompression = reader.GetString(compressionName);
-        if (rawCompression is not null)
-        {
-            if (string.Equals(rawCompression, "gzip", StringComparison.OrdinalIgnoreCase))
-            {
-                gzip = true;
-            }
-            else if (!string.Equals(rawCompression, "none", StringComparison.OrdinalIgnoreCase))
-            {
-                reader.Invalid(compressionName, rawCompression, "is not gzip or none", "none");
-            }
-        }
-
         return new OtlpExporterSettings(
             endpoint,
             protocol,
-            ParseHeaders(reader, headersName),
-            reader.GetInt(timeoutName, 10000, 1),
-            gzip);
+            reader.GetString(headersKey) is not null ? ParseHeaders(reader, headersKey) : GenericOtlp(reader).Headers,
+            reader.GetString(timeoutKey) is not null ? reader.GetInt(timeoutKey, 10000, 1) : GenericOtlp(reader).Timeout,
+            reader.GetString(compressionKey) is not null ? ReadGzip(reader, compressionKey) : GenericOtlp(reader).Gzip);
+    }
+
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<SettingsReader, GenericOtlpValues> GenericValues = new();
+
+    private sealed record GenericOtlpValues(OtlpProtocol Protocol, Uri? Endpoint, IReadOnlyList<KeyValuePair<string, string>> Headers, int Timeout, bool Gzip);
+
+    private static GenericOtlpValues GenericOtlp(SettingsReader reader) => GenericValues.GetValue(reader, static r =>
+    {
+        var protocol = ReadProtocol(r, ConfigurationKeys.OtlpProtocol);
+        var endpoint = r.GetString(ConfigurationKeys.OtlpEndpoint) is null ? null : ReadUri(r, ConfigurationKeys.OtlpEndpoint, DefaultEndpoint(protocol, string.Empty));
+        return new GenericOtlpValues(
+            protocol,
+            endpoint,
+            ParseHeaders(r, ConfigurationKeys.OtlpHeaders),
+            r.GetInt(ConfigurationKeys.OtlpTimeout, 10000, 1),
+            ReadGzip(r, ConfigurationKeys.OtlpCompression));
+    });
+
+    private static OtlpProtocol ReadProtocol(SettingsReader reader, string key)
+    {
+        var raw = reader.GetString(key);
+        if (raw is null || string.Equals(raw, "http/protobuf", StringComparison.OrdinalIgnoreCase))
+        {
+            return OtlpProtocol.HttpProtobuf;
+        }
+
+        if (string.Equals(raw, "grpc", StringComparison.OrdinalIgnoreCase))
+        {
+            return OtlpProtocol.Grpc;
+        }
+
+        reader.Invalid(key, raw, "is not a supported protocol (http/protobuf, grpc)", "http/protobuf");
+        return OtlpProtocol.HttpProtobuf;
+    }
+
+    private static bool ReadGzip(SettingsReader reader, string key)
+    {
+        var raw = reader.GetString(key);
+        if (raw is null || string.Equals(raw, "none", StringComparison.OrdinalIgnoreCase))
+        {
+            return false;
+        }
+
+        if (string.Equals(raw, "gzip", StringComparison.OrdinalIgnoreCase))
+        {
+            return true;
+        }
+
+        reader.Invalid(key, raw, "is not gzip or none", "none");
+        return false;
     }
 
     private static Uri DefaultEndpoint(OtlpProtocol protocol, string path) =>
@@ -283,25 +301,18 @@ public sealed class AgentSettings
         }
 
         var result = new List<string>();
+        var unknown = new List<string>();
         foreach (var part in raw.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
         {
             var name = part.ToLowerInvariant();
             if (!known.Contains(name))
             {
-                reader.Invalid(key, part, $"names an unknown value (known: {string.Join(", ", known)})", "the other values");
-                continue;
+                unknown.Add(part);
             }
-
-            if (!result.Contains(name))
+            else if (!result.Contains(name))
             {
                 result.Add(name);
             }
-        }
-
-        if (result.Count == 0)
-        {
-            reader.Invalid(key, raw, "names nothing usable", string.Join(",", defaultValue));
-            return defaultValue;
         }
 
         // "none" alone means none; beside other names it is ignored.
@@ -310,7 +321,13 @@ public sealed class AgentSettings
             result.Remove("none");
         }
 
-        return result;
+        var used = result.Count == 0 ? defaultValue : result;
+        if (unknown.Count > 0 || result.Count == 0)
+        {
+            reader.Invalid(key, raw, $"names unknown values ({string.Join(", ", unknown)}; known: {string.Join(", ", known)})", string.Join(",", used));
+        }
+
+        return used;
     }
 
     private static (string Sampler, double Ratio) ReadSampler(SettingsReader reader)
@@ -399,13 +416,14 @@ public sealed class AgentSettings
     internal static List<KeyValuePair<string, string>> ParseKeyValueList(SettingsReader reader, string key, string raw, bool hideValues = false)
     {
         var result = new List<KeyValuePair<string, string>>();
+        var bad = 0;
         foreach (var part in raw.Split(',', StringSplitOptions.RemoveEmptyEntries))
         {
             var eq = part.IndexOf('=', StringComparison.Ordinal);
             var name = eq > 0 ? part[..eq].Trim() : string.Empty;
             if (name.Length == 0)
             {
-                reader.Invalid(key, hideValues ? "***" : part, "has an entry that is not key=value", "the other entries");
+                bad++;
                 continue;
             }
 
@@ -420,6 +438,11 @@ public sealed class AgentSettings
             }
 
             result.Add(new KeyValuePair<string, string>(name, value));
+        }
+
+        if (bad > 0)
+        {
+            reader.Invalid(key, hideValues ? "***" : raw, $"has {bad} entr{(bad == 1 ? "y" : "ies")} that {(bad == 1 ? "is" : "are")} not key=value", result.Count == 0 ? "nothing" : "the other entries");
         }
 
         return result;

@@ -23,6 +23,7 @@ public static class AgentBootstrap
     private static LazyInstrumentationLoader? s_loader;
     private static int s_shutdownTimeout;
     private static int s_shutDown;
+    private static IDisposable[] s_signals = [];
 
     /// <summary>The running pipeline's processor, for tests and benchmarks in this process.</summary>
     internal static BatchSpanProcessor? Processor => s_pipeline?.Processor;
@@ -95,6 +96,15 @@ public static class AgentBootstrap
         s_shutdownTimeout = Math.Min(settings.Otlp.TimeoutMilliseconds, 5000);
         AppDomain.CurrentDomain.ProcessExit += (_, _) => Shutdown();
 
+        // SIGTERM does not raise ProcessExit unless the app handles it (a host does, and shuts
+        // down gracefully, raising ProcessExit at the end). Flush what is queued now, without
+        // stopping: if nothing else handles the signal, the process ends right after this.
+        s_signals =
+        [
+            System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, _ => pipeline.Processor.ForceFlush(s_shutdownTimeout)),
+            System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGINT, _ => pipeline.Processor.ForceFlush(s_shutdownTimeout)),
+        ];
+
         var elapsed = Stopwatch.GetElapsedTime(started);
         AgentLog.Info(Summary(settings, serviceName, exporters, sampler, enabled, skipped, elapsed));
     }
@@ -110,6 +120,11 @@ public static class AgentBootstrap
         try
         {
             s_loader?.Dispose();
+            foreach (var signal in s_signals)
+            {
+                signal.Dispose();
+            }
+
             var pipeline = s_pipeline;
             if (pipeline is null)
             {

@@ -1,3 +1,4 @@
+using System.Collections.ObjectModel;
 using System.Diagnostics;
 
 namespace TraceAgent.Propagation;
@@ -22,14 +23,14 @@ public sealed class AgentPropagator : DistributedContextPropagator
 
     private readonly PropagationFormat[] _traceFormats;
     private readonly bool _baggage;
-    private readonly string[] _fields;
+    private readonly ReadOnlyCollection<string> _fields;
 
     private AgentPropagator(PropagationFormat[] traceFormats, bool baggage, string[] names, string[] fields)
     {
         _traceFormats = traceFormats;
         _baggage = baggage;
-        Names = names;
-        _fields = fields;
+        Names = Array.AsReadOnly(names);
+        _fields = Array.AsReadOnly(fields);
     }
 
     // The formats in effect, in order, by their OTEL_PROPAGATORS names (for the start-up summary).
@@ -42,53 +43,41 @@ public sealed class AgentPropagator : DistributedContextPropagator
     // SDKs refuse to combine it: an explicit "none" is taken as the stronger intent.
     internal static AgentPropagator Create(IReadOnlyList<string> names)
     {
-        var traceFormats = new List<PropagationFormat>(names.Count);
-        var effective = new List<string>(names.Count);
-        bool baggage = false;
-        for (int i = 0; i < names.Count; i++)
+        var formats = new List<PropagationFormat>(names.Count);
+        foreach (string name in names)
         {
-            if (PropagationFormatNames.IsNone(names[i]))
+            if (PropagationFormatNames.IsNone(name))
             {
                 return new AgentPropagator([], false, [], []);
             }
 
-            if (!PropagationFormatNames.TryParse(names[i], out PropagationFormat format))
+            if (PropagationFormatNames.TryParse(name, out PropagationFormat format) && !formats.Contains(format))
             {
-                continue;
-            }
-
-            string name = PropagationFormatNames.ToName(format);
-            if (effective.Contains(name))
-            {
-                continue;
-            }
-
-            effective.Add(name);
-            if (format == PropagationFormat.Baggage)
-            {
-                baggage = true;
-            }
-            else
-            {
-                traceFormats.Add(format);
+                formats.Add(format);
             }
         }
 
+        var traceFormats = new List<PropagationFormat>(formats.Count);
+        var effectiveNames = new List<string>(formats.Count);
         var fields = new List<string>();
-        foreach (string name in effective)
+        bool baggage = false;
+        foreach (PropagationFormat format in formats)
         {
-            PropagationFormatNames.TryParse(name, out PropagationFormat format);
+            effectiveNames.Add(PropagationFormatNames.ToName(format));
             switch (format)
             {
                 case PropagationFormat.TraceContext:
+                    traceFormats.Add(format);
                     fields.Add(PropagationHeaders.TraceParent);
                     fields.Add(PropagationHeaders.TraceState);
                     break;
                 case PropagationFormat.Baggage:
+                    baggage = true;
                     fields.Add(PropagationHeaders.Baggage);
                     break;
                 default:
-                    // Both B3 variants extract from either encoding.
+                    // Both B3 variants read either encoding, so both list all B3 headers.
+                    traceFormats.Add(format);
                     AddOnce(fields, PropagationHeaders.B3Single);
                     AddOnce(fields, PropagationHeaders.B3TraceId);
                     AddOnce(fields, PropagationHeaders.B3SpanId);
@@ -99,7 +88,7 @@ public sealed class AgentPropagator : DistributedContextPropagator
             }
         }
 
-        return new AgentPropagator(traceFormats.ToArray(), baggage, effective.ToArray(), fields.ToArray());
+        return new AgentPropagator(traceFormats.ToArray(), baggage, effectiveNames.ToArray(), fields.ToArray());
     }
 
     public override void Inject(Activity? activity, object? carrier, PropagatorSetterCallback? setter)

@@ -8,17 +8,17 @@ internal static class StringBuilderCache
     private const int MaxCachedCapacity = 16 * 1024;
 
     [ThreadStatic]
-    private static StringBuilder? t_cached;
+    private static StringBuilder? _cached;
 
     public static StringBuilder Acquire()
     {
-        StringBuilder? builder = t_cached;
+        StringBuilder? builder = _cached;
         if (builder is null)
         {
             return new StringBuilder(256);
         }
 
-        t_cached = null;
+        _cached = null;
         builder.Clear();
         return builder;
     }
@@ -34,7 +34,7 @@ internal static class StringBuilderCache
     {
         if (builder.Capacity <= MaxCachedCapacity)
         {
-            t_cached = builder;
+            _cached = builder;
         }
     }
 }

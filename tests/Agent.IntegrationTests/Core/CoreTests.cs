@@ -1,0 +1,372 @@
+using System.Net;
+using System.Text;
+using System.Text.Json;
+using TraceAgent.IntegrationTests.Infrastructure;
+using TraceAgent.Otlp.Receiver;
+
+namespace TraceAgent.IntegrationTests.Core;
+
+public sealed class CoreTests
+{
+    private const string ConsoleApp = "TestApplication.Console";
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(60);
+
+    private static async Task<TestProcess> RunConsoleAsync(Dictionary<string, string?> environment, params string[] arguments)
+    {
+        var process = TestProcess.StartDotnet(RepoPaths.TestAppDll(ConsoleApp), environment, arguments);
+        await process.WaitForExitAsync(Timeout);
+        return process;
+    }
+
+    [Theory]
+    [InlineData(false, false)]
+    [InlineData(true, false)]
+    [InlineData(false, true)]
+    [InlineData(true, true)]
+    public async Task Console_app_spans_arrive_with_resource_and_attributes(bool grpc, bool gzip)
+    {
+        await using var receiver = await OtlpReceiver.StartAsync();
+        var environment = AgentEnvironment.For(receiver, "console-under-test", grpc).With(
+            ("OTEL_DOTNET_AUTO_TRACES_ADDITIONAL_SOURCES", "TestApp.Console"),
+            ("OTEL_RESOURCE_ATTRIBUTES", "deployment.environment.name=test,team=a%2Cb"),
+            ("OTEL_EXPORTER_OTLP_HEADERS", "x-api-key=secret-value-123"),
+            ("OTEL_EXPORTER_OTLP_COMPRESSION", gzip ? "gzip" : "none"));
+
+        using var process = await RunConsoleAsync(environment);
+
+        Assert.Equal(5, process.ExitCode);
+        Assert.Equal(["console app done"], process.StandardOutput);
+        var spans = await receiver.WaitForSpansAsync(s => s.Count >= 2, Timeout);
+        var root = Assert.Single(spans, s => s.Name == "console-root");
+        var child = Assert.Single(spans, s => s.Name == "console-child");
+        Assert.Equal(root.TraceId, child.TraceId);
+        Assert.Equal(root.SpanId, child.ParentSpanId);
+        Assert.True(root.IsRoot);
+        Assert.Equal(SpanKinds.Client, child.Kind);
+        Assert.Equal(SpanKinds.Internal, root.Kind);
+        Assert.Equal("value", root.Attribute("test.attribute"));
+        Assert.Equal(42L, root.Attribute("test.number"));
+        Assert.Equal(true, root.Attribute("test.flag"));
+        Assert.Equal(0L, child.Attribute("test.index"));
+        Assert.Equal("TestApp.Console", root.ScopeName);
+        Assert.Equal("1.2.3", root.ScopeVersion);
+        Assert.True(root.EndTimeUnixNano >= child.EndTimeUnixNano && root.StartTimeUnixNano <= child.StartTimeUnixNano);
+
+        var resource = root.ResourceAttributes;
+        Assert.Equal("console-under-test", resource["service.name"]);
+        Assert.Equal("test", resource["deployment.environment.name"]);
+        Assert.Equal("a,b", resource["team"]);
+        Assert.Equal("dotnet", resource["telemetry.sdk.language"]);
+        Assert.Equal((long)process.Id, resource["process.pid"]);
+        Assert.Equal("dotnet", resource["process.executable.name"]);
+        Assert.Equal(Environment.MachineName, resource["host.name"]);
+        Assert.True(resource.ContainsKey("service.instance.id"));
+        Assert.True(resource.ContainsKey("process.runtime.version"));
+
+        var request = Assert.Single(receiver.Requests);
+        Assert.Equal(grpc ? "grpc" : "http/protobuf", request.Protocol);
+        Assert.Equal("secret-value-123", request.Header("x-api-key"));
+        Assert.Equal(gzip ? "gzip" : null, grpc ? request.Header("grpc-encoding") : request.Header("content-encoding"));
+
+        // The start-up summary names the header but never its value.
+        Assert.Contains(process.StandardError, l => l.Contains("tracing service 'console-under-test'", StringComparison.Ordinal));
+        Assert.DoesNotContain(process.Output, l => l.Contains("secret-value-123", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Spans_are_flushed_on_Environment_Exit_and_the_exit_code_is_kept()
+    {
+        await using var receiver = await OtlpReceiver.StartAsync();
+        var environment = AgentEnvironment.For(receiver, "exit-app").With(
+            ("OTEL_DOTNET_AUTO_TRACES_ADDITIONAL_SOURCES", "TestApp.*"),
+            ("OTEL_BSP_SCHEDULE_DELAY", "60000"));
+
+        using var process = await RunConsoleAsync(environment, "environment-exit", "3");
+
+        Assert.Equal(3, process.ExitCode);
+        Assert.Equal(6, receiver.Spans.Count);
+    }
+
+    [Fact]
+    public async Task Spans_are_flushed_on_SIGTERM()
+    {
+        await using var receiver = await OtlpReceiver.StartAsync();
+        var environment = AgentEnvironment.For(receiver, "sigterm-app").With(
+            ("OTEL_DOTNET_AUTO_TRACES_ADDITIONAL_SOURCES", "TestApp.Console"),
+            ("OTEL_BSP_SCHEDULE_DELAY", "60000"));
+        using var process = TestProcess.StartDotnet(RepoPaths.TestAppDll(ConsoleApp), environment, ["wait", "2"]);
+        await process.WaitForOutputAsync("waiting for a signal", Timeout);
+
+        using (var kill = System.Diagnostics.Process.Start("kill", ["-TERM", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+        {
+            await kill.WaitForExitAsync();
+        }
+
+        await process.WaitForExitAsync(Timeout);
+        Assert.Equal(4, receiver.Spans.Count);
+    }
+
+    [Fact]
+    public async Task Unreachable_collector_leaves_output_and_exit_code_unchanged_and_logs_the_loss()
+    {
+        var environment = new Dictionary<string, string?>
+        {
+            ["DOTNET_STARTUP_HOOKS"] = RepoPaths.StartupHookPath,
+            ["OTEL_EXPORTER_OTLP_ENDPOINT"] = "http://127.0.0.1:" + TcpPort.FreePort(),
+            ["OTEL_DOTNET_AUTO_TRACES_ADDITIONAL_SOURCES"] = "TestApp.Console",
+            ["OTEL_EXPORTER_OTLP_TIMEOUT"] = "2000",
+        };
+
+        using var process = await RunConsoleAsync(environment, "return", "50");
+
+        Assert.Equal(5, process.ExitCode);
+        Assert.Equal(["console app done"], process.StandardOutput);
+        Assert.Contains(process.StandardError, l => l.Contains("export to", StringComparison.Ordinal) && l.Contains("failed", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Hanging_collector_does_not_hold_the_exit_beyond_the_export_timeout()
+    {
+        await using var receiver = await OtlpReceiver.StartAsync();
+        receiver.Mode = ReceiverMode.Hang;
+        var environment = AgentEnvironment.For(receiver, "hang-app").With(
+            ("OTEL_DOTNET_AUTO_TRACES_ADDITIONAL_SOURCES", "TestApp.Console"),
+            ("OTEL_EXPORTER_OTLP_TIMEOUT", "1000"));
+
+        using var process = TestProcess.StartDotnet(RepoPaths.TestAppDll(ConsoleApp), environment, []);
+
+        // The bound here is the test's patience, far above the 1 s export timeout: a process that
+        // waited for the hanging collector would never end.
+        await process.WaitForExitAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal(5, process.ExitCode);
+        Assert.Equal(["console app done"], process.StandardOutput);
+        Assert.True(receiver.RequestCount >= 1);
+        Assert.Empty(receiver.Spans);
+    }
+
+    [Fact]
+    public async Task App_with_its_own_OpenTelemetry_runs_untraced_with_one_line_naming_both_versions()
+    {
+        await using var receiver = await OtlpReceiver.StartAsync();
+        var environment = AgentEnvironment.For(receiver, "own-otel").With(("OTEL_DOTNET_AUTO_TRACES_ADDITIONAL_SOURCES", "*"));
+
+        using var process = TestProcess.StartDotnet(RepoPaths.TestAppDll("TestApplication.WithOpenTelemetry"), environment);
+        await process.WaitForExitAsync(Timeout);
+
+        Assert.Equal(0, process.ExitCode);
+        Assert.Equal(["own sdk made 1 span"], process.StandardOutput);
+        var line = Assert.Single(process.StandardError);
+        Assert.Contains("OpenTelemetry 1.20.1", line, StringComparison.Ordinal);
+        Assert.Contains("the agent 0.1.0", line, StringComparison.Ordinal);
+        Assert.Equal(0, receiver.RequestCount);
+    }
+
+    [Fact]
+    public async Task Bad_values_for_every_variable_leave_the_app_running_with_warnings()
+    {
+        await using var receiver = await OtlpReceiver.StartAsync();
+        var environment = AgentEnvironment.For(receiver, "bad-values").With(
+            ("OTEL_DOTNET_AUTO_TRACES_ADDITIONAL_SOURCES", "TestApp.Console"),
+            ("OTEL_TRACES_SAMPLER", "sometimes"),
+            ("OTEL_TRACES_SAMPLER_ARG", "x"),
+            ("OTEL_PROPAGATORS", "xray"),
+            ("OTEL_TRACES_EXPORTER", "otlp,jaeger"),
+            ("OTEL_BSP_MAX_QUEUE_SIZE", "-1"),
+            ("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "lots"),
+            ("OTEL_BSP_EXPORT_TIMEOUT", "soon"),
+            ("OTEL_EXPORTER_OTLP_TIMEOUT", "forever"),
+            ("OTEL_EXPORTER_OTLP_COMPRESSION", "brotli"),
+            ("OTEL_EXPORTER_OTLP_HEADERS", "novalue"),
+            ("OTEL_ATTRIBUTE_COUNT_LIMIT", "-3"),
+            ("OTEL_SPAN_EVENT_COUNT_LIMIT", "x"),
+            ("OTEL_LOG_LEVEL", "chatty"),
+            ("OTEL_DOTNET_AUTO_TRACES_INSTRUMENTATION_ENABLED", "perhaps"),
+            ("OTEL_DOTNET_AUTO_FAIL_FAST_ENABLED", "no"),
+            ("OTEL_RESOURCE_ATTRIBUTES", "=,novalue"));
+
+        using var process = await RunConsoleAsync(environment);
+
+        Assert.Equal(5, process.ExitCode);
+        Assert.Equal(["console app done"], process.StandardOutput);
+        foreach (var key in new[]
+        {
+            "OTEL_TRACES_SAMPLER=", "OTEL_PROPAGATORS=", "OTEL_TRACES_EXPORTER=", "OTEL_BSP_MAX_QUEUE_SIZE=", "OTEL_BSP_MAX_EXPORT_BATCH_SIZE=",
+            "OTEL_BSP_EXPORT_TIMEOUT=", "OTEL_EXPORTER_OTLP_TIMEOUT=", "OTEL_EXPORTER_OTLP_COMPRESSION=", "OTEL_EXPORTER_OTLP_HEADERS=",
+            "OTEL_ATTRIBUTE_COUNT_LIMIT=", "OTEL_SPAN_EVENT_COUNT_LIMIT=", "OTEL_LOG_LEVEL=", "OTEL_DOTNET_AUTO_TRACES_INSTRUMENTATION_ENABLED=",
+            "OTEL_DOTNET_AUTO_FAIL_FAST_ENABLED=", "OTEL_RESOURCE_ATTRIBUTES=",
+        })
+        {
+            Assert.Single(process.StandardError, l => l.Contains(" warn " + key, StringComparison.Ordinal));
+        }
+
+        // The defaults it fell back to still export.
+        await receiver.WaitForSpansAsync(s => s.Count >= 2, Timeout);
+    }
+
+    [Fact]
+    public async Task Sdk_disabled_excluded_processes_and_the_dotnet_cli_are_not_traced()
+    {
+        await using var receiver = await OtlpReceiver.StartAsync();
+        var baseEnvironment = AgentEnvironment.For(receiver, "not-traced").With(("OTEL_DOTNET_AUTO_TRACES_ADDITIONAL_SOURCES", "TestApp.Console"));
+
+        using (var disabled = await RunConsoleAsync(new Dictionary<string, string?>(baseEnvironment).With(("OTEL_SDK_DISABLED", "true"))))
+        {
+            Assert.Equal(5, disabled.ExitCode);
+            Assert.Empty(disabled.StandardError);
+        }
+
+        using (var excluded = await RunConsoleAsync(new Dictionary<string, string?>(baseEnvironment).With(("OTEL_DOTNET_AUTO_EXCLUDE_PROCESSES", "other.exe, TestApplication.Console"))))
+        {
+            Assert.Equal(5, excluded.ExitCode);
+            Assert.Empty(excluded.StandardError);
+        }
+
+        using (var info = TestProcess.Start("dotnet", ["--info"], baseEnvironment))
+        {
+            await info.WaitForExitAsync(Timeout);
+            Assert.Equal(0, info.ExitCode);
+            Assert.Contains(info.StandardOutput, l => l.Contains(".NET SDK", StringComparison.Ordinal));
+            Assert.DoesNotContain(info.Output, l => l.Contains("[traceagent]", StringComparison.Ordinal));
+        }
+
+        Assert.Equal(0, receiver.RequestCount);
+    }
+
+    [Fact]
+    public async Task Samplers_decide_what_is_exported()
+    {
+        await using var receiver = await OtlpReceiver.StartAsync();
+        var environment = AgentEnvironment.For(receiver, "sampled").With(
+            ("OTEL_DOTNET_AUTO_TRACES_ADDITIONAL_SOURCES", "TestApp.Console"),
+            ("OTEL_TRACES_SAMPLER", "always_off"));
+        using (var off = await RunConsoleAsync(environment, "return", "20"))
+        {
+            Assert.Equal(5, off.ExitCode);
+        }
+
+        Assert.Empty(receiver.Spans);
+
+        environment["OTEL_TRACES_SAMPLER"] = "traceidratio";
+        environment["OTEL_TRACES_SAMPLER_ARG"] = "0.5";
+        using (var half = await RunConsoleAsync(environment, "return", "200"))
+        {
+            Assert.Equal(5, half.ExitCode);
+        }
+
+        var spans = receiver.Spans;
+        var roots = spans.Count(s => s.Name == "console-root");
+        Assert.InRange(roots, 50, 150);
+
+        // Children follow their root's decision: every exported child has its exported parent.
+        var ids = spans.Select(s => s.SpanId).ToHashSet();
+        Assert.All(spans.Where(s => s.Name == "console-child"), c => Assert.Contains(c.ParentSpanId, ids));
+        Assert.Equal(roots, spans.Count(s => s.Name == "console-child"));
+    }
+
+    [Fact]
+    public async Task Log_directory_gets_the_agent_log()
+    {
+        await using var receiver = await OtlpReceiver.StartAsync();
+        var directory = Directory.CreateTempSubdirectory("traceagent-logs");
+        try
+        {
+            var environment = AgentEnvironment.For(receiver, "logged").With(
+                ("OTEL_DOTNET_AUTO_LOG_DIRECTORY", directory.FullName),
+                ("OTEL_LOG_LEVEL", "debug"));
+            using var process = await RunConsoleAsync(environment);
+            Assert.Equal(5, process.ExitCode);
+            var file = Assert.Single(directory.GetFiles("traceagent-*.log"));
+            var text = await File.ReadAllTextAsync(file.FullName);
+            Assert.Contains("tracing service 'logged'", text, StringComparison.Ordinal);
+            Assert.Contains("shut down:", text, StringComparison.Ordinal);
+        }
+        finally
+        {
+            directory.Delete(true);
+        }
+    }
+
+    [Fact]
+    public async Task App_with_older_Microsoft_Extensions_exports_and_keeps_its_versions()
+    {
+        await using var receiver = await OtlpReceiver.StartAsync();
+        var environment = AgentEnvironment.For(receiver, "old-extensions").With(("OTEL_DOTNET_AUTO_TRACES_ADDITIONAL_SOURCES", "TestApp.OldExtensions"));
+        using var process = TestProcess.StartDotnet(RepoPaths.TestAppDll("TestApplication.OldExtensions"), environment);
+        await process.WaitForExitAsync(Timeout);
+
+        Assert.Equal(0, process.ExitCode);
+        Assert.Contains("logging abstractions 8.0.0.0", process.StandardOutput);
+        var spans = await receiver.WaitForSpansAsync(s => s.Any(x => x.Name == "old-extensions-work"), Timeout);
+        Assert.Equal("old-extensions", spans[0].ServiceName);
+    }
+
+    [Fact]
+    public async Task Console_exporter_prints_spans_and_zipkin_exporter_posts_json()
+    {
+        var port = TcpPort.FreePort();
+        using var listener = new HttpListener();
+        listener.Prefixes.Add($"http://127.0.0.1:{port}/");
+        listener.Start();
+        var bodies = new List<string>();
+        var serving = Task.Run(async () =>
+        {
+            while (listener.IsListening)
+            {
+                HttpListenerContext context;
+                try
+                {
+                    context = await listener.GetContextAsync();
+                }
+                catch (HttpListenerException)
+                {
+                    return;
+                }
+                catch (ObjectDisposedException)
+                {
+                    return;
+                }
+
+                using var reader = new StreamReader(context.Request.InputStream, Encoding.UTF8);
+                var body = await reader.ReadToEndAsync();
+                lock (bodies)
+                {
+                    bodies.Add(body);
+                }
+
+                context.Response.StatusCode = 202;
+                context.Response.Close();
+            }
+        });
+
+        var environment = new Dictionary<string, string?>
+        {
+            ["DOTNET_STARTUP_HOOKS"] = RepoPaths.StartupHookPath,
+            ["OTEL_SERVICE_NAME"] = "zipkin-app",
+            ["OTEL_TRACES_EXPORTER"] = "console,zipkin",
+            ["OTEL_EXPORTER_ZIPKIN_ENDPOINT"] = $"http://127.0.0.1:{port}/api/v2/spans",
+            ["OTEL_DOTNET_AUTO_TRACES_ADDITIONAL_SOURCES"] = "TestApp.Console",
+        };
+        using var process = await RunConsoleAsync(environment);
+        listener.Stop();
+        await serving;
+
+        Assert.Equal(5, process.ExitCode);
+        Assert.Contains(process.StandardOutput, l => l.StartsWith("span console-root [Internal] service=zipkin-app", StringComparison.Ordinal));
+        string json;
+        lock (bodies)
+        {
+            json = Assert.Single(bodies);
+        }
+
+        using var document = JsonDocument.Parse(json);
+        var spans = document.RootElement.EnumerateArray().ToList();
+        Assert.Equal(2, spans.Count);
+        var root = spans.Single(s => s.GetProperty("name").GetString() == "console-root");
+        var child = spans.Single(s => s.GetProperty("name").GetString() == "console-child");
+        Assert.Equal(root.GetProperty("id").GetString(), child.GetProperty("parentId").GetString());
+        Assert.Equal("CLIENT", child.GetProperty("kind").GetString());
+        Assert.Equal("zipkin-app", root.GetProperty("localEndpoint").GetProperty("serviceName").GetString());
+        Assert.Equal("42", root.GetProperty("tags").GetProperty("test.number").GetString());
+        Assert.Equal(32, root.GetProperty("traceId").GetString()!.Length);
+    }
+}

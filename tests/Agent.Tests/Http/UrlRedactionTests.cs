@@ -1,0 +1,36 @@
+using TraceAgent.Http;
+
+namespace TraceAgent.Tests.Http;
+
+public sealed class UrlRedactionTests
+{
+    [Theory]
+    [InlineData("a=1&b=2", "a=REDACTED&b=REDACTED")]
+    [InlineData("token=abc", "token=REDACTED")]
+    [InlineData("flag&x=", "flag&x=REDACTED")]
+    [InlineData("a=1&&b=2", "a=REDACTED&&b=REDACTED")]
+    [InlineData("", "")]
+    public void Query_values_are_redacted_and_keys_kept(string query, string expected) =>
+        Assert.Equal(expected, UrlRedaction.RedactQuery(query));
+
+    [Theory]
+    [InlineData("http://h/p?token=abc&x=1", true, "http://h/p?token=REDACTED&x=REDACTED")]
+    [InlineData("http://h/p?token=abc#frag", true, "http://h/p?token=REDACTED#frag")]
+    [InlineData("http://h/p?token=abc", false, "http://h/p?token=abc")]
+    [InlineData("http://user:pass@h:8080/p", true, "http://REDACTED:REDACTED@h:8080/p")]
+    [InlineData("https://h/p", true, "https://h/p")]
+    public void Urls_lose_credentials_and_query_values(string url, bool redactQuery, string expected) =>
+        Assert.Equal(expected, UrlRedaction.RedactUrl(url, redactQuery));
+
+    [Theory]
+    [InlineData("/health", "/health", true)]
+    [InlineData("/health*", "/healthz", true)]
+    [InlineData("/health*", "/api/health", false)]
+    [InlineData("*/internal/*", "http://svc/internal/x", true)]
+    [InlineData("/items/?", "/items/7", true)]
+    [InlineData("/items/?", "/items/77", false)]
+    [InlineData("/HEALTH", "/health", true)]
+    [InlineData("*a*a*a*a*b", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", false)]
+    public void Glob_patterns_match_whole_text(string pattern, string text, bool expected) =>
+        Assert.Equal(expected, new GlobPattern([pattern]).Matches(text));
+}
