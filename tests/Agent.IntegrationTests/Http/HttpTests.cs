@@ -1,0 +1,303 @@
+using System.Net;
+using System.Text.Json;
+using TraceAgent.IntegrationTests.Infrastructure;
+using TraceAgent.Otlp.Receiver;
+
+namespace TraceAgent.IntegrationTests.Http;
+
+/// <summary>Two instances of the test web app, front calling back through HttpClient, both under the agent.</summary>
+public sealed class HttpTests
+{
+    private const string App = "TestApplication.Web";
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(60);
+
+    private sealed class Pair : IAsyncDisposable
+    {
+        public required OtlpReceiver Receiver { get; init; }
+
+        public required WebApp Back { get; init; }
+
+        public required WebApp Front { get; init; }
+
+        public HttpClient Client { get; } = new() { Timeout = TimeSpan.FromSeconds(30) };
+
+        public static async Task<Pair> StartAsync(params (string Key, string? Value)[] settings)
+        {
+            var receiver = await OtlpReceiver.StartAsync();
+            var back = await WebApp.StartAsync(App, AgentEnvironment.For(receiver, "back").With(settings));
+            var front = await WebApp.StartAsync(App, AgentEnvironment.For(receiver, "front").With(settings).With(("BACKEND_URL", back.BaseUrl)));
+            return new Pair { Receiver = receiver, Back = back, Front = front };
+        }
+
+        public async Task<(HttpStatusCode Status, string Body)> GetAsync(string path, params (string Name, string Value)[] headers)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, Front.BaseUrl + path);
+            request.Headers.UserAgent.ParseAdd("http-tests/1.0");
+            foreach (var (name, value) in headers)
+            {
+                request.Headers.TryAddWithoutValidation(name, value);
+            }
+
+            using var response = await Client.SendAsync(request);
+            return (response.StatusCode, await response.Content.ReadAsStringAsync());
+        }
+
+        public Task<IReadOnlyList<ReceivedSpan>> WaitForTraceAsync(Func<ReceivedSpan, bool> root, int spans) =>
+            Receiver.WaitForSpansAsync(
+                all => all.FirstOrDefault(root) is { } r && all.Count(s => s.TraceId == r.TraceId) >= spans,
+                Timeout);
+
+        public async ValueTask DisposeAsync()
+        {
+            Client.Dispose();
+            Front.Dispose();
+            Back.Dispose();
+            await Receiver.DisposeAsync();
+        }
+    }
+
+    private static bool IsRequest(ReceivedSpan span, string service, string path) =>
+        span.ServiceName == service && span.Kind == SpanKinds.Server && (span.Attribute("url.path") as string) == path;
+
+    [Fact]
+    public async Task A_request_across_two_services_is_one_trace_with_semantic_convention_attributes()
+    {
+        await using var pair = await Pair.StartAsync();
+        var (status, _) = await pair.GetAsync("/front?q=secret-query-value");
+        Assert.Equal(HttpStatusCode.OK, status);
+
+        var spans = await pair.WaitForTraceAsync(s => IsRequest(s, "front", "/front"), 3);
+        var frontServer = spans.Single(s => IsRequest(s, "front", "/front"));
+        var trace = spans.Where(s => s.TraceId == frontServer.TraceId).ToList();
+        Assert.Equal(3, trace.Count);
+        var client = trace.Single(s => s.Kind == SpanKinds.Client);
+        var backServer = trace.Single(s => s.ServiceName == "back");
+
+        Assert.True(frontServer.IsRoot);
+        Assert.Equal(frontServer.SpanId, client.ParentSpanId);
+        Assert.Equal(client.SpanId, backServer.ParentSpanId);
+        Assert.Equal("front", client.ServiceName);
+
+        Assert.Equal("GET /front", frontServer.Name);
+        Assert.Equal("GET", frontServer.Attribute("http.request.method"));
+        Assert.Equal("http", frontServer.Attribute("url.scheme"));
+        Assert.Equal("/front", frontServer.Attribute("http.route"));
+        Assert.Equal("q=REDACTED", frontServer.Attribute("url.query"));
+        Assert.Equal(200L, frontServer.Attribute("http.response.status_code"));
+        Assert.Equal("127.0.0.1", frontServer.Attribute("server.address"));
+        Assert.Equal((long)pair.Front.Port, frontServer.Attribute("server.port"));
+        Assert.Equal("127.0.0.1", frontServer.Attribute("client.address"));
+        Assert.Equal("http-tests/1.0", frontServer.Attribute("user_agent.original"));
+        Assert.Equal("1.1", frontServer.Attribute("network.protocol.version"));
+        Assert.Equal(0, frontServer.StatusCode);
+
+        Assert.Equal("GET", client.Name);
+        Assert.Equal("GET", client.Attribute("http.request.method"));
+        Assert.Equal(pair.Back.BaseUrl + "/items/7?token=REDACTED", client.Attribute("url.full"));
+        Assert.Equal("127.0.0.1", client.Attribute("server.address"));
+        Assert.Equal((long)pair.Back.Port, client.Attribute("server.port"));
+        Assert.Equal(200L, client.Attribute("http.response.status_code"));
+
+        Assert.Equal("GET /items/{id:int}", backServer.Name);
+        Assert.Equal("/items/{id:int}", backServer.Attribute("http.route"));
+        Assert.Equal("token=REDACTED", backServer.Attribute("url.query"));
+
+        Assert.True(client.StartTimeUnixNano >= frontServer.StartTimeUnixNano && client.EndTimeUnixNano <= frontServer.EndTimeUnixNano);
+    }
+
+    [Fact]
+    public async Task Errors_get_the_right_status_and_error_type()
+    {
+        await using var pair = await Pair.StartAsync();
+        Assert.Equal(HttpStatusCode.NotFound, (await pair.GetAsync("/status/404")).Status);
+        Assert.Equal(HttpStatusCode.InternalServerError, (await pair.GetAsync("/status/500")).Status);
+        Assert.Equal(HttpStatusCode.InternalServerError, (await pair.GetAsync("/throw")).Status);
+        Assert.Equal(HttpStatusCode.NotFound, (await pair.GetAsync("/front?path=/status/404")).Status);
+        Assert.Equal(HttpStatusCode.BadGateway, (await pair.GetAsync("/call-refused")).Status);
+        Assert.Equal(HttpStatusCode.GatewayTimeout, (await pair.GetAsync("/call-timeout")).Status);
+        Assert.Equal(HttpStatusCode.NotFound, (await pair.GetAsync("/no/such/route")).Status);
+
+        var spans = await pair.Receiver.WaitForSpansAsync(
+            all => new[] { "/status/404", "/status/500", "/throw", "/front", "/call-refused", "/call-timeout", "/no/such/route" }.All(p => all.Any(s => IsRequest(s, "front", p)))
+                && all.Count(s => s.Kind == SpanKinds.Client) >= 3,
+            Timeout);
+
+        var notFound = spans.Single(s => IsRequest(s, "front", "/status/404"));
+        Assert.Equal(404L, notFound.Attribute("http.response.status_code"));
+        Assert.Equal(0, notFound.StatusCode); // 4xx is the client's error, not the server's
+        Assert.Null(notFound.Attribute("error.type"));
+
+        var serverError = spans.Single(s => IsRequest(s, "front", "/status/500"));
+        Assert.Equal(2, serverError.StatusCode);
+        Assert.Equal("500", serverError.Attribute("error.type"));
+
+        var thrown = spans.Single(s => IsRequest(s, "front", "/throw"));
+        Assert.Equal(2, thrown.StatusCode);
+        Assert.Equal("System.InvalidOperationException", thrown.Attribute("error.type"));
+        var exception = Assert.Single(thrown.Events, e => e.Name == "exception");
+        Assert.Equal("System.InvalidOperationException", exception.Attributes["exception.type"]);
+        Assert.Equal("boom from the test app", exception.Attributes["exception.message"]);
+
+        var unrouted = spans.Single(s => IsRequest(s, "front", "/no/such/route"));
+        Assert.Equal("GET", unrouted.Name);
+        Assert.Null(unrouted.Attribute("http.route"));
+
+        var client404 = spans.Single(s => s.Kind == SpanKinds.Client && (s.Attribute("url.full") as string ?? string.Empty).EndsWith("/status/404", StringComparison.Ordinal));
+        Assert.Equal(2, client404.StatusCode);
+        Assert.Equal("404", client404.Attribute("error.type"));
+
+        var refused = spans.Single(s => s.Kind == SpanKinds.Client && (s.Attribute("url.full") as string ?? string.Empty).Contains(":1/nothing", StringComparison.Ordinal));
+        Assert.Equal(2, refused.StatusCode);
+        Assert.NotNull(refused.Attribute("error.type"));
+        Assert.Null(refused.Attribute("http.response.status_code"));
+
+        var timedOut = spans.Single(s => s.Kind == SpanKinds.Client && (s.Attribute("url.full") as string ?? string.Empty).EndsWith("/slow/3000", StringComparison.Ordinal));
+        Assert.Equal(2, timedOut.StatusCode);
+        Assert.NotNull(timedOut.Attribute("error.type"));
+    }
+
+    [Fact]
+    public async Task An_incoming_traceparent_is_continued_sampled_or_not()
+    {
+        await using var pair = await Pair.StartAsync();
+        const string TraceId = "4bf92f3577b34da6a3ce929d0e0e4736";
+        const string ParentId = "00f067aa0ba902b7";
+        var (_, body) = await pair.GetAsync("/front?path=/echo-headers", ("traceparent", $"00-{TraceId}-{ParentId}-01"), ("tracestate", "vendor=value"));
+        var spans = await pair.WaitForTraceAsync(s => IsRequest(s, "front", "/front"), 3);
+        var frontServer = spans.Single(s => IsRequest(s, "front", "/front"));
+        Assert.Equal(TraceId, frontServer.TraceId);
+        Assert.Equal(ParentId, frontServer.ParentSpanId);
+        Assert.Equal("vendor=value", frontServer.TraceState);
+        var headers = JsonSerializer.Deserialize<Dictionary<string, string[]>>(body)!;
+        Assert.StartsWith($"00-{TraceId}-", Assert.Single(headers["traceparent"]), StringComparison.Ordinal);
+        Assert.EndsWith("-01", headers["traceparent"][0], StringComparison.Ordinal);
+        Assert.Equal("vendor=value", Assert.Single(headers["tracestate"]));
+
+        const string Unsampled = "0af7651916cd43dd8448eb211c80319c";
+        var (_, unsampledBody) = await pair.GetAsync("/front?path=/echo-headers", ("traceparent", $"00-{Unsampled}-b7ad6b7169203331-00"));
+        var unsampledHeaders = JsonSerializer.Deserialize<Dictionary<string, string[]>>(unsampledBody)!;
+        Assert.StartsWith($"00-{Unsampled}-", unsampledHeaders["traceparent"][0], StringComparison.Ordinal);
+        Assert.EndsWith("-00", unsampledHeaders["traceparent"][0], StringComparison.Ordinal);
+
+        // A later sampled request is exported; the unsampled one before it never is.
+        await pair.GetAsync("/hello");
+        await pair.Receiver.WaitForSpansAsync(all => all.Any(s => IsRequest(s, "front", "/hello")), Timeout);
+        Assert.DoesNotContain(pair.Receiver.Spans, s => s.TraceId == Unsampled);
+
+        // An invalid traceparent is ignored: a new trace starts.
+        await pair.GetAsync("/hello", ("traceparent", $"00-{TraceId.ToUpperInvariant()}-{ParentId}-01"));
+        var fresh = await pair.Receiver.WaitForSpansAsync(all => all.Count(s => IsRequest(s, "front", "/hello")) >= 2, Timeout);
+        var second = fresh.Where(s => IsRequest(s, "front", "/hello")).OrderBy(s => s.StartTimeUnixNano).Last();
+        Assert.True(second.IsRoot);
+        Assert.NotEqual(TraceId, second.TraceId);
+    }
+
+    [Fact]
+    public async Task Baggage_passes_through_both_services_and_headers_are_injected_once()
+    {
+        await using var pair = await Pair.StartAsync();
+        var (_, baggage) = await pair.GetAsync("/front?path=/baggage", ("baggage", "user.tier=gold,region=eu%20west"));
+        Assert.Equal("user.tier=gold,region=eu west", string.Join(",", baggage.Split(',').Order(StringComparer.Ordinal).Reverse()));
+
+        var (_, body) = await pair.GetAsync("/front?path=/echo-headers", ("baggage", "k=v"));
+        var headers = JsonSerializer.Deserialize<Dictionary<string, string[]>>(body)!;
+        Assert.Single(headers["traceparent"]);
+        Assert.DoesNotContain(',', headers["traceparent"][0]);
+        Assert.Equal("k=v", Assert.Single(headers["baggage"]));
+        Assert.False(headers.ContainsKey("request-id"));
+    }
+
+    [Theory]
+    [InlineData("b3")]
+    [InlineData("b3multi")]
+    public async Task B3_propagation_works_end_to_end(string propagator)
+    {
+        await using var pair = await Pair.StartAsync(("OTEL_PROPAGATORS", propagator));
+        const string TraceId = "80f198ee56343ba864fe8b2a57d3eff7";
+        const string SpanId = "e457b5a2e4d86bd1";
+        var incoming = propagator == "b3"
+            ? new[] { ("b3", $"{TraceId}-{SpanId}-1") }
+            : [("X-B3-TraceId", TraceId), ("X-B3-SpanId", SpanId), ("X-B3-Sampled", "1")];
+        var (_, body) = await pair.GetAsync("/front?path=/echo-headers", incoming);
+        var spans = await pair.WaitForTraceAsync(s => IsRequest(s, "front", "/front"), 3);
+        var frontServer = spans.Single(s => IsRequest(s, "front", "/front"));
+        Assert.Equal(TraceId, frontServer.TraceId);
+        Assert.Equal(SpanId, frontServer.ParentSpanId);
+        var backServer = spans.Single(s => s.TraceId == TraceId && s.ServiceName == "back");
+        var client = spans.Single(s => s.TraceId == TraceId && s.Kind == SpanKinds.Client);
+        Assert.Equal(client.SpanId, backServer.ParentSpanId);
+
+        var headers = JsonSerializer.Deserialize<Dictionary<string, string[]>>(body)!;
+        Assert.False(headers.ContainsKey("traceparent"));
+        if (propagator == "b3")
+        {
+            Assert.Equal($"{TraceId}-{client.SpanId}-1", Assert.Single(headers["b3"]));
+        }
+        else
+        {
+            Assert.Equal(TraceId, Assert.Single(headers["x-b3-traceid"]));
+            Assert.Equal(client.SpanId, Assert.Single(headers["x-b3-spanid"]));
+            Assert.Equal("1", Assert.Single(headers["x-b3-sampled"]));
+        }
+    }
+
+    [Fact]
+    public async Task Filters_headers_and_redaction_follow_the_settings()
+    {
+        await using var pair = await Pair.StartAsync(
+            ("TRACEAGENT_ASPNETCORE_EXCLUDED_PATHS", "/health*"),
+            ("TRACEAGENT_HTTPCLIENT_EXCLUDED_URLS", "*/status/*"),
+            ("OTEL_DOTNET_AUTO_TRACES_ASPNETCORE_INSTRUMENTATION_CAPTURE_REQUEST_HEADERS", "X-Request-Id"),
+            ("OTEL_DOTNET_AUTO_TRACES_ASPNETCORE_INSTRUMENTATION_CAPTURE_RESPONSE_HEADERS", "Content-Type"),
+            ("OTEL_DOTNET_EXPERIMENTAL_ASPNETCORE_DISABLE_URL_QUERY_REDACTION", "true"));
+        await pair.GetAsync("/health");
+        await pair.GetAsync("/front?path=/status/202");
+        await pair.GetAsync("/hello?visible=kept-value", ("X-Request-Id", "req-42"));
+        var spans = await pair.Receiver.WaitForSpansAsync(all => all.Any(s => IsRequest(s, "front", "/hello")), Timeout);
+
+        var hello = spans.Single(s => IsRequest(s, "front", "/hello"));
+        Assert.Equal(new object?[] { "req-42" }, hello.Attribute("http.request.header.x-request-id"));
+        Assert.Equal(new object?[] { "text/plain; charset=utf-8" }, hello.Attribute("http.response.header.content-type"));
+        Assert.Equal("visible=kept-value", hello.Attribute("url.query"));
+        Assert.DoesNotContain(spans, s => (s.Attribute("url.path") as string ?? string.Empty).StartsWith("/health", StringComparison.Ordinal));
+
+        // The filtered client call made no span, and its unsampled context made the back drop its span too.
+        Assert.DoesNotContain(spans, s => s.Kind == SpanKinds.Client);
+        Assert.DoesNotContain(spans, s => s.ServiceName == "back" && (s.Attribute("url.path") as string) == "/status/202");
+        Assert.Contains(spans, s => IsRequest(s, "front", "/front"));
+    }
+
+    [Fact]
+    public async Task No_query_value_or_header_appears_unless_configured()
+    {
+        await using var pair = await Pair.StartAsync();
+        await pair.GetAsync("/front?secret=abc123", ("X-Request-Id", "req-secret"), ("Authorization", "Bearer top-secret-token"));
+        var spans = await pair.WaitForTraceAsync(s => IsRequest(s, "front", "/front"), 3);
+        foreach (var span in spans)
+        {
+            foreach (var value in span.Attributes.Values)
+            {
+                var text = value is object?[] array ? string.Join(",", array) : Convert.ToString(value, System.Globalization.CultureInfo.InvariantCulture) ?? string.Empty;
+                Assert.DoesNotContain("abc123", text, StringComparison.Ordinal);
+                Assert.DoesNotContain("req-secret", text, StringComparison.Ordinal);
+                Assert.DoesNotContain("top-secret-token", text, StringComparison.Ordinal);
+            }
+
+            Assert.DoesNotContain(span.Attributes.Keys, k => k.StartsWith("http.request.header.", StringComparison.Ordinal));
+        }
+    }
+
+    [Fact]
+    public async Task Switching_an_instrumentation_off_removes_its_spans_only()
+    {
+        await using var pair = await Pair.StartAsync(("OTEL_DOTNET_AUTO_TRACES_HTTPCLIENT_INSTRUMENTATION_ENABLED", "false"));
+        await pair.GetAsync("/front");
+        var spans = await pair.Receiver.WaitForSpansAsync(all => all.Any(s => IsRequest(s, "back", "/items/7")) && all.Any(s => IsRequest(s, "front", "/front")), Timeout);
+        Assert.DoesNotContain(spans, s => s.Kind == SpanKinds.Client);
+
+        // Without a client span the context still crosses: the back's span joins the front's trace.
+        var front = spans.Single(s => IsRequest(s, "front", "/front"));
+        var back = spans.Single(s => s.ServiceName == "back" && (s.Attribute("url.path") as string) != WebApp.ReadinessPath);
+        Assert.Equal(front.TraceId, back.TraceId);
+    }
+}
