@@ -18,6 +18,7 @@ for project in \
 done
 # The agent folder holds only the agent's own assemblies: nothing an app could bind to by mistake.
 find "$out" -maxdepth 1 -type f ! -name 'TraceAgent.*' -delete
+find "$out" -mindepth 1 -maxdepth 1 -type d -exec rm -rf {} +
 cp build/instrument.sh "$out/instrument.sh"
 chmod +x "$out/instrument.sh"
 echo "agent built into $out"

@@ -6,22 +6,26 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
 bash build/install-prerequisites.sh || exit 1
 bash build/build.sh --test-apps || exit 1
+rm -rf artifacts/test-results
 mkdir -p artifacts/test-results
 status=0
 log=artifacts/test-results/dotnet-test.log
 : > "$log"
 for project in tests/Agent.Tests tests/Agent.IntegrationTests; do
   dotnet test "$project" -c Release --nologo --logger "console;verbosity=normal" \
+    --logger "trx;LogFileName=$(basename "$project").trx" \
     --results-directory artifacts/test-results ${TEST_FILTER:+--filter "$TEST_FILTER"} 2>&1 | tee -a "$log"
   [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
 done
-python3 - "$log" <<'PY' || true
-import re, sys
+python3 - artifacts/test-results <<'PY' || true
+import glob, os, sys, xml.etree.ElementTree as ET
 passed = failed = skipped = 0
-for line in open(sys.argv[1], encoding="utf-8", errors="replace"):
-    m = re.search(r"Failed:\s*(\d+),\s*Passed:\s*(\d+),\s*Skipped:\s*(\d+)", line)
-    if m:
-        failed += int(m.group(1)); passed += int(m.group(2)); skipped += int(m.group(3))
+for path in glob.glob(os.path.join(sys.argv[1], "*.trx")):
+    counters = ET.parse(path).getroot().find(".//{*}Counters")
+    if counters is not None:
+        passed += int(counters.get("passed", 0))
+        failed += int(counters.get("failed", 0)) + int(counters.get("error", 0)) + int(counters.get("timeout", 0)) + int(counters.get("aborted", 0))
+        skipped += int(counters.get("notExecuted", 0))
 print(f"{passed} passed, {failed} failed, {skipped} skipped")
 PY
 exit $status

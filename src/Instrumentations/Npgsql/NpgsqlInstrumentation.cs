@@ -19,7 +19,8 @@ internal sealed class NpgsqlInstrumentation : IInstrumentation
     private static readonly string[] Removed =
     [
         "db.system", "db.statement", "db.name", "db.user", "db.connection_string", "net.peer.name", "net.peer.port",
-        "net.peer.ip", "net.transport", "db.npgsql.data_source", "db.npgsql.connection_id",
+        "net.peer.ip", "net.transport", "db.npgsql.data_source", "db.npgsql.connection_id", "db.connection_id",
+        "otel.status_code", "otel.status_description",
     ];
 
     public IDisposable? Start(InstrumentationContext context)
@@ -35,6 +36,12 @@ internal sealed class NpgsqlInstrumentation : IInstrumentation
         var database = activity.GetTagItem("db.namespace") as string ?? activity.GetTagItem("db.name") as string;
         var host = activity.GetTagItem("server.address") as string ?? activity.GetTagItem("net.peer.name") as string ?? activity.GetTagItem("net.peer.ip") as string;
         var port = activity.GetTagItem("server.port") ?? activity.GetTagItem("net.peer.port");
+
+        // Npgsql 8 reports failure with the legacy otel.status_code tag, not the Activity status.
+        if (activity.GetTagItem("otel.status_code") is "ERROR" && activity.Status != ActivityStatusCode.Error)
+        {
+            activity.SetStatus(ActivityStatusCode.Error, activity.GetTagItem("otel.status_description") as string);
+        }
 
         foreach (var key in Removed)
         {
@@ -88,8 +95,12 @@ internal sealed class NpgsqlInstrumentation : IInstrumentation
             activity.SetTag("db.query.text", settings.QueryTextEnabled ? (settings.SanitizeQueryText ? SqlText.Sanitize(query) : query) : null);
         }
 
-        // Span name: {db.query.summary}, else the database (semantic conventions for database spans).
-        activity.DisplayName = summary ?? database ?? "postgresql";
+        // Span name: {db.query.summary} (semantic conventions for database spans). A span without
+        // a query (Npgsql 10's physical connection open) keeps the name Npgsql gave it.
+        if (summary is not null)
+        {
+            activity.DisplayName = summary;
+        }
 
         if (activity.Status == ActivityStatusCode.Error && activity.GetTagItem("error.type") is null)
         {
@@ -104,20 +115,48 @@ internal sealed class NpgsqlInstrumentation : IInstrumentation
             return sqlState;
         }
 
+        string? type = null;
         foreach (ref readonly var e in activity.EnumerateEvents())
         {
-            if (e.Name == "exception")
+            if (e.Name != "exception")
             {
-                foreach (var tag in e.EnumerateTagObjects())
+                continue;
+            }
+
+            foreach (var tag in e.EnumerateTagObjects())
+            {
+                if (tag.Key == "exception.type" && tag.Value is string exceptionType)
                 {
-                    if (tag.Key == "exception.type" && tag.Value is string type)
-                    {
-                        return type;
-                    }
+                    type = exceptionType;
+                }
+                else if (tag.Key == "exception.message" && tag.Value is string message && SqlStateOf(message) is { } state)
+                {
+                    // A PostgresException's message starts with its SQLSTATE ("42601: syntax error ..."),
+                    // the code the conventions prefer for error.type.
+                    activity.SetTag("db.response.status_code", state);
+                    return state;
                 }
             }
         }
 
-        return "_OTHER";
+        return type ?? "_OTHER";
+    }
+
+    internal static string? SqlStateOf(string message)
+    {
+        if (message.Length < 7 || message[5] != ':' || message[6] != ' ')
+        {
+            return null;
+        }
+
+        for (var i = 0; i < 5; i++)
+        {
+            if (!char.IsAsciiDigit(message[i]) && !char.IsAsciiLetterUpper(message[i]))
+            {
+                return null;
+            }
+        }
+
+        return message[..5];
     }
 }

@@ -16,8 +16,16 @@ public static class RepoPaths
 
     public static string TestAppDirectory(string name) => Path.Combine(TestApplicationsOutput, name);
 
-    /// <summary>The published entry assembly of a test application, e.g. <c>TestApplication.Http</c>.</summary>
-    public static string TestAppDll(string name) => Path.Combine(TestAppDirectory(name), name + ".dll");
+    /// <summary>
+    /// The published entry assembly of a test application, e.g. <c>TestApplication.Web</c>, or of one
+    /// variant of it, e.g. <c>TestApplication.Database-low</c> (published from the app's variants file).
+    /// </summary>
+    public static string TestAppDll(string name)
+    {
+        var direct = Path.Combine(TestAppDirectory(name), name + ".dll");
+        var dash = name.LastIndexOf('-');
+        return File.Exists(direct) || dash < 0 ? direct : Path.Combine(TestAppDirectory(name), name[..dash] + ".dll");
+    }
 
     private static string FindRoot()
     {

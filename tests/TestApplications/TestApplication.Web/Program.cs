@@ -27,6 +27,16 @@ app.MapGet("/front", async (HttpRequest request) =>
     var body = await response.Content.ReadAsStringAsync();
     return Results.Text(body, statusCode: (int)response.StatusCode);
 });
+app.MapGet("/front/{id:int}", async (int id) =>
+{
+    // One backend call per request, keyed by the request's own id, for the concurrency tests.
+    using var response = await client.GetAsync("/items/" + id.ToString(System.Globalization.CultureInfo.InvariantCulture));
+    var body = await response.Content.ReadAsStringAsync();
+    return Results.Text(body, statusCode: (int)response.StatusCode);
+});
+
+// The managed heap after a full collection, for the reliability tests' memory bounds.
+app.MapGet("/__gc", () => GC.GetTotalMemory(forceFullCollection: true).ToString(System.Globalization.CultureInfo.InvariantCulture));
 app.MapGet("/call-refused", async () =>
 {
     try
@@ -55,5 +65,8 @@ app.MapGet("/call-timeout", async () =>
 });
 app.MapGet("/trace-id", () => Activity.Current?.TraceId.ToHexString() ?? "none");
 app.MapGet("/baggage", () => string.Join(",", Activity.Current?.Baggage.Select(b => b.Key + "=" + b.Value) ?? []));
+
+// Printed by the host's graceful shutdown (SIGTERM), which the shutdown tests wait for.
+app.Lifetime.ApplicationStopped.Register(() => Console.WriteLine("web app stopped"));
 
 app.Run();

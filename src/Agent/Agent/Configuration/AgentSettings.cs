@@ -76,6 +76,9 @@ public sealed class AgentSettings
 
     public BatchSettings Batch { get; private init; } = null!;
 
+    /// <summary>The batch log record processor's settings (OTEL_BLRP_*).</summary>
+    public BatchSettings LogsBatch { get; private init; } = null!;
+
     public SpanLimits Limits { get; private init; } = null!;
 
     public AgentLogLevel LogLevel { get; private init; }
@@ -102,10 +105,18 @@ public sealed class AgentSettings
 
     private IReadOnlyDictionary<string, bool> InstrumentationSwitches { get; init; } = new Dictionary<string, bool>();
 
+    private bool LogsInstrumentationDefault { get; init; }
+
+    private IReadOnlyDictionary<string, bool> LogsInstrumentationSwitches { get; init; } = new Dictionary<string, bool>();
+
     public bool IsInstrumentationEnabled(string id) =>
         InstrumentationSwitches.TryGetValue(id, out var enabled) ? enabled : InstrumentationDefault;
 
-    public static AgentSettings Load(SettingsReader reader, IEnumerable<string> instrumentationIds)
+    /// <summary>A logs instrumentation's switch; every one is off when OTEL_DOTNET_AUTO_LOGS_ENABLED=false.</summary>
+    public bool IsLogsInstrumentationEnabled(string id) =>
+        Logs.Enabled && (LogsInstrumentationSwitches.TryGetValue(id, out var enabled) ? enabled : LogsInstrumentationDefault);
+
+    public static AgentSettings Load(SettingsReader reader, IEnumerable<string> instrumentationIds, IEnumerable<string>? logsInstrumentationIds = null)
     {
         var traceOtlp = ReadOtlp(reader, "TRACES", ConfigurationKeys.OtlpTracesEndpoint, ConfigurationKeys.OtlpTracesProtocol, ConfigurationKeys.OtlpTracesHeaders, ConfigurationKeys.OtlpTracesTimeout, ConfigurationKeys.OtlpTracesCompression, "/v1/traces");
         var logsOtlp = ReadOtlp(reader, "LOGS", ConfigurationKeys.OtlpLogsEndpoint, ConfigurationKeys.OtlpLogsProtocol, ConfigurationKeys.OtlpLogsHeaders, ConfigurationKeys.OtlpLogsTimeout, ConfigurationKeys.OtlpLogsCompression, "/v1/logs");
@@ -121,16 +132,18 @@ public sealed class AgentSettings
             }
         }
 
-        var (sampler, ratio) = ReadSampler(reader);
-        var scheduleDelay = reader.GetInt(ConfigurationKeys.BspScheduleDelay, 5000, 1);
-        var maxQueue = reader.GetInt(ConfigurationKeys.BspMaxQueueSize, 2048, 1);
-        var maxBatch = reader.GetInt(ConfigurationKeys.BspMaxExportBatchSize, 512, 1);
-        if (maxBatch > maxQueue)
+        var logsDefault = reader.GetBool(ConfigurationKeys.LogsInstrumentationEnabled, true);
+        var logsSwitches = new Dictionary<string, bool>(StringComparer.Ordinal);
+        foreach (var id in logsInstrumentationIds ?? [])
         {
-            reader.Invalid(ConfigurationKeys.BspMaxExportBatchSize, maxBatch.ToString(CultureInfo.InvariantCulture), $"is larger than {ConfigurationKeys.BspMaxQueueSize} ({maxQueue})", maxQueue.ToString(CultureInfo.InvariantCulture));
-            maxBatch = maxQueue;
+            var key = ConfigurationKeys.LogsInstrumentationSwitch(id);
+            if (reader.GetString(key) is not null)
+            {
+                logsSwitches[id] = reader.GetBool(key, logsDefault);
+            }
         }
 
+        var (sampler, ratio) = ReadSampler(reader);
         var attributeCount = reader.GetInt(ConfigurationKeys.AttributeCountLimit, 128, 0);
         var attributeLength = reader.GetOptionalInt(ConfigurationKeys.AttributeValueLengthLimit, 0);
 
@@ -145,11 +158,8 @@ public sealed class AgentSettings
             Sampler = sampler,
             SamplerRatio = ratio,
             Propagators = ReadNames(reader, ConfigurationKeys.Propagators, ["tracecontext", "baggage"], KnownPropagators),
-            Batch = new BatchSettings(
-                scheduleDelay,
-                reader.GetInt(ConfigurationKeys.BspExportTimeout, 30000, 1),
-                maxQueue,
-                maxBatch),
+            Batch = ReadBatch(reader, ConfigurationKeys.BspScheduleDelay, 5000, ConfigurationKeys.BspExportTimeout, ConfigurationKeys.BspMaxQueueSize, ConfigurationKeys.BspMaxExportBatchSize),
+            LogsBatch = ReadBatch(reader, ConfigurationKeys.BlrpScheduleDelay, 1000, ConfigurationKeys.BlrpExportTimeout, ConfigurationKeys.BlrpMaxQueueSize, ConfigurationKeys.BlrpMaxExportBatchSize),
             Limits = new SpanLimits(
                 reader.GetInt(ConfigurationKeys.SpanAttributeCountLimit, attributeCount, 0),
                 reader.GetOptionalInt(ConfigurationKeys.SpanAttributeValueLengthLimit, 0) ?? attributeLength,
@@ -163,6 +173,8 @@ public sealed class AgentSettings
             AdditionalSources = reader.GetList(ConfigurationKeys.TracesAdditionalSources, []),
             InstrumentationDefault = instrumentationDefault,
             InstrumentationSwitches = switches,
+            LogsInstrumentationDefault = logsDefault,
+            LogsInstrumentationSwitches = logsSwitches,
             Http = new HttpSettings(
                 reader.GetList(ConfigurationKeys.AspNetCoreCaptureRequestHeaders, []),
                 reader.GetList(ConfigurationKeys.AspNetCoreCaptureResponseHeaders, []),
@@ -184,6 +196,20 @@ public sealed class AgentSettings
                 logsOtlp),
             AllowAppOpenTelemetry = reader.GetBool(ConfigurationKeys.AllowAppOpenTelemetry, false),
         };
+    }
+
+    private static BatchSettings ReadBatch(SettingsReader reader, string delayKey, int defaultDelay, string timeoutKey, string queueKey, string batchKey)
+    {
+        var scheduleDelay = reader.GetInt(delayKey, defaultDelay, 1);
+        var maxQueue = reader.GetInt(queueKey, 2048, 1);
+        var maxBatch = reader.GetInt(batchKey, 512, 1);
+        if (maxBatch > maxQueue)
+        {
+            reader.Invalid(batchKey, maxBatch.ToString(CultureInfo.InvariantCulture), $"is larger than {queueKey} ({maxQueue})", maxQueue.ToString(CultureInfo.InvariantCulture));
+            maxBatch = maxQueue;
+        }
+
+        return new BatchSettings(scheduleDelay, reader.GetInt(timeoutKey, 30000, 1), maxQueue, maxBatch);
     }
 
     private static OtlpExporterSettings ReadOtlp(SettingsReader reader, string signal, string endpointKey, string protocolKey, string headersKey, string timeoutKey, string compressionKey, string path)

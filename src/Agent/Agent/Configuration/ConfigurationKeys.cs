@@ -39,6 +39,11 @@ public static class ConfigurationKeys
     public const string BspMaxQueueSize = "OTEL_BSP_MAX_QUEUE_SIZE";
     public const string BspMaxExportBatchSize = "OTEL_BSP_MAX_EXPORT_BATCH_SIZE";
 
+    public const string BlrpScheduleDelay = "OTEL_BLRP_SCHEDULE_DELAY";
+    public const string BlrpExportTimeout = "OTEL_BLRP_EXPORT_TIMEOUT";
+    public const string BlrpMaxQueueSize = "OTEL_BLRP_MAX_QUEUE_SIZE";
+    public const string BlrpMaxExportBatchSize = "OTEL_BLRP_MAX_EXPORT_BATCH_SIZE";
+
     public const string AttributeValueLengthLimit = "OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT";
     public const string AttributeCountLimit = "OTEL_ATTRIBUTE_COUNT_LIMIT";
     public const string SpanAttributeValueLengthLimit = "OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT";

@@ -10,10 +10,13 @@ internal enum ExportResult
     Failure,
 }
 
-internal interface ISpanExporter : IDisposable
+/// <summary>Sends batches of one signal's items (spans, log records) somewhere.</summary>
+internal interface IExporter<in T> : IDisposable
 {
     string Description { get; }
 
     /// <summary>Exports a batch; never throws. Retries, where the protocol allows them, happen inside, before the deadline.</summary>
-    ExportResult Export(IReadOnlyList<Activity> batch, DateTime deadlineUtc, CancellationToken cancellationToken);
+    ExportResult Export(IReadOnlyList<T> batch, DateTime deadlineUtc, CancellationToken cancellationToken);
 }
+
+internal interface ISpanExporter : IExporter<Activity>;

@@ -1,5 +1,4 @@
 using System.Buffers.Binary;
-using System.Diagnostics;
 using System.Globalization;
 using System.IO.Compression;
 using System.Net;
@@ -16,20 +15,20 @@ namespace TraceAgent.Export;
 /// Retries what the OTLP specification calls retryable, with backoff and Retry-After, never past
 /// the deadline; everything else is dropped and counted by the caller.
 /// </summary>
-internal sealed class OtlpExporter : ISpanExporter
+internal sealed class OtlpExporter<T> : IExporter<T>
 {
     private static readonly MediaTypeHeaderValue ProtobufType = new("application/x-protobuf");
     private static readonly MediaTypeHeaderValue GrpcType = new("application/grpc");
 
     private readonly OtlpExporterSettings _settings;
-    private readonly Action<ProtoWriter, IReadOnlyList<Activity>> _encode;
+    private readonly Action<ProtoWriter, IReadOnlyList<T>> _encode;
     private readonly HttpClient _client;
     private readonly ProtoWriter _writer = new();
     private readonly Uri _uri;
     private readonly string _signal;
     private int _lastFailureStatus = -1;
 
-    public OtlpExporter(OtlpExporterSettings settings, Action<ProtoWriter, IReadOnlyList<Activity>> encode, string signal)
+    public OtlpExporter(OtlpExporterSettings settings, Action<ProtoWriter, IReadOnlyList<T>> encode, string signal)
     {
         _settings = settings;
         _encode = encode;
@@ -52,7 +51,7 @@ internal sealed class OtlpExporter : ISpanExporter
 
     public string Description => (_settings.Protocol == OtlpProtocol.Grpc ? "otlp/grpc " : "otlp/http ") + _uri;
 
-    public ExportResult Export(IReadOnlyList<Activity> batch, DateTime deadlineUtc, CancellationToken cancellationToken)
+    public ExportResult Export(IReadOnlyList<T> batch, DateTime deadlineUtc, CancellationToken cancellationToken)
     {
         _writer.Reset();
         _encode(_writer, batch);

@@ -17,13 +17,7 @@ internal sealed class OtlpTraceEncoder
     public OtlpTraceEncoder(IReadOnlyList<KeyValuePair<string, object>> resource, SpanLimits limits)
     {
         _limits = limits;
-        var writer = new ProtoWriter(1024);
-        foreach (var attribute in resource)
-        {
-            OtlpCommon.WriteKeyValue(writer, 1, attribute.Key, attribute.Value, null);
-        }
-
-        _resource = writer.WrittenSpan.ToArray();
+        _resource = OtlpCommon.EncodeResource(resource);
     }
 
     public void Encode(ProtoWriter writer, IReadOnlyList<Activity> batch)
@@ -238,6 +232,18 @@ internal sealed class OtlpTraceEncoder
 
 internal static class OtlpCommon
 {
+    /// <summary>The body of a Resource message (its attributes), encoded once and copied into every request.</summary>
+    public static byte[] EncodeResource(IReadOnlyList<KeyValuePair<string, object>> resource)
+    {
+        var writer = new ProtoWriter(1024);
+        foreach (var attribute in resource)
+        {
+            WriteKeyValue(writer, 1, attribute.Key, attribute.Value, null);
+        }
+
+        return writer.WrittenSpan.ToArray();
+    }
+
     public static void WriteKeyValue(ProtoWriter writer, int field, string key, object value, int? lengthLimit)
     {
         var keyValue = writer.BeginMessage(field);

@@ -1,5 +1,6 @@
 using System.Reflection;
 using TraceAgent.Configuration;
+using TraceAgent.Logs;
 using TraceAgent.Propagation;
 using TraceAgent.Tracing;
 
@@ -10,12 +11,13 @@ public sealed class InstrumentationContext
 {
     private readonly TracingPipeline _pipeline;
 
-    internal InstrumentationContext(AgentSettings settings, AgentPropagator propagator, TracingPipeline pipeline, Assembly library)
+    internal InstrumentationContext(AgentSettings settings, AgentPropagator propagator, TracingPipeline pipeline, Assembly library, LogExport? logs = null)
     {
         Settings = settings;
         Propagator = propagator;
         _pipeline = pipeline;
         Library = library;
+        Logs = logs;
     }
 
     public AgentSettings Settings { get; }
@@ -25,6 +27,9 @@ public sealed class InstrumentationContext
 
     /// <summary>The library assembly whose loading started the instrumentation.</summary>
     public Assembly Library { get; }
+
+    /// <summary>Where log records go when OTEL_LOGS_EXPORTER exports them; null when it does not.</summary>
+    public LogExport? Logs { get; }
 
     public void SetHooks(string sourceName, SpanHooks hooks) => _pipeline.SetHooks(sourceName, hooks);
 }

@@ -5,6 +5,7 @@ using TraceAgent.Configuration;
 using TraceAgent.Diagnostics;
 using TraceAgent.Export;
 using TraceAgent.Instrumentation;
+using TraceAgent.Logs;
 using TraceAgent.Propagation;
 using TraceAgent.Resources;
 using TraceAgent.Sampling;
@@ -21,6 +22,7 @@ public static class AgentBootstrap
     private static readonly Lock Gate = new();
     private static TracingPipeline? s_pipeline;
     private static LazyInstrumentationLoader? s_loader;
+    private static LogExport? s_logs;
     private static int s_shutdownTimeout;
     private static int s_shutDown;
     private static IDisposable[] s_signals = [];
@@ -37,7 +39,7 @@ public static class AgentBootstrap
             preliminaryLevel is null ? AgentLogLevel.Info : ParseLevelQuietly(preliminaryLevel),
             reader.GetString(ConfigurationKeys.LogDirectory),
             toStderr: true);
-        var settings = AgentSettings.Load(reader, InstrumentationRegistry.Ids);
+        var settings = AgentSettings.Load(reader, InstrumentationRegistry.Ids, InstrumentationRegistry.LogsIds);
         if (!settings.TracesEnabled)
         {
             AgentLog.Info($"{ConfigurationKeys.TracesEnabled}=false: tracing is off");
@@ -73,7 +75,10 @@ public static class AgentBootstrap
         var skipped = new List<string>();
         foreach (var descriptor in InstrumentationRegistry.All)
         {
-            if (settings.IsInstrumentationEnabled(descriptor.Id))
+            var on = descriptor.Signal == InstrumentationSignal.Logs
+                ? settings.IsLogsInstrumentationEnabled(descriptor.Id)
+                : settings.IsInstrumentationEnabled(descriptor.Id);
+            if (on)
             {
                 enabled.Add(descriptor);
             }
@@ -89,7 +94,10 @@ public static class AgentBootstrap
         pipeline.Start();
         s_pipeline = pipeline;
 
-        var loader = new LazyInstrumentationLoader(settings, propagator, pipeline, agentDirectory, enabled);
+        var logs = enabled.Any(d => d.Signal == InstrumentationSignal.Logs) ? CreateLogExport(settings, resource) : null;
+        s_logs = logs;
+
+        var loader = new LazyInstrumentationLoader(settings, propagator, pipeline, agentDirectory, enabled, logs);
         s_loader = loader;
         loader.Start();
 
@@ -101,12 +109,34 @@ public static class AgentBootstrap
         // stopping: if nothing else handles the signal, the process ends right after this.
         s_signals =
         [
-            System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, _ => pipeline.Processor.ForceFlush(s_shutdownTimeout)),
-            System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGINT, _ => pipeline.Processor.ForceFlush(s_shutdownTimeout)),
+            System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, _ => FlushAll(pipeline.Processor, logs)),
+            System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGINT, _ => FlushAll(pipeline.Processor, logs)),
         ];
 
         var elapsed = Stopwatch.GetElapsedTime(started);
-        AgentLog.Info(Summary(settings, serviceName, exporters, sampler, enabled, skipped, elapsed));
+        AgentLog.Info(Summary(settings, serviceName, exporters, sampler, enabled, skipped, logs, elapsed));
+    }
+
+    private static LogExport? CreateLogExport(AgentSettings settings, IReadOnlyList<KeyValuePair<string, object>> resource)
+    {
+        if (!settings.Logs.Exporters.Contains("otlp"))
+        {
+            return null;
+        }
+
+        var encoder = new OtlpLogEncoder(resource, settings.Limits);
+        var exporter = new OtlpExporter<LogRecordData>(settings.Logs.Otlp, encoder.Encode, "logs");
+        var processor = new BatchExportProcessor<LogRecordData>([exporter], settings.LogsBatch, settings.Logs.Otlp.TimeoutMilliseconds, "log records", "traceagent-logs-export");
+        return new LogExport(processor, settings.Logs.IncludeFormattedMessage);
+    }
+
+    // Spans and log records are flushed side by side, each on its own export thread, so the
+    // process waits for the slower of the two, not for their sum.
+    private static void FlushAll(BatchSpanProcessor spans, LogExport? logs)
+    {
+        var logFlush = logs is null ? null : Task.Run(() => logs.Processor.ForceFlush(s_shutdownTimeout));
+        spans.ForceFlush(s_shutdownTimeout);
+        logFlush?.Wait(s_shutdownTimeout);
     }
 
     /// <summary>Flushes queued spans, bounded by the export timeout (at most 5 s), and stops.</summary>
@@ -132,8 +162,15 @@ public static class AgentBootstrap
             }
 
             pipeline.Dispose();
+            var logs = s_logs?.Processor;
+            var logShutdown = logs is null ? null : Task.Run(() => logs.Shutdown(s_shutdownTimeout));
             pipeline.Processor.Shutdown(s_shutdownTimeout);
+            logShutdown?.Wait(s_shutdownTimeout);
             AgentLog.Debug(string.Create(CultureInfo.InvariantCulture, $"shut down: {pipeline.Processor.ExportedCount} spans exported, {pipeline.Processor.DroppedCount} dropped, {pipeline.Processor.FailedCount} failed, {AgentFaults.Total} faults contained"));
+            if (logs is not null)
+            {
+                AgentLog.Debug(string.Create(CultureInfo.InvariantCulture, $"shut down: {logs.ExportedCount} log records exported, {logs.DroppedCount} dropped, {logs.FailedCount} failed"));
+            }
         }
         catch (Exception ex)
         {
@@ -141,16 +178,16 @@ public static class AgentBootstrap
         }
     }
 
-    private static List<ISpanExporter> CreateExporters(AgentSettings settings, IReadOnlyList<KeyValuePair<string, object>> resource, string serviceName)
+    private static List<IExporter<Activity>> CreateExporters(AgentSettings settings, IReadOnlyList<KeyValuePair<string, object>> resource, string serviceName)
     {
-        var exporters = new List<ISpanExporter>();
+        var exporters = new List<IExporter<Activity>>();
         foreach (var name in settings.TracesExporters)
         {
             switch (name)
             {
                 case "otlp":
                     var encoder = new OtlpTraceEncoder(resource, settings.Limits);
-                    exporters.Add(new OtlpExporter(settings.Otlp, encoder.Encode, "traces"));
+                    exporters.Add(new OtlpExporter<Activity>(settings.Otlp, encoder.Encode, "traces"));
                     break;
                 case "console":
                     exporters.Add(new ConsoleExporter(serviceName));
@@ -164,7 +201,7 @@ public static class AgentBootstrap
         return exporters;
     }
 
-    private static string Summary(AgentSettings settings, string serviceName, List<ISpanExporter> exporters, Sampler sampler, List<InstrumentationDescriptor> enabled, List<string> skipped, TimeSpan elapsed)
+    private static string Summary(AgentSettings settings, string serviceName, List<IExporter<Activity>> exporters, Sampler sampler, List<InstrumentationDescriptor> enabled, List<string> skipped, LogExport? logs, TimeSpan elapsed)
     {
         var text = new StringBuilder();
         text.Append(CultureInfo.InvariantCulture, $"TraceAgent {ResourceBuilder.AgentVersion} tracing service '{serviceName}'");
@@ -186,6 +223,17 @@ public static class AgentBootstrap
         if (settings.AdditionalSources.Count > 0)
         {
             text.Append("; additional sources: ").Append(string.Join(",", settings.AdditionalSources));
+        }
+
+        if (enabled.Any(d => d.Signal == InstrumentationSignal.Logs))
+        {
+            // ILogger is reached through hosts only: a LoggerFactory made by hand has no hook.
+            text.Append("; logs: trace ids in ILogger scopes of generic hosts");
+            text.Append(logs is null ? ", not exported" : ", exported to " + (settings.Logs.Otlp.Protocol == OtlpProtocol.Grpc ? "otlp/grpc " : "otlp/http ") + settings.Logs.Otlp.Endpoint);
+            if (settings.Logs.Exporters.Contains("console"))
+            {
+                text.Append(" (OTEL_LOGS_EXPORTER=console is not supported: the app's own console logger already writes them)");
+            }
         }
 
         text.Append(CultureInfo.InvariantCulture, $"; started in {elapsed.TotalMilliseconds:0} ms");

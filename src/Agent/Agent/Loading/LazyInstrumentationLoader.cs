@@ -2,6 +2,7 @@ using System.Reflection;
 using TraceAgent.Configuration;
 using TraceAgent.Diagnostics;
 using TraceAgent.Instrumentation;
+using TraceAgent.Logs;
 using TraceAgent.Propagation;
 using TraceAgent.Tracing;
 
@@ -22,9 +23,11 @@ internal sealed class LazyInstrumentationLoader : IDisposable
     private readonly List<IDisposable> _started = [];
     private readonly Lock _gate = new();
     private readonly HashSet<string> _startedOrFailed = new(StringComparer.Ordinal);
+    private readonly LogExport? _logs;
 
-    public LazyInstrumentationLoader(AgentSettings settings, AgentPropagator propagator, TracingPipeline pipeline, string agentDirectory, IEnumerable<InstrumentationDescriptor> enabled)
+    public LazyInstrumentationLoader(AgentSettings settings, AgentPropagator propagator, TracingPipeline pipeline, string agentDirectory, IEnumerable<InstrumentationDescriptor> enabled, LogExport? logs = null)
     {
+        _logs = logs;
         _settings = settings;
         _propagator = propagator;
         _pipeline = pipeline;
@@ -88,7 +91,7 @@ internal sealed class LazyInstrumentationLoader : IDisposable
                 : Assembly.LoadFrom(Path.Combine(_agentDirectory, descriptor.ImplementationAssembly + ".dll"));
             var type = implementation.GetType(descriptor.TypeName, throwOnError: true)!;
             var instrumentation = (IInstrumentation)Activator.CreateInstance(type)!;
-            var handle = instrumentation.Start(new InstrumentationContext(_settings, _propagator, _pipeline, library));
+            var handle = instrumentation.Start(new InstrumentationContext(_settings, _propagator, _pipeline, library, _logs));
             if (handle is not null)
             {
                 lock (_gate)

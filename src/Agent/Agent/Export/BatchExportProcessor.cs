@@ -1,0 +1,228 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using TraceAgent.Configuration;
+using TraceAgent.Diagnostics;
+
+namespace TraceAgent.Export;
+
+/// <summary>
+/// Queues finished items (spans, log records; bounded: a full queue drops, it never blocks the app)
+/// and exports them in batches from one background thread, as the OpenTelemetry batch span and
+/// log record processor specifications say.
+/// </summary>
+internal class BatchExportProcessor<T> : IDisposable
+    where T : class
+{
+    private readonly ConcurrentQueue<T> _queue = new();
+    private readonly IReadOnlyList<IExporter<T>> _exporters;
+    private readonly string _items;
+    private readonly BatchSettings _settings;
+    private readonly int _exportTimeoutMilliseconds;
+    private readonly AutoResetEvent _wake = new(false);
+    private readonly ManualResetEventSlim _flushed = new(false);
+    private readonly CancellationTokenSource _shutdown = new();
+    private readonly Thread _thread;
+    private readonly List<T> _batch;
+    private int _count;
+    private long _dropped;
+    private long _exported;
+    private long _failed;
+    private long _lastReportedLoss;
+    private long _lastReportTick = long.MinValue / 2;
+    private volatile bool _stopping;
+    private long _flushRequests;
+    private long _flushesDone;
+
+    /// <param name="items">What is queued, plural, for log lines ("spans", "log records").</param>
+    public BatchExportProcessor(IReadOnlyList<IExporter<T>> exporters, BatchSettings settings, int exportTimeoutMilliseconds, string items, string threadName)
+    {
+        _exporters = exporters;
+        _items = items;
+        _settings = settings;
+        _exportTimeoutMilliseconds = Math.Min(exportTimeoutMilliseconds, settings.ExportTimeoutMilliseconds);
+        _batch = new List<T>(settings.MaxExportBatchSize);
+        _thread = new Thread(Run) { IsBackground = true, Name = threadName };
+        _thread.Start();
+    }
+
+    public long DroppedCount => Interlocked.Read(ref _dropped);
+
+    public long ExportedCount => Interlocked.Read(ref _exported);
+
+    public long FailedCount => Interlocked.Read(ref _failed);
+
+    /// <summary>Queues an item, or drops and counts it when the queue is full or the processor stopped.</summary>
+    public void Add(T item)
+    {
+        if (_stopping)
+        {
+            Interlocked.Increment(ref _dropped);
+            return;
+        }
+
+        var count = Interlocked.Increment(ref _count);
+        if (count > _settings.MaxQueueSize)
+        {
+            Interlocked.Decrement(ref _count);
+            Interlocked.Increment(ref _dropped);
+            return;
+        }
+
+        _queue.Enqueue(item);
+        if (count == _settings.MaxExportBatchSize)
+        {
+            _wake.Set();
+        }
+    }
+
+    /// <summary>Exports what is queued now; returns false if that did not finish within the timeout.</summary>
+    public bool ForceFlush(int timeoutMilliseconds)
+    {
+        _flushed.Reset();
+        var target = Interlocked.Increment(ref _flushRequests);
+        _wake.Set();
+        var deadline = Environment.TickCount64 + timeoutMilliseconds;
+        while (Interlocked.Read(ref _flushesDone) < target)
+        {
+            var left = deadline - Environment.TickCount64;
+            if (left <= 0 || !_thread.IsAlive)
+            {
+                return false;
+            }
+
+            _flushed.Wait((int)Math.Min(left, 50));
+        }
+
+        return true;
+    }
+
+    /// <summary>Flushes within the timeout, then stops; an export still running is cancelled.</summary>
+    public void Shutdown(int timeoutMilliseconds)
+    {
+        var flushed = ForceFlush(timeoutMilliseconds);
+        _stopping = true;
+        _shutdown.Cancel();
+        _wake.Set();
+        _thread.Join(Math.Min(timeoutMilliseconds, 500));
+        ReportLoss(final: true);
+        if (!flushed)
+        {
+            AgentLog.Warning($"{_items} still queued at exit were not all exported within {timeoutMilliseconds} ms");
+        }
+    }
+
+    private void Run()
+    {
+        var nextExport = Environment.TickCount64 + _settings.ScheduleDelayMilliseconds;
+        while (!_stopping)
+        {
+            try
+            {
+                var wait = nextExport - Environment.TickCount64;
+                if (wait > 0 && Volatile.Read(ref _count) < _settings.MaxExportBatchSize && Interlocked.Read(ref _flushRequests) == Interlocked.Read(ref _flushesDone))
+                {
+                    _wake.WaitOne((int)Math.Min(wait, int.MaxValue));
+                }
+
+                if (_stopping)
+                {
+                    break;
+                }
+
+                var flushTarget = Interlocked.Read(ref _flushRequests);
+                ExportQueued(drainAll: flushTarget != Interlocked.Read(ref _flushesDone) || Environment.TickCount64 >= nextExport);
+                if (Environment.TickCount64 >= nextExport)
+                {
+                    nextExport = Environment.TickCount64 + _settings.ScheduleDelayMilliseconds;
+                }
+
+                if (flushTarget != Interlocked.Read(ref _flushesDone))
+                {
+                    Interlocked.Exchange(ref _flushesDone, flushTarget);
+                    _flushed.Set();
+                }
+
+                ReportLoss(final: false);
+            }
+            catch (Exception ex)
+            {
+                AgentFaults.Report("batch export loop", ex);
+            }
+        }
+    }
+
+    private void ExportQueued(bool drainAll)
+    {
+        while (true)
+        {
+            _batch.Clear();
+            while (_batch.Count < _settings.MaxExportBatchSize && _queue.TryDequeue(out var item))
+            {
+                Interlocked.Decrement(ref _count);
+                _batch.Add(item);
+            }
+
+            if (_batch.Count == 0)
+            {
+                return;
+            }
+
+            var deadline = DateTime.UtcNow.AddMilliseconds(_exportTimeoutMilliseconds);
+            foreach (var exporter in _exporters)
+            {
+                ExportResult result;
+                try
+                {
+                    result = exporter.Export(_batch, deadline, _shutdown.Token);
+                }
+                catch (Exception ex)
+                {
+                    AgentFaults.Report("exporter " + exporter.Description, ex);
+                    result = ExportResult.Failure;
+                }
+
+                if (result == ExportResult.Success)
+                {
+                    Interlocked.Add(ref _exported, _batch.Count);
+                }
+                else
+                {
+                    Interlocked.Add(ref _failed, _batch.Count);
+                }
+            }
+
+            _batch.Clear();
+            if (!drainAll && Volatile.Read(ref _count) < _settings.MaxExportBatchSize)
+            {
+                return;
+            }
+        }
+    }
+
+    private void ReportLoss(bool final)
+    {
+        var lost = DroppedCount + FailedCount;
+        if (lost == _lastReportedLoss || (!final && Environment.TickCount64 - _lastReportTick < 10_000))
+        {
+            return;
+        }
+
+        _lastReportTick = Environment.TickCount64;
+
+        _lastReportedLoss = lost;
+        AgentLog.Warning(string.Create(
+            CultureInfo.InvariantCulture,
+            $"{_items} lost so far: {DroppedCount} dropped (queue full, limit {_settings.MaxQueueSize}), {FailedCount} not accepted by the exporter; {ExportedCount} exported"));
+    }
+
+    public void Dispose()
+    {
+        _shutdown.Dispose();
+        _wake.Dispose();
+        _flushed.Dispose();
+        foreach (var exporter in _exporters)
+        {
+            exporter.Dispose();
+        }
+    }
+}

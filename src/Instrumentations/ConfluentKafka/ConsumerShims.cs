@@ -1,0 +1,287 @@
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+using System.Text;
+using Confluent.Kafka;
+using TraceAgent.Diagnostics;
+
+namespace TraceAgent.Instrumentation.ConfluentKafka;
+
+/// <summary>
+/// Consumer side. Consume(timeout) and Consume(CancellationToken) (which loops over short timeouts)
+/// both end in <c>Librdkafka._consumer_poll(rk, timeout)</c>, which hands back the native message
+/// Confluent then reads. The shim ends the handle's previous span, calls the real poll, and for a
+/// real message (not an empty poll, not an error or end-of-partition event) reads the propagators'
+/// headers and starts a Consumer span that stays open, and current, until the same handle's next
+/// Consume, Commit, Close or Dispose.
+///
+/// Activity.Current is an AsyncLocal. Consume is synchronous, so the span it makes current stays
+/// current for the caller after it returns: in a plain loop until the next Consume, in an async
+/// method until that method returns (code awaited after Consume sees it; the method's own caller
+/// does not). If the app calls Consume inside Task.Run or another thread and hands the result back,
+/// the handling code does not see the span as current (the span is still made and timed).
+/// </summary>
+internal sealed unsafe class ConsumerShims
+{
+    private const string PreviousProperty = "TraceAgent.Kafka.Previous";
+
+    [ThreadStatic]
+    private static List<KeyValuePair<string, string>>? t_headers;
+
+    private static readonly Func<List<KeyValuePair<string, string>>, string, IEnumerable<string>?> GetHeader = static (headers, name) =>
+    {
+        // Kafka headers may repeat; like Confluent's Headers.GetLastBytes, the last one wins.
+        for (int i = headers.Count - 1; i >= 0; i--)
+        {
+            if (string.Equals(headers[i].Key, name, StringComparison.Ordinal))
+            {
+                return [headers[i].Value];
+            }
+        }
+
+        return null;
+    };
+
+    private readonly KafkaTracing _tracing;
+    private readonly ProducerShims _producer;
+    private readonly Func<nint, nint, nint> _poll;
+    private readonly Func<nint, ErrorCode> _close;
+    private readonly Func<nint, nint, bool, ErrorCode> _commit;
+    private readonly Func<nint, nint, nint, Delegate?, nint, int> _commitQueue;
+    private readonly Action<nint> _destroy;
+    private readonly Action<nint, nint> _destroyFlags;
+
+    public ConsumerShims(
+        KafkaTracing tracing,
+        ProducerShims producer,
+        Func<nint, nint, nint> poll,
+        Func<nint, ErrorCode> close,
+        Func<nint, nint, bool, ErrorCode> commit,
+        Delegate commitQueue,
+        Action<nint> destroy,
+        Action<nint, nint> destroyFlags)
+    {
+        _tracing = tracing;
+        _producer = producer;
+        _poll = poll;
+        _close = close;
+        _commit = commit;
+        _commitQueue = DelegateAdapter.Invoker<Func<nint, nint, nint, Delegate?, nint, int>>(commitQueue);
+        _destroy = destroy;
+        _destroyFlags = destroyFlags;
+    }
+
+    public nint Poll(nint rk, nint timeout)
+    {
+        End(rk);
+        nint message = _poll(rk, timeout);
+        if (message != 0)
+        {
+            try
+            {
+                OnMessage(rk, message);
+            }
+            catch (Exception ex)
+            {
+                AgentFaults.Report("kafka consume", ex);
+            }
+        }
+
+        return message;
+    }
+
+    public ErrorCode Close(nint rk)
+    {
+        End(rk);
+        return _close(rk);
+    }
+
+    public ErrorCode Commit(nint rk, nint offsets, bool async)
+    {
+        End(rk);
+        return _commit(rk, offsets, async);
+    }
+
+    public int CommitQueue(nint rk, nint offsets, nint queue, Delegate? callback, nint opaque)
+    {
+        End(rk);
+        return _commitQueue(rk, offsets, queue, callback, opaque);
+    }
+
+    public void Destroy(nint rk)
+    {
+        End(rk);
+        _destroy(rk);
+        Forget(rk);
+    }
+
+    public void DestroyFlags(nint rk, nint flags)
+    {
+        End(rk);
+        _destroyFlags(rk, flags);
+        Forget(rk);
+    }
+
+    private void Forget(nint rk)
+    {
+        try
+        {
+            _tracing.Clients.Remove(rk);
+            _producer.OnDestroyed(rk);
+        }
+        catch (Exception ex)
+        {
+            AgentFaults.Report("kafka destroy", ex);
+        }
+    }
+
+    /// <summary>Ends the handle's open span; tracked per handle, as Close or Dispose may run on another thread.</summary>
+    private void End(nint rk)
+    {
+        try
+        {
+            if (!_tracing.Clients.TryGet(rk, out var client))
+            {
+                return;
+            }
+
+            var open = Interlocked.Exchange(ref client.Open, null);
+            if (open is null)
+            {
+                return;
+            }
+
+            var current = Activity.Current;
+            KafkaTracing.Stop(open.Activity, ReferenceEquals(current, open.Activity) ? Usable(open.Previous) : current);
+        }
+        catch (Exception ex)
+        {
+            AgentFaults.Report("kafka consume", ex);
+        }
+    }
+
+    private void OnMessage(nint rk, nint message)
+    {
+        var m = (RdKafkaMessage*)message;
+        if (m->Err != 0)
+        {
+            // End of partition, or an error Confluent turns into an exception: no message, no span.
+            return;
+        }
+
+        var client = _tracing.Clients.Get(rk);
+        string? topic = client.TopicName(m->Topic, _tracing.Native);
+        if (topic is null || _tracing.IsExcluded(topic))
+        {
+            return;
+        }
+
+        var headers = ReadPropagationHeaders(message);
+        ActivityContext remote = default;
+        IReadOnlyList<KeyValuePair<string, string?>> baggage = [];
+        bool found = headers.Count > 0 && _tracing.Propagator.TryExtract(headers, GetHeader, out remote, out baggage);
+        headers.Clear();
+
+        var current = Activity.Current;
+
+        // When the current span is another consumer's open span (two consumers polled in turn on one
+        // thread), start from what was current before it, so spans do not chain through each other.
+        var previous = current?.GetCustomProperty(PreviousProperty) is Activity before ? Usable(before) : current;
+        ActivityLink[]? links = found ? [new ActivityLink(remote)] : null;
+        Activity? activity;
+        if (_tracing.LinkOnly)
+        {
+            // A new trace per message: nothing may be taken as the parent, not even the caller's span.
+            Activity.Current = null;
+            activity = KafkaTracing.Source.StartActivity("process " + topic, ActivityKind.Consumer, default(ActivityContext), tags: null, links: links);
+        }
+        else
+        {
+            if (!ReferenceEquals(current, previous))
+            {
+                Activity.Current = previous;
+            }
+
+            activity = KafkaTracing.Source.StartActivity("process " + topic, ActivityKind.Consumer, found ? remote : default, tags: null, links: links);
+        }
+
+        if (activity is null)
+        {
+            if (!ReferenceEquals(Activity.Current, current))
+            {
+                Activity.Current = current;
+            }
+
+            return;
+        }
+
+        if (previous is not null)
+        {
+            activity.SetCustomProperty(PreviousProperty, previous);
+        }
+
+        foreach (var item in baggage)
+        {
+            activity.AddBaggage(item.Key, item.Value);
+        }
+
+        if (activity.IsAllDataRequested)
+        {
+            activity.SetTag(KafkaSemantics.System, KafkaSemantics.Kafka);
+            activity.SetTag(KafkaSemantics.OperationType, KafkaSemantics.Process);
+            activity.SetTag(KafkaSemantics.OperationName, KafkaSemantics.Process);
+            activity.SetTag(KafkaSemantics.DestinationName, topic);
+            activity.SetTag(KafkaSemantics.PartitionId, KafkaSemantics.Partition(m->Partition));
+            activity.SetTag(KafkaSemantics.Offset, m->Offset);
+            if (KafkaSemantics.KeyText(m->Key, m->KeyLength) is { } key)
+            {
+                activity.SetTag(KafkaSemantics.MessageKey, key);
+            }
+
+            if (m->Payload == 0)
+            {
+                activity.SetTag(KafkaSemantics.Tombstone, true);
+            }
+
+            if (client.GroupId is not null)
+            {
+                activity.SetTag(KafkaSemantics.ConsumerGroup, client.GroupId);
+            }
+
+            if (client.Name is not null)
+            {
+                activity.SetTag(KafkaSemantics.ClientId, client.Name);
+            }
+        }
+
+        // Left current on purpose: the app handles the message under this span (see the class comment).
+        client.Open = new ConsumerSpan(activity, previous);
+    }
+
+    private List<KeyValuePair<string, string>> ReadPropagationHeaders(nint message)
+    {
+        var found = t_headers ??= [];
+        nint headers = _tracing.Native.MessageHeaders(message);
+        if (headers == 0)
+        {
+            return found;
+        }
+
+        for (int i = 0; _tracing.Native.HeaderGetAll(headers, i, out byte* name, out byte* value, out nuint size) == 0; i++)
+        {
+            var nameBytes = MemoryMarshal.CreateReadOnlySpanFromNullTerminated(name);
+            foreach (byte[] field in _tracing.FieldNames)
+            {
+                if (nameBytes.SequenceEqual(field.AsSpan(0, field.Length - 1)))
+                {
+                    string text = value == null ? string.Empty : Encoding.UTF8.GetString(value, (int)size);
+                    found.Add(new KeyValuePair<string, string>(Encoding.UTF8.GetString(nameBytes), text));
+                    break;
+                }
+            }
+        }
+
+        return found;
+    }
+
+    private static Activity? Usable(Activity? activity) => activity is { IsStopped: false } ? activity : null;
+}

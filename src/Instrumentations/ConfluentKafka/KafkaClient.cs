@@ -1,0 +1,108 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+
+namespace TraceAgent.Instrumentation.ConfluentKafka;
+
+/// <summary>
+/// What the agent knows about one librdkafka handle (one producer or consumer), keyed by the
+/// native <c>rd_kafka_t*</c>: learned when the handle is created (rd_kafka_new), or on first sight
+/// for a handle created before the shims were in place; forgotten when it is destroyed.
+/// </summary>
+internal sealed class KafkaClient
+{
+    private readonly ConcurrentDictionary<nint, string> _topics = new();
+
+    public KafkaClient(nint handle, string? name, string? groupId, DeliveryCallback? delivery, bool tracksDelivery)
+    {
+        Handle = handle;
+        Name = name;
+        GroupId = groupId;
+        Delivery = delivery;
+        TracksDelivery = tracksDelivery;
+    }
+
+    public nint Handle { get; }
+
+    /// <summary>rd_kafka_name: the client.id plus "#producer-N"/"#consumer-N", unique in the process.</summary>
+    public string? Name { get; }
+
+    public string? GroupId { get; }
+
+    /// <summary>
+    /// The agent's wrapper around Confluent's delivery-report callback, if the handle has one: this
+    /// reference keeps the wrapper delegate alive while librdkafka holds its function pointer.
+    /// </summary>
+    public DeliveryCallback? Delivery { get; }
+
+    /// <summary>
+    /// Whether every message gets a delivery report through the wrapper; only then is a producer
+    /// span left open until its report.
+    /// </summary>
+    public bool TracksDelivery { get; }
+
+    /// <summary>The consumer span left open (and current) after Consume returned a message.</summary>
+    public ConsumerSpan? Open;
+
+    /// <summary>Topic handles (rd_kafka_topic_t*) of consumed messages live as long as the client.</summary>
+    public string? TopicName(nint topic, NativeRdKafka native)
+    {
+        if (_topics.TryGetValue(topic, out var name))
+        {
+            return name;
+        }
+
+        name = native.TopicName(topic);
+        if (name is not null)
+        {
+            _topics.TryAdd(topic, name);
+        }
+
+        return name;
+    }
+}
+
+/// <summary>A consumer span and what was current before it was made current.</summary>
+internal sealed record ConsumerSpan(Activity Activity, Activity? Previous);
+
+/// <summary>The clients by handle, and the creation in progress on this thread.</summary>
+internal sealed class KafkaClients
+{
+    [ThreadStatic]
+    private static PendingClient? t_pending;
+
+    private readonly ConcurrentDictionary<nint, KafkaClient> _byHandle = new();
+    private readonly NativeRdKafka _native;
+
+    public KafkaClients(NativeRdKafka native)
+    {
+        _native = native;
+    }
+
+    public IEnumerable<KafkaClient> All => _byHandle.Values;
+
+    public KafkaClient Get(nint handle) =>
+        _byHandle.TryGetValue(handle, out var client)
+            ? client
+            : _byHandle.GetOrAdd(handle, h => new KafkaClient(h, _native.Name(h), groupId: null, delivery: null, tracksDelivery: false));
+
+    public bool TryGet(nint handle, out KafkaClient client) => _byHandle.TryGetValue(handle, out client!);
+
+    /// <summary>
+    /// Confluent sets the delivery-report callback on the configuration and then creates the handle
+    /// from it, on the same thread, in the producer's constructor; the wrapper waits here in between.
+    /// </summary>
+    public static void SetPendingDelivery(nint conf, DeliveryCallback callback) => t_pending = new PendingClient(conf, callback);
+
+    public static DeliveryCallback? TakePendingDelivery(nint conf)
+    {
+        var pending = t_pending;
+        t_pending = null;
+        return pending is not null && pending.Conf == conf ? pending.Callback : null;
+    }
+
+    public void Add(KafkaClient client) => _byHandle[client.Handle] = client;
+
+    public KafkaClient? Remove(nint handle) => _byHandle.TryRemove(handle, out var client) ? client : null;
+
+    private sealed record PendingClient(nint Conf, DeliveryCallback Callback);
+}

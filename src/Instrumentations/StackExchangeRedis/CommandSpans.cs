@@ -1,0 +1,236 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Reflection;
+using StackExchange.Redis;
+using StackExchange.Redis.Profiling;
+
+namespace TraceAgent.Instrumentation.StackExchangeRedis;
+
+/// <summary>
+/// Turns profiled commands into client spans (stable database semantic conventions), and matches
+/// the failures the app observed to the commands that caused them. IProfiledCommand carries no
+/// result: a server error reply, a timeout or a lost connection is only known from the exception
+/// the app sees (see RedisTracer.OnFirstChanceException).
+/// </summary>
+internal sealed class CommandSpans
+{
+    public const string SourceName = "TraceAgent.StackExchangeRedis";
+
+    private static readonly ActivitySource Source = new(SourceName, typeof(CommandSpans).Assembly.GetName().Version?.ToString());
+
+    // Two clocks meet here (the command's DateTime start plus a Stopwatch duration, and the
+    // DateTime at which the exception surfaced); allow for their drift.
+    private static readonly TimeSpan ClockSlack = TimeSpan.FromMilliseconds(2);
+
+    private readonly Func<IProfiledCommand, string?>? _commandAndKey;
+
+    public CommandSpans(Func<IProfiledCommand, string?>? commandAndKey)
+    {
+        _commandAndKey = commandAndKey;
+    }
+
+    /// <summary>
+    /// Resolves the private members that give a command's key (ProfiledCommand.Message, then
+    /// Message.CommandAndKey, present from 2.5 to 3.x); null with one log line when absent.
+    /// </summary>
+    public static Func<IProfiledCommand, string?>? FindCommandAndKey(Assembly library)
+    {
+        var profiled = library.GetType("StackExchange.Redis.Profiling.ProfiledCommand");
+        var messageField = profiled?.GetField("Message", BindingFlags.NonPublic | BindingFlags.Instance);
+        var commandAndKey = messageField?.FieldType.GetProperty("CommandAndKey", BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Instance);
+        if (messageField is null || commandAndKey?.GetMethod is null)
+        {
+            return null;
+        }
+
+        var getter = commandAndKey.GetMethod;
+        return command => messageField.GetValue(command) is { } message ? getter.Invoke(message, null) as string : null;
+    }
+
+    public static bool HasListeners => Source.HasListeners();
+
+    public void Write(ProfilingState state, List<IProfiledCommand> commands, List<ObservedFailure> failures, bool final)
+    {
+        var errors = MatchFailures(commands, failures, final);
+        var previous = Activity.Current;
+        try
+        {
+            foreach (var command in commands)
+            {
+                Write(state.Parent, command, errors?.GetValueOrDefault(command));
+            }
+        }
+        finally
+        {
+            Activity.Current = previous;
+        }
+    }
+
+    private void Write(ActivityContext parent, IProfiledCommand command, Exception? error)
+    {
+        var name = command.Command;
+        var start = new DateTimeOffset(DateTime.SpecifyKind(command.CommandCreated, DateTimeKind.Utc));
+        var tags = new List<KeyValuePair<string, object?>>(8)
+        {
+            new("db.system.name", "redis"),
+            new("db.operation.name", name),
+        };
+        if (command.Db >= 0)
+        {
+            tags.Add(new("db.namespace", command.Db.ToString(CultureInfo.InvariantCulture)));
+        }
+
+        AddEndpoint(tags, command.EndPoint);
+        var activity = Source.StartActivity(name, ActivityKind.Client, parent, tags, startTime: start);
+        if (activity is null)
+        {
+            return;
+        }
+
+        if (activity.IsAllDataRequested)
+        {
+            if (_commandAndKey is not null)
+            {
+                var text = QueryText(name, _commandAndKey(command));
+                activity.SetTag("db.query.text", text);
+            }
+
+            if (command.RetransmissionOf is not null)
+            {
+                activity.SetTag("db.redis.retransmission_reason", command.RetransmissionReason?.ToString());
+            }
+
+            if (error is not null)
+            {
+                var errorType = ErrorType(error);
+                activity.SetTag("error.type", errorType);
+                if (error is RedisServerException)
+                {
+                    activity.SetTag("db.response.status_code", errorType);
+                }
+
+                activity.SetStatus(ActivityStatusCode.Error, errorType);
+            }
+        }
+
+        activity.SetEndTime(start.UtcDateTime + command.ElapsedTime);
+        activity.Stop();
+    }
+
+    /// <summary>
+    /// The command and its key only: what CommandAndKey gives for keyed commands; values never
+    /// appear there. Commands it cannot describe (ad-hoc Execute calls in old versions) keep the name.
+    /// </summary>
+    private static string QueryText(string name, string? commandAndKey) =>
+        commandAndKey is not null && commandAndKey.StartsWith(name, StringComparison.OrdinalIgnoreCase) ? commandAndKey : name;
+
+    private static void AddEndpoint(List<KeyValuePair<string, object?>> tags, EndPoint? endpoint)
+    {
+        switch (endpoint)
+        {
+            case DnsEndPoint dns:
+                tags.Add(new("server.address", dns.Host));
+                tags.Add(new("server.port", dns.Port));
+                break;
+            case IPEndPoint ip:
+                var address = ip.Address.ToString();
+                tags.Add(new("server.address", address));
+                tags.Add(new("server.port", ip.Port));
+                tags.Add(new("network.peer.address", address));
+                tags.Add(new("network.peer.port", ip.Port));
+                break;
+        }
+    }
+
+    /// <summary>The error prefix of a server reply ("ERR", "WRONGTYPE"), otherwise the exception type.</summary>
+    private static string ErrorType(Exception error)
+    {
+        if (error is RedisServerException)
+        {
+            var message = error.Message;
+            var end = message.IndexOf(' ', StringComparison.Ordinal);
+            var prefix = end > 0 ? message[..end] : message;
+            if (prefix.Length > 0 && prefix.All(c => c is >= 'A' and <= 'Z'))
+            {
+                return prefix;
+            }
+        }
+
+        return error.GetType().FullName ?? error.GetType().Name;
+    }
+
+    /// <summary>
+    /// Pairs each observed failure with the command that caused it: the last command of the session
+    /// that completed before the exception surfaced (by name when a timeout names it). When another
+    /// command of the session ran at the same time and nothing names the culprit, the failure is not
+    /// guessed at. Failures whose command has not completed yet wait for the next drain.
+    /// </summary>
+    private static Dictionary<IProfiledCommand, Exception>? MatchFailures(List<IProfiledCommand> commands, List<ObservedFailure> failures, bool final)
+    {
+        if (failures.Count == 0)
+        {
+            return null;
+        }
+
+        var errors = new Dictionary<IProfiledCommand, Exception>(ReferenceEqualityComparer.Instance);
+        var unmatched = new List<ObservedFailure>();
+        foreach (var failure in failures)
+        {
+            var named = NamedCommand(failure.Exception);
+            IProfiledCommand? culprit = null;
+            foreach (var command in commands)
+            {
+                if (errors.ContainsKey(command)
+                    || End(command) > failure.ObservedAt + ClockSlack
+                    || (named is not null && !string.Equals(command.Command, named, StringComparison.OrdinalIgnoreCase)))
+                {
+                    continue;
+                }
+
+                if (culprit is null || End(command) > End(culprit))
+                {
+                    culprit = command;
+                }
+            }
+
+            if (culprit is null)
+            {
+                unmatched.Add(failure);
+                continue;
+            }
+
+            if (named is null && commands.Any(other => !ReferenceEquals(other, culprit) && !errors.ContainsKey(other)
+                && End(other) > culprit.CommandCreated && other.CommandCreated < End(culprit)))
+            {
+                continue;
+            }
+
+            errors[culprit] = failure.Exception;
+        }
+
+        failures.Clear();
+        if (!final)
+        {
+            failures.AddRange(unmatched);
+        }
+
+        return errors;
+    }
+
+    private static DateTime End(IProfiledCommand command) => command.CommandCreated + command.ElapsedTime;
+
+    private static string? NamedCommand(Exception exception)
+    {
+        // "Timeout performing GET (5000ms), ..." or "Timeout performing GET key (5000ms)".
+        const string Prefix = "Timeout performing ";
+        var message = exception.Message;
+        if (!message.StartsWith(Prefix, StringComparison.Ordinal))
+        {
+            return null;
+        }
+
+        var end = message.IndexOfAny([' ', ','], Prefix.Length);
+        return end > Prefix.Length ? message[Prefix.Length..end] : null;
+    }
+}

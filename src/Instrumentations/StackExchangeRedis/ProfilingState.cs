@@ -1,0 +1,102 @@
+using System.Diagnostics;
+using StackExchange.Redis.Profiling;
+
+namespace TraceAgent.Instrumentation.StackExchangeRedis;
+
+/// <summary>
+/// One StackExchange.Redis profiling session and what the agent knows about it: the span its
+/// commands become children of (none for commands run with no current Activity), how many commands
+/// were handed the session and how many came back, and the failures the app observed under it.
+/// Lives as a custom property of its Activity, so it is collected with that Activity.
+/// </summary>
+internal sealed class ProfilingState
+{
+    public const int MaxPendingFailures = 32;
+
+    private readonly List<ObservedFailure> _failures = [];
+    private int _issued;
+    private int _completed;
+    private int _sinceDrain;
+
+    public ProfilingState(ActivityContext parent)
+    {
+        Parent = parent;
+        Created = Stopwatch.GetTimestamp();
+    }
+
+    public ProfilingSession Session { get; } = new();
+
+    /// <summary>Default for commands that ran with no current Activity: they become root spans.</summary>
+    public ActivityContext Parent { get; }
+
+    public long Created { get; }
+
+    /// <summary>Set once the Activity stopped and the state went to the tracer's follow-up list.</summary>
+    public int Lingering;
+
+    public int InFlight => Volatile.Read(ref _issued) - Volatile.Read(ref _completed);
+
+    /// <summary>Counts a command handed this session; true when enough have piled up to drain early.</summary>
+    public bool OnIssued(int drainEvery)
+    {
+        Interlocked.Increment(ref _issued);
+        if (Interlocked.Increment(ref _sinceDrain) >= drainEvery)
+        {
+            Volatile.Write(ref _sinceDrain, 0);
+            return true;
+        }
+
+        return false;
+    }
+
+    public void OnCompleted(int count) => Interlocked.Add(ref _completed, count);
+
+    public void AddFailure(Exception exception)
+    {
+        lock (_failures)
+        {
+            foreach (var known in _failures)
+            {
+                // An exception surfaces once per await frame it passes through.
+                if (ReferenceEquals(known.Exception, exception))
+                {
+                    return;
+                }
+            }
+
+            if (_failures.Count >= MaxPendingFailures)
+            {
+                _failures.RemoveAt(0);
+            }
+
+            _failures.Add(new ObservedFailure(exception, DateTime.UtcNow));
+        }
+    }
+
+    public List<ObservedFailure> TakeFailures()
+    {
+        lock (_failures)
+        {
+            var taken = new List<ObservedFailure>(_failures);
+            _failures.Clear();
+            return taken;
+        }
+    }
+
+    public void ReturnFailures(IEnumerable<ObservedFailure> failures)
+    {
+        lock (_failures)
+        {
+            foreach (var failure in failures)
+            {
+                if (_failures.Count < MaxPendingFailures)
+                {
+                    _failures.Add(failure);
+                }
+            }
+        }
+    }
+}
+
+/// <summary>A Redis exception the app saw surface while the session's Activity was current.</summary>
+internal sealed record ObservedFailure(Exception Exception, DateTime ObservedAt);

@@ -1,0 +1,188 @@
+using System.Diagnostics;
+using TraceAgent.Otlp.Receiver;
+using TraceAgent.Viewer.Analysis;
+using TraceAgent.Viewer.Model;
+using TraceAgent.Viewer.Output;
+
+namespace TraceAgent.Viewer;
+
+/// <summary>
+/// Groups incoming spans and log records by trace and decides when a trace is finished: when
+/// nothing for it has arrived for the quiet period (exporters batch, and services export on
+/// their own schedules, so there is no other signal). A span that arrives for a trace already
+/// shown reopens it, and it is shown again once quiet.
+/// </summary>
+internal sealed class TraceCollector
+{
+    private readonly Lock _lock = new();
+    private readonly Dictionary<string, PendingTrace> _pending = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, ShownTrace> _shown = new(StringComparer.Ordinal);
+    private readonly List<string> _shownOrder = [];
+    private readonly HashSet<string> _linkedSpanIds = new(StringComparer.Ordinal);
+    private readonly TimeSpan _quiet;
+    private readonly AnalysisContext _context;
+    private readonly Action<ReportedTrace, int> _onFinished;
+    private readonly Func<long> _clock;
+
+    public TraceCollector(TimeSpan quiet, AnalysisContext context, Action<ReportedTrace, int> onFinished, Func<long>? clock = null)
+    {
+        _quiet = quiet;
+        _onFinished = onFinished;
+        _clock = clock ?? Stopwatch.GetTimestamp;
+        _context = new AnalysisContext
+        {
+            NPlusOneThreshold = context.NPlusOneThreshold,
+            FanOutThreshold = context.FanOutThreshold,
+            SlowestCount = context.SlowestCount,
+            IsLinkedFromElsewhere = IsLinked,
+        };
+    }
+
+    /// <summary>Traces finished so far (a reopened one counts once).</summary>
+    public int FinishedCount
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _shownOrder.Count;
+            }
+        }
+    }
+
+    public void AddSpans(IReadOnlyList<ReceivedSpan> spans)
+    {
+        long now = _clock();
+        lock (_lock)
+        {
+            foreach (ReceivedSpan span in spans)
+            {
+                if (span.TraceId.Length == 0)
+                {
+                    continue;
+                }
+
+                foreach (ReceivedSpanLink link in span.Links)
+                {
+                    _linkedSpanIds.Add(link.SpanId);
+                }
+
+                PendingTrace pending = Open(span.TraceId, now);
+                pending.Spans.Add(span);
+                pending.NewSpans++;
+            }
+        }
+    }
+
+    public void AddLogs(IReadOnlyList<ReceivedLogRecord> logs)
+    {
+        long now = _clock();
+        lock (_lock)
+        {
+            foreach (ReceivedLogRecord log in logs)
+            {
+                // A log record outside any trace has no tree to hang from.
+                if (log.TraceId.Length > 0)
+                {
+                    Open(log.TraceId, now).Logs.Add(log);
+                }
+            }
+        }
+    }
+
+    /// <summary>Finishes the traces that have been quiet long enough; with <paramref name="all"/>, every open trace.</summary>
+    public void FinishQuiet(bool all = false)
+    {
+        var ready = new List<(PendingTrace Trace, int Late)>();
+        long now = _clock();
+        lock (_lock)
+        {
+            foreach (PendingTrace pending in _pending.Values)
+            {
+                if (all || Stopwatch.GetElapsedTime(pending.LastArrival, now) >= _quiet)
+                {
+                    ready.Add((pending, pending.WasShown ? pending.NewSpans : 0));
+                }
+            }
+
+            foreach ((PendingTrace pending, _) in ready)
+            {
+                _pending.Remove(pending.TraceId);
+            }
+        }
+
+        foreach ((PendingTrace pending, int late) in ready.OrderBy(r => r.Trace.FirstArrival))
+        {
+            TraceTree tree = TraceTree.Build(pending.TraceId, pending.Spans, pending.Logs);
+            IReadOnlyList<Finding> findings = TraceAnalyzer.Analyze(tree, _context);
+            var reported = new ReportedTrace(tree, findings, Complete: !all || Stopwatch.GetElapsedTime(pending.LastArrival, now) >= _quiet);
+            lock (_lock)
+            {
+                if (!_shown.ContainsKey(pending.TraceId))
+                {
+                    _shownOrder.Add(pending.TraceId);
+                }
+
+                _shown[pending.TraceId] = new ShownTrace(pending.Spans, pending.Logs, reported);
+            }
+
+            // Only log records arrived since it was shown: keep them for the report, do not repeat the tree.
+            bool print = !pending.WasShown || pending.NewSpans > 0;
+            _onFinished(reported, print ? Math.Max(late, 0) : -1);
+        }
+    }
+
+    public IReadOnlyList<ReportedTrace> Snapshot()
+    {
+        lock (_lock)
+        {
+            return [.. _shownOrder.Select(id => _shown[id].Reported)];
+        }
+    }
+
+    private bool IsLinked(string spanId)
+    {
+        lock (_lock)
+        {
+            return _linkedSpanIds.Contains(spanId);
+        }
+    }
+
+    private PendingTrace Open(string traceId, long now)
+    {
+        if (!_pending.TryGetValue(traceId, out PendingTrace? pending))
+        {
+            pending = new PendingTrace(traceId, now);
+            if (_shown.TryGetValue(traceId, out ShownTrace? shown))
+            {
+                pending.Spans.AddRange(shown.Spans);
+                pending.Logs.AddRange(shown.Logs);
+                pending.WasShown = true;
+            }
+
+            _pending[traceId] = pending;
+        }
+
+        pending.LastArrival = now;
+        return pending;
+    }
+
+    private sealed class PendingTrace(string traceId, long firstArrival)
+    {
+        public string TraceId { get; } = traceId;
+
+        public long FirstArrival { get; } = firstArrival;
+
+        public long LastArrival { get; set; } = firstArrival;
+
+        public List<ReceivedSpan> Spans { get; } = [];
+
+        public List<ReceivedLogRecord> Logs { get; } = [];
+
+        public int NewSpans { get; set; }
+
+        public bool WasShown { get; set; }
+    }
+
+    private sealed record ShownTrace(List<ReceivedSpan> Spans, List<ReceivedLogRecord> Logs, ReportedTrace Reported);
+}

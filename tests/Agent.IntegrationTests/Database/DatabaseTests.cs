@@ -1,0 +1,136 @@
+using System.Net;
+using TraceAgent.IntegrationTests.Infrastructure;
+using TraceAgent.Otlp.Receiver;
+
+namespace TraceAgent.IntegrationTests.Database;
+
+/// <summary>Npgsql and EF Core against a real PostgreSQL, at both ends of the supported version range.</summary>
+public sealed class DatabaseTests
+{
+    private const string Password = "s3cr3t-db-password";
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(60);
+
+    [Theory]
+    [InlineData("low")]
+    [InlineData("high")]
+    public async Task Every_command_is_one_client_span_under_its_request(string variant)
+    {
+        await using var postgres = await PostgresServer.StartAsync();
+        await postgres.CreateDatabaseAsync("shop");
+        await using var receiver = await OtlpReceiver.StartAsync();
+        var connectionString = $"Host=127.0.0.1;Port={postgres.Port};Username=postgres;Password={Password};Database=shop;Pooling=true";
+        var environment = AgentEnvironment.For(receiver, "db-app").With(("DATABASE_URL", connectionString));
+        using var app = await WebApp.StartAsync("TestApplication.Database-" + variant, environment);
+        using var client = new HttpClient();
+
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync(app.BaseUrl + "/db/raw")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync(app.BaseUrl + "/db/ef-query")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await client.PostAsync(app.BaseUrl + "/db/insert", null)).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await client.PostAsync(app.BaseUrl + "/db/update-tx", null)).StatusCode);
+        var error = await client.GetAsync(app.BaseUrl + "/db/error");
+        Assert.Equal(HttpStatusCode.InternalServerError, error.StatusCode);
+        Assert.Equal("42601", await error.Content.ReadAsStringAsync());
+
+        var paths = new[] { "/db/raw", "/db/ef-query", "/db/insert", "/db/update-tx", "/db/error" };
+        var spans = await receiver.WaitForSpansAsync(
+            all => paths.All(p => all.Any(s => s.Kind == SpanKinds.Server && (s.Attribute("url.path") as string) == p)),
+            Timeout);
+
+        List<ReceivedSpan> DbSpansOf(string path)
+        {
+            var server = spans.Single(s => s.Kind == SpanKinds.Server && (s.Attribute("url.path") as string) == path);
+            // Command spans: Npgsql 10 also reports physical connection opens, which carry no query.
+            return spans.Where(s => s.TraceId == server.TraceId && s.ParentSpanId == server.SpanId && s.Kind == SpanKinds.Client && s.Attribute("db.query.summary") is not null).ToList();
+        }
+
+        void AssertCommon(ReceivedSpan span)
+        {
+            Assert.Equal("postgresql", span.Attribute("db.system.name"));
+            Assert.Equal("shop", span.Attribute("db.namespace"));
+            Assert.Equal("127.0.0.1", span.Attribute("server.address"));
+            Assert.Equal((long)postgres.Port, span.Attribute("server.port"));
+            Assert.Null(span.Attribute("db.statement"));
+            Assert.Null(span.Attribute("db.system"));
+            Assert.Null(span.Attribute("db.connection_string"));
+        }
+
+        var raw = DbSpansOf("/db/raw");
+        Assert.Equal(2, raw.Count);
+        var select = raw.Single(s => (s.Attribute("db.query.text") as string)!.Contains("ORDER BY", StringComparison.Ordinal));
+        AssertCommon(select);
+        Assert.Equal("SELECT id, name FROM items WHERE name = ? ORDER BY id", select.Attribute("db.query.text"));
+        Assert.Equal("SELECT items", select.Name);
+        Assert.Equal("SELECT", select.Attribute("db.operation.name"));
+        Assert.Equal("items", select.Attribute("db.collection.name"));
+        var count = raw.Single(s => s != select);
+        Assert.Equal("SELECT count(*) FROM items WHERE price > $1", count.Attribute("db.query.text"));
+
+        var ef = Assert.Single(DbSpansOf("/db/ef-query"));
+        AssertCommon(ef);
+        var efText = (string)ef.Attribute("db.query.text")!;
+        Assert.Contains("FROM items", efText, StringComparison.Ordinal);
+        Assert.DoesNotContain("123", efText, StringComparison.Ordinal);
+        Assert.StartsWith("SELECT", ef.Name, StringComparison.Ordinal);
+
+        var insert = DbSpansOf("/db/insert");
+        Assert.Contains(insert, s => s.Attribute("db.operation.name") as string == "INSERT" || (s.Attribute("db.query.summary") as string ?? string.Empty).Contains("INSERT", StringComparison.Ordinal));
+        Assert.All(insert, AssertCommon);
+
+        var update = DbSpansOf("/db/update-tx");
+        var updateSpan = Assert.Single(update, s => s.Attribute("db.operation.name") as string == "UPDATE");
+        Assert.Equal("UPDATE items", updateSpan.Name);
+        Assert.Equal("UPDATE items SET price = price + ? WHERE name = ?", updateSpan.Attribute("db.query.text"));
+
+        var failed = Assert.Single(DbSpansOf("/db/error"));
+        Assert.Equal(2, failed.StatusCode);
+        Assert.Equal("42601", failed.Attribute("error.type"));
+
+        // Exactly one span per command: no duplicates of the same statement under one parent.
+        foreach (var path in paths)
+        {
+            var texts = DbSpansOf(path).Select(s => s.Attribute("db.query.text") as string).ToList();
+            Assert.Equal(texts.Count, texts.Distinct().Count());
+        }
+
+        // No secret anywhere: the password, and the literal that EF inlined.
+        foreach (var span in spans)
+        {
+            foreach (var value in span.Attributes.Values.Concat(span.ResourceAttributes.Values))
+            {
+                var text = Convert.ToString(value, System.Globalization.CultureInfo.InvariantCulture) ?? string.Empty;
+                Assert.DoesNotContain(Password, text, StringComparison.Ordinal);
+                Assert.DoesNotContain("'widget'", text, StringComparison.Ordinal);
+            }
+        }
+
+        Assert.DoesNotContain(app.Process.Output, l => l.Contains(Password, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Query_text_can_be_turned_off_or_kept_whole_and_the_switch_removes_the_spans()
+    {
+        await using var postgres = await PostgresServer.StartAsync();
+        await postgres.CreateDatabaseAsync("shop");
+        await using var receiver = await OtlpReceiver.StartAsync();
+        var connectionString = $"Host=127.0.0.1;Port={postgres.Port};Username=postgres;Password={Password};Database=shop";
+        using var client = new HttpClient();
+
+        async Task RunAsync(string service, string key, string value)
+        {
+            using var app = await WebApp.StartAsync("TestApplication.Database-high", AgentEnvironment.For(receiver, service).With(("DATABASE_URL", connectionString), (key, value)));
+            await client.GetAsync(app.BaseUrl + "/db/raw");
+            await receiver.WaitForSpansAsync(all => all.Any(s => s.ServiceName == service && (s.Attribute("url.path") as string) == "/db/raw"), Timeout);
+        }
+
+        await RunAsync("unsanitized", "TRACEAGENT_DB_QUERY_SANITIZATION_ENABLED", "false");
+        await RunAsync("no-text", "TRACEAGENT_DB_QUERY_TEXT_ENABLED", "false");
+        await RunAsync("off", "OTEL_DOTNET_AUTO_TRACES_NPGSQL_INSTRUMENTATION_ENABLED", "false");
+        var spans = receiver.Spans;
+        Assert.Contains(spans, s => s.ServiceName == "unsanitized" && s.Attribute("db.query.text") as string == "SELECT id, name FROM items WHERE name = 'widget' ORDER BY id");
+        var noTextSpans = spans.Where(s => s.ServiceName == "no-text" && s.Attribute("db.query.summary") is not null).ToList();
+        Assert.NotEmpty(noTextSpans);
+        Assert.All(noTextSpans, s => Assert.Null(s.Attribute("db.query.text")));
+        Assert.Contains(noTextSpans, s => s.Name == "SELECT items");
+        Assert.DoesNotContain(spans, s => s.ServiceName == "off" && s.Attribute("db.system.name") is not null);
+    }
+}

@@ -1,0 +1,292 @@
+using System.Globalization;
+using System.Text;
+using TraceAgent.IntegrationTests.Infrastructure;
+using TraceAgent.Otlp.Receiver;
+
+namespace TraceAgent.IntegrationTests.Kafka;
+
+/// <summary>
+/// The Kafka producer web app and console consumer under the agent, against librdkafka's mock
+/// cluster, at each supported Confluent.Kafka version (the test apps' variants files).
+/// </summary>
+public sealed class KafkaTests
+{
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(60);
+
+    public static TheoryData<string> Versions => new() { "v1.9.3", "v2.14.0", "v2.16.0" };
+
+    private sealed class Setup : IAsyncDisposable
+    {
+        private readonly List<TestProcess> _consumers = [];
+
+        public required KafkaMockCluster Kafka { get; init; }
+
+        public required OtlpReceiver Receiver { get; init; }
+
+        public required WebApp Producer { get; init; }
+
+        public required string Version { get; init; }
+
+        public HttpClient Client { get; } = new() { Timeout = TimeSpan.FromSeconds(30) };
+
+        public static async Task<Setup> StartAsync(string version, params (string Key, string? Value)[] settings)
+        {
+            var kafka = KafkaMockCluster.Start();
+            var receiver = await OtlpReceiver.StartAsync();
+            var environment = AgentEnvironment.For(receiver, "kafka-producer").With(("KAFKA_BOOTSTRAP", kafka.BootstrapServers)).With(settings);
+            var producer = await WebApp.StartAsync("TestApplication.KafkaProducer-" + version, environment);
+            return new Setup { Kafka = kafka, Receiver = receiver, Producer = producer, Version = version };
+        }
+
+        public string NewTopic(string prefix = "orders")
+        {
+            var topic = prefix + "-" + Guid.NewGuid().ToString("N")[..8];
+            Kafka.CreateTopic(topic);
+            return topic;
+        }
+
+        public async Task<string> GetAsync(string path)
+        {
+            using var response = await Client.GetAsync(Producer.BaseUrl + path);
+            var body = await response.Content.ReadAsStringAsync();
+            Assert.True(response.IsSuccessStatusCode, $"{path}: {(int)response.StatusCode} {body}\n{Producer.Process.Describe("producer")}");
+            return body;
+        }
+
+        /// <summary>Runs the consumer app under the agent until it handled <paramref name="count"/> messages.</summary>
+        public async Task<TestProcess> ConsumeAsync(string topic, int count, params (string Key, string? Value)[] settings)
+        {
+            var environment = AgentEnvironment.For(Receiver, "kafka-consumer").With(
+                ("KAFKA_BOOTSTRAP", Kafka.BootstrapServers),
+                ("KAFKA_TOPIC", topic),
+                ("KAFKA_GROUP", "group-" + topic),
+                ("KAFKA_COUNT", count.ToString(CultureInfo.InvariantCulture)),
+                ("HTTP_TARGET", Producer.BaseUrl + "/ping")).With(settings);
+            var process = TestProcess.StartDotnet(RepoPaths.TestAppDll("TestApplication.KafkaConsumer-" + Version), environment);
+            _consumers.Add(process);
+            int exitCode = await process.WaitForExitAsync(Timeout);
+            Assert.True(exitCode == 0, process.Describe("the consumer failed"));
+            return process;
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            foreach (var consumer in _consumers)
+            {
+                consumer.Kill();
+                consumer.Dispose();
+            }
+
+            Client.Dispose();
+            Producer.Dispose();
+            await Receiver.DisposeAsync();
+            Kafka.Dispose();
+        }
+    }
+
+    private static bool IsRequest(ReceivedSpan span, string path) =>
+        span.Kind == SpanKinds.Server && (span.Attribute("url.path") as string) == path.Split('?')[0];
+
+    private static void AssertSendSpan(ReceivedSpan span, string topic)
+    {
+        Assert.Equal("send " + topic, span.Name);
+        Assert.Equal(SpanKinds.Producer, span.Kind);
+        Assert.Equal("TraceAgent.ConfluentKafka", span.ScopeName);
+        Assert.Equal("kafka", span.Attribute("messaging.system"));
+        Assert.Equal("send", span.Attribute("messaging.operation.type"));
+        Assert.Equal("send", span.Attribute("messaging.operation.name"));
+        Assert.Equal(topic, span.Attribute("messaging.destination.name"));
+        Assert.Equal("0", span.Attribute("messaging.destination.partition.id"));
+        Assert.True(span.Attribute("messaging.kafka.offset") is long offset && offset >= 0, $"offset of {span}");
+        Assert.StartsWith("rdkafka#producer-", span.Attribute("messaging.client.id") as string, StringComparison.Ordinal);
+        Assert.NotEqual(2, span.StatusCode);
+        AssertNoPayload(span);
+    }
+
+    private static void AssertNoPayload(ReceivedSpan span)
+    {
+        foreach (var value in span.Attributes.Values)
+        {
+            var text = Convert.ToString(value, CultureInfo.InvariantCulture) ?? "";
+            Assert.DoesNotContain("payload-", text, StringComparison.Ordinal);
+        }
+    }
+
+    private static string Header(Confluent.Kafka.Headers headers, string name) =>
+        Encoding.UTF8.GetString(headers.GetLastBytes(name));
+
+    [Theory]
+    [MemberData(nameof(Versions))]
+    public async Task A_produce_request_and_the_consumer_handling_its_message_are_one_trace(string version)
+    {
+        await using var setup = await Setup.StartAsync(version);
+        var topic = setup.NewTopic();
+
+        Assert.StartsWith("delivered " + topic + " 0 0", await setup.GetAsync("/produce/async?topic=" + topic), StringComparison.Ordinal);
+        var consumer = await setup.ConsumeAsync(topic, 1);
+        Assert.Contains(consumer.StandardOutput, line => line.StartsWith("consumed " + topic + " 0 0", StringComparison.Ordinal));
+
+        var spans = await setup.Receiver.WaitForSpansAsync(
+            all => all.Any(s => s.Name == "process " + topic) && all.Count(s => IsRequest(s, "/ping")) >= 1 && all.Any(s => IsRequest(s, "/produce/async")),
+            Timeout);
+        var request = spans.Single(s => IsRequest(s, "/produce/async"));
+        var send = spans.Single(s => s.Name == "send " + topic);
+        var process = spans.Single(s => s.Name == "process " + topic);
+        var call = spans.Single(s => s.Kind == SpanKinds.Client && s.ServiceName == "kafka-consumer" && s.ParentSpanId == process.SpanId);
+        var ping = spans.Single(s => IsRequest(s, "/ping"));
+
+        AssertSendSpan(send, topic);
+        Assert.Equal("order-1", send.Attribute("messaging.kafka.message.key"));
+        Assert.Equal(request.SpanId, send.ParentSpanId);
+        Assert.InRange(send.EndTimeUnixNano, send.StartTimeUnixNano, request.EndTimeUnixNano);
+
+        Assert.Equal(SpanKinds.Consumer, process.Kind);
+        Assert.Equal(send.TraceId, process.TraceId);
+        Assert.Equal(send.SpanId, process.ParentSpanId);
+        var link = Assert.Single(process.Links);
+        Assert.Equal(send.SpanId, link.SpanId);
+        Assert.Equal("kafka", process.Attribute("messaging.system"));
+        Assert.Equal("process", process.Attribute("messaging.operation.type"));
+        Assert.Equal("process", process.Attribute("messaging.operation.name"));
+        Assert.Equal(topic, process.Attribute("messaging.destination.name"));
+        Assert.Equal("0", process.Attribute("messaging.destination.partition.id"));
+        Assert.Equal(0L, process.Attribute("messaging.kafka.offset"));
+        Assert.Equal("order-1", process.Attribute("messaging.kafka.message.key"));
+        Assert.Equal("group-" + topic, process.Attribute("messaging.consumer.group.name"));
+        Assert.StartsWith("rdkafka#consumer-", process.Attribute("messaging.client.id") as string, StringComparison.Ordinal);
+        AssertNoPayload(process);
+
+        // The app's HTTP call runs under the consumer span, and continues the same trace.
+        Assert.Equal(process.TraceId, call.TraceId);
+        Assert.Equal(call.SpanId, ping.ParentSpanId);
+        Assert.Equal(process.TraceId, ping.TraceId);
+
+        // The consumer span ends at the next Consume (or Close), after the handling it covers.
+        Assert.True(process.EndTimeUnixNano >= call.EndTimeUnixNano, "the consumer span ended before the handling did");
+    }
+
+    [Theory]
+    [MemberData(nameof(Versions))]
+    public async Task Every_produce_form_makes_one_send_span_that_ends_with_its_delivery(string version)
+    {
+        await using var setup = await Setup.StartAsync(version);
+        var topic = setup.NewTopic();
+        string[] forms = ["async", "partition", "handler", "handler-partition", "nohandler", "intkey", "nullkey", "tombstone"];
+        foreach (var form in forms)
+        {
+            await setup.GetAsync($"/produce/{form}?topic={topic}");
+        }
+
+        var spans = await setup.Receiver.WaitForSpansAsync(
+            all => forms.All(form => all.Any(s => IsRequest(s, "/produce/" + form))) && all.Count(s => s.Name == "send " + topic) >= forms.Length,
+            Timeout);
+        var offsets = new HashSet<long>();
+        foreach (var form in forms)
+        {
+            var request = spans.Single(s => IsRequest(s, "/produce/" + form));
+            var send = Assert.Single(spans, s => s.ParentSpanId == request.SpanId && s.Kind == SpanKinds.Producer);
+            AssertSendSpan(send, topic);
+            Assert.True(offsets.Add((long)send.Attribute("messaging.kafka.offset")!), $"{form}: offset seen twice");
+            object? key = send.Attribute("messaging.kafka.message.key");
+            switch (form)
+            {
+                case "intkey":
+                case "nullkey":
+                    Assert.Null(key);
+                    break;
+                default:
+                    Assert.StartsWith("order-", key as string, StringComparison.Ordinal);
+                    break;
+            }
+
+            Assert.Equal(form == "tombstone" ? true : null, send.Attribute("messaging.kafka.message.tombstone"));
+        }
+
+        Assert.Equal(Enumerable.Range(0, forms.Length).Select(i => (long)i), offsets.Order());
+        Assert.Equal(forms.Length, spans.Count(s => s.Name == "send " + topic));
+    }
+
+    [Theory]
+    [MemberData(nameof(Versions))]
+    public async Task Headers_on_the_wire_are_the_apps_own_plus_one_of_each_propagation_header(string version)
+    {
+        await using var setup = await Setup.StartAsync(version, ("OTEL_PROPAGATORS", "tracecontext,baggage"));
+        var topic = setup.NewTopic();
+
+        // The app sees its Headers object and its delivery result exactly as without the agent.
+        var body = await setup.GetAsync("/produce/headers?topic=" + topic);
+        Assert.Contains("app-headers=app-header,traceparent,app-second result-headers=app-header,traceparent,app-second", body, StringComparison.Ordinal);
+        await setup.GetAsync("/produce/async?topic=" + topic);
+
+        var spans = await setup.Receiver.WaitForSpansAsync(all => all.Count(s => s.Name == "send " + topic) >= 2, Timeout);
+        var messages = setup.Kafka.Read(topic, 2, Timeout);
+
+        // The app's traceparent is replaced by the agent's; its other headers stay, in order.
+        var withAppHeaders = messages[0].Message.Headers;
+        Assert.Equal(["app-header", "app-second", "traceparent"], withAppHeaders.Select(h => h.Key));
+        Assert.Equal("one", Header(withAppHeaders, "app-header"));
+        Assert.Equal("two", Header(withAppHeaders, "app-second"));
+        var send = spans.Single(s => s.Name == "send " + topic && IsRequest(spans.Single(r => r.SpanId == s.ParentSpanId), "/produce/headers"));
+        Assert.Equal($"00-{send.TraceId}-{send.SpanId}-01", Header(withAppHeaders, "traceparent"));
+
+        // Without headers of its own the message gets just the agent's.
+        var plain = messages[1].Message.Headers;
+        Assert.Equal(["traceparent"], plain.Select(h => h.Key));
+    }
+
+    [Theory]
+    [MemberData(nameof(Versions))]
+    public async Task In_link_mode_each_message_starts_a_new_trace_linked_to_the_producer(string version)
+    {
+        await using var setup = await Setup.StartAsync(version);
+        var topic = setup.NewTopic();
+        await setup.GetAsync("/produce/async?topic=" + topic);
+        await setup.GetAsync("/produce/nullkey?topic=" + topic);
+
+        // Consume(CancellationToken), Commit after each message, and Dispose without Close.
+        await setup.ConsumeAsync(
+            topic,
+            2,
+            ("TRACEAGENT_KAFKA_CONSUMER_MODE", "link"),
+            ("KAFKA_CONSUME", "token"),
+            ("KAFKA_COMMIT", "1"),
+            ("KAFKA_END", "dispose"));
+
+        var spans = await setup.Receiver.WaitForSpansAsync(all => all.Count(s => s.Name == "process " + topic) >= 2 && all.Count(s => s.Name == "send " + topic) >= 2, Timeout);
+        var sends = spans.Where(s => s.Name == "send " + topic).ToList();
+        var processes = spans.Where(s => s.Name == "process " + topic).ToList();
+        Assert.Equal(2, processes.Count);
+        foreach (var process in processes)
+        {
+            Assert.True(process.IsRoot, $"{process} has a parent");
+            var link = Assert.Single(process.Links);
+            var send = Assert.Single(sends, s => s.SpanId == link.SpanId);
+            Assert.Equal(send.TraceId, link.TraceId);
+            Assert.NotEqual(send.TraceId, process.TraceId);
+            Assert.Contains(spans, s => s.Kind == SpanKinds.Client && s.ParentSpanId == process.SpanId && s.TraceId == process.TraceId);
+        }
+
+        Assert.NotEqual(processes[0].TraceId, processes[1].TraceId);
+    }
+
+    [Theory]
+    [MemberData(nameof(Versions))]
+    public async Task An_excluded_topic_gets_no_span_and_no_headers(string version)
+    {
+        await using var setup = await Setup.StartAsync(version, ("TRACEAGENT_KAFKA_EXCLUDED_TOPICS", "secret-*"));
+        var secret = setup.NewTopic("secret");
+        var open = setup.NewTopic("open");
+
+        await setup.GetAsync("/produce/async?topic=" + secret);
+        await setup.GetAsync("/produce/async?topic=" + open);
+        await setup.ConsumeAsync(secret, 1);
+
+        // The open topic's span arriving after the secret one's request shows the exporter has caught up.
+        var spans = await setup.Receiver.WaitForSpansAsync(
+            all => all.Any(s => s.Name == "send " + open) && all.Any(s => s.ServiceName == "kafka-consumer" && s.Kind == SpanKinds.Client),
+            Timeout);
+        Assert.DoesNotContain(spans, s => s.Name.EndsWith(secret, StringComparison.Ordinal));
+        Assert.Empty(setup.Kafka.Read(secret, 1, Timeout)[0].Message.Headers ?? []);
+        Assert.Equal(["traceparent"], setup.Kafka.Read(open, 1, Timeout)[0].Message.Headers.Select(h => h.Key));
+    }
+}

@@ -1,0 +1,234 @@
+using System.Globalization;
+using TraceAgent.IntegrationTests.Infrastructure;
+using TraceAgent.Otlp.Receiver;
+
+namespace TraceAgent.IntegrationTests.Redis;
+
+/// <summary>
+/// The Redis test app against a real redis-server, at both ends of the supported StackExchange.Redis
+/// range (tests/TestApplications/TestApplication.Redis/variants).
+/// </summary>
+public sealed class RedisTests
+{
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(60);
+
+    public static TheoryData<string> Variants => new() { "low", "high" };
+
+    private sealed class Setup : IAsyncDisposable
+    {
+        public required RedisServer Redis { get; init; }
+
+        public required OtlpReceiver Receiver { get; init; }
+
+        public required WebApp App { get; init; }
+
+        public HttpClient Client { get; } = new() { Timeout = TimeSpan.FromSeconds(30) };
+
+        public static async Task<Setup> StartAsync(string variant, bool instrumented = true, params (string Key, string? Value)[] settings)
+        {
+            var redis = await RedisServer.StartAsync();
+            var receiver = await OtlpReceiver.StartAsync();
+            var environment = instrumented
+                ? AgentEnvironment.For(receiver, "redis-app")
+                : new Dictionary<string, string?> { ["ASPNETCORE_ENVIRONMENT"] = "Production" };
+            var app = await WebApp.StartAsync("TestApplication.Redis-" + variant, environment.With(("REDIS", redis.Endpoint)).With(settings));
+            return new Setup { Redis = redis, Receiver = receiver, App = app };
+        }
+
+        public async Task<string> GetAsync(string path)
+        {
+            using var response = await Client.GetAsync(App.BaseUrl + path);
+            var body = await response.Content.ReadAsStringAsync();
+            Assert.True(response.IsSuccessStatusCode, $"{path}: {(int)response.StatusCode} {body}");
+            return body;
+        }
+
+        /// <summary>The server span of <paramref name="path"/> and its Redis children, once at least <paramref name="children"/> arrived.</summary>
+        public async Task<(ReceivedSpan Server, List<ReceivedSpan> Commands)> TraceOfAsync(string path, int children)
+        {
+            var spans = await Receiver.WaitForSpansAsync(
+                all => all.FirstOrDefault(s => IsRequest(s, path)) is { } server && all.Count(s => s.ParentSpanId == server.SpanId) >= children,
+                Timeout);
+            var server = spans.First(s => IsRequest(s, path));
+            return (server, spans.Where(s => s.ParentSpanId == server.SpanId).OrderBy(s => s.StartTimeUnixNano).ToList());
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            Client.Dispose();
+            App.Dispose();
+            await Receiver.DisposeAsync();
+            await Redis.DisposeAsync();
+        }
+    }
+
+    private static bool IsRequest(ReceivedSpan span, string path) =>
+        span.Kind == SpanKinds.Server && (span.Attribute("url.path") as string) == path.Split('?')[0];
+
+    private static void AssertRedisClientSpan(ReceivedSpan span, string command, RedisServer redis)
+    {
+        Assert.Equal(command, span.Name);
+        Assert.Equal(SpanKinds.Client, span.Kind);
+        Assert.Equal("TraceAgent.StackExchangeRedis", span.ScopeName);
+        Assert.Equal("redis", span.Attribute("db.system.name"));
+        Assert.Equal(command, span.Attribute("db.operation.name"));
+        Assert.Equal("0", span.Attribute("db.namespace"));
+        Assert.Equal("127.0.0.1", span.Attribute("server.address"));
+        Assert.Equal((long)redis.Port, Convert.ToInt64(span.Attribute("server.port"), CultureInfo.InvariantCulture));
+        Assert.Equal("127.0.0.1", span.Attribute("network.peer.address"));
+    }
+
+    private static void AssertNoKeysOrValues(IEnumerable<ReceivedSpan> spans)
+    {
+        foreach (var span in spans)
+        {
+            Assert.Null(span.Attribute("db.query.text"));
+            foreach (var value in span.Attributes.Values)
+            {
+                var text = Convert.ToString(value, CultureInfo.InvariantCulture) ?? "";
+                Assert.DoesNotContain("greeting", text, StringComparison.Ordinal);
+                Assert.DoesNotContain("secret-value", text, StringComparison.Ordinal);
+            }
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Variants))]
+    public async Task Commands_in_a_request_become_client_spans_under_its_server_span(string variant)
+    {
+        await using var setup = await Setup.StartAsync(variant);
+
+        Assert.Equal("secret-value", await setup.GetAsync("/get-set"));
+        var (server, commands) = await setup.TraceOfAsync("/get-set", 2);
+
+        Assert.Equal(["SET", "GET"], commands.Select(c => c.Name));
+        foreach (var command in commands)
+        {
+            AssertRedisClientSpan(command, command.Name, setup.Redis);
+            Assert.Equal(server.TraceId, command.TraceId);
+            Assert.InRange(command.StartTimeUnixNano, server.StartTimeUnixNano, server.EndTimeUnixNano);
+            Assert.InRange(command.EndTimeUnixNano, command.StartTimeUnixNano, server.EndTimeUnixNano);
+            Assert.NotEqual(2, command.StatusCode);
+        }
+
+        AssertNoKeysOrValues(commands);
+
+        // A transaction is profiled by the library as its EXEC.
+        Assert.Equal("committed", await setup.GetAsync("/transaction"));
+        var (_, transaction) = await setup.TraceOfAsync("/transaction", 1);
+        AssertRedisClientSpan(Assert.Single(transaction), "EXEC", setup.Redis);
+    }
+
+    [Theory]
+    [MemberData(nameof(Variants))]
+    public async Task A_blocking_command_span_lasts_as_long_as_the_server_blocked(string variant)
+    {
+        await using var setup = await Setup.StartAsync(variant);
+
+        await setup.GetAsync("/blocking");
+        var (server, commands) = await setup.TraceOfAsync("/blocking", 2);
+
+        var blpop = Assert.Single(commands, c => c.Name == "BLPOP");
+        AssertRedisClientSpan(blpop, "BLPOP", setup.Redis);
+        Assert.True(blpop.Duration >= TimeSpan.FromMilliseconds(300), $"BLPOP lasted {blpop.Duration}");
+        Assert.InRange(blpop.StartTimeUnixNano, server.StartTimeUnixNano, server.EndTimeUnixNano);
+        Assert.InRange(blpop.EndTimeUnixNano, blpop.StartTimeUnixNano, server.EndTimeUnixNano);
+    }
+
+    [Theory]
+    [MemberData(nameof(Variants))]
+    public async Task A_server_error_reply_marks_its_command_span_as_an_error(string variant)
+    {
+        await using var setup = await Setup.StartAsync(variant);
+
+        Assert.StartsWith("error: ERR", await setup.GetAsync("/failing"), StringComparison.Ordinal);
+        var (_, commands) = await setup.TraceOfAsync("/failing", 2);
+
+        var set = Assert.Single(commands, c => c.Name == "SET");
+        var incr = Assert.Single(commands, c => c.Name == "INCR");
+        Assert.Equal(2, incr.StatusCode);
+        Assert.Equal("ERR", incr.Attribute("error.type"));
+        Assert.Equal("ERR", incr.Attribute("db.response.status_code"));
+        Assert.NotEqual(2, set.StatusCode);
+        Assert.Null(set.Attribute("error.type"));
+    }
+
+    [Theory]
+    [MemberData(nameof(Variants))]
+    public async Task A_command_with_no_request_around_it_becomes_a_root_span(string variant)
+    {
+        await using var setup = await Setup.StartAsync(variant);
+
+        await setup.GetAsync("/background");
+        var spans = await setup.Receiver.WaitForSpansAsync(all => all.Any(s => s.Name == "SET" && s.IsRoot), Timeout);
+
+        var background = spans.First(s => s.Name == "SET" && s.IsRoot);
+        AssertRedisClientSpan(background, "SET", setup.Redis);
+        Assert.DoesNotContain(spans, s => s.TraceId == background.TraceId && s.SpanId != background.SpanId);
+    }
+
+    [Theory]
+    [MemberData(nameof(Variants))]
+    public async Task Keys_are_recorded_only_with_the_opt_in_and_values_never(string variant)
+    {
+        await using var setup = await Setup.StartAsync(variant, instrumented: true, ("TRACEAGENT_REDIS_CAPTURE_KEYS", "true"));
+
+        await setup.GetAsync("/get-set");
+        var (_, commands) = await setup.TraceOfAsync("/get-set", 2);
+
+        Assert.Equal("SET greeting", commands.Single(c => c.Name == "SET").Attribute("db.query.text"));
+        Assert.Equal("GET greeting", commands.Single(c => c.Name == "GET").Attribute("db.query.text"));
+        Assert.DoesNotContain(commands.SelectMany(c => c.Attributes.Values), v => (Convert.ToString(v, CultureInfo.InvariantCulture) ?? "").Contains("secret-value", StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [MemberData(nameof(Variants))]
+    public async Task Cloud_providers_defaults_are_the_same_with_and_without_the_agent(string variant)
+    {
+        string instrumented;
+        await using (var setup = await Setup.StartAsync(variant))
+        {
+            instrumented = await setup.GetAsync("/cloud-options");
+        }
+
+        string plain;
+        await using (var setup = await Setup.StartAsync(variant, instrumented: false))
+        {
+            plain = await setup.GetAsync("/cloud-options");
+        }
+
+        // The check itself must see the Azure provider's defaults, or the comparison proves nothing.
+        Assert.Contains("x.redis.cache.windows.net:6380 => ssl=True abort=False", plain, StringComparison.Ordinal);
+        Assert.Contains("azure=True", plain, StringComparison.Ordinal);
+        Assert.Equal(plain, instrumented);
+    }
+
+    [Fact]
+    public async Task Many_commands_leave_no_growing_heap_behind()
+    {
+        await using var setup = await Setup.StartAsync("high");
+
+        // Baseline after warming up every path the load below takes.
+        for (var i = 0; i < 20; i++)
+        {
+            await setup.GetAsync("/many?count=10");
+        }
+
+        var baseline = long.Parse(await setup.GetAsync("/heap"), NumberStyles.Integer, CultureInfo.InvariantCulture);
+
+        // 2,000 requests of 10 commands each, 8 at a time.
+        var next = 0;
+        await Task.WhenAll(Enumerable.Range(0, 8).Select(async _ =>
+        {
+            while (Interlocked.Increment(ref next) <= 2000)
+            {
+                await setup.GetAsync("/many?count=10");
+            }
+        }));
+        await setup.Receiver.WaitForSpansAsync(all => all.Count(s => s.Name == "SET") >= 20_000, Timeout);
+
+        // Observed: about +1 MB. 20,000 leaked sessions, commands or activities would be several MB more.
+        var after = long.Parse(await setup.GetAsync("/heap"), NumberStyles.Integer, CultureInfo.InvariantCulture);
+        Assert.True(after < baseline + (4L << 20), $"heap grew from {baseline} to {after} bytes after 20,000 commands");
+    }
+}

@@ -1,0 +1,58 @@
+// A plain web app that logs through ILogger to the console, with scopes, and has no tracing or
+// correlation code of its own. LOG_FORMAT=json selects the JSON console formatter.
+var builder = WebApplication.CreateBuilder(args);
+builder.Logging.ClearProviders();
+if (Environment.GetEnvironmentVariable("LOG_FORMAT") == "json")
+{
+    builder.Logging.AddJsonConsole(options => options.IncludeScopes = true);
+}
+else
+{
+    builder.Logging.AddSimpleConsole(options =>
+    {
+        options.IncludeScopes = true;
+        options.SingleLine = true;
+    });
+}
+
+// Like many apps, this one turns off the activity tracking the default host sets up
+// (TraceId|SpanId|ParentId), so trace ids in its output can only come from the agent.
+builder.Logging.Configure(options => options.ActivityTrackingOptions = ActivityTrackingOptions.None);
+
+var app = builder.Build();
+var appLogger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("TestApplication.Logging.Lifetime");
+
+app.MapGet("/__ready", () => "ready");
+
+app.MapGet("/log", (string marker, ILogger<Program> logger) =>
+{
+    logger.LogInformation("Inside request {Marker} with {Count} items", marker, 3);
+    return "logged";
+});
+
+app.MapGet("/fail", (string marker, ILogger<Program> logger) =>
+{
+    try
+    {
+        throw new InvalidOperationException("the order service is down");
+    }
+    catch (InvalidOperationException ex)
+    {
+        logger.LogError(new EventId(42, "OrderFailed"), ex, "Order {Marker} failed", marker);
+    }
+
+    return Results.StatusCode(500);
+});
+
+app.MapGet("/outside", (string marker) =>
+{
+    // Logged from a thread with no current Activity: the record belongs to no trace.
+    var thread = new Thread(() => appLogger.LogWarning("Outside any request {Marker}", marker));
+    thread.UnsafeStart();
+    thread.Join();
+    return "logged";
+});
+
+app.Run();
+
+public partial class Program;

@@ -1,0 +1,101 @@
+using System.Runtime;
+using StackExchange.Redis;
+
+// A plain web app using Redis, with no tracing code: the agent must trace it from outside.
+var builder = WebApplication.CreateSlimBuilder(args);
+var app = builder.Build();
+
+var redis = await ConnectionMultiplexer.ConnectAsync(Environment.GetEnvironmentVariable("REDIS") ?? "127.0.0.1:6379");
+var db = redis.GetDatabase();
+
+app.MapGet("/get-set", async () =>
+{
+    await db.StringSetAsync("greeting", "secret-value");
+    var value = db.StringGet("greeting");
+    return Results.Text(value.ToString());
+});
+
+app.MapGet("/batch", async () =>
+{
+    var batch = db.CreateBatch();
+    var first = batch.StringSetAsync("batch:1", "one");
+    var second = batch.StringSetAsync("batch:2", "two");
+    var both = batch.StringGetAsync(["batch:1", "batch:2"]);
+    batch.Execute();
+    await Task.WhenAll(first, second, both);
+    return Results.Text("batch");
+});
+
+app.MapGet("/transaction", async () =>
+{
+    var transaction = db.CreateTransaction();
+    _ = transaction.StringIncrementAsync("tx:counter");
+    _ = transaction.KeyExpireAsync("tx:counter", TimeSpan.FromMinutes(5));
+    var committed = await transaction.ExecuteAsync();
+    return Results.Text(committed ? "committed" : "aborted");
+});
+
+app.MapGet("/blocking", async () =>
+{
+    // BLPOP on an empty list blocks on the server for its timeout: a command of known duration.
+    await db.KeyDeleteAsync("empty:list");
+    await db.ExecuteAsync("BLPOP", "empty:list", "0.3");
+    return Results.Text("blocked");
+});
+
+app.MapGet("/failing", async () =>
+{
+    await db.StringSetAsync("not:a:number", "abc");
+    try
+    {
+        await db.StringIncrementAsync("not:a:number");
+        return Results.Text("no error");
+    }
+    catch (RedisServerException ex)
+    {
+        return Results.Text("error: " + ex.Message);
+    }
+});
+
+app.MapGet("/background", () =>
+{
+    // Work with no request around it: ThreadPool without the request's execution context.
+    ThreadPool.UnsafeQueueUserWorkItem(_ => db.StringSet("background:key", "background-value"), null);
+    return Results.Text("queued");
+});
+
+app.MapGet("/many", async (int count) =>
+{
+    for (var i = 0; i < count; i++)
+    {
+        await db.StringSetAsync("many:" + (i % 16), "v");
+    }
+
+    return Results.Text("done");
+});
+
+app.MapGet("/heap", () =>
+{
+    GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: true);
+    GC.WaitForPendingFinalizers();
+    GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: true);
+    return Results.Text(GC.GetTotalMemory(forceFullCollection: true).ToString(System.Globalization.CultureInfo.InvariantCulture));
+});
+
+app.MapGet("/cloud-options", () =>
+{
+    // What the library's built-in providers decide for cloud endpoints, with or without the agent.
+    var lines = new List<string>();
+    foreach (var configuration in new[] { "x.redis.cache.windows.net,abortConnect=false", "x.redis.cache.windows.net:6380", "localhost:6390" })
+    {
+        var options = ConfigurationOptions.Parse(configuration);
+        lines.Add($"{configuration} => ssl={options.Ssl} abort={options.AbortOnConnectFail} version={options.DefaultVersion} "
+            + $"retry={options.ConnectRetry} keepAlive={options.KeepAlive} azure={options.Defaults is StackExchange.Redis.Configuration.AzureOptionsProvider} "
+            + $"text={options.ToString(includePassword: false)}");
+    }
+
+    return Results.Text(string.Join('\n', lines));
+});
+
+app.Lifetime.ApplicationStopping.Register(() => redis.Dispose());
+app.Run();
