@@ -115,16 +115,17 @@ public sealed class DatabaseTests
         var connectionString = $"Host=127.0.0.1;Port={postgres.Port};Username=postgres;Password={Password};Database=shop";
         using var client = new HttpClient();
 
-        async Task RunAsync(string service, string key, string value)
+        async Task RunAsync(string service, params (string Key, string? Value)[] settings)
         {
-            using var app = await WebApp.StartAsync("TestApplication.Database-high", AgentEnvironment.For(receiver, service).With(("DATABASE_URL", connectionString), (key, value)));
+            using var app = await WebApp.StartAsync("TestApplication.Database-high", AgentEnvironment.For(receiver, service).With(("DATABASE_URL", connectionString)).With(settings));
             await client.GetAsync(app.BaseUrl + "/db/raw");
             await receiver.WaitForSpansAsync(all => all.Any(s => s.ServiceName == service && (s.Attribute("url.path") as string) == "/db/raw"), Timeout);
         }
 
-        await RunAsync("unsanitized", "TRACEAGENT_DB_QUERY_SANITIZATION_ENABLED", "false");
-        await RunAsync("no-text", "TRACEAGENT_DB_QUERY_TEXT_ENABLED", "false");
-        await RunAsync("off", "OTEL_DOTNET_AUTO_TRACES_NPGSQL_INSTRUMENTATION_ENABLED", "false");
+        await RunAsync("unsanitized", ("TRACEAGENT_DB_QUERY_SANITIZATION_ENABLED", "false"));
+        await RunAsync("no-text", ("TRACEAGENT_DB_QUERY_TEXT_ENABLED", "false"));
+        await RunAsync("off", ("OTEL_DOTNET_AUTO_TRACES_NPGSQL_INSTRUMENTATION_ENABLED", "false"), ("OTEL_DOTNET_AUTO_TRACES_ENTITYFRAMEWORKCORE_INSTRUMENTATION_ENABLED", "false"));
+        await RunAsync("ef-only", ("OTEL_DOTNET_AUTO_TRACES_NPGSQL_INSTRUMENTATION_ENABLED", "false"));
         var spans = receiver.Spans;
         Assert.Contains(spans, s => s.ServiceName == "unsanitized" && s.Attribute("db.query.text") as string == "SELECT id, name FROM items WHERE name = 'widget' ORDER BY id");
         var noTextSpans = spans.Where(s => s.ServiceName == "no-text" && s.Attribute("db.query.summary") is not null).ToList();
@@ -132,5 +133,11 @@ public sealed class DatabaseTests
         Assert.All(noTextSpans, s => Assert.Null(s.Attribute("db.query.text")));
         Assert.Contains(noTextSpans, s => s.Name == "SELECT items");
         Assert.DoesNotContain(spans, s => s.ServiceName == "off" && s.Attribute("db.system.name") is not null);
+
+        // With Npgsql's spans off, EF Core's events still trace the commands EF runs (and only those).
+        var efOnly = spans.Where(s => s.ServiceName == "ef-only" && s.Attribute("db.system.name") is not null).ToList();
+        Assert.NotEmpty(efOnly);
+        Assert.All(efOnly, s => Assert.Equal("TraceAgent.EntityFrameworkCore", s.ScopeName));
+        Assert.DoesNotContain(efOnly, s => (s.Attribute("db.query.text") as string ?? string.Empty).Contains("ORDER BY id", StringComparison.Ordinal));
     }
 }

@@ -31,6 +31,7 @@ internal static class InstrumentationRegistry
         new("ASPNETCORE", "Microsoft.AspNetCore.Hosting", "TraceAgent.Instrumentation.AspNetCore", "TraceAgent.Instrumentation.AspNetCore.AspNetCoreInstrumentation", ["Microsoft.AspNetCore"]),
         new("HTTPCLIENT", "System.Net.Http", null, "TraceAgent.Instrumentation.HttpClient.HttpClientInstrumentation", ["System.Net.Http"]),
         new("NPGSQL", "Npgsql", null, "TraceAgent.Instrumentation.Npgsql.NpgsqlInstrumentation", ["Npgsql"]),
+        new("ENTITYFRAMEWORKCORE", "Microsoft.EntityFrameworkCore", null, "TraceAgent.Instrumentation.EntityFrameworkCore.EntityFrameworkCoreInstrumentation", ["TraceAgent.EntityFrameworkCore"]),
         new("STACKEXCHANGEREDIS", "StackExchange.Redis", "TraceAgent.Instrumentation.StackExchangeRedis", "TraceAgent.Instrumentation.StackExchangeRedis.StackExchangeRedisInstrumentation", ["TraceAgent.StackExchangeRedis"]),
         new("KAFKA", "Confluent.Kafka", "TraceAgent.Instrumentation.ConfluentKafka", "TraceAgent.Instrumentation.ConfluentKafka.KafkaInstrumentation", ["TraceAgent.ConfluentKafka"]),
 
