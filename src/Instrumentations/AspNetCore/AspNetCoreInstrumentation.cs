@@ -1,9 +1,6 @@
 using System.Diagnostics;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
-using Microsoft.AspNetCore.Routing;
-using TraceAgent.Diagnostics;
-using TraceAgent.Http;
 using TraceAgent.Instrumentation;
 
 namespace TraceAgent.Instrumentation.AspNetCore;
@@ -14,7 +11,7 @@ namespace TraceAgent.Instrumentation.AspNetCore;
 /// but tags nothing; the hosting DiagnosticListener's events carry the HttpContext, from which the
 /// agent sets the stable HTTP server attributes, the route-based name and the error status.
 /// </summary>
-public sealed class AspNetCoreInstrumentation : IInstrumentation, IObserver<DiagnosticListener>, IObserver<KeyValuePair<string, object?>>
+public sealed class AspNetCoreInstrumentation : IInstrumentation
 {
     public const string SourceName = "Microsoft.AspNetCore";
     private const string StartEvent = "Microsoft.AspNetCore.Hosting.HttpRequestIn.Start";
@@ -22,99 +19,49 @@ public sealed class AspNetCoreInstrumentation : IInstrumentation, IObserver<Diag
     private const string HostingUnhandled = "Microsoft.AspNetCore.Hosting.UnhandledException";
     private const string DiagnosticsUnhandled = "Microsoft.AspNetCore.Diagnostics.UnhandledException";
 
-    private readonly List<IDisposable> _subscriptions = [];
-    private readonly ServerSpanTagger _tagger;
-
-    public AspNetCoreInstrumentation()
-    {
-        _tagger = null!;
-    }
-
-    private AspNetCoreInstrumentation(ServerSpanTagger tagger)
-    {
-        _tagger = tagger;
-    }
+    private static readonly PropertyFetcher HttpContextOf = new("httpContext");
+    private static readonly PropertyFetcher ExceptionOf = new("exception");
 
     public IDisposable? Start(InstrumentationContext context)
     {
-        var instance = new AspNetCoreInstrumentation(new ServerSpanTagger(context.Settings.Http));
-        instance._subscriptions.Add(DiagnosticListener.AllListeners.Subscribe(instance));
-        return new Subscriptions(instance._subscriptions);
+        var tagger = new ServerSpanTagger(context.Settings.Http);
+        return DiagnosticListeners.Subscribe(
+            SourceName,
+            static name => name is "Microsoft.AspNetCore.Hosting.HttpRequestIn" or StartEvent or StopEvent or HostingUnhandled or DiagnosticsUnhandled,
+            (name, payload) => OnEvent(tagger, name, payload),
+            "ASP.NET Core diagnostic event");
     }
 
-    public void OnNext(DiagnosticListener value)
+    private static void OnEvent(ServerSpanTagger tagger, string name, object? payload)
     {
-        if (value.Name == SourceName)
+        switch (name)
         {
-            lock (_subscriptions)
-            {
-                _subscriptions.Add(value.Subscribe(this, static (name, _, _) =>
-                    name is "Microsoft.AspNetCore.Hosting.HttpRequestIn" or StartEvent or StopEvent or HostingUnhandled or DiagnosticsUnhandled));
-            }
-        }
-    }
+            case StartEvent when payload is HttpContext context:
+                if (ActivityOf(context) is { Recorded: true } started)
+                {
+                    tagger.OnStart(started, context);
+                }
 
-    public void OnNext(KeyValuePair<string, object?> value)
-    {
-        try
-        {
-            switch (value.Key)
-            {
-                case StartEvent when value.Value is HttpContext context:
-                    if (ActivityOf(context) is { Recorded: true } started)
-                    {
-                        _tagger.OnStart(started, context);
-                    }
+                break;
+            case StopEvent when payload is HttpContext context:
+                if (ActivityOf(context) is { Recorded: true } stopped)
+                {
+                    tagger.OnStop(stopped, context);
+                }
 
-                    break;
-                case StopEvent when value.Value is HttpContext context:
-                    if (ActivityOf(context) is { Recorded: true } stopped)
-                    {
-                        _tagger.OnStop(stopped, context);
-                    }
+                break;
+            case HostingUnhandled:
+            case DiagnosticsUnhandled:
+                if (HttpContextOf.Fetch(payload) is HttpContext failedContext && ExceptionOf.Fetch(payload) is Exception exception
+                    && ActivityOf(failedContext) is { Recorded: true } failed)
+                {
+                    ServerSpanTagger.OnException(failed, exception);
+                }
 
-                    break;
-                case HostingUnhandled:
-                case DiagnosticsUnhandled:
-                    if (value.Value is not null && ExceptionPayload.Read(value.Value) is ({ } httpContext, { } exception)
-                        && ActivityOf(httpContext) is { Recorded: true } failed)
-                    {
-                        ServerSpanTagger.OnException(failed, exception);
-                    }
-
-                    break;
-            }
-        }
-        catch (Exception ex)
-        {
-            AgentFaults.Report("ASP.NET Core diagnostic event " + value.Key, ex);
+                break;
         }
     }
 
     private static Activity? ActivityOf(HttpContext context) =>
         context.Features.Get<IHttpActivityFeature>()?.Activity ?? Activity.Current;
-
-    public void OnCompleted()
-    {
-    }
-
-    public void OnError(Exception error)
-    {
-    }
-
-    private sealed class Subscriptions(List<IDisposable> subscriptions) : IDisposable
-    {
-        public void Dispose()
-        {
-            lock (subscriptions)
-            {
-                foreach (var subscription in subscriptions)
-                {
-                    subscription.Dispose();
-                }
-
-                subscriptions.Clear();
-            }
-        }
-    }
 }

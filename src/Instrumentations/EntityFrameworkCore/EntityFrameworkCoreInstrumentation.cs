@@ -1,11 +1,7 @@
-using System.Collections.Concurrent;
 using System.Data.Common;
 using System.Diagnostics;
-using System.Linq.Expressions;
-using System.Reflection;
 using System.Runtime.CompilerServices;
 using TraceAgent.Configuration;
-using TraceAgent.Diagnostics;
 using TraceAgent.Instrumentation.Npgsql;
 
 namespace TraceAgent.Instrumentation.EntityFrameworkCore;
@@ -17,7 +13,7 @@ namespace TraceAgent.Instrumentation.EntityFrameworkCore;
 /// the agent needs from them is a DbCommand, which is the BCL's: one compiled getter per payload
 /// type, no reference to EF Core.
 /// </summary>
-internal sealed class EntityFrameworkCoreInstrumentation : IInstrumentation, IObserver<DiagnosticListener>, IObserver<KeyValuePair<string, object?>>
+internal sealed class EntityFrameworkCoreInstrumentation : IInstrumentation
 {
     public const string SourceName = "TraceAgent.EntityFrameworkCore";
     private const string Prefix = "Microsoft.EntityFrameworkCore.Database.Command.";
@@ -28,10 +24,11 @@ internal sealed class EntityFrameworkCoreInstrumentation : IInstrumentation, IOb
     private const string ReaderDisposing = Prefix + "DataReaderDisposing";
 
     private static readonly ActivitySource Source = new(SourceName);
-    private static readonly ConcurrentDictionary<(Type, string), Func<object, object?>> Getters = new();
+    private static readonly PropertyFetcher CommandOf = new("Command");
+    private static readonly PropertyFetcher ResultOf = new("Result");
+    private static readonly PropertyFetcher ExceptionOf = new("Exception");
 
     private readonly ConditionalWeakTable<DbCommand, Activity> _open = new();
-    private readonly List<IDisposable> _subscriptions = [];
     private DatabaseSettings _settings = null!;
     private bool _npgsqlTraced;
 
@@ -39,55 +36,40 @@ internal sealed class EntityFrameworkCoreInstrumentation : IInstrumentation, IOb
     {
         _settings = context.Settings.Database;
         _npgsqlTraced = context.Settings.IsInstrumentationEnabled("NPGSQL");
-        _subscriptions.Add(DiagnosticListener.AllListeners.Subscribe(this));
-        return new Subscriptions(_subscriptions);
+        return DiagnosticListeners.Subscribe(
+            "Microsoft.EntityFrameworkCore",
+            static name => name is Executing or Executed or Failed or Canceled or ReaderDisposing,
+            OnEvent,
+            "EF Core diagnostic event");
     }
 
-    public void OnNext(DiagnosticListener value)
+    private void OnEvent(string name, object? payload)
     {
-        if (value.Name == "Microsoft.EntityFrameworkCore")
+        if (CommandOf.Fetch(payload) is not DbCommand command)
         {
-            lock (_subscriptions)
-            {
-                _subscriptions.Add(value.Subscribe(this, static name => name is Executing or Executed or Failed or Canceled or ReaderDisposing));
-            }
+            return;
         }
-    }
 
-    public void OnNext(KeyValuePair<string, object?> value)
-    {
-        try
+        switch (name)
         {
-            if (value.Value is null || Get(value.Value, "Command") is not DbCommand command)
-            {
-                return;
-            }
-
-            switch (value.Key)
-            {
-                case Executing:
-                    OnExecuting(command);
-                    break;
-                case Executed:
-                    // A reader's span ends when the app is done reading it, as the app experiences the command.
-                    if (Get(value.Value, "Result") is not DbDataReader)
-                    {
-                        Stop(command, null);
-                    }
-
-                    break;
-                case ReaderDisposing:
-                case Canceled:
+            case Executing:
+                OnExecuting(command);
+                break;
+            case Executed:
+                // A reader's span ends when the app is done reading it, as the app experiences the command.
+                if (ResultOf.Fetch(payload) is not DbDataReader)
+                {
                     Stop(command, null);
-                    break;
-                case Failed:
-                    Stop(command, Get(value.Value, "Exception") as Exception);
-                    break;
-            }
-        }
-        catch (Exception ex)
-        {
-            AgentFaults.Report("EF Core diagnostic event", ex);
+                }
+
+                break;
+            case ReaderDisposing:
+            case Canceled:
+                Stop(command, null);
+                break;
+            case Failed:
+                Stop(command, ExceptionOf.Fetch(payload) as Exception);
+                break;
         }
     }
 
@@ -190,46 +172,5 @@ internal sealed class EntityFrameworkCoreInstrumentation : IInstrumentation, IOb
         }
 
         return commandType.StartsWith("Oracle.", StringComparison.Ordinal) ? "oracle.db" : "other_sql";
-    }
-
-    private static object? Get(object payload, string property)
-    {
-        var getter = Getters.GetOrAdd((payload.GetType(), property), static key =>
-        {
-            var info = key.Item1.GetProperty(key.Item2, BindingFlags.Public | BindingFlags.Instance);
-            if (info is null)
-            {
-                return static _ => null;
-            }
-
-            var parameter = Expression.Parameter(typeof(object));
-            var body = Expression.Convert(Expression.Property(Expression.Convert(parameter, key.Item1), info), typeof(object));
-            return Expression.Lambda<Func<object, object?>>(body, parameter).Compile();
-        });
-        return getter(payload);
-    }
-
-    public void OnCompleted()
-    {
-    }
-
-    public void OnError(Exception error)
-    {
-    }
-
-    private sealed class Subscriptions(List<IDisposable> subscriptions) : IDisposable
-    {
-        public void Dispose()
-        {
-            lock (subscriptions)
-            {
-                foreach (var subscription in subscriptions)
-                {
-                    subscription.Dispose();
-                }
-
-                subscriptions.Clear();
-            }
-        }
     }
 }

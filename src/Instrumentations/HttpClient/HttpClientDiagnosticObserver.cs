@@ -1,8 +1,5 @@
 using System.Diagnostics;
-using System.Linq.Expressions;
-using System.Reflection;
 using TraceAgent.Configuration;
-using TraceAgent.Diagnostics;
 using TraceAgent.Http;
 
 namespace TraceAgent.Instrumentation.HttpClient;
@@ -12,18 +9,16 @@ namespace TraceAgent.Instrumentation.HttpClient;
 /// for URL filters (the span is unsampled before its headers are injected, so nothing downstream
 /// is sampled either) and for capturing chosen headers.
 /// </summary>
-internal sealed class HttpClientDiagnosticObserver : IObserver<DiagnosticListener>, IObserver<KeyValuePair<string, object?>>
+internal sealed class HttpClientDiagnosticObserver
 {
-    private const string ListenerName = "HttpHandlerDiagnosticListener";
     private const string StartEvent = "System.Net.Http.HttpRequestOut.Start";
     private const string StopEvent = "System.Net.Http.HttpRequestOut.Stop";
 
     private readonly GlobPattern _excluded;
     private readonly HeaderCapture _requestHeaders;
     private readonly HeaderCapture _responseHeaders;
-    private readonly List<IDisposable> _subscriptions = [];
-    private Func<object, object?>? _getRequest;
-    private Func<object, object?>? _getResponse;
+    private readonly PropertyFetcher _request = new("Request");
+    private readonly PropertyFetcher _response = new("Response");
 
     public HttpClientDiagnosticObserver(HttpSettings settings)
     {
@@ -32,98 +27,34 @@ internal sealed class HttpClientDiagnosticObserver : IObserver<DiagnosticListene
         _responseHeaders = new HeaderCapture("http.response.header.", settings.ClientResponseHeaders);
     }
 
-    public IDisposable Subscribe()
-    {
-        _subscriptions.Add(DiagnosticListener.AllListeners.Subscribe(this));
-        return new Unsubscriber(_subscriptions);
-    }
+    public IDisposable Subscribe() => DiagnosticListeners.Subscribe(
+        "HttpHandlerDiagnosticListener",
+        static name => name is "System.Net.Http.HttpRequestOut" or StartEvent or StopEvent,
+        OnEvent,
+        "HttpClient diagnostic event");
 
-    public void OnNext(DiagnosticListener value)
+    private void OnEvent(string name, object? payload)
     {
-        if (value.Name == ListenerName)
+        var activity = Activity.Current;
+        if (activity is null || !activity.Recorded || activity.Source.Name != HttpClientInstrumentation.SourceName)
         {
-            lock (_subscriptions)
-            {
-                _subscriptions.Add(value.Subscribe(this, static (name, _, _) => name is "System.Net.Http.HttpRequestOut" or StartEvent or StopEvent));
-            }
+            return;
         }
-    }
 
-    public void OnNext(KeyValuePair<string, object?> value)
-    {
-        try
+        if (name == StartEvent && _request.Fetch(payload) is HttpRequestMessage request)
         {
-            var activity = Activity.Current;
-            if (activity is null || value.Value is null || !activity.Recorded)
+            if (!_excluded.IsEmpty && request.RequestUri is { } uri && _excluded.Matches(uri.GetLeftPart(UriPartial.Path)))
             {
+                activity.IsAllDataRequested = false;
+                activity.ActivityTraceFlags &= ~ActivityTraceFlags.Recorded;
                 return;
             }
 
-            if (value.Key == StartEvent)
-            {
-                _getRequest ??= Getter(value.Value.GetType(), "Request");
-                if (_getRequest(value.Value) is HttpRequestMessage request)
-                {
-                    if (!_excluded.IsEmpty && request.RequestUri is { } uri && _excluded.Matches(uri.GetLeftPart(UriPartial.Path)))
-                    {
-                        activity.IsAllDataRequested = false;
-                        activity.ActivityTraceFlags &= ~ActivityTraceFlags.Recorded;
-                        return;
-                    }
-
-                    _requestHeaders.Capture(activity, request.Headers);
-                }
-            }
-            else if (value.Key == StopEvent)
-            {
-                _getResponse ??= Getter(value.Value.GetType(), "Response");
-                if (_getResponse(value.Value) is HttpResponseMessage response)
-                {
-                    _responseHeaders.Capture(activity, response.Headers);
-                }
-            }
+            _requestHeaders.Capture(activity, request.Headers);
         }
-        catch (Exception ex)
+        else if (name == StopEvent && _response.Fetch(payload) is HttpResponseMessage response)
         {
-            AgentFaults.Report("HttpClient diagnostic event", ex);
-        }
-    }
-
-    private static Func<object, object?> Getter(Type type, string property)
-    {
-        // The payload types are internal to System.Net.Http: compile one typed getter per type.
-        var info = type.GetProperty(property, BindingFlags.Public | BindingFlags.Instance);
-        if (info is null)
-        {
-            return static _ => null;
-        }
-
-        var parameter = Expression.Parameter(typeof(object));
-        var body = Expression.Convert(Expression.Property(Expression.Convert(parameter, type), info), typeof(object));
-        return Expression.Lambda<Func<object, object?>>(body, parameter).Compile();
-    }
-
-    public void OnCompleted()
-    {
-    }
-
-    public void OnError(Exception error)
-    {
-    }
-
-    private sealed class Unsubscriber(List<IDisposable> subscriptions) : IDisposable
-    {
-        public void Dispose()
-        {
-            lock (subscriptions)
-            {
-                foreach (var subscription in subscriptions)
-                {
-                    subscription.Dispose();
-                }
-
-                subscriptions.Clear();
-            }
+            _responseHeaders.Capture(activity, response.Headers);
         }
     }
 }
