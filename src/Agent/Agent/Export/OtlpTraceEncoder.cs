@@ -103,29 +103,7 @@ internal sealed class OtlpTraceEncoder
         writer.WriteFixed64Field(7, start);
         writer.WriteFixed64Field(8, start + (ulong)activity.Duration.Ticks * 100);
 
-        var count = 0;
-        var dropped = 0;
-        foreach (var tag in activity.EnumerateTagObjects())
-        {
-            if (tag.Value is null)
-            {
-                continue;
-            }
-
-            if (count >= _limits.AttributeCountLimit)
-            {
-                dropped++;
-                continue;
-            }
-
-            OtlpCommon.WriteKeyValue(writer, 9, tag.Key, tag.Value, _limits.AttributeValueLengthLimit);
-            count++;
-        }
-
-        if (dropped > 0)
-        {
-            writer.WriteVarintField(10, (ulong)dropped);
-        }
+        WriteLimitedTags(writer, 9, 10, activity.EnumerateTagObjects(), _limits.AttributeCountLimit);
 
         var events = 0;
         var droppedEvents = 0;

@@ -1,0 +1,140 @@
+using System.Diagnostics;
+using TraceAgent.Configuration;
+using TraceAgent.Export;
+using TraceAgent.Otlp.Receiver;
+
+namespace TraceAgent.Tests.Export;
+
+/// <summary>The encoder's output, read back by the receiver's decoder, which was written separately from the OTLP schema.</summary>
+public sealed class OtlpTraceEncoderTests
+{
+    private static readonly SpanLimits NoLimits = new(128, null, 128, 128, 128, 128);
+
+    private static List<ReceivedSpan> RoundTrip(IReadOnlyList<Activity> batch, SpanLimits? limits = null)
+    {
+        var encoder = new OtlpTraceEncoder([new("service.name", "encoder-test"), new("process.pid", 42L)], limits ?? NoLimits);
+        var writer = new ProtoWriter(16);
+        encoder.Encode(writer, batch);
+        return OtlpDecoder.DecodeTraces(writer.WrittenSpan);
+    }
+
+    private static Activity Make(string name)
+    {
+        var activity = new Activity(name);
+        activity.SetIdFormat(ActivityIdFormat.W3C);
+        activity.ActivityTraceFlags = ActivityTraceFlags.Recorded;
+        activity.Start();
+        activity.Stop();
+        return activity;
+    }
+
+    [Fact]
+    public void Every_field_survives_the_round_trip()
+    {
+        using var source = new ActivitySource("encoder.source", "9.9.9");
+        using var listener = new ActivityListener
+        {
+            ShouldListenTo = s => s == source,
+            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
+        };
+        ActivitySource.AddActivityListener(listener);
+
+        var remoteParent = new ActivityContext(ActivityTraceId.CreateRandom(), ActivitySpanId.CreateRandom(), ActivityTraceFlags.Recorded, "k=v", isRemote: true);
+        var linked = new ActivityContext(ActivityTraceId.CreateRandom(), ActivitySpanId.CreateRandom(), ActivityTraceFlags.None, "a=b");
+        var activity = source.StartActivity("GET /orders/{id}", ActivityKind.Server, remoteParent, links: [new ActivityLink(linked, new ActivityTagsCollection { ["link.attr"] = "x" })])!;
+        activity.SetTag("string", "text ünïcode");
+        activity.SetTag("int", 7);
+        activity.SetTag("long", 1L << 40);
+        activity.SetTag("double", 2.5);
+        activity.SetTag("bool", true);
+        activity.SetTag("strings", new[] { "a", "b" });
+        activity.SetTag("longs", new[] { 1L, 2L });
+        activity.AddEvent(new ActivityEvent("something", tags: new ActivityTagsCollection { ["event.attr"] = 3 }));
+        activity.SetStatus(ActivityStatusCode.Error, "it broke");
+        activity.Stop();
+
+        var span = Assert.Single(RoundTrip([activity]));
+        Assert.Equal(activity.TraceId.ToHexString(), span.TraceId);
+        Assert.Equal(activity.SpanId.ToHexString(), span.SpanId);
+        Assert.Equal(remoteParent.SpanId.ToHexString(), span.ParentSpanId);
+        Assert.Equal("k=v", span.TraceState);
+        Assert.Equal("GET /orders/{id}", span.Name);
+        Assert.Equal(SpanKinds.Server, span.Kind);
+        Assert.Equal((ulong)(activity.StartTimeUtc - DateTime.UnixEpoch).Ticks * 100, span.StartTimeUnixNano);
+        Assert.Equal(span.StartTimeUnixNano + (ulong)activity.Duration.Ticks * 100, span.EndTimeUnixNano);
+        Assert.Equal("text ünïcode", span.Attribute("string"));
+        Assert.Equal(7L, span.Attribute("int"));
+        Assert.Equal(1L << 40, span.Attribute("long"));
+        Assert.Equal(2.5, span.Attribute("double"));
+        Assert.Equal(true, span.Attribute("bool"));
+        Assert.Equal(new object?[] { "a", "b" }, span.Attribute("strings"));
+        Assert.Equal(new object?[] { 1L, 2L }, span.Attribute("longs"));
+        var e = Assert.Single(span.Events);
+        Assert.Equal("something", e.Name);
+        Assert.Equal(3L, e.Attributes["event.attr"]);
+        var link = Assert.Single(span.Links);
+        Assert.Equal(linked.TraceId.ToHexString(), link.TraceId);
+        Assert.Equal("a=b", link.TraceState);
+        Assert.Equal("x", link.Attributes["link.attr"]);
+        Assert.Equal(2, span.StatusCode);
+        Assert.Equal("it broke", span.StatusMessage);
+
+        // Flags: sampled, and the parent is known to be remote (HAS_IS_REMOTE | IS_REMOTE).
+        Assert.Equal(0x301u, span.Flags);
+        Assert.Equal("encoder.source", span.ScopeName);
+        Assert.Equal("9.9.9", span.ScopeVersion);
+        Assert.Equal("encoder-test", span.ResourceAttributes["service.name"]);
+        Assert.Equal(42L, span.ResourceAttributes["process.pid"]);
+    }
+
+    [Fact]
+    public void Limits_drop_and_count_and_truncate()
+    {
+        var activity = Make("limited");
+        for (var i = 0; i < 10; i++)
+        {
+            activity.SetTag("attr" + i, new string('v', 50));
+            activity.AddEvent(new ActivityEvent("e" + i));
+        }
+
+        var span = Assert.Single(RoundTrip([activity], new SpanLimits(4, 10, 3, 128, 128, 128)));
+        Assert.Equal(4, span.Attributes.Count);
+        Assert.Equal(6u, span.DroppedAttributesCount);
+        Assert.All(span.Attributes.Values, v => Assert.Equal(new string('v', 10), v));
+        Assert.Equal(3, span.Events.Count);
+        Assert.Equal(7u, span.DroppedEventsCount);
+    }
+
+    [Fact]
+    public void Spans_are_grouped_by_source_and_a_reused_writer_gives_the_same_bytes()
+    {
+        using var a = new ActivitySource("source.a");
+        using var b = new ActivitySource("source.b");
+        using var listener = new ActivityListener
+        {
+            ShouldListenTo = s => s == a || s == b,
+            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
+        };
+        ActivitySource.AddActivityListener(listener);
+        var batch = new List<Activity>();
+        for (var i = 0; i < 600; i++)
+        {
+            var activity = (i % 2 == 0 ? a : b).StartActivity("span" + i)!;
+            activity.Stop();
+            batch.Add(activity);
+        }
+
+        var encoder = new OtlpTraceEncoder([new("service.name", "s")], NoLimits);
+        var writer = new ProtoWriter(16);
+        encoder.Encode(writer, batch);
+        var first = writer.WrittenSpan.ToArray();
+        writer.Reset();
+        encoder.Encode(writer, batch);
+        Assert.Equal(first, writer.WrittenSpan.ToArray());
+
+        var spans = OtlpDecoder.DecodeTraces(first);
+        Assert.Equal(600, spans.Count);
+        Assert.Equal(300, spans.Count(s => s.ScopeName == "source.a"));
+        Assert.Equal(batch.Select(x => x.SpanId.ToHexString()).Order(), spans.Select(s => s.SpanId).Order());
+    }
+}
