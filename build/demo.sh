@@ -7,6 +7,7 @@
 # Everything it started is stopped on exit.
 #
 #   DEMO_SKIP_BUILD=1       reuse dist/agent and the published samples and viewer
+#   DEMO_SKIP_AGENT_BUILD=1 reuse dist/agent (built by build/build.sh), publish the samples and viewer
 #   DEMO_TIMEOUT_SECONDS=N  hard cap for the run after the build (default 180)
 #   DEMO_BUILD_TIMEOUT_SECONDS=N  hard cap for the build (default 1200)
 set -euo pipefail
@@ -125,7 +126,11 @@ if [ "${DEMO_SKIP_BUILD:-0}" = "1" ]; then
 else
   say "building the agent, the sample services and the viewer (log: ${logs#"$root"/}/build.log)"
   {
-    bash build/build.sh
+    if [ "${DEMO_SKIP_AGENT_BUILD:-0}" = "1" ] && [ -f "$root/dist/agent/TraceAgent.StartupHook.dll" ]; then
+      echo "reusing dist/agent"
+    else
+      bash build/build.sh
+    fi
     for sample in "${samples[@]}"; do
       dotnet publish "samples/$sample/$sample.csproj" -c Release -o "$samples_out/$sample" --nologo -v quiet
     done
@@ -203,8 +208,9 @@ start_service() {
   local port
   port=$(free_port)
   service_port[$name]=$port
-  env "${agent_env[@]}" OTEL_SERVICE_NAME="$name" ASPNETCORE_URLS="http://127.0.0.1:$port" "$@" \
-    "$root/dist/agent/instrument.sh" dotnet "$samples_out/$sample/Sample.$sample.dll" > "$logs/$name.log" 2>&1 &
+  # From the app's own folder, so that its appsettings.json is found (the content root).
+  (cd "$samples_out/$sample" && exec env "${agent_env[@]}" OTEL_SERVICE_NAME="$name" ASPNETCORE_URLS="http://127.0.0.1:$port" "$@" \
+    "$root/dist/agent/instrument.sh" dotnet "Sample.$sample.dll") > "$logs/$name.log" 2>&1 &
   pids+=($!)
   service_pid[$name]=$!
 }
@@ -232,7 +238,7 @@ order() {
   say "$what: $method $path -> $status"
 }
 order "a normal order     " POST "/checkout?sku=espresso&quantity=2&payment=card"
-order "a slow payment     " POST "/checkout?sku=grinder&quantity=1&payment=slow-bank"
+order "a slow payment     " POST "/checkout?sku=grinder&quantity=1&payment=bank-transfer"
 order "a failing order    " POST "/checkout?sku=espresso&quantity=0&payment=card"
 order "the catalog (N+1)  " GET "/catalog"
 say "waiting for the viewer to show the four traces (each once nothing more arrives for it)"

@@ -8,12 +8,17 @@ var app = builder.Build();
 
 app.MapGet("/healthz", () => Results.Ok("ok"));
 
-app.MapPost("/checkout", async (string sku, int quantity, string? payment, HttpClient orders) =>
+app.MapPost("/checkout", async (string sku, int quantity, string? payment, HttpClient orders, ILogger<Program> log) =>
 {
     using HttpResponseMessage response = await orders.PostAsJsonAsync(
         "/orders",
         new { Sku = sku, Quantity = quantity, PaymentMethod = payment ?? "card" });
     string body = await response.Content.ReadAsStringAsync();
+    if (!response.IsSuccessStatusCode)
+    {
+        log.LogWarning("checkout of {Quantity} x {Sku} refused: orders answered {StatusCode}", quantity, sku, (int)response.StatusCode);
+    }
+
     return response.IsSuccessStatusCode
         ? Results.Content(body, "application/json")
         : Results.Problem(

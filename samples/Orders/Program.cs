@@ -43,7 +43,7 @@ app.Services.GetRequiredService<IConnectionMultiplexer>();
 
 app.MapGet("/healthz", () => Results.Ok("ok"));
 
-app.MapPost("/orders", async (OrderRequest request, ShopDb db, IConnectionMultiplexer cache, IProducer<string, string> producer) =>
+app.MapPost("/orders", async (OrderRequest request, ShopDb db, IConnectionMultiplexer cache, IProducer<string, string> producer, ILogger<OrderRequest> log) =>
 {
     decimal? price = await PriceAsync(request.Sku, db, cache.GetDatabase());
     if (price is null)
@@ -68,6 +68,7 @@ app.MapPost("/orders", async (OrderRequest request, ShopDb db, IConnectionMultip
         Key = order.Id.ToString(CultureInfo.InvariantCulture),
         Value = message,
     });
+    log.LogInformation("order {OrderId} placed: {Quantity} x {Sku}, {Total}", order.Id, order.Quantity, order.Sku, order.Total);
     return Results.Created($"/orders/{order.Id}", new { order.Id, order.Total });
 });
 

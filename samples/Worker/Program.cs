@@ -42,9 +42,10 @@ while (!stop.IsCancellationRequested)
 
     try
     {
+        // One endpoint per provider: /payments/card, /payments/bank-transfer.
         using HttpResponseMessage response = await payments.PostAsJsonAsync(
-            "/payments",
-            new { order.OrderId, Amount = order.Total, Method = order.PaymentMethod });
+            "/payments/" + Uri.EscapeDataString(order.PaymentMethod),
+            new { order.OrderId, Amount = order.Total });
         Console.WriteLine($"worker: order {order.OrderId} payment answered {(int)response.StatusCode}");
     }
     catch (HttpRequestException ex)

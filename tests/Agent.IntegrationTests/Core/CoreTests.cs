@@ -301,6 +301,45 @@ public sealed class CoreTests
     }
 
     [Fact]
+    public async Task Self_contained_app_started_as_an_executable_exports()
+    {
+        await using var receiver = await OtlpReceiver.StartAsync();
+        var directory = RepoPaths.TestAppDirectory("TestApplication.SelfContained");
+        var environment = AgentEnvironment.For(receiver, "self-contained").With(("OTEL_DOTNET_AUTO_TRACES_ADDITIONAL_SOURCES", "TestApp.SelfContained"));
+
+        // Through instrument.sh, as a user would start it.
+        using var process = TestProcess.Start(
+            Path.Combine(RepoPaths.AgentDirectory, "instrument.sh"),
+            [Path.Combine(directory, "TestApplication.SelfContained")],
+            environment.With(("DOTNET_STARTUP_HOOKS", null)));
+        await process.WaitForExitAsync(Timeout);
+
+        Assert.Equal(0, process.ExitCode);
+        Assert.Equal(["self-contained done"], process.StandardOutput);
+        var spans = await receiver.WaitForSpansAsync(s => s.Count >= 1, Timeout);
+        var span = Assert.Single(spans);
+        Assert.Equal("self-contained-work", span.Name);
+
+        // The runtime it ran on is the app's own copy, not the shared framework.
+        Assert.Equal("TestApplication.SelfContained", span.Attribute("runtime.directory"));
+        Assert.Equal("TestApplication.SelfContained", span.ResourceAttributes["process.executable.name"]);
+    }
+
+    [Fact]
+    public async Task Instrument_script_keeps_an_existing_hook_and_uses_an_absolute_path()
+    {
+        var script = Path.Combine(RepoPaths.AgentDirectory, "instrument.sh");
+        using var process = TestProcess.Start(
+            "bash",
+            ["-c", "cd / && \"$0\" printenv DOTNET_STARTUP_HOOKS", script],
+            new Dictionary<string, string?> { ["DOTNET_STARTUP_HOOKS"] = "/opt/other/Hook.dll" },
+            clearInheritedTelemetryVariables: false);
+        await process.WaitForExitAsync(Timeout);
+        Assert.Equal(0, process.ExitCode);
+        Assert.Equal(["/opt/other/Hook.dll:" + Path.GetFullPath(RepoPaths.StartupHookPath)], process.StandardOutput);
+    }
+
+    [Fact]
     public async Task Console_exporter_prints_spans_and_zipkin_exporter_posts_json()
     {
         var port = TcpPort.FreePort();

@@ -1,5 +1,4 @@
 using Confluent.Kafka;
-using Confluent.Kafka.Admin;
 
 namespace TraceAgent.IntegrationTests.Kafka;
 
@@ -35,18 +34,22 @@ public sealed class KafkaMockCluster : IDisposable
         return new KafkaMockCluster(host, admin, $"{broker.Host}:{broker.Port}");
     }
 
-    /// <summary>A topic with one partition (the mock cluster would auto-create several), so offsets count messages.</summary>
-    public void CreateTopic(string topic)
+    /// <summary>
+    /// Asking for a topic's metadata makes the mock cluster create it, with its default number of
+    /// partitions (CreateTopics fails: the mock reports no controller). Returns the partition count.
+    /// </summary>
+    public int CreateTopic(string topic)
     {
-        _admin.CreateTopicsAsync([new TopicSpecification { Name = topic, NumPartitions = 1, ReplicationFactor = 1 }]).GetAwaiter().GetResult();
         var created = Assert.Single(_admin.GetMetadata(topic, MetadataTimeout).Topics);
         Assert.Equal(ErrorCode.NoError, created.Error.Code);
-        Assert.Single(created.Partitions);
+        Assert.NotEmpty(created.Partitions);
+        return created.Partitions.Count;
     }
 
-    /// <summary>Reads partition 0 of <paramref name="topic"/> from the start until <paramref name="count"/> messages came.</summary>
+    /// <summary>Reads every partition of <paramref name="topic"/> from the start until <paramref name="count"/> messages came.</summary>
     public List<ConsumeResult<byte[]?, byte[]?>> Read(string topic, int count, TimeSpan timeout)
     {
+        int partitions = CreateTopic(topic);
         var config = new ConsumerConfig
         {
             BootstrapServers = BootstrapServers,
@@ -54,7 +57,7 @@ public sealed class KafkaMockCluster : IDisposable
             EnableAutoCommit = false,
         };
         using var consumer = new ConsumerBuilder<byte[]?, byte[]?>(config).Build();
-        consumer.Assign(new TopicPartitionOffset(topic, new Partition(0), Offset.Beginning));
+        consumer.Assign(Enumerable.Range(0, partitions).Select(p => new TopicPartitionOffset(topic, new Partition(p), Offset.Beginning)));
         var results = new List<ConsumeResult<byte[]?, byte[]?>>();
         using var deadline = new CancellationTokenSource(timeout);
         while (results.Count < count)

@@ -96,7 +96,7 @@ public sealed class KafkaTests
         Assert.Equal("send", span.Attribute("messaging.operation.type"));
         Assert.Equal("send", span.Attribute("messaging.operation.name"));
         Assert.Equal(topic, span.Attribute("messaging.destination.name"));
-        Assert.Equal("0", span.Attribute("messaging.destination.partition.id"));
+        Assert.True(span.Attribute("messaging.destination.partition.id") is string partition && int.Parse(partition, CultureInfo.InvariantCulture) >= 0, $"partition of {span}");
         Assert.True(span.Attribute("messaging.kafka.offset") is long offset && offset >= 0, $"offset of {span}");
         Assert.StartsWith("rdkafka#producer-", span.Attribute("messaging.client.id") as string, StringComparison.Ordinal);
         Assert.NotEqual(2, span.StatusCode);
@@ -122,9 +122,13 @@ public sealed class KafkaTests
         await using var setup = await Setup.StartAsync(version);
         var topic = setup.NewTopic();
 
-        Assert.StartsWith("delivered " + topic + " 0 0", await setup.GetAsync("/produce/async?topic=" + topic), StringComparison.Ordinal);
+        // "delivered <topic> <partition> <offset> <status>"
+        var delivered = (await setup.GetAsync("/produce/async?topic=" + topic)).Split(' ');
+        Assert.Equal(["delivered", topic], delivered[..2]);
+        string partition = delivered[2];
+        long offset = long.Parse(delivered[3], CultureInfo.InvariantCulture);
         var consumer = await setup.ConsumeAsync(topic, 1);
-        Assert.Contains(consumer.StandardOutput, line => line.StartsWith("consumed " + topic + " 0 0", StringComparison.Ordinal));
+        Assert.Contains(consumer.StandardOutput, line => line.StartsWith($"consumed {topic} {partition} {offset}", StringComparison.Ordinal));
 
         var spans = await setup.Receiver.WaitForSpansAsync(
             all => all.Any(s => s.Name == "process " + topic) && all.Count(s => IsRequest(s, "/ping")) >= 1 && all.Any(s => IsRequest(s, "/produce/async")),
@@ -136,6 +140,8 @@ public sealed class KafkaTests
         var ping = spans.Single(s => IsRequest(s, "/ping"));
 
         AssertSendSpan(send, topic);
+        Assert.Equal(partition, send.Attribute("messaging.destination.partition.id"));
+        Assert.Equal(offset, send.Attribute("messaging.kafka.offset"));
         Assert.Equal("order-1", send.Attribute("messaging.kafka.message.key"));
         Assert.Equal(request.SpanId, send.ParentSpanId);
         Assert.InRange(send.EndTimeUnixNano, send.StartTimeUnixNano, request.EndTimeUnixNano);
@@ -149,8 +155,8 @@ public sealed class KafkaTests
         Assert.Equal("process", process.Attribute("messaging.operation.type"));
         Assert.Equal("process", process.Attribute("messaging.operation.name"));
         Assert.Equal(topic, process.Attribute("messaging.destination.name"));
-        Assert.Equal("0", process.Attribute("messaging.destination.partition.id"));
-        Assert.Equal(0L, process.Attribute("messaging.kafka.offset"));
+        Assert.Equal(partition, process.Attribute("messaging.destination.partition.id"));
+        Assert.Equal(offset, process.Attribute("messaging.kafka.offset"));
         Assert.Equal("order-1", process.Attribute("messaging.kafka.message.key"));
         Assert.Equal("group-" + topic, process.Attribute("messaging.consumer.group.name"));
         Assert.StartsWith("rdkafka#consumer-", process.Attribute("messaging.client.id") as string, StringComparison.Ordinal);
@@ -180,13 +186,13 @@ public sealed class KafkaTests
         var spans = await setup.Receiver.WaitForSpansAsync(
             all => forms.All(form => all.Any(s => IsRequest(s, "/produce/" + form))) && all.Count(s => s.Name == "send " + topic) >= forms.Length,
             Timeout);
-        var offsets = new HashSet<long>();
+        var positions = new HashSet<(string, long)>();
         foreach (var form in forms)
         {
             var request = spans.Single(s => IsRequest(s, "/produce/" + form));
             var send = Assert.Single(spans, s => s.ParentSpanId == request.SpanId && s.Kind == SpanKinds.Producer);
             AssertSendSpan(send, topic);
-            Assert.True(offsets.Add((long)send.Attribute("messaging.kafka.offset")!), $"{form}: offset seen twice");
+            Assert.True(positions.Add(((string)send.Attribute("messaging.destination.partition.id")!, (long)send.Attribute("messaging.kafka.offset")!)), $"{form}: position seen twice");
             object? key = send.Attribute("messaging.kafka.message.key");
             switch (form)
             {
@@ -202,7 +208,7 @@ public sealed class KafkaTests
             Assert.Equal(form == "tombstone" ? true : null, send.Attribute("messaging.kafka.message.tombstone"));
         }
 
-        Assert.Equal(Enumerable.Range(0, forms.Length).Select(i => (long)i), offsets.Order());
+        Assert.Equal(forms.Length, positions.Count);
         Assert.Equal(forms.Length, spans.Count(s => s.Name == "send " + topic));
     }
 
@@ -222,7 +228,7 @@ public sealed class KafkaTests
         var messages = setup.Kafka.Read(topic, 2, Timeout);
 
         // The app's traceparent is replaced by the agent's; its other headers stay, in order.
-        var withAppHeaders = messages[0].Message.Headers;
+        var withAppHeaders = messages.Single(m => Encoding.UTF8.GetString(m.Message.Key!) == "order-7").Message.Headers;
         Assert.Equal(["app-header", "app-second", "traceparent"], withAppHeaders.Select(h => h.Key));
         Assert.Equal("one", Header(withAppHeaders, "app-header"));
         Assert.Equal("two", Header(withAppHeaders, "app-second"));
@@ -230,7 +236,7 @@ public sealed class KafkaTests
         Assert.Equal($"00-{send.TraceId}-{send.SpanId}-01", Header(withAppHeaders, "traceparent"));
 
         // Without headers of its own the message gets just the agent's.
-        var plain = messages[1].Message.Headers;
+        var plain = messages.Single(m => Encoding.UTF8.GetString(m.Message.Key!) == "order-1").Message.Headers;
         Assert.Equal(["traceparent"], plain.Select(h => h.Key));
     }
 

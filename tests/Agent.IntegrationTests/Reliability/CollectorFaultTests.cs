@@ -63,6 +63,8 @@ public sealed class CollectorFaultTests(ITestOutputHelper output)
                 ("OTEL_EXPORTER_OTLP_TIMEOUT", "2000"));
             using var app = await WebApp.StartAsync(App, environment);
             using var client = Load.NewClient(Concurrency);
+            try
+            {
             await receiver.WaitForSpansAsync(s => s.Any(x => IsServer(x, WebApp.ReadinessPath)), Timeout);
 
             if (ModeFor(fault) is { } mode)
@@ -140,6 +142,11 @@ public sealed class CollectorFaultTests(ITestOutputHelper output)
 
             // One line per kind of failure, not one per batch.
             Assert.True(exportFailureLines <= 4, string.Join("\n", app.Process.StandardError));
+            }
+            catch (TimeoutException ex)
+            {
+                throw new TimeoutException(app.Process.Describe(ex.Message), ex);
+            }
         }
         finally
         {
@@ -193,12 +200,12 @@ public sealed class CollectorFaultTests(ITestOutputHelper output)
     {
         using var stop = new CancellationTokenSource();
         var before = receiver.RequestCount;
-        var load = Load.RunAsync(client, app.BaseUrl, 50_000, Concurrency, _ => "/hello", _ => "hello", stop.Token);
+        var load = Load.RunAsync(client, app.BaseUrl, 200_000, Concurrency, _ => "/hello", _ => "hello", stop.Token);
         try
         {
             await receiver.WaitForRequestsAsync(r => r.Count >= before + 2, Timeout);
             await receiver.DisposeAsync();
-            await app.Process.WaitForOutputAsync("spans lost so far", Timeout);
+            await app.Process.WaitForOutputAsync("Connection refused", Timeout);
             receiver = await OtlpReceiver.StartAsync(options);
             await receiver.WaitForSpansAsync(s => s.Count(x => IsServer(x, "/hello")) >= 100, Timeout);
         }

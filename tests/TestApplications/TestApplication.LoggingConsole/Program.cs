@@ -6,24 +6,12 @@ using Microsoft.Extensions.Logging;
 // A console app on the generic host (Microsoft.Extensions.Hosting from its own packages) that
 // logs to the console with scopes, outside and inside a span of its own ActivitySource. It has no
 // correlation code; LOG_FORMAT=json selects the JSON console formatter.
-var builder = Host.CreateApplicationBuilder(args);
-builder.Logging.ClearProviders();
-if (Environment.GetEnvironmentVariable("LOG_FORMAT") == "json")
-{
-    builder.Logging.AddJsonConsole(options => options.IncludeScopes = true);
-}
-else
-{
-    builder.Logging.AddSimpleConsole(options =>
-    {
-        options.IncludeScopes = true;
-        options.SingleLine = true;
-    });
-}
+// HOST_KIND=hostbuilder builds the older way, through Host.CreateDefaultBuilder (an IHostBuilder).
+var host = Environment.GetEnvironmentVariable("HOST_KIND") == "hostbuilder"
+    ? Host.CreateDefaultBuilder(args).ConfigureLogging(ConfigureLogging).Build()
+    : BuildApplicationHost(args);
 
-builder.Logging.Configure(options => options.ActivityTrackingOptions = ActivityTrackingOptions.None);
-
-using (var host = builder.Build())
+using (host)
 {
     var logger = host.Services.GetRequiredService<ILogger<Worker>>();
     using var source = new ActivitySource("TestApplication.LoggingConsole");
@@ -37,5 +25,33 @@ using (var host = builder.Build())
 
 // Disposing the host flushes the console logger's queue before this line.
 Console.WriteLine("console app done");
+
+static IHost BuildApplicationHost(string[] args)
+{
+    var builder = Host.CreateApplicationBuilder(args);
+    ConfigureLogging(builder.Logging);
+    return builder.Build();
+}
+
+static void ConfigureLogging(ILoggingBuilder logging)
+{
+    logging.ClearProviders();
+    if (Environment.GetEnvironmentVariable("LOG_FORMAT") == "json")
+    {
+        logging.AddJsonConsole(options => options.IncludeScopes = true);
+    }
+    else
+    {
+        logging.AddSimpleConsole(options =>
+        {
+            options.IncludeScopes = true;
+            options.SingleLine = true;
+        });
+    }
+
+    // Like many apps, this one turns off the activity tracking the default hosts set up, so trace
+    // ids in its output can only come from the agent.
+    logging.Configure(options => options.ActivityTrackingOptions = ActivityTrackingOptions.None);
+}
 
 internal sealed class Worker;

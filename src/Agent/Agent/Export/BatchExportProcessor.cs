@@ -192,6 +192,10 @@ internal class BatchExportProcessor<T> : IDisposable
             }
 
             _batch.Clear();
+
+            // Under sustained load into a failing collector this loop may not return for long:
+            // the loss summary (itself limited to one line per 10 s) must not wait for it.
+            ReportLoss(final: false);
             if (!drainAll && Volatile.Read(ref _count) < _settings.MaxExportBatchSize)
             {
                 return;

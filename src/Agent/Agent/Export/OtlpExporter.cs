@@ -170,7 +170,9 @@ internal sealed class OtlpExporter<T> : IExporter<T>
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
-            return (Outcome.Retryable, null, string.Create(CultureInfo.InvariantCulture, $"no answer within {(int)timeout.TotalMilliseconds} ms"));
+            // The configured timeout, not what was left of the deadline: the same failure must read
+            // the same every time to be logged once, not once per batch.
+            return (Outcome.Retryable, null, string.Create(CultureInfo.InvariantCulture, $"no answer within the export timeout ({_settings.TimeoutMilliseconds} ms)"));
         }
         catch (OperationCanceledException)
         {

@@ -68,7 +68,7 @@ internal sealed class TracingPipeline : IDisposable
             }
 
             var filter = HooksOf(options.Source)?.Filter;
-            if (filter is not null && !filter(options))
+            if (filter is not null && !Keep(filter, ref options))
             {
                 return ActivitySamplingResult.PropagationData;
             }
@@ -84,17 +84,42 @@ internal sealed class TracingPipeline : IDisposable
         }
     }
 
+    /// <summary>
+    /// An instrumentation's filter that throws keeps the span: the fault is counted and the
+    /// sampler decides, so the app's activity (and the trace context it carries on) still exists.
+    /// </summary>
+    private static bool Keep(Func<ActivityCreationOptions<ActivityContext>, bool> filter, ref ActivityCreationOptions<ActivityContext> options)
+    {
+        try
+        {
+            return filter(options);
+        }
+        catch (Exception ex)
+        {
+            AgentFaults.Report("filter of " + options.Source.Name + " spans", ex);
+            return true;
+        }
+    }
+
     private ActivitySamplingResult SampleUsingParentId(ref ActivityCreationOptions<string> options)
     {
-        // A parent given as a string that is not W3C (hierarchical Request-Id): treat as a root.
-        if (Suppression.IsActive)
+        try
         {
+            // A parent given as a string that is not W3C (hierarchical Request-Id): treat as a root.
+            if (Suppression.IsActive)
+            {
+                return ActivitySamplingResult.None;
+            }
+
+            return ActivityContext.TryParse(options.Parent, null, isRemote: true, out var parent)
+                ? (_sampler.ShouldSample(parent, parent.TraceId) ? ActivitySamplingResult.AllDataAndRecorded : ActivitySamplingResult.PropagationData)
+                : (_sampler.ShouldSample(default, ActivityTraceId.CreateRandom()) ? ActivitySamplingResult.AllDataAndRecorded : ActivitySamplingResult.PropagationData);
+        }
+        catch (Exception ex)
+        {
+            AgentFaults.Report("sampler", ex);
             return ActivitySamplingResult.None;
         }
-
-        return ActivityContext.TryParse(options.Parent, null, isRemote: true, out var parent)
-            ? (_sampler.ShouldSample(parent, parent.TraceId) ? ActivitySamplingResult.AllDataAndRecorded : ActivitySamplingResult.PropagationData)
-            : (_sampler.ShouldSample(default, ActivityTraceId.CreateRandom()) ? ActivitySamplingResult.AllDataAndRecorded : ActivitySamplingResult.PropagationData);
     }
 
     private void OnStarted(Activity activity)

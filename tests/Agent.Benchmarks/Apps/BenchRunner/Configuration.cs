@@ -1,0 +1,47 @@
+namespace TraceAgent.Bench;
+
+/// <summary>One way of running the sample API: no tracing, the agent, or the in-code SDK.</summary>
+internal sealed record Configuration(string Key, string Label, string Dll, IReadOnlyDictionary<string, string> Environment)
+{
+    public static Configuration None(BenchOptions options) =>
+        new("none", "no agent", options.PlainApp, new Dictionary<string, string>());
+
+    public static Configuration Agent(BenchOptions options, string otlpEndpoint, double? ratio = null)
+    {
+        var env = new Dictionary<string, string>
+        {
+            ["DOTNET_STARTUP_HOOKS"] = options.AgentHook,
+            ["OTEL_SERVICE_NAME"] = "bench-api",
+            ["OTEL_EXPORTER_OTLP_ENDPOINT"] = otlpEndpoint,
+            ["OTEL_EXPORTER_OTLP_PROTOCOL"] = "http/protobuf",
+            ["OTEL_LOG_LEVEL"] = "info",
+        };
+        if (ratio is double r)
+        {
+            env["OTEL_TRACES_SAMPLER"] = "parentbased_traceidratio";
+            env["OTEL_TRACES_SAMPLER_ARG"] = r.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            return new("agent10", "agent, 10% sampling", options.PlainApp, env);
+        }
+
+        return new("agent", "agent, 100% sampling", options.PlainApp, env);
+    }
+
+    public static Configuration Sdk(BenchOptions options, string otlpEndpoint) =>
+        new("sdk", "in-code OpenTelemetry SDK", options.SdkApp, new Dictionary<string, string>
+        {
+            ["OTEL_SERVICE_NAME"] = "bench-api",
+            ["OTEL_EXPORTER_OTLP_ENDPOINT"] = otlpEndpoint,
+            ["OTEL_EXPORTER_OTLP_PROTOCOL"] = "http/protobuf",
+        });
+
+    public Dictionary<string, string> With(IReadOnlyDictionary<string, string> extra)
+    {
+        var env = new Dictionary<string, string>(Environment);
+        foreach (var (key, value) in extra)
+        {
+            env[key] = value;
+        }
+
+        return env;
+    }
+}

@@ -1,0 +1,181 @@
+using System.Net;
+using System.Text.Json;
+using TraceAgent.IntegrationTests.Infrastructure;
+using TraceAgent.Otlp.Receiver;
+
+namespace TraceAgent.IntegrationTests.Logs;
+
+/// <summary>
+/// ILogger records correlated with traces, with no code in the apps: trace ids in the apps' own
+/// console output (plain and JSON formatters, with scopes) and OTLP log records that join spans.
+/// Both test apps turn the host's own activity tracking off, so every id seen comes from the agent.
+/// </summary>
+public sealed class LogsTests
+{
+    private const string WebAppName = "TestApplication.Logging";
+    private const string ConsoleAppName = "TestApplication.LoggingConsole";
+    private const string SwitchOff = "OTEL_DOTNET_AUTO_LOGS_ILOGGER_INSTRUMENTATION_ENABLED";
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(60);
+
+    private static Dictionary<string, string?> LogsEnvironment(OtlpReceiver receiver, string service, bool grpc = false, params (string Key, string? Value)[] settings) =>
+        AgentEnvironment.For(receiver, service, grpc).With(("OTEL_LOGS_EXPORTER", "otlp"), ("OTEL_BLRP_SCHEDULE_DELAY", "100")).With(settings);
+
+    private static async Task GetAsync(WebApp app, string pathAndQuery, HttpStatusCode expected = HttpStatusCode.OK)
+    {
+        using var client = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
+        using var response = await client.GetAsync(app.BaseUrl + pathAndQuery);
+        Assert.Equal(expected, response.StatusCode);
+    }
+
+    private static Task<IReadOnlyList<ReceivedSpan>> WaitForServerSpanAsync(OtlpReceiver receiver, string path) =>
+        receiver.WaitForSpansAsync(all => all.Any(s => s.Kind == SpanKinds.Server && (s.Attribute("url.path") as string) == path), Timeout);
+
+    private static ReceivedSpan ServerSpan(IReadOnlyList<ReceivedSpan> spans, string path) =>
+        Assert.Single(spans, s => s.Kind == SpanKinds.Server && (s.Attribute("url.path") as string) == path);
+
+    private static async Task<ReceivedLogRecord> WaitForLogAsync(OtlpReceiver receiver, string marker)
+    {
+        var logs = await receiver.WaitForLogsAsync(all => all.Any(l => HasMarker(l, marker)), Timeout);
+        return Assert.Single(logs, l => HasMarker(l, marker));
+    }
+
+    private static bool HasMarker(ReceivedLogRecord record, string marker) =>
+        record.Attributes.TryGetValue("Marker", out var value) && (value as string) == marker;
+
+    [Fact]
+    public async Task A_log_line_inside_a_request_carries_the_server_span_ids_in_the_console_and_in_the_exported_record()
+    {
+        await using var receiver = await OtlpReceiver.StartAsync();
+        using var app = await WebApp.StartAsync(WebAppName, LogsEnvironment(receiver, "logging-web"));
+
+        await GetAsync(app, "/log?marker=web-inside");
+        await GetAsync(app, "/outside?marker=web-outside");
+
+        var server = ServerSpan(await WaitForServerSpanAsync(receiver, "/log"), "/log");
+        var insideLine = await app.Process.WaitForOutputAsync("Inside request web-inside", Timeout);
+        Assert.Contains("TraceId:" + server.TraceId, insideLine, StringComparison.Ordinal);
+        Assert.Contains("SpanId:" + server.SpanId, insideLine, StringComparison.Ordinal);
+        Assert.Contains("TraceFlags:Recorded", insideLine, StringComparison.Ordinal);
+        var outsideLine = await app.Process.WaitForOutputAsync("Outside any request web-outside", Timeout);
+        Assert.DoesNotContain("TraceId:", outsideLine, StringComparison.Ordinal);
+
+        var inside = await WaitForLogAsync(receiver, "web-inside");
+        Assert.Equal(server.TraceId, inside.TraceId);
+        Assert.Equal(server.SpanId, inside.SpanId);
+        Assert.Equal(1u, inside.Flags & 1u);
+        Assert.Equal("Inside request {Marker} with {Count} items", inside.Body);
+        Assert.Equal(3L, inside.Attributes["Count"]);
+        Assert.False(inside.Attributes.ContainsKey("{OriginalFormat}"));
+        Assert.Equal(9, inside.SeverityNumber);
+        Assert.Equal("Info", inside.SeverityText);
+        Assert.Equal("Program", inside.ScopeName);
+        Assert.Equal("logging-web", inside.ServiceName);
+
+        var outside = await WaitForLogAsync(receiver, "web-outside");
+        Assert.Equal("", outside.TraceId);
+        Assert.Equal("", outside.SpanId);
+        Assert.Equal(13, outside.SeverityNumber);
+        Assert.Equal("TestApplication.Logging.Lifetime", outside.ScopeName);
+
+        // Every exported record written in a span joins a span the agent exported. The framework's
+        // own records (hosting, routing) are exported too, under their categories.
+        var spans = await receiver.WaitForSpansAsync(all => all.Any(s => (s.Attribute("url.path") as string) == "/outside"), Timeout);
+        var joined = receiver.Logs.Where(l => l.TraceId.Length > 0 && l.TraceId == server.TraceId).ToList();
+        Assert.Contains(joined, l => l.ScopeName.StartsWith("Microsoft.AspNetCore", StringComparison.Ordinal));
+        Assert.All(joined, l => Assert.Contains(spans, s => s.TraceId == l.TraceId && s.SpanId == l.SpanId));
+        Assert.Contains(app.Process.StandardError, line => line.Contains("ILOGGER: attached to a host being built", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Json_console_and_grpc_export_carry_the_trace_the_exception_and_the_formatted_message()
+    {
+        await using var receiver = await OtlpReceiver.StartAsync();
+        using var app = await WebApp.StartAsync(
+            WebAppName,
+            LogsEnvironment(receiver, "logging-json", grpc: true, ("LOG_FORMAT", "json"), ("OTEL_DOTNET_AUTO_LOGS_INCLUDE_FORMATTED_MESSAGE", "true")));
+
+        await GetAsync(app, "/fail?marker=web-fail", HttpStatusCode.InternalServerError);
+
+        var server = ServerSpan(await WaitForServerSpanAsync(receiver, "/fail"), "/fail");
+        var line = await app.Process.WaitForOutputAsync("Order web-fail failed", Timeout);
+        using (var json = JsonDocument.Parse(line))
+        {
+            var scopes = json.RootElement.GetProperty("Scopes").EnumerateArray().ToList();
+            var activityScope = Assert.Single(scopes, s => s.ValueKind == JsonValueKind.Object && s.TryGetProperty("TraceId", out _));
+            Assert.Equal(server.TraceId, activityScope.GetProperty("TraceId").GetString());
+            Assert.Equal(server.SpanId, activityScope.GetProperty("SpanId").GetString());
+        }
+
+        var record = await WaitForLogAsync(receiver, "web-fail");
+        Assert.Equal(server.TraceId, record.TraceId);
+        Assert.Equal(server.SpanId, record.SpanId);
+        Assert.Equal(17, record.SeverityNumber);
+        Assert.Equal("Error", record.SeverityText);
+        Assert.Equal("Order web-fail failed", record.Body);
+        Assert.Equal("Order {Marker} failed", record.Attributes["{OriginalFormat}"]);
+        Assert.Equal("OrderFailed", record.EventName);
+        Assert.Equal("System.InvalidOperationException", record.Attributes["exception.type"]);
+        Assert.Equal("the order service is down", record.Attributes["exception.message"]);
+        Assert.Contains("InvalidOperationException", (string)record.Attributes["exception.stacktrace"]!, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("low", false, "application")]
+    [InlineData("high", true, "application")]
+    [InlineData("low", false, "hostbuilder")]
+    [InlineData("high", false, "hostbuilder")]
+    public async Task A_console_app_on_the_generic_host_gets_ids_inside_its_span_and_none_outside(string variant, bool json, string hostKind)
+    {
+        await using var receiver = await OtlpReceiver.StartAsync();
+        var environment = LogsEnvironment(receiver, "logging-console", settings: [("OTEL_DOTNET_AUTO_TRACES_ADDITIONAL_SOURCES", "TestApplication.LoggingConsole"), ("LOG_FORMAT", json ? "json" : null), ("HOST_KIND", hostKind)]);
+        using var process = TestProcess.StartDotnet(RepoPaths.TestAppDll(ConsoleAppName + "-" + variant), environment);
+        Assert.Equal(0, await process.WaitForExitAsync(Timeout));
+
+        // The agent flushes at exit: everything exported is in by now.
+        var work = Assert.Single(receiver.Spans, s => s.Name == "work");
+        var insideLine = Assert.Single(process.StandardOutput, l => l.Contains("console-inside", StringComparison.Ordinal));
+        var outsideLine = Assert.Single(process.StandardOutput, l => l.Contains("console-outside", StringComparison.Ordinal));
+        Assert.Contains(work.TraceId, insideLine, StringComparison.Ordinal);
+        Assert.Contains(work.SpanId, insideLine, StringComparison.Ordinal);
+        Assert.DoesNotContain("TraceId", outsideLine, StringComparison.Ordinal);
+
+        var inside = Assert.Single(receiver.Logs, l => HasMarker(l, "console-inside"));
+        Assert.Equal(work.TraceId, inside.TraceId);
+        Assert.Equal(work.SpanId, inside.SpanId);
+        Assert.Equal(7L, inside.Attributes["Step"]);
+        Assert.Equal("Worker", inside.ScopeName);
+        var outside = Assert.Single(receiver.Logs, l => HasMarker(l, "console-outside"));
+        Assert.Equal("", outside.TraceId);
+        Assert.Contains(process.StandardError, line => line.Contains("ILOGGER: attached to a host being built", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task The_switch_off_leaves_console_output_without_ids_and_exports_no_logs()
+    {
+        await using var receiver = await OtlpReceiver.StartAsync();
+        var environment = LogsEnvironment(receiver, "logging-off", settings: [("OTEL_DOTNET_AUTO_TRACES_ADDITIONAL_SOURCES", "TestApplication.LoggingConsole"), (SwitchOff, "false")]);
+        using var process = TestProcess.StartDotnet(RepoPaths.TestAppDll(ConsoleAppName + "-low"), environment);
+        Assert.Equal(0, await process.WaitForExitAsync(Timeout));
+
+        // Tracing still works (the span is there after the exit flush), the logs do not.
+        Assert.Single(receiver.Spans, s => s.Name == "work");
+        var insideLine = Assert.Single(process.StandardOutput, l => l.Contains("console-inside", StringComparison.Ordinal));
+        Assert.DoesNotContain("TraceId", insideLine, StringComparison.Ordinal);
+        Assert.Empty(receiver.Logs);
+        Assert.Contains(process.StandardError, line => line.Contains("ILOGGER (switched off)", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task The_switch_off_leaves_a_web_apps_console_output_without_ids()
+    {
+        await using var receiver = await OtlpReceiver.StartAsync();
+        using var app = await WebApp.StartAsync(WebAppName, LogsEnvironment(receiver, "logging-web-off", settings: [(SwitchOff, "false")]));
+
+        await GetAsync(app, "/log?marker=web-off");
+
+        ServerSpan(await WaitForServerSpanAsync(receiver, "/log"), "/log");
+        var line = await app.Process.WaitForOutputAsync("Inside request web-off", Timeout);
+        Assert.DoesNotContain("TraceId", line, StringComparison.Ordinal);
+        Assert.DoesNotContain(app.Process.StandardError, l => l.Contains("ILOGGER: attached", StringComparison.Ordinal));
+    }
+}
