@@ -1,11 +1,32 @@
 #!/usr/bin/env bash
-# Builds the agent folder into dist/agent (no arguments). With --test-apps, also publishes the
-# test applications the integration tests launch into artifacts/testapps/<name>/.
+# Builds the agent folder into dist/agent (no arguments).
+#   --samples       also publishes the demo's sample services (artifacts/samples/<name>/) and the
+#                   trace viewer (artifacts/viewer/)
+#   --samples-only  publishes only those, reusing dist/agent
+#   --test-apps     also publishes the test applications the integration tests launch
+#                   (artifacts/testapps/<name>/), and the samples and viewer, which the demo test runs
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
 configuration=${CONFIGURATION:-Release}
 out="$root/dist/agent"
+
+mode=${1:-}
+
+publish_samples() {
+  for sample in samples/*/; do
+    name=$(basename "$sample")
+    [ -f "$sample/$name.csproj" ] || continue
+    dotnet publish "$sample/$name.csproj" -c "$configuration" -o "$root/artifacts/samples/$name" --nologo -v quiet
+  done
+  dotnet publish src/Tools/TraceViewer/TraceViewer.csproj -c "$configuration" -o "$root/artifacts/viewer" --nologo -v quiet
+  echo "samples and viewer published into $root/artifacts/samples and $root/artifacts/viewer"
+}
+
+if [ "$mode" = "--samples-only" ]; then
+  publish_samples
+  exit 0
+fi
 
 rm -rf "$out"
 mkdir -p "$out"
@@ -23,7 +44,11 @@ cp build/instrument.sh "$out/instrument.sh"
 chmod +x "$out/instrument.sh"
 echo "agent built into $out"
 
-if [ "${1:-}" = "--test-apps" ]; then
+if [ "$mode" = "--samples" ] || [ "$mode" = "--test-apps" ]; then
+  publish_samples
+fi
+
+if [ "$mode" = "--test-apps" ]; then
   for app in tests/TestApplications/*/; do
     name=$(basename "$app")
     if [ -f "$app/variants" ]; then

@@ -186,7 +186,7 @@ internal static class StartupHook
 
         try
         {
-            Console.Error.WriteLine("[traceagent] " + DateTime.UtcNow.ToString("yyyy-MM-ddTHH:mm:ss.fffZ", System.Globalization.CultureInfo.InvariantCulture) + " " + level + " " + message);
+            Console.Error.WriteLine("[traceagent] " + DateTime.UtcNow.ToString("yyyy-MM-ddTHH:mm:ss.fffZ", System.Globalization.CultureInfo.InvariantCulture) + " " + level + " " + message.ReplaceLineEndings(" "));
         }
         catch (Exception)
         {

@@ -25,7 +25,7 @@ internal sealed unsafe class ConsumerShims
     private const string PreviousProperty = "TraceAgent.Kafka.Previous";
 
     [ThreadStatic]
-    private static List<KeyValuePair<string, string>>? t_headers;
+    private static List<KeyValuePair<string, string>>? _threadHeaders;
 
     private static readonly Func<List<KeyValuePair<string, string>>, string, IEnumerable<string>?> GetHeader = static (headers, name) =>
     {
@@ -259,7 +259,7 @@ internal sealed unsafe class ConsumerShims
 
     private List<KeyValuePair<string, string>> ReadPropagationHeaders(nint message)
     {
-        var found = t_headers ??= [];
+        var found = _threadHeaders ??= [];
         nint headers = _tracing.Native.MessageHeaders(message);
         if (headers == 0)
         {

@@ -68,7 +68,7 @@ internal sealed record ConsumerSpan(Activity Activity, Activity? Previous);
 internal sealed class KafkaClients
 {
     [ThreadStatic]
-    private static PendingClient? t_pending;
+    private static PendingClient? _threadPending;
 
     private readonly ConcurrentDictionary<nint, KafkaClient> _byHandle = new();
     private readonly NativeRdKafka _native;
@@ -91,12 +91,12 @@ internal sealed class KafkaClients
     /// Confluent sets the delivery-report callback on the configuration and then creates the handle
     /// from it, on the same thread, in the producer's constructor; the wrapper waits here in between.
     /// </summary>
-    public static void SetPendingDelivery(nint conf, DeliveryCallback callback) => t_pending = new PendingClient(conf, callback);
+    public static void SetPendingDelivery(nint conf, DeliveryCallback callback) => _threadPending = new PendingClient(conf, callback);
 
     public static DeliveryCallback? TakePendingDelivery(nint conf)
     {
-        var pending = t_pending;
-        t_pending = null;
+        var pending = _threadPending;
+        _threadPending = null;
         return pending is not null && pending.Conf == conf ? pending.Callback : null;
     }
 

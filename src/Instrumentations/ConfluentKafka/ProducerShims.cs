@@ -18,7 +18,7 @@ namespace TraceAgent.Instrumentation.ConfluentKafka;
 /// </summary>
 internal sealed unsafe class ProducerShims
 {
-    private static long s_nextToken = -1;
+    private static long _nextToken = -1;
 
     private readonly KafkaTracing _tracing;
     private readonly VuLayout _vu;
@@ -170,7 +170,7 @@ internal sealed unsafe class ProducerShims
             // report ends the span and undoes the header changes before Confluent sees it.
             if ((activity is not null || injected) && opaqueSlot is not null && client.TracksDelivery)
             {
-                nint token = (nint)Interlocked.Add(ref s_nextToken, 2);
+                nint token = (nint)Interlocked.Add(ref _nextToken, 2);
                 _inFlight[token] = new InFlight(activity, *opaqueSlot, rk, injected, appHeaders);
                 *opaqueSlot = token;
                 scope.Token = token;
@@ -450,7 +450,7 @@ internal sealed unsafe class ProducerShims
         public static readonly Action<HeaderWriter, string, string> Set = static (writer, name, value) => writer.Write(name, value);
 
         [ThreadStatic]
-        private static HeaderWriter? t_instance;
+        private static HeaderWriter? _threadInstance;
 
         private KafkaTracing? _tracing;
         private nint* _slot;
@@ -461,7 +461,7 @@ internal sealed unsafe class ProducerShims
 
         public static HeaderWriter For(KafkaTracing tracing, nint* slot)
         {
-            var writer = t_instance ??= new HeaderWriter();
+            var writer = _threadInstance ??= new HeaderWriter();
             writer._tracing = tracing;
             writer._slot = slot;
             writer.Created = 0;

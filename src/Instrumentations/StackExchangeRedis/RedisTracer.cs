@@ -156,8 +156,10 @@ internal sealed class RedisTracer : IDisposable
         {
             if (activity.GetCustomProperty(StateKey) is ProfilingState state)
             {
-                ScheduleDrain(state, final: false);
-                Linger(state);
+                // Most sessions are complete when their Activity stops: drain once and forget them.
+                // Only one with a command still in flight goes to the timer's follow-up list (a
+                // command issued after the stop gets there through GetSession).
+                ThreadPool.UnsafeQueueUserWorkItem(static s => s.Tracer.DrainAfterStop(s.State), (Tracer: this, State: state), preferLocal: false);
             }
         }
         catch (Exception ex)
@@ -182,6 +184,15 @@ internal sealed class RedisTracer : IDisposable
 
     private void ScheduleDrain(ProfilingState state, bool final) =>
         ThreadPool.UnsafeQueueUserWorkItem(static s => s.Tracer.Drain(s.State, s.Final), (Tracer: this, State: state, Final: final), preferLocal: false);
+
+    private void DrainAfterStop(ProfilingState state)
+    {
+        Drain(state, final: false);
+        if (state.InFlight > 0)
+        {
+            Linger(state);
+        }
+    }
 
     private void Drain(ProfilingState state, bool final)
     {

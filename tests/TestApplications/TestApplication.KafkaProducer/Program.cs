@@ -83,4 +83,31 @@ app.MapGet("/produce/headers", async (string topic) =>
     return Results.Text($"delivered {result.Topic} {result.Partition.Value} {result.Offset.Value} {result.Status} app-headers={names} result-headers={string.Join(",", result.Message.Headers.Select(h => h.Key))}");
 });
 
+// Failures the app sees as exceptions: too large to enqueue (thrown by Produce itself), and a
+// partition the topic does not have (reported through the delivery report or thrown).
+app.MapGet("/produce/too-large", async (string topic) =>
+{
+    try
+    {
+        await stringProducer.ProduceAsync(topic, new Message<string, string> { Key = "big", Value = new string('x', 2_000_000) });
+        return Results.Text("delivered");
+    }
+    catch (ProduceException<string, string> ex)
+    {
+        return Results.Text("failed " + ex.Error.Code);
+    }
+});
+app.MapGet("/produce/bad-partition", async (string topic) =>
+{
+    try
+    {
+        await stringProducer.ProduceAsync(new TopicPartition(topic, new Partition(99)), new Message<string, string> { Key = "nowhere", Value = "lost" });
+        return Results.Text("delivered");
+    }
+    catch (ProduceException<string, string> ex)
+    {
+        return Results.Text("failed " + ex.Error.Code);
+    }
+});
+
 app.Run();

@@ -68,6 +68,13 @@ public static class AgentLog
 
         try
         {
+            // One event, one line: exception messages (a FileNotFoundException's, say) may span
+            // several, which would split the event for whoever reads the log line by line.
+            if (message.AsSpan().IndexOfAny('\r', '\n') >= 0)
+            {
+                message = message.ReplaceLineEndings(" ");
+            }
+
             var line = string.Create(
                 CultureInfo.InvariantCulture,
                 $"[traceagent] {DateTime.UtcNow:yyyy-MM-ddTHH:mm:ss.fffZ} {LevelName(level)} {message}");

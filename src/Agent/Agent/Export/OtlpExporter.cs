@@ -25,6 +25,7 @@ internal sealed class OtlpExporter<T> : IExporter<T>
     private readonly HttpClient _client;
     private readonly ProtoWriter _writer = new();
     private readonly Uri _uri;
+    private readonly string _shownUri;
     private readonly string _signal;
     private int _lastFailureStatus = -1;
 
@@ -38,6 +39,7 @@ internal sealed class OtlpExporter<T> : IExporter<T>
                 ? "/opentelemetry.proto.collector.logs.v1.LogsService/Export"
                 : "/opentelemetry.proto.collector.trace.v1.TraceService/Export"))
             : settings.Endpoint;
+        _shownUri = EndpointDisplay.Of(_uri);
         var handler = new SocketsHttpHandler
         {
             // The export call must neither be traced nor carry the app's trace context.
@@ -49,7 +51,7 @@ internal sealed class OtlpExporter<T> : IExporter<T>
         _client = new HttpClient(handler) { Timeout = Timeout.InfiniteTimeSpan };
     }
 
-    public string Description => (_settings.Protocol == OtlpProtocol.Grpc ? "otlp/grpc " : "otlp/http ") + _uri;
+    public string Description => (_settings.Protocol == OtlpProtocol.Grpc ? "otlp/grpc " : "otlp/http ") + _shownUri;
 
     public ExportResult Export(IReadOnlyList<T> batch, DateTime deadlineUtc, CancellationToken cancellationToken)
     {
@@ -78,7 +80,7 @@ internal sealed class OtlpExporter<T> : IExporter<T>
                 if (_lastFailureStatus != -1)
                 {
                     _lastFailureStatus = -1;
-                    AgentLog.Info($"{_signal} export to {_uri} works again");
+                    AgentLog.Info($"{_signal} export to {_shownUri} works again");
                 }
 
                 return ExportResult.Success;
@@ -109,7 +111,7 @@ internal sealed class OtlpExporter<T> : IExporter<T>
         if (status != _lastFailureStatus)
         {
             _lastFailureStatus = status;
-            AgentLog.Warning($"{_signal} export to {_uri} failed: {reason}; the batch is dropped");
+            AgentLog.Warning($"{_signal} export to {_shownUri} failed: {reason}; the batch is dropped");
         }
 
         return ExportResult.Failure;

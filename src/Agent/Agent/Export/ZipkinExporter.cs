@@ -25,7 +25,7 @@ internal sealed class ZipkinExporter : ISpanExporter
         _client = new HttpClient(new SocketsHttpHandler { ActivityHeadersPropagator = null, UseProxy = false }) { Timeout = Timeout.InfiniteTimeSpan };
     }
 
-    public string Description => "zipkin " + _endpoint;
+    public string Description => "zipkin " + EndpointDisplay.Of(_endpoint);
 
     public ExportResult Export(IReadOnlyList<Activity> batch, DateTime deadlineUtc, CancellationToken cancellationToken)
     {
@@ -76,7 +76,7 @@ internal sealed class ZipkinExporter : ISpanExporter
         if (!_failing)
         {
             _failing = true;
-            AgentLog.Warning($"zipkin export to {_endpoint} failed: {reason}; the batch is dropped");
+            AgentLog.Warning($"zipkin export to {EndpointDisplay.Of(_endpoint)} failed: {reason}; the batch is dropped");
         }
 
         return ExportResult.Failure;

@@ -106,6 +106,13 @@ internal sealed class LazyInstrumentationLoader : IDisposable
         {
             var inner = (ex as TargetInvocationException)?.InnerException ?? ex;
             AgentLog.Warning($"instrumentation {descriptor.Id} is off: it could not start for {library.GetName().Name} {library.GetName().Version} ({inner.GetType().Name}: {inner.Message}); the app runs on, untraced by it");
+
+            // The listener still hears the library's own activities; without the instrumentation
+            // they would be exported bare (no name, no attributes): treat them as switched off.
+            foreach (var source in descriptor.Sources)
+            {
+                _pipeline.SwitchOff(source);
+            }
             if (_settings.FailFast)
             {
                 throw;

@@ -13,6 +13,9 @@ namespace TraceAgent.Tracing;
 /// </summary>
 internal sealed class TracingPipeline : IDisposable
 {
+    // Marks a source whose instrumentation failed to start: its activities are not created at all,
+    // exactly as when the instrumentation is switched off by configuration.
+    private static readonly SpanHooks SwitchedOffHooks = new();
     private readonly Sampler _sampler;
     private readonly BatchSpanProcessor _processor;
     private readonly SourceMatcher _sources;
@@ -46,6 +49,9 @@ internal sealed class TracingPipeline : IDisposable
         _hooksBySource.Clear();
     }
 
+    /// <summary>Stops creating activities for a source, as if it were not listened to.</summary>
+    public void SwitchOff(string sourceName) => SetHooks(sourceName, SwitchedOffHooks);
+
     private SpanHooks? HooksOf(ActivitySource source)
     {
         if (_hooksBySource.TryGetValue(source, out var hooks))
@@ -67,7 +73,13 @@ internal sealed class TracingPipeline : IDisposable
                 return ActivitySamplingResult.None;
             }
 
-            var filter = HooksOf(options.Source)?.Filter;
+            var hooks = HooksOf(options.Source);
+            if (ReferenceEquals(hooks, SwitchedOffHooks))
+            {
+                return ActivitySamplingResult.None;
+            }
+
+            var filter = hooks?.Filter;
             if (filter is not null && !Keep(filter, ref options))
             {
                 return ActivitySamplingResult.PropagationData;
@@ -106,7 +118,7 @@ internal sealed class TracingPipeline : IDisposable
         try
         {
             // A parent given as a string that is not W3C (hierarchical Request-Id): treat as a root.
-            if (Suppression.IsActive)
+            if (Suppression.IsActive || ReferenceEquals(HooksOf(options.Source), SwitchedOffHooks))
             {
                 return ActivitySamplingResult.None;
             }

@@ -186,6 +186,12 @@ internal sealed class TreePrinter
                 continue;
             }
 
+            // The error's reason follows on the same line and already says what error.type says.
+            if (key == "error.type" && span.IsError && ErrorOriginRule.Reason(span).Length > 0)
+            {
+                continue;
+            }
+
             parts.Add(ShortKey(key) + "=" + Truncate(value, 80));
         }
 

@@ -22,7 +22,7 @@ internal sealed class BenchOptions
 
     public HashSet<string> Parts { get; init; } = new(StringComparer.Ordinal) { "startup", "load", "outage", "micro" };
 
-    public string AgentHook => Path.Combine(Repo, "dist", "agent", "TraceAgent.StartupHook.dll");
+    public string AgentHook => Path.Combine(Repo, "artifacts", "bench", "agent", "TraceAgent.StartupHook.dll");
 
     public string PlainApp => Path.Combine(Repo, "artifacts", "bench", "api-plain", "BenchApi.dll");
 

@@ -1,0 +1,131 @@
+using TraceAgent.IntegrationTests.Infrastructure;
+using TraceAgent.Otlp.Receiver;
+
+namespace TraceAgent.IntegrationTests.Reliability;
+
+/// <summary>
+/// A damaged installation (a file missing, or cut short by a failed copy) must never take the app
+/// down: the app runs untraced, or without the one instrumentation, and a line says why.
+/// </summary>
+public sealed class AgentFolderFaultTests
+{
+    private const string ConsoleApp = "TestApplication.Console";
+    private const string WebAppName = "TestApplication.Web";
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(60);
+
+    public enum Damage
+    {
+        Missing,
+        Truncated,
+    }
+
+    [Theory]
+    [InlineData(Damage.Missing, "the agent's core assembly is missing")]
+    [InlineData(Damage.Truncated, "BadImageFormatException")]
+    public async Task Damaged_core_assembly_leaves_the_app_running_untraced_with_one_line(Damage damage, string expected)
+    {
+        await using var receiver = await OtlpReceiver.StartAsync();
+        using var folder = AgentCopy.Create();
+        folder.Damage("TraceAgent.dll", damage);
+        var environment = AgentEnvironment.For(receiver, "damaged-core").With(
+            ("DOTNET_STARTUP_HOOKS", folder.StartupHookPath),
+            ("OTEL_DOTNET_AUTO_TRACES_ADDITIONAL_SOURCES", "TestApp.Console"));
+
+        using var process = TestProcess.StartDotnet(RepoPaths.TestAppDll(ConsoleApp), environment);
+        await process.WaitForExitAsync(Timeout);
+
+        Assert.Equal(5, process.ExitCode);
+        Assert.Equal(["console app done"], process.StandardOutput);
+        var line = Assert.Single(process.StandardError);
+        Assert.Contains("the app runs untraced", line, StringComparison.Ordinal);
+        Assert.Contains(expected, line, StringComparison.Ordinal);
+        Assert.Equal(0, receiver.RequestCount);
+    }
+
+    [Theory]
+    [InlineData(Damage.Missing)]
+    [InlineData(Damage.Truncated)]
+    public async Task Damaged_instrumentation_assembly_switches_only_that_instrumentation_off(Damage damage)
+    {
+        await using var receiver = await OtlpReceiver.StartAsync();
+        using var folder = AgentCopy.Create();
+        folder.Damage("TraceAgent.Instrumentation.AspNetCore.dll", damage);
+        var environment = AgentEnvironment.For(receiver, "damaged-aspnetcore").With(("DOTNET_STARTUP_HOOKS", folder.StartupHookPath));
+
+        // The app is its own backend: /front calls BACKEND_URL through HttpClient.
+        var port = TcpPort.FreePort();
+        environment["BACKEND_URL"] = "http://127.0.0.1:" + port.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        using var process = TestProcess.StartDotnet(RepoPaths.TestAppDll(WebAppName), environment, ["--urls", environment["BACKEND_URL"]!]);
+        using var client = new HttpClient();
+        var body = await GetWhenReadyAsync(client, environment["BACKEND_URL"] + "/front?path=/items/5", process);
+        Assert.Equal("{\"id\":5}", body);
+
+        // HttpClient is still traced; ASP.NET Core is not, and one line says so.
+        var spans = await receiver.WaitForSpansAsync(s => s.Any(x => x.Kind == SpanKinds.Client), Timeout);
+        Assert.DoesNotContain(spans, s => s.Kind == SpanKinds.Server);
+        Assert.Single(process.StandardError, l => l.Contains("instrumentation ASPNETCORE is off", StringComparison.Ordinal) && l.Contains("the app runs on", StringComparison.Ordinal));
+    }
+
+    private static async Task<string> GetWhenReadyAsync(HttpClient client, string url, TestProcess process)
+    {
+        for (var attempt = 0; attempt < 300; attempt++)
+        {
+            if (process.HasExited)
+            {
+                throw new InvalidOperationException(process.Describe("the web app exited"));
+            }
+
+            try
+            {
+                return await client.GetStringAsync(url);
+            }
+            catch (HttpRequestException)
+            {
+                await Task.Delay(100);
+            }
+        }
+
+        throw new TimeoutException(process.Describe("the web app never answered"));
+    }
+
+    /// <summary>A private copy of dist/agent that a test may damage.</summary>
+    private sealed class AgentCopy : IDisposable
+    {
+        private readonly DirectoryInfo _directory;
+
+        private AgentCopy(DirectoryInfo directory)
+        {
+            _directory = directory;
+        }
+
+        public string StartupHookPath => Path.Combine(_directory.FullName, "TraceAgent.StartupHook.dll");
+
+        public static AgentCopy Create()
+        {
+            var directory = Directory.CreateTempSubdirectory("traceagent-damaged-");
+            foreach (var file in Directory.GetFiles(RepoPaths.AgentDirectory))
+            {
+                File.Copy(file, Path.Combine(directory.FullName, Path.GetFileName(file)));
+            }
+
+            return new AgentCopy(directory);
+        }
+
+        public void Damage(string fileName, Damage damage)
+        {
+            var path = Path.Combine(_directory.FullName, fileName);
+            Assert.True(File.Exists(path), path + " is not in the agent folder");
+            if (damage == AgentFolderFaultTests.Damage.Missing)
+            {
+                File.Delete(path);
+                return;
+            }
+
+            // What an interrupted copy leaves: the start of the file and nothing more.
+            var head = File.ReadAllBytes(path).AsSpan(0, 512).ToArray();
+            File.WriteAllBytes(path, head);
+        }
+
+        public void Dispose() => _directory.Delete(recursive: true);
+    }
+}
