@@ -28,6 +28,10 @@ if [ "$mode" = "--samples-only" ]; then
   exit 0
 fi
 
+# Built beside the old folder and swapped in at the end, so apps running from dist/agent meanwhile
+# never see a half-built agent.
+final="$out"
+out="$final.new"
 rm -rf "$out"
 mkdir -p "$out"
 for project in \
@@ -42,6 +46,11 @@ find "$out" -maxdepth 1 -type f ! -name 'TraceAgent.*' -delete
 find "$out" -mindepth 1 -maxdepth 1 -type d -exec rm -rf {} +
 cp build/instrument.sh "$out/instrument.sh"
 chmod +x "$out/instrument.sh"
+rm -rf "$final.old"
+[ -d "$final" ] && mv "$final" "$final.old"
+mv "$out" "$final"
+rm -rf "$final.old"
+out="$final"
 echo "agent built into $out"
 
 if [ "$mode" = "--samples" ] || [ "$mode" = "--test-apps" ]; then

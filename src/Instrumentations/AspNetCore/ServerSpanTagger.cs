@@ -1,5 +1,7 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
+using System.Net;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using TraceAgent.Configuration;
@@ -15,7 +17,14 @@ internal sealed class ServerSpanTagger
         "GET", "POST", "PUT", "DELETE", "HEAD", "OPTIONS", "PATCH", "TRACE", "CONNECT", "QUERY",
     };
 
+    // Per-request values that rarely change are boxed or formatted once: the tagger runs on every
+    // request, and allocations there are the agent's cost to the app.
+    private static readonly object[] BoxedStatusCodes = Enumerable.Range(0, 600).Select(i => (object)i).ToArray();
+
+    private readonly ConcurrentDictionary<(string Method, string Route), (string Route, string Name)> _names = new();
     private readonly GlobPattern _excludedPaths;
+    private HostEntry? _lastHost;
+    private ClientEntry? _lastClient;
     private readonly HeaderCapture _requestHeaders;
     private readonly HeaderCapture _responseHeaders;
     private readonly bool _redactQuery;
@@ -57,14 +66,28 @@ internal sealed class ServerSpanTagger
 
         if (request.Host.HasValue)
         {
-            activity.SetTag("server.address", request.Host.Host);
-            activity.SetTag("server.port", request.Host.Port ?? (request.IsHttps ? 443 : 80));
+            var host = _lastHost;
+            if (host is null || !string.Equals(host.Raw, request.Host.Value, StringComparison.Ordinal) || host.IsHttps != request.IsHttps)
+            {
+                host = new HostEntry(request.Host.Value, request.IsHttps, request.Host.Host, request.Host.Port ?? (request.IsHttps ? 443 : 80));
+                _lastHost = host;
+            }
+
+            activity.SetTag("server.address", host.Host);
+            activity.SetTag("server.port", host.Port);
         }
 
         var remote = context.Connection.RemoteIpAddress;
         if (remote is not null)
         {
-            activity.SetTag("client.address", (remote.IsIPv4MappedToIPv6 ? remote.MapToIPv4() : remote).ToString());
+            var client = _lastClient;
+            if (client is null || !client.Address.Equals(remote))
+            {
+                client = new ClientEntry(remote, (remote.IsIPv4MappedToIPv6 ? remote.MapToIPv4() : remote).ToString());
+                _lastClient = client;
+            }
+
+            activity.SetTag("client.address", client.Text);
         }
 
         var userAgent = request.Headers.UserAgent;
@@ -91,14 +114,18 @@ internal sealed class ServerSpanTagger
     public void OnStop(Activity activity, HttpContext context)
     {
         var status = context.Response.StatusCode;
-        activity.SetTag("http.response.status_code", status);
+        activity.SetTag("http.response.status_code", status is >= 0 and < 600 ? BoxedStatusCodes[status] : status);
         var method = activity.GetTagItem("http.request.method") as string ?? context.Request.Method;
-        var route = (context.GetEndpoint() as RouteEndpoint)?.RoutePattern.RawText;
-        if (route is not null)
+        var rawRoute = (context.GetEndpoint() as RouteEndpoint)?.RoutePattern.RawText;
+        if (rawRoute is not null)
         {
-            route = route.Length == 0 || route[0] != '/' ? "/" + route : route;
+            var (route, name) = _names.GetOrAdd((method, rawRoute), static key =>
+            {
+                var route = key.Route.Length == 0 || key.Route[0] != '/' ? "/" + key.Route : key.Route;
+                return (route, (key.Method == "_OTHER" ? "HTTP" : key.Method) + " " + route);
+            });
             activity.SetTag("http.route", route);
-            activity.DisplayName = (method == "_OTHER" ? "HTTP" : method) + " " + route;
+            activity.DisplayName = name;
         }
 
         if (status >= 500)
@@ -133,6 +160,10 @@ internal sealed class ServerSpanTagger
         activity.SetStatus(ActivityStatusCode.Error, exception.Message);
         activity.AddException(exception);
     }
+
+    private sealed record HostEntry(string Raw, bool IsHttps, string Host, object Port);
+
+    private sealed record ClientEntry(IPAddress Address, string Text);
 
     private static string ProtocolVersion(string protocol) => protocol switch
     {
