@@ -119,20 +119,22 @@ public sealed class SettingsReader
 
     public void Invalid(string key, string value, string reason, string usedInstead)
     {
-        var line = $"{key}='{Printable(value)}' {reason}; using {usedInstead}";
+        // The reason and the fallback may quote parts of the value (unknown list items): they are
+        // cleaned and bounded like the value itself.
+        var line = $"{key}='{Printable(value)}' {Printable(reason, 600)}; using {Printable(usedInstead, 600)}";
         _warnings.Add(line);
         AgentLog.Warning(line);
     }
 
-    private static string Printable(string value)
+    private static string Printable(string value, int maxLength = 200)
     {
         // A value may be long or carry control characters: keep the log line one short line.
-        var shown = value.Length > 200 ? string.Concat(value.AsSpan(0, 200), "...") : value;
+        var shown = value.Length > maxLength ? string.Concat(value.AsSpan(0, maxLength), "...") : value;
         return string.Create(shown.Length, shown, static (span, s) =>
         {
             for (var i = 0; i < s.Length; i++)
             {
-                span[i] = char.IsControl(s[i]) ? '?' : s[i];
+                span[i] = char.IsControl(s[i]) || s[i] is '\u2028' or '\u2029' ? '?' : s[i];
             }
         });
     }

@@ -70,7 +70,7 @@ public static class AgentLog
         {
             // One event, one line: exception messages (a FileNotFoundException's, say) may span
             // several, which would split the event for whoever reads the log line by line.
-            if (message.AsSpan().IndexOfAny('\r', '\n') >= 0)
+            if (message.AsSpan().IndexOfAny("\r\n\f\u0085\u2028\u2029") >= 0)
             {
                 message = message.ReplaceLineEndings(" ");
             }

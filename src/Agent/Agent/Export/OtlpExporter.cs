@@ -222,7 +222,8 @@ internal sealed class OtlpExporter<T> : IExporter<T>
         // RESOURCE_EXHAUSTED 8, ABORTED 10, OUT_OF_RANGE 11, UNAVAILABLE 14, DATA_LOSS 15.
         var retryable = status is "1" or "4" or "8" or "10" or "11" or "14" or "15";
         var message = Header(response.TrailingHeaders, "grpc-message") ?? Header(response.Headers, "grpc-message");
-        return (retryable ? Outcome.Retryable : Outcome.Permanent, null, $"grpc-status {status}{(message is null ? string.Empty : " (" + Uri.UnescapeDataString(message) + ")")}");
+        var retryDelay = retryable ? GrpcRetryInfo.FromTrailer(Header(response.TrailingHeaders, "grpc-status-details-bin") ?? Header(response.Headers, "grpc-status-details-bin")) : null;
+        return (retryable ? Outcome.Retryable : Outcome.Permanent, retryDelay, $"grpc-status {status}{(message is null ? string.Empty : " (" + Uri.UnescapeDataString(message) + ")")}");
     }
 
     private static string? Header(HttpHeaders headers, string name) =>
