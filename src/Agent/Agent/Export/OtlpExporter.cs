@@ -22,7 +22,7 @@ internal sealed class OtlpExporter<T> : IExporter<T>
 
     private readonly OtlpExporterSettings _settings;
     private readonly Action<ProtoWriter, IReadOnlyList<T>> _encode;
-    private readonly HttpClient _client;
+    private HttpClient? _client;
     private readonly ProtoWriter _writer = new();
     private readonly Uri _uri;
     private readonly string _shownUri;
@@ -40,16 +40,21 @@ internal sealed class OtlpExporter<T> : IExporter<T>
                 : "/opentelemetry.proto.collector.trace.v1.TraceService/Export"))
             : settings.Endpoint;
         _shownUri = EndpointDisplay.Of(_uri);
-        var handler = new SocketsHttpHandler
-        {
-            // The export call must neither be traced nor carry the app's trace context.
-            ActivityHeadersPropagator = null,
-            PooledConnectionLifetime = TimeSpan.FromMinutes(2),
-            ConnectTimeout = TimeSpan.FromMilliseconds(Math.Min(settings.TimeoutMilliseconds, 5000)),
-            UseProxy = false,
-        };
-        _client = new HttpClient(handler) { Timeout = Timeout.InfiniteTimeSpan };
     }
+
+    // Made on the export thread at the first export, not at start-up: loading and setting up the
+    // HTTP stack is then off the app's start-up path.
+    private HttpClient Client => _client ??= new HttpClient(new SocketsHttpHandler
+    {
+        // The export call must neither be traced nor carry the app's trace context.
+        ActivityHeadersPropagator = null,
+        PooledConnectionLifetime = TimeSpan.FromMinutes(2),
+        ConnectTimeout = TimeSpan.FromMilliseconds(Math.Min(_settings.TimeoutMilliseconds, 5000)),
+        UseProxy = false,
+    })
+    {
+        Timeout = Timeout.InfiniteTimeSpan,
+    };
 
     public string Description => (_settings.Protocol == OtlpProtocol.Grpc ? "otlp/grpc " : "otlp/http ") + _shownUri;
 
@@ -161,7 +166,7 @@ internal sealed class OtlpExporter<T> : IExporter<T>
             HttpResponseMessage response;
             using (Suppression.Begin())
             {
-                var task = _client.SendAsync(request, HttpCompletionOption.ResponseContentRead, cts.Token);
+                var task = Client.SendAsync(request, HttpCompletionOption.ResponseContentRead, cts.Token);
                 response = task.GetAwaiter().GetResult();
             }
 
@@ -274,5 +279,5 @@ internal sealed class OtlpExporter<T> : IExporter<T>
         return framed;
     }
 
-    public void Dispose() => _client.Dispose();
+    public void Dispose() => _client?.Dispose();
 }
