@@ -169,8 +169,8 @@ internal sealed unsafe class ConsumerShims
         }
 
         var client = _tracing.Clients.Get(rk);
-        string? topic = client.TopicName(m->Topic, _tracing.Native);
-        if (topic is null || _tracing.IsExcluded(topic))
+        var topic = client.Topic(m->Topic, _tracing);
+        if (topic is null || topic.Excluded)
         {
             return;
         }
@@ -192,7 +192,7 @@ internal sealed unsafe class ConsumerShims
         {
             // A new trace per message: nothing may be taken as the parent, not even the caller's span.
             Activity.Current = null;
-            activity = KafkaTracing.Source.StartActivity("process " + topic, ActivityKind.Consumer, default(ActivityContext), tags: null, links: links);
+            activity = KafkaTracing.Source.StartActivity(topic.ProcessSpanName, ActivityKind.Consumer, default(ActivityContext), tags: null, links: links);
         }
         else
         {
@@ -201,7 +201,7 @@ internal sealed unsafe class ConsumerShims
                 Activity.Current = previous;
             }
 
-            activity = KafkaTracing.Source.StartActivity("process " + topic, ActivityKind.Consumer, found ? remote : default, tags: null, links: links);
+            activity = KafkaTracing.Source.StartActivity(topic.ProcessSpanName, ActivityKind.Consumer, found ? remote : default, tags: null, links: links);
         }
 
         if (activity is null)
@@ -224,32 +224,33 @@ internal sealed unsafe class ConsumerShims
             activity.AddBaggage(item.Key, item.Value);
         }
 
+        // A span fresh from the agent's own source has no tags yet: AddTag skips the look-up SetTag does.
         if (activity.IsAllDataRequested)
         {
-            activity.SetTag(KafkaSemantics.System, KafkaSemantics.Kafka);
-            activity.SetTag(KafkaSemantics.OperationType, KafkaSemantics.Process);
-            activity.SetTag(KafkaSemantics.OperationName, KafkaSemantics.Process);
-            activity.SetTag(KafkaSemantics.DestinationName, topic);
-            activity.SetTag(KafkaSemantics.PartitionId, KafkaSemantics.Partition(m->Partition));
-            activity.SetTag(KafkaSemantics.Offset, m->Offset);
+            activity.AddTag(KafkaSemantics.System, KafkaSemantics.Kafka);
+            activity.AddTag(KafkaSemantics.OperationType, KafkaSemantics.Process);
+            activity.AddTag(KafkaSemantics.OperationName, KafkaSemantics.Process);
+            activity.AddTag(KafkaSemantics.DestinationName, topic.Name);
+            activity.AddTag(KafkaSemantics.PartitionId, KafkaSemantics.Partition(m->Partition));
+            activity.AddTag(KafkaSemantics.Offset, m->Offset);
             if (KafkaSemantics.KeyText(m->Key, m->KeyLength) is { } key)
             {
-                activity.SetTag(KafkaSemantics.MessageKey, key);
+                activity.AddTag(KafkaSemantics.MessageKey, key);
             }
 
             if (m->Payload == 0)
             {
-                activity.SetTag(KafkaSemantics.Tombstone, true);
+                activity.AddTag(KafkaSemantics.Tombstone, KafkaSemantics.True);
             }
 
             if (client.GroupId is not null)
             {
-                activity.SetTag(KafkaSemantics.ConsumerGroup, client.GroupId);
+                activity.AddTag(KafkaSemantics.ConsumerGroup, client.GroupId);
             }
 
             if (client.Name is not null)
             {
-                activity.SetTag(KafkaSemantics.ClientId, client.Name);
+                activity.AddTag(KafkaSemantics.ClientId, client.Name);
             }
         }
 
@@ -266,15 +267,16 @@ internal sealed unsafe class ConsumerShims
             return found;
         }
 
+        byte[][] fields = _tracing.FieldNames;
         for (int i = 0; _tracing.Native.HeaderGetAll(headers, i, out byte* name, out byte* value, out nuint size) == 0; i++)
         {
             var nameBytes = MemoryMarshal.CreateReadOnlySpanFromNullTerminated(name);
-            foreach (byte[] field in _tracing.FieldNames)
+            for (int f = 0; f < fields.Length; f++)
             {
-                if (nameBytes.SequenceEqual(field.AsSpan(0, field.Length - 1)))
+                if (nameBytes.SequenceEqual(fields[f].AsSpan(0, fields[f].Length - 1)))
                 {
                     string text = value == null ? string.Empty : Encoding.UTF8.GetString(value, (int)size);
-                    found.Add(new KeyValuePair<string, string>(Encoding.UTF8.GetString(nameBytes), text));
+                    found.Add(new KeyValuePair<string, string>(_tracing.FieldNameStrings[f], text));
                     break;
                 }
             }

@@ -10,7 +10,7 @@ namespace TraceAgent.Instrumentation.ConfluentKafka;
 /// </summary>
 internal sealed class KafkaClient
 {
-    private readonly ConcurrentDictionary<nint, string> _topics = new();
+    private readonly ConcurrentDictionary<nint, KafkaTopic> _topics = new();
 
     public KafkaClient(nint handle, string? name, string? groupId, DeliveryCallback? delivery, bool tracksDelivery)
     {
@@ -44,20 +44,22 @@ internal sealed class KafkaClient
     public ConsumerSpan? Open;
 
     /// <summary>Topic handles (rd_kafka_topic_t*) of consumed messages live as long as the client.</summary>
-    public string? TopicName(nint topic, NativeRdKafka native)
+    public KafkaTopic? Topic(nint handle, KafkaTracing tracing)
     {
-        if (_topics.TryGetValue(topic, out var name))
+        if (_topics.TryGetValue(handle, out var topic))
         {
-            return name;
+            return topic;
         }
 
-        name = native.TopicName(topic);
-        if (name is not null)
+        string? name = tracing.Native.TopicName(handle);
+        if (name is null)
         {
-            _topics.TryAdd(topic, name);
+            return null;
         }
 
-        return name;
+        topic = new KafkaTopic(name, utf8: null, tracing);
+        _topics.TryAdd(handle, topic);
+        return topic;
     }
 }
 

@@ -23,6 +23,9 @@ internal static class KafkaSemantics
     public const string Send = "send";
     public const string Process = "process";
 
+    /// <summary>The tombstone tag's value, boxed once.</summary>
+    public static readonly object True = true;
+
     private const int MaxKeyBytes = 256;
 
     private static readonly string[] PartitionNames = Enumerable.Range(0, 64).Select(i => i.ToString(global::System.Globalization.CultureInfo.InvariantCulture)).ToArray();

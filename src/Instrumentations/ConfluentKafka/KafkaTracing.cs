@@ -13,8 +13,20 @@ internal sealed class KafkaTracing
 
     public static readonly ActivitySource Source = new(SourceName);
 
+    // The W3C header names (the propagator lists them in Fields when tracecontext and baggage are on).
+    private const string TraceParentHeader = "traceparent";
+    private const string TraceStateHeader = "tracestate";
+    private const string BaggageHeader = "baggage";
+
+    // Topic names seen by producers, most recent first by slot: Confluent hands produce a fresh UTF-8
+    // copy of the name each call, so the name is matched by content, not by pointer. Apps produce to
+    // a handful of topics; beyond this many, names are decoded per message (correct, only slower).
+    private const int ProducedTopicSlots = 16;
+
     private readonly GlobPattern _excluded;
     private readonly Dictionary<string, byte[]> _fieldNames;
+    private readonly KafkaTopic?[] _producedTopics = new KafkaTopic?[ProducedTopicSlots];
+    private int _nextProducedTopicSlot;
 
     public KafkaTracing(NativeRdKafka native, KafkaClients clients, AgentPropagator propagator, KafkaSettings settings)
     {
@@ -29,7 +41,21 @@ internal sealed class KafkaTracing
             _fieldNames[field] = NulTerminated(field);
         }
 
-        FieldNames = _fieldNames.Values.ToArray();
+        FieldNames = new byte[_fieldNames.Count][];
+        FieldNameStrings = new string[_fieldNames.Count];
+        int index = 0;
+        bool traceParent = false, other = false;
+        foreach (var (field, bytes) in _fieldNames)
+        {
+            FieldNames[index] = bytes;
+            FieldNameStrings[index++] = field;
+            traceParent |= field == TraceParentHeader;
+            other |= field != TraceParentHeader && field != TraceStateHeader && field != BaggageHeader;
+        }
+
+        TraceParentIndex = Array.IndexOf(FieldNameStrings, TraceParentHeader);
+        OnlyTraceContext = traceParent && !other;
+        HasBaggageField = _fieldNames.ContainsKey(BaggageHeader);
     }
 
     public NativeRdKafka Native { get; }
@@ -42,6 +68,21 @@ internal sealed class KafkaTracing
 
     /// <summary>The propagators' header names, UTF-8 and NUL-terminated.</summary>
     public byte[][] FieldNames { get; }
+
+    /// <summary>The same names as strings, index for index.</summary>
+    public string[] FieldNameStrings { get; }
+
+    /// <summary>Where traceparent is in <see cref="FieldNames"/>, or -1.</summary>
+    public int TraceParentIndex { get; }
+
+    /// <summary>
+    /// The propagators are W3C trace context, with or without baggage (the default). Then a context
+    /// with no trace state and no baggage comes down to the one traceparent header, which the
+    /// producer writes straight from the span's ids without going through strings.
+    /// </summary>
+    public bool OnlyTraceContext { get; }
+
+    public bool HasBaggageField { get; }
 
     public unsafe bool IsFieldName(byte* name)
     {
@@ -58,6 +99,33 @@ internal sealed class KafkaTracing
     }
 
     public bool IsExcluded(string topic) => !_excluded.IsEmpty && _excluded.Matches(topic);
+
+    /// <summary>What the producer needs of the topic whose NUL-terminated UTF-8 name is at <paramref name="name"/>.</summary>
+    public unsafe KafkaTopic ProducedTopic(byte* name)
+    {
+        var bytes = System.Runtime.InteropServices.MemoryMarshal.CreateReadOnlySpanFromNullTerminated(name);
+        var slots = _producedTopics;
+        for (int i = 0; i < slots.Length; i++)
+        {
+            var known = slots[i];
+            if (known is null)
+            {
+                break;
+            }
+
+            if (known.Utf8.AsSpan().SequenceEqual(bytes))
+            {
+                return known;
+            }
+        }
+
+        // Slots are filled in order and overwritten round-robin once full; a racing writer can only
+        // replace one complete entry with another.
+        var topic = new KafkaTopic(Encoding.UTF8.GetString(bytes), bytes.ToArray(), this);
+        int slot = (int)((uint)Interlocked.Increment(ref _nextProducedTopicSlot) - 1) % slots.Length;
+        slots[slot] = topic;
+        return topic;
+    }
 
     public byte[] HeaderName(string name) => _fieldNames.TryGetValue(name, out var bytes) ? bytes : NulTerminated(name);
 
@@ -81,4 +149,27 @@ internal sealed class KafkaTracing
         Encoding.UTF8.GetBytes(text, bytes);
         return bytes;
     }
+}
+
+/// <summary>A topic name with what the spans need of it, worked out once: span names and the exclusion check.</summary>
+internal sealed class KafkaTopic
+{
+    public KafkaTopic(string name, byte[]? utf8, KafkaTracing tracing)
+    {
+        Name = name;
+        Utf8 = utf8 ?? [];
+        SendSpanName = "send " + name;
+        ProcessSpanName = "process " + name;
+        Excluded = tracing.IsExcluded(name);
+    }
+
+    public string Name { get; }
+
+    public byte[] Utf8 { get; }
+
+    public string SendSpanName { get; }
+
+    public string ProcessSpanName { get; }
+
+    public bool Excluded { get; }
 }

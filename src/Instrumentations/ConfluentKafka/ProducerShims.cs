@@ -112,66 +112,79 @@ internal sealed unsafe class ProducerShims
             }
         }
 
-        string? topic = topicPointer == 0 ? null : Marshal.PtrToStringUTF8(topicPointer);
-        if (topic is null || headersSlot is null || _tracing.IsExcluded(topic))
+        if (topicPointer == 0 || headersSlot is null)
+        {
+            return;
+        }
+
+        var topic = _tracing.ProducedTopic((byte*)topicPointer);
+        if (topic.Excluded)
         {
             return;
         }
 
         var client = _tracing.Clients.Get(rk);
         var previous = Activity.Current;
-        var activity = KafkaTracing.Source.StartActivity("send " + topic, ActivityKind.Producer);
+        var activity = KafkaTracing.Source.StartActivity(topic.SendSpanName, ActivityKind.Producer);
         scope.Activity = activity;
         try
         {
+            // A span fresh from the agent's own source has no tags yet: AddTag, which does not look
+            // for an existing tag of the same name first.
             if (activity is not null && activity.IsAllDataRequested)
             {
-                activity.SetTag(KafkaSemantics.System, KafkaSemantics.Kafka);
-                activity.SetTag(KafkaSemantics.OperationType, KafkaSemantics.Send);
-                activity.SetTag(KafkaSemantics.OperationName, KafkaSemantics.Send);
-                activity.SetTag(KafkaSemantics.DestinationName, topic);
+                activity.AddTag(KafkaSemantics.System, KafkaSemantics.Kafka);
+                activity.AddTag(KafkaSemantics.OperationType, KafkaSemantics.Send);
+                activity.AddTag(KafkaSemantics.OperationName, KafkaSemantics.Send);
+                activity.AddTag(KafkaSemantics.DestinationName, topic.Name);
                 if (partition >= 0)
                 {
-                    activity.SetTag(KafkaSemantics.PartitionId, KafkaSemantics.Partition(partition));
+                    activity.AddTag(KafkaSemantics.PartitionId, KafkaSemantics.Partition(partition));
                 }
 
                 if (KafkaSemantics.KeyText(keyPointer, keyLength) is { } key)
                 {
-                    activity.SetTag(KafkaSemantics.MessageKey, key);
+                    activity.AddTag(KafkaSemantics.MessageKey, key);
                 }
 
                 if (valuePointer == 0)
                 {
-                    activity.SetTag(KafkaSemantics.Tombstone, true);
+                    activity.AddTag(KafkaSemantics.Tombstone, KafkaSemantics.True);
                 }
 
                 if (client.Name is not null)
                 {
-                    activity.SetTag(KafkaSemantics.ClientId, client.Name);
+                    activity.AddTag(KafkaSemantics.ClientId, client.Name);
                 }
             }
 
             // The span's context, or, when it was not created (not sampled, no listener), the
             // caller's, so the consumer still joins the caller's trace.
             var source = activity ?? previous;
-            bool injected = false;
+            uint written = 0;
             List<NativeHeader>? appHeaders = null;
             if (source is not null && source.IdFormat == ActivityIdFormat.W3C && _tracing.FieldNames.Length > 0)
             {
                 appHeaders = SnapshotIfConflicting(*headersSlot);
                 var writer = HeaderWriter.For(_tracing, headersSlot);
-                _tracing.Propagator.Inject(source.Context, source.Baggage, writer, HeaderWriter.Set);
+                if (!writer.TryWriteTraceParentOnly(source))
+                {
+                    _tracing.Propagator.Inject(source.Context, source.Baggage, writer, HeaderWriter.Set);
+                }
+
                 scope.CreatedHeaders = writer.Created;
-                injected = writer.Wrote;
+                written = writer.Written;
                 writer.Clear();
             }
+
+            bool injected = written != 0;
 
             // With a delivery report to come, the message carries a token instead of its opaque: the
             // report ends the span and undoes the header changes before Confluent sees it.
             if ((activity is not null || injected) && opaqueSlot is not null && client.TracksDelivery)
             {
                 nint token = (nint)Interlocked.Add(ref _nextToken, 2);
-                _inFlight[token] = new InFlight(activity, *opaqueSlot, rk, injected, appHeaders);
+                _inFlight[token] = new InFlight(activity, *opaqueSlot, rk, written, appHeaders);
                 *opaqueSlot = token;
                 scope.Token = token;
             }
@@ -292,9 +305,12 @@ internal sealed unsafe class ProducerShims
         }
 
         m->Private = inFlight.Opaque;
-        if (inFlight.Injected)
+
+        // Confluent reads a report's headers only for a message that has a delivery handler (a
+        // non-zero opaque: ProduceAsync, or Produce with a handler); fire-and-forget reports it drops.
+        if (inFlight.Written != 0 && inFlight.Opaque != 0)
         {
-            RestoreAppHeaders(message, inFlight.AppHeaders);
+            RestoreAppHeaders(message, inFlight.Written, inFlight.AppHeaders);
         }
 
         var activity = inFlight.Activity;
@@ -314,7 +330,7 @@ internal sealed unsafe class ProducerShims
             {
                 if (m->Offset >= 0)
                 {
-                    activity.SetTag(KafkaSemantics.Offset, m->Offset);
+                    activity.AddTag(KafkaSemantics.Offset, m->Offset);
                 }
             }
             else
@@ -386,7 +402,7 @@ internal sealed unsafe class ProducerShims
     /// agent's are taken out again, and where the app had its own header of such a name, the app's
     /// list is put back as it was, in order, so the report is what it would be without the agent.
     /// </summary>
-    private void RestoreAppHeaders(nint message, List<NativeHeader>? appHeaders)
+    private void RestoreAppHeaders(nint message, uint written, List<NativeHeader>? appHeaders)
     {
         var native = _tracing.Native;
         nint headers = native.MessageHeaders(message);
@@ -395,11 +411,17 @@ internal sealed unsafe class ProducerShims
             return;
         }
 
-        foreach (byte[] field in _tracing.FieldNames)
+        // Only the names the agent wrote: an app header of another propagator name was left as it
+        // was, and if there is one, appHeaders puts the app's whole list back below anyway.
+        byte[][] fields = _tracing.FieldNames;
+        for (int i = 0; i < fields.Length; i++)
         {
-            fixed (byte* name = field)
+            if ((written & HeaderWriter.Bit(i)) != 0)
             {
-                native.HeaderRemove(headers, name);
+                fixed (byte* name = fields[i])
+                {
+                    native.HeaderRemove(headers, name);
+                }
             }
         }
 
@@ -436,7 +458,8 @@ internal sealed unsafe class ProducerShims
         public nint Token;
     }
 
-    private sealed record InFlight(Activity? Activity, nint Opaque, nint Handle, bool Injected, List<NativeHeader>? AppHeaders);
+    /// <summary>A span waiting for its delivery report; <c>Written</c> has a bit per propagator field the agent wrote.</summary>
+    private sealed record InFlight(Activity? Activity, nint Opaque, nint Handle, uint Written, List<NativeHeader>? AppHeaders);
 
     private sealed record NativeHeader(byte[] Name, byte[]? Value);
 
@@ -449,6 +472,9 @@ internal sealed unsafe class ProducerShims
     {
         public static readonly Action<HeaderWriter, string, string> Set = static (writer, name, value) => writer.Write(name, value);
 
+        // A name outside the propagator's fields (none today) sets every bit: all fields are removed again.
+        private const uint UnknownField = uint.MaxValue;
+
         [ThreadStatic]
         private static HeaderWriter? _threadInstance;
 
@@ -457,7 +483,10 @@ internal sealed unsafe class ProducerShims
 
         public nint Created { get; private set; }
 
-        public bool Wrote { get; private set; }
+        /// <summary>A bit per field written (<see cref="Bit"/> of its index in KafkaTracing.FieldNames).</summary>
+        public uint Written { get; private set; }
+
+        public static uint Bit(int fieldIndex) => fieldIndex < 32 ? 1u << fieldIndex : UnknownField;
 
         public static HeaderWriter For(KafkaTracing tracing, nint* slot)
         {
@@ -465,7 +494,7 @@ internal sealed unsafe class ProducerShims
             writer._tracing = tracing;
             writer._slot = slot;
             writer.Created = 0;
-            writer.Wrote = false;
+            writer.Written = 0;
             return writer;
         }
 
@@ -475,9 +504,67 @@ internal sealed unsafe class ProducerShims
             _slot = null;
         }
 
+        /// <summary>
+        /// With only W3C trace context (and baggage) configured, a span without trace state or baggage
+        /// propagates as one traceparent header, exactly as the propagator formats it
+        /// ("00-{trace id}-{span id}-{flags}"): written here from the span's ids into a stack buffer,
+        /// with no string made. Anything else goes through the propagator.
+        /// </summary>
+        public bool TryWriteTraceParentOnly(Activity source)
+        {
+            var tracing = _tracing!;
+            if (!tracing.OnlyTraceContext || !string.IsNullOrEmpty(source.TraceStateString))
+            {
+                return false;
+            }
+
+            // Activity.Baggage is an empty array when no span in the chain has baggage.
+            if (tracing.HasBaggageField && source.Baggage is not ICollection<KeyValuePair<string, string?>> { Count: 0 })
+            {
+                return false;
+            }
+
+            string traceId = source.TraceId.ToHexString();
+            string spanId = source.SpanId.ToHexString();
+            if (traceId.Length != 32 || spanId.Length != 16)
+            {
+                return false;
+            }
+
+            Span<byte> value = stackalloc byte[55];
+            value[0] = (byte)'0';
+            value[1] = (byte)'0';
+            value[2] = (byte)'-';
+            for (int i = 0; i < 32; i++)
+            {
+                value[3 + i] = (byte)traceId[i];
+            }
+
+            value[35] = (byte)'-';
+            for (int i = 0; i < 16; i++)
+            {
+                value[36 + i] = (byte)spanId[i];
+            }
+
+            value[52] = (byte)'-';
+            value[53] = (byte)'0';
+            value[54] = (source.ActivityTraceFlags & ActivityTraceFlags.Recorded) != 0 ? (byte)'1' : (byte)'0';
+            WriteField(tracing.TraceParentIndex, value);
+            return true;
+        }
+
         private void Write(string name, string value)
         {
-            var native = _tracing!.Native;
+            int length = Encoding.UTF8.GetByteCount(value);
+            Span<byte> valueBytes = length <= 512 ? stackalloc byte[length] : new byte[length];
+            Encoding.UTF8.GetBytes(value, valueBytes);
+            WriteField(Array.IndexOf(_tracing!.FieldNameStrings, name), valueBytes, name);
+        }
+
+        private void WriteField(int fieldIndex, ReadOnlySpan<byte> value, string? name = null)
+        {
+            var tracing = _tracing!;
+            var native = tracing.Native;
             nint headers = *_slot;
             if (headers == 0)
             {
@@ -491,20 +578,17 @@ internal sealed unsafe class ProducerShims
                 *_slot = headers;
             }
 
-            byte[] nameBytes = _tracing.HeaderName(name);
-            int length = Encoding.UTF8.GetByteCount(value);
-            Span<byte> valueBytes = length <= 512 ? stackalloc byte[length] : new byte[length];
-            Encoding.UTF8.GetBytes(value, valueBytes);
+            byte[] nameBytes = fieldIndex >= 0 ? tracing.FieldNames[fieldIndex] : tracing.HeaderName(name!);
             fixed (byte* namePointer = nameBytes)
-            fixed (byte* valuePointer = valueBytes)
+            fixed (byte* valuePointer = value)
             {
                 if (Created != headers)
                 {
                     native.HeaderRemove(headers, namePointer);
                 }
 
-                native.HeaderAdd(headers, namePointer, valuePointer, length);
-                Wrote = true;
+                native.HeaderAdd(headers, namePointer, valuePointer, value.Length);
+                Written |= fieldIndex >= 0 ? Bit(fieldIndex) : UnknownField;
             }
         }
     }

@@ -104,23 +104,23 @@ internal sealed class EntityFrameworkCoreInstrumentation : IInstrumentation
         }
 
         var query = command.CommandText;
-        var (summary, operation, collection, statements) = SqlText.Summarize(query);
-        activity.DisplayName = summary ?? system;
-        if (summary is not null)
+        var shape = SqlShapes.Of(query);
+        activity.DisplayName = shape.Summary ?? system;
+        if (shape.Summary is not null)
         {
-            activity.SetTag("db.query.summary", summary);
+            activity.SetTag("db.query.summary", shape.Summary);
         }
 
-        activity.SetTag("db.operation.name", operation);
-        activity.SetTag("db.collection.name", collection);
-        if (statements > 1)
+        activity.SetTag("db.operation.name", shape.Operation);
+        activity.SetTag("db.collection.name", shape.Collection);
+        if (shape.Statements > 1)
         {
-            activity.SetTag("db.operation.batch.size", statements);
+            activity.SetTag("db.operation.batch.size", shape.Statements);
         }
 
         if (_settings.QueryTextEnabled)
         {
-            activity.SetTag("db.query.text", _settings.SanitizeQueryText ? SqlText.Sanitize(query) : query);
+            activity.SetTag("db.query.text", _settings.SanitizeQueryText ? shape.Sanitized : query);
         }
 
         _open.AddOrUpdate(command, activity);

@@ -16,12 +16,12 @@ internal sealed class NpgsqlInstrumentation : IInstrumentation
 
     // Attributes of older conventions that the stable names replace, or that must never leave the
     // process (the connection string may hold a password).
-    private static readonly string[] Removed =
-    [
+    private static readonly HashSet<string> Removed = new(StringComparer.Ordinal)
+    {
         "db.system", "db.statement", "db.name", "db.user", "db.connection_string", "net.peer.name", "net.peer.port",
         "net.peer.ip", "net.transport", "db.npgsql.data_source", "db.npgsql.connection_id", "db.connection_id",
         "otel.status_code", "otel.status_description",
-    ];
+    };
 
     public IDisposable? Start(InstrumentationContext context)
     {
@@ -43,12 +43,24 @@ internal sealed class NpgsqlInstrumentation : IInstrumentation
             activity.SetStatus(ActivityStatusCode.Error, activity.GetTagItem("otel.status_description") as string);
         }
 
-        foreach (var key in Removed)
+        // One pass over the tags to find the ones to drop; they cannot be removed while enumerating.
+        string[]? dropped = null;
+        var count = 0;
+        foreach (var tag in activity.EnumerateTagObjects())
         {
-            if (activity.GetTagItem(key) is not null)
+            if (Removed.Contains(tag.Key))
             {
-                activity.SetTag(key, null);
+                dropped ??= new string[Removed.Count];
+                if (count < dropped.Length)
+                {
+                    dropped[count++] = tag.Key;
+                }
             }
+        }
+
+        for (var i = 0; i < count; i++)
+        {
+            activity.SetTag(dropped![i], null);
         }
 
         activity.SetTag("db.system.name", "postgresql");
@@ -70,29 +82,29 @@ internal sealed class NpgsqlInstrumentation : IInstrumentation
         string? summary = null;
         if (query is not null)
         {
-            var (querySummary, operation, collection, statements) = SqlText.Summarize(query);
-            summary = querySummary;
+            var shape = SqlShapes.Of(query);
+            summary = shape.Summary;
             if (summary is not null)
             {
                 activity.SetTag("db.query.summary", summary);
             }
 
-            if (operation is not null)
+            if (shape.Operation is not null)
             {
-                activity.SetTag("db.operation.name", operation);
+                activity.SetTag("db.operation.name", shape.Operation);
             }
 
-            if (collection is not null)
+            if (shape.Collection is not null)
             {
-                activity.SetTag("db.collection.name", collection);
+                activity.SetTag("db.collection.name", shape.Collection);
             }
 
-            if (statements > 1)
+            if (shape.Statements > 1)
             {
-                activity.SetTag("db.operation.batch.size", statements);
+                activity.SetTag("db.operation.batch.size", shape.Statements);
             }
 
-            activity.SetTag("db.query.text", settings.QueryTextEnabled ? (settings.SanitizeQueryText ? SqlText.Sanitize(query) : query) : null);
+            activity.SetTag("db.query.text", settings.QueryTextEnabled ? (settings.SanitizeQueryText ? shape.Sanitized : query) : null);
         }
 
         // Span name: {db.query.summary} (semantic conventions for database spans). A span without

@@ -23,6 +23,9 @@ internal sealed class CommandSpans
     // DateTime at which the exception surfaced); allow for their drift.
     private static readonly TimeSpan ClockSlack = TimeSpan.FromMilliseconds(2);
 
+    private static readonly string[] DatabaseNames = Enumerable.Range(0, 16).Select(i => i.ToString(CultureInfo.InvariantCulture)).ToArray();
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<EndPoint, KeyValuePair<string, object?>[]> EndpointTags = new();
+
     private readonly Func<IProfiledCommand, string?>? _commandAndKey;
 
     public CommandSpans(Func<IProfiledCommand, string?>? commandAndKey)
@@ -78,10 +81,19 @@ internal sealed class CommandSpans
         };
         if (command.Db >= 0)
         {
-            tags.Add(new("db.namespace", command.Db.ToString(CultureInfo.InvariantCulture)));
+            tags.Add(new("db.namespace", command.Db < DatabaseNames.Length ? DatabaseNames[command.Db] : command.Db.ToString(CultureInfo.InvariantCulture)));
         }
 
-        AddEndpoint(tags, command.EndPoint);
+        if (command.EndPoint is { } endpoint)
+        {
+            if (EndpointTags.Count > 256)
+            {
+                EndpointTags.Clear();
+            }
+
+            tags.AddRange(EndpointTags.GetOrAdd(endpoint, static e => Describe(e)));
+        }
+
         var activity = Source.StartActivity(name, ActivityKind.Client, parent, tags, startTime: start);
         if (activity is null)
         {
@@ -125,21 +137,19 @@ internal sealed class CommandSpans
     private static string QueryText(string name, string? commandAndKey) =>
         commandAndKey is not null && commandAndKey.StartsWith(name, StringComparison.OrdinalIgnoreCase) ? commandAndKey : name;
 
-    private static void AddEndpoint(List<KeyValuePair<string, object?>> tags, EndPoint? endpoint)
+    // A connection's endpoints are few and fixed: their attributes are formatted and boxed once.
+    private static KeyValuePair<string, object?>[] Describe(EndPoint endpoint)
     {
         switch (endpoint)
         {
             case DnsEndPoint dns:
-                tags.Add(new("server.address", dns.Host));
-                tags.Add(new("server.port", dns.Port));
-                break;
+                return [new("server.address", dns.Host), new("server.port", dns.Port)];
             case IPEndPoint ip:
                 var address = ip.Address.ToString();
-                tags.Add(new("server.address", address));
-                tags.Add(new("server.port", ip.Port));
-                tags.Add(new("network.peer.address", address));
-                tags.Add(new("network.peer.port", ip.Port));
-                break;
+                object port = ip.Port;
+                return [new("server.address", address), new("server.port", port), new("network.peer.address", address), new("network.peer.port", port)];
+            default:
+                return [];
         }
     }
 

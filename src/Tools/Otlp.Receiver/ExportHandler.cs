@@ -30,14 +30,17 @@ internal sealed class ExportHandler
     private readonly CancellationToken _stopping;
     private readonly Action<IReadOnlyList<ReceivedSpan>> _onSpans;
     private readonly Action<IReadOnlyList<ReceivedLogRecord>> _onLogs;
+    private readonly bool _discardData;
 
     public ExportHandler(
         ReceivedData data,
         Func<ReceiverMode> mode,
         CancellationToken stopping,
         Action<IReadOnlyList<ReceivedSpan>> onSpans,
-        Action<IReadOnlyList<ReceivedLogRecord>> onLogs)
+        Action<IReadOnlyList<ReceivedLogRecord>> onLogs,
+        bool discardData = false)
     {
+        _discardData = discardData;
         _data = data;
         _mode = mode;
         _stopping = stopping;
@@ -171,6 +174,13 @@ internal sealed class ExportHandler
 
     private bool TryRecord(string signal, byte[] message, out string error)
     {
+        error = "";
+        if (_discardData)
+        {
+            // A stand-in for a collector on another machine: accept, keep nothing, spend nothing.
+            return true;
+        }
+
         try
         {
             if (signal == TracesSignal)

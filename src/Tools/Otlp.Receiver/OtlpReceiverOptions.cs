@@ -10,4 +10,10 @@ public sealed class OtlpReceiverOptions
 
     /// <summary>Largest request body accepted, compressed size.</summary>
     public long MaxRequestBodySize { get; init; } = 64 * 1024 * 1024;
+
+    /// <summary>
+    /// Accept export requests without decoding or keeping their content (requests are still
+    /// listed): for benchmarks, where the receiver shares the machine with the app under test.
+    /// </summary>
+    public bool DiscardData { get; init; }
 }

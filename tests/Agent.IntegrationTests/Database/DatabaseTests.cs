@@ -27,11 +27,12 @@ public sealed class DatabaseTests
         Assert.Equal(HttpStatusCode.OK, (await client.GetAsync(app.BaseUrl + "/db/ef-query")).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await client.PostAsync(app.BaseUrl + "/db/insert", null)).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await client.PostAsync(app.BaseUrl + "/db/update-tx", null)).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync(app.BaseUrl + "/db/batch")).StatusCode);
         var error = await client.GetAsync(app.BaseUrl + "/db/error");
         Assert.Equal(HttpStatusCode.InternalServerError, error.StatusCode);
         Assert.Equal("42601", await error.Content.ReadAsStringAsync());
 
-        var paths = new[] { "/db/raw", "/db/ef-query", "/db/insert", "/db/update-tx", "/db/error" };
+        var paths = new[] { "/db/raw", "/db/ef-query", "/db/insert", "/db/update-tx", "/db/batch", "/db/error" };
         var spans = await receiver.WaitForSpansAsync(
             all => paths.All(p => all.Any(s => s.Kind == SpanKinds.Server && (s.Attribute("url.path") as string) == p)),
             Timeout);
@@ -80,6 +81,28 @@ public sealed class DatabaseTests
         var updateSpan = Assert.Single(update, s => s.Attribute("db.operation.name") as string == "UPDATE");
         Assert.Equal("UPDATE items", updateSpan.Name);
         Assert.Equal("UPDATE items SET price = price + ? WHERE name = ?", updateSpan.Attribute("db.query.text"));
+
+        // A batch and a multi-statement command: one span each, summarising every statement, with
+        // the statement count, and no single operation name (semantic conventions for batches).
+        var batch = DbSpansOf("/db/batch");
+        if (variant == "high")
+        {
+            Assert.Equal(2, batch.Count);
+            var npgsqlBatch = Assert.Single(batch, s => (s.Attribute("db.query.summary") as string) == "UPDATE items; SELECT items");
+            Assert.Equal(2L, npgsqlBatch.Attribute("db.operation.batch.size"));
+            Assert.Null(npgsqlBatch.Attribute("db.operation.name"));
+            Assert.DoesNotContain("'widget'", (string)npgsqlBatch.Attribute("db.query.text")!, StringComparison.Ordinal);
+        }
+        else
+        {
+            // Npgsql 8 records no SQL for an NpgsqlBatch: its span has the database as its name only.
+            var batchServer = spans.Single(s => s.Kind == SpanKinds.Server && (s.Attribute("url.path") as string) == "/db/batch");
+            Assert.Contains(spans, s => s.ParentSpanId == batchServer.SpanId && s.Name == "shop" && s.Attribute("db.query.text") is null && s.Attribute("db.system.name") as string == "postgresql");
+        }
+
+        var multi = Assert.Single(batch, s => (s.Attribute("db.query.summary") as string) == "SELECT; SELECT items");
+        Assert.Equal(2L, multi.Attribute("db.operation.batch.size"));
+        Assert.Equal("SELECT ?; SELECT name FROM items WHERE price > ?", multi.Attribute("db.query.text"));
 
         var failed = Assert.Single(DbSpansOf("/db/error"));
         Assert.Equal(2, failed.StatusCode);

@@ -58,6 +58,18 @@ app.MapPost("/db/update-tx", async (ShopContext db) =>
     return Results.Ok();
 });
 
+app.MapGet("/db/batch", async () =>
+{
+    // One round trip with two statements, as an NpgsqlBatch and as one multi-statement command.
+    await using var batch = dataSource.CreateBatch();
+    batch.BatchCommands.Add(new NpgsqlBatchCommand("UPDATE items SET price = price WHERE name = 'widget'"));
+    batch.BatchCommands.Add(new NpgsqlBatchCommand("SELECT count(*) FROM items"));
+    await batch.ExecuteNonQueryAsync();
+    await using var multi = dataSource.CreateCommand("SELECT 1; SELECT name FROM items WHERE price > 100");
+    await multi.ExecuteNonQueryAsync();
+    return Results.Ok();
+});
+
 app.MapGet("/db/error", async () =>
 {
     try
