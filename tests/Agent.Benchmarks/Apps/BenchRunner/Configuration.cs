@@ -26,6 +26,25 @@ internal sealed record Configuration(string Key, string Label, string Dll, IRead
         return new("agent", "agent, 100% sampling", options.PlainApp, env);
     }
 
+    /// <summary>
+    /// The agent making the same spans as the in-code SDK set-up (ASP.NET Core and HttpClient only:
+    /// no OpenTelemetry instrumentation of StackExchange.Redis is published, and the SDK variant
+    /// wires none for Npgsql), so the two compare like for like.
+    /// </summary>
+    public static Configuration AgentHttpOnly(BenchOptions options, string otlpEndpoint)
+    {
+        var agent = Agent(options, otlpEndpoint);
+        var env = agent.With(new Dictionary<string, string>
+        {
+            ["OTEL_DOTNET_AUTO_TRACES_NPGSQL_INSTRUMENTATION_ENABLED"] = "false",
+            ["OTEL_DOTNET_AUTO_TRACES_ENTITYFRAMEWORKCORE_INSTRUMENTATION_ENABLED"] = "false",
+            ["OTEL_DOTNET_AUTO_TRACES_STACKEXCHANGEREDIS_INSTRUMENTATION_ENABLED"] = "false",
+            ["OTEL_DOTNET_AUTO_TRACES_KAFKA_INSTRUMENTATION_ENABLED"] = "false",
+            ["OTEL_DOTNET_AUTO_LOGS_ILOGGER_INSTRUMENTATION_ENABLED"] = "false",
+        });
+        return new("agenthttp", "agent, 100%, same spans as the SDK (HTTP only)", options.PlainApp, env);
+    }
+
     public static Configuration Sdk(BenchOptions options, string otlpEndpoint) =>
         new("sdk", "in-code OpenTelemetry SDK", options.SdkApp, new Dictionary<string, string>
         {
