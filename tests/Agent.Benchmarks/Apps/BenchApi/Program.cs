@@ -61,6 +61,9 @@ if (role != "peer")
             }
         }
 
+        // One log record per request: free without a logging provider, exported with
+        // OTEL_LOGS_EXPORTER=otlp (the log-export row of the report).
+        app.Logger.LogInformation("work done: {PeerBytes} bytes from the peer, cached {Cached}", body.Length, cached is not null);
         return Results.Text(body + "|" + cached + "|" + row);
     });
 }

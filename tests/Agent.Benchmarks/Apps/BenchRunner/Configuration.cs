@@ -27,22 +27,26 @@ internal sealed record Configuration(string Key, string Label, string Dll, IRead
     }
 
     /// <summary>
-    /// The agent making the same spans as the in-code SDK set-up (ASP.NET Core and HttpClient only:
-    /// no OpenTelemetry instrumentation of StackExchange.Redis is published, and the SDK variant
-    /// wires none for Npgsql), so the two compare like for like.
+    /// The agent making the same spans as the in-code SDK set-up (ASP.NET Core, HttpClient and
+    /// Npgsql; no OpenTelemetry instrumentation of StackExchange.Redis is published, so the SDK
+    /// variant makes no Redis spans), so the two compare like for like.
     /// </summary>
-    public static Configuration AgentHttpOnly(BenchOptions options, string otlpEndpoint)
+    public static Configuration AgentSameSpans(BenchOptions options, string otlpEndpoint)
     {
-        var agent = Agent(options, otlpEndpoint);
-        var env = agent.With(new Dictionary<string, string>
+        var env = Agent(options, otlpEndpoint).With(new Dictionary<string, string>
         {
-            ["OTEL_DOTNET_AUTO_TRACES_NPGSQL_INSTRUMENTATION_ENABLED"] = "false",
-            ["OTEL_DOTNET_AUTO_TRACES_ENTITYFRAMEWORKCORE_INSTRUMENTATION_ENABLED"] = "false",
             ["OTEL_DOTNET_AUTO_TRACES_STACKEXCHANGEREDIS_INSTRUMENTATION_ENABLED"] = "false",
             ["OTEL_DOTNET_AUTO_TRACES_KAFKA_INSTRUMENTATION_ENABLED"] = "false",
             ["OTEL_DOTNET_AUTO_LOGS_ILOGGER_INSTRUMENTATION_ENABLED"] = "false",
         });
-        return new("agenthttp", "agent, 100%, same spans as the SDK (HTTP only)", options.PlainApp, env);
+        return new("agenthttp", "agent, 100%, the SDK's spans only (no Redis)", options.PlainApp, env);
+    }
+
+    /// <summary>The agent at 100% sampling also exporting the one log record /work writes per request.</summary>
+    public static Configuration AgentWithLogs(BenchOptions options, string otlpEndpoint)
+    {
+        var env = Agent(options, otlpEndpoint).With(new Dictionary<string, string> { ["OTEL_LOGS_EXPORTER"] = "otlp" });
+        return new("agentlogs", "agent, 100%, with OTLP log export", options.PlainApp, env);
     }
 
     public static Configuration Sdk(BenchOptions options, string otlpEndpoint) =>

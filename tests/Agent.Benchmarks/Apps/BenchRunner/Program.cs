@@ -43,7 +43,8 @@ var loadConfigurations = new[]
     Configuration.None(options),
     Configuration.Agent(options, receiver.HttpEndpoint),
     Configuration.Agent(options, receiver.HttpEndpoint, ratio: 0.1),
-    Configuration.AgentHttpOnly(options, receiver.HttpEndpoint),
+    Configuration.AgentSameSpans(options, receiver.HttpEndpoint),
+    Configuration.AgentWithLogs(options, receiver.HttpEndpoint),
     Configuration.Sdk(options, receiver.HttpEndpoint),
 };
 
