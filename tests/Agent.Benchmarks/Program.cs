@@ -14,6 +14,9 @@ var job = Job.Default.WithToolchain(InProcessEmitToolchain.Instance);
 job = quick
     ? job.WithWarmupCount(1).WithIterationCount(3).WithIterationTime(Perfolizer.Horology.TimeInterval.FromMilliseconds(100)).WithId("quick")
     : job.WithWarmupCount(3).WithIterationCount(10).WithId("bench");
+
+// Consume reads messages produced beforehand: it has to know how many iterations to feed.
+TraceAgent.Benchmarks.KafkaBenchmarks.PlannedIterations = job.Run.WarmupCount + job.Run.IterationCount;
 var config = DefaultConfig.Instance
     .AddJob(job)
     .AddDiagnoser(MemoryDiagnoser.Default)

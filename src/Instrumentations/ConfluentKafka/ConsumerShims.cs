@@ -72,13 +72,13 @@ internal sealed unsafe class ConsumerShims
 
     public nint Poll(nint rk, nint timeout)
     {
-        End(rk);
+        var client = End(rk);
         nint message = _poll(rk, timeout);
         if (message != 0)
         {
             try
             {
-                OnMessage(rk, message);
+                OnMessage(rk, message, client);
             }
             catch (Exception ex)
             {
@@ -134,32 +134,36 @@ internal sealed unsafe class ConsumerShims
         }
     }
 
-    /// <summary>Ends the handle's open span; tracked per handle, as Close or Dispose may run on another thread.</summary>
-    private void End(nint rk)
+    /// <summary>
+    /// Ends the handle's open span; tracked per handle, as Close or Dispose may run on another
+    /// thread. Returns the handle's client, if known, for the poll that follows.
+    /// </summary>
+    private KafkaClient? End(nint rk)
     {
         try
         {
             if (!_tracing.Clients.TryGet(rk, out var client))
             {
-                return;
+                return null;
             }
 
             var open = Interlocked.Exchange(ref client.Open, null);
-            if (open is null)
+            if (open is not null)
             {
-                return;
+                var current = Activity.Current;
+                KafkaTracing.Stop(open, ReferenceEquals(current, open) ? Usable(open.GetCustomProperty(PreviousProperty) as Activity) : current);
             }
 
-            var current = Activity.Current;
-            KafkaTracing.Stop(open.Activity, ReferenceEquals(current, open.Activity) ? Usable(open.Previous) : current);
+            return client;
         }
         catch (Exception ex)
         {
             AgentFaults.Report("kafka consume", ex);
+            return null;
         }
     }
 
-    private void OnMessage(nint rk, nint message)
+    private void OnMessage(nint rk, nint message, KafkaClient? known)
     {
         var m = (RdKafkaMessage*)message;
         if (m->Err != 0)
@@ -168,18 +172,20 @@ internal sealed unsafe class ConsumerShims
             return;
         }
 
-        var client = _tracing.Clients.Get(rk);
+        var client = known ?? _tracing.Clients.Get(rk);
         var topic = client.Topic(m->Topic, _tracing);
         if (topic is null || topic.Excluded)
         {
             return;
         }
 
-        var headers = ReadPropagationHeaders(message);
-        ActivityContext remote = default;
         IReadOnlyList<KeyValuePair<string, string?>> baggage = [];
-        bool found = headers.Count > 0 && _tracing.Propagator.TryExtract(headers, GetHeader, out remote, out baggage);
-        headers.Clear();
+        if (!TryReadCanonicalTraceParent(message, out ActivityContext remote, out bool found))
+        {
+            var headers = ReadPropagationHeaders(message);
+            found = headers.Count > 0 && _tracing.Propagator.TryExtract(headers, GetHeader, out remote, out baggage);
+            headers.Clear();
+        }
 
         var current = Activity.Current;
 
@@ -187,21 +193,55 @@ internal sealed unsafe class ConsumerShims
         // thread), start from what was current before it, so spans do not chain through each other.
         var previous = current?.GetCustomProperty(PreviousProperty) is Activity before ? Usable(before) : current;
         ActivityLink[]? links = found ? [new ActivityLink(remote)] : null;
+        var tags = KafkaTracing.RentTags();
         Activity? activity;
-        if (_tracing.LinkOnly)
+        try
         {
-            // A new trace per message: nothing may be taken as the parent, not even the caller's span.
-            Activity.Current = null;
-            activity = KafkaTracing.Source.StartActivity(topic.ProcessSpanName, ActivityKind.Consumer, default(ActivityContext), tags: null, links: links);
-        }
-        else
-        {
-            if (!ReferenceEquals(current, previous))
+            tags.Add(new(KafkaSemantics.System, KafkaSemantics.Kafka));
+            tags.Add(new(KafkaSemantics.OperationType, KafkaSemantics.Process));
+            tags.Add(new(KafkaSemantics.OperationName, KafkaSemantics.Process));
+            tags.Add(new(KafkaSemantics.DestinationName, topic.Name));
+            tags.Add(new(KafkaSemantics.PartitionId, KafkaSemantics.Partition(m->Partition)));
+            tags.Add(new(KafkaSemantics.Offset, m->Offset));
+            if (KafkaSemantics.KeyText(m->Key, m->KeyLength) is { } key)
             {
-                Activity.Current = previous;
+                tags.Add(new(KafkaSemantics.MessageKey, key));
             }
 
-            activity = KafkaTracing.Source.StartActivity(topic.ProcessSpanName, ActivityKind.Consumer, found ? remote : default, tags: null, links: links);
+            if (m->Payload == 0)
+            {
+                tags.Add(new(KafkaSemantics.Tombstone, KafkaSemantics.True));
+            }
+
+            if (client.GroupId is not null)
+            {
+                tags.Add(new(KafkaSemantics.ConsumerGroup, client.GroupId));
+            }
+
+            if (client.Name is not null)
+            {
+                tags.Add(new(KafkaSemantics.ClientId, client.Name));
+            }
+
+            if (_tracing.LinkOnly)
+            {
+                // A new trace per message: nothing may be taken as the parent, not even the caller's span.
+                Activity.Current = null;
+                activity = KafkaTracing.Source.StartActivity(topic.ProcessSpanName, ActivityKind.Consumer, default(ActivityContext), tags, links);
+            }
+            else
+            {
+                if (!ReferenceEquals(current, previous))
+                {
+                    Activity.Current = previous;
+                }
+
+                activity = KafkaTracing.Source.StartActivity(topic.ProcessSpanName, ActivityKind.Consumer, found ? remote : default, tags, links);
+            }
+        }
+        finally
+        {
+            KafkaTracing.ReturnTags(tags);
         }
 
         if (activity is null)
@@ -224,38 +264,88 @@ internal sealed unsafe class ConsumerShims
             activity.AddBaggage(item.Key, item.Value);
         }
 
-        // A span fresh from the agent's own source has no tags yet: AddTag skips the look-up SetTag does.
-        if (activity.IsAllDataRequested)
+        // Left current on purpose: the app handles the message under this span (see the class comment).
+        client.Open = activity;
+    }
+
+    /// <summary>
+    /// The common case without strings: W3C trace context (and baggage) configured, and the message's
+    /// only propagation header one traceparent in the canonical form the agent's producers write
+    /// (version 00, 55 bytes, lower-case hex, non-zero ids, flags 00 or 01). That form the propagator
+    /// accepts as it is, so the context read here is the one it would return. Anything else (trace
+    /// state, baggage, repeated or unusual headers) returns false and goes through the propagator.
+    /// </summary>
+    private bool TryReadCanonicalTraceParent(nint message, out ActivityContext context, out bool found)
+    {
+        context = default;
+        found = false;
+        if (!_tracing.OnlyTraceContext)
         {
-            activity.AddTag(KafkaSemantics.System, KafkaSemantics.Kafka);
-            activity.AddTag(KafkaSemantics.OperationType, KafkaSemantics.Process);
-            activity.AddTag(KafkaSemantics.OperationName, KafkaSemantics.Process);
-            activity.AddTag(KafkaSemantics.DestinationName, topic.Name);
-            activity.AddTag(KafkaSemantics.PartitionId, KafkaSemantics.Partition(m->Partition));
-            activity.AddTag(KafkaSemantics.Offset, m->Offset);
-            if (KafkaSemantics.KeyText(m->Key, m->KeyLength) is { } key)
-            {
-                activity.AddTag(KafkaSemantics.MessageKey, key);
-            }
+            return false;
+        }
 
-            if (m->Payload == 0)
-            {
-                activity.AddTag(KafkaSemantics.Tombstone, KafkaSemantics.True);
-            }
+        nint headers = _tracing.Native.MessageHeaders(message);
+        if (headers == 0)
+        {
+            return true;
+        }
 
-            if (client.GroupId is not null)
+        byte[][] fields = _tracing.FieldNames;
+        int traceParentIndex = _tracing.TraceParentIndex;
+        ReadOnlySpan<byte> traceParent = default;
+        for (int i = 0; _tracing.Native.HeaderGetAll(headers, i, out byte* name, out byte* value, out nuint size) == 0; i++)
+        {
+            var nameBytes = MemoryMarshal.CreateReadOnlySpanFromNullTerminated(name);
+            for (int f = 0; f < fields.Length; f++)
             {
-                activity.AddTag(KafkaSemantics.ConsumerGroup, client.GroupId);
-            }
+                if (nameBytes.SequenceEqual(fields[f].AsSpan(0, fields[f].Length - 1)))
+                {
+                    if (f != traceParentIndex || found || value == null || size != 55)
+                    {
+                        return false;
+                    }
 
-            if (client.Name is not null)
-            {
-                activity.AddTag(KafkaSemantics.ClientId, client.Name);
+                    traceParent = new ReadOnlySpan<byte>(value, 55);
+                    found = true;
+                    break;
+                }
             }
         }
 
-        // Left current on purpose: the app handles the message under this span (see the class comment).
-        client.Open = new ConsumerSpan(activity, previous);
+        if (!found)
+        {
+            return true;
+        }
+
+        var traceId = traceParent.Slice(3, 32);
+        var spanId = traceParent.Slice(36, 16);
+        if (traceParent[0] != '0' || traceParent[1] != '0' || traceParent[2] != '-' || traceParent[35] != '-' || traceParent[52] != '-'
+            || traceParent[53] != '0' || (traceParent[54] != '0' && traceParent[54] != '1')
+            || !IsLowerHexNotAllZeros(traceId) || !IsLowerHexNotAllZeros(spanId))
+        {
+            found = false;
+            return false;
+        }
+
+        var flags = traceParent[54] == '1' ? ActivityTraceFlags.Recorded : ActivityTraceFlags.None;
+        context = new ActivityContext(ActivityTraceId.CreateFromUtf8String(traceId), ActivitySpanId.CreateFromUtf8String(spanId), flags, traceState: null, isRemote: true);
+        return true;
+    }
+
+    private static bool IsLowerHexNotAllZeros(ReadOnlySpan<byte> id)
+    {
+        bool nonZero = false;
+        foreach (byte b in id)
+        {
+            if (b is (< (byte)'0' or > (byte)'9') and (< (byte)'a' or > (byte)'f'))
+            {
+                return false;
+            }
+
+            nonZero |= b != '0';
+        }
+
+        return nonZero;
     }
 
     private List<KeyValuePair<string, string>> ReadPropagationHeaders(nint message)

@@ -40,8 +40,11 @@ internal sealed class KafkaClient
     /// </summary>
     public bool TracksDelivery { get; }
 
-    /// <summary>The consumer span left open (and current) after Consume returned a message.</summary>
-    public ConsumerSpan? Open;
+    /// <summary>
+    /// The consumer span left open (and current) after Consume returned a message. What was current
+    /// before it, when anything was, is its custom property (see ConsumerShims).
+    /// </summary>
+    public Activity? Open;
 
     /// <summary>Topic handles (rd_kafka_topic_t*) of consumed messages live as long as the client.</summary>
     public KafkaTopic? Topic(nint handle, KafkaTracing tracing)
@@ -62,9 +65,6 @@ internal sealed class KafkaClient
         return topic;
     }
 }
-
-/// <summary>A consumer span and what was current before it was made current.</summary>
-internal sealed record ConsumerSpan(Activity Activity, Activity? Previous);
 
 /// <summary>The clients by handle, and the creation in progress on this thread.</summary>
 internal sealed class KafkaClients

@@ -125,39 +125,44 @@ internal sealed unsafe class ProducerShims
 
         var client = _tracing.Clients.Get(rk);
         var previous = Activity.Current;
-        var activity = KafkaTracing.Source.StartActivity(topic.SendSpanName, ActivityKind.Producer);
-        scope.Activity = activity;
+        var tags = KafkaTracing.RentTags();
         try
         {
-            // A span fresh from the agent's own source has no tags yet: AddTag, which does not look
-            // for an existing tag of the same name first.
-            if (activity is not null && activity.IsAllDataRequested)
+            tags.Add(new(KafkaSemantics.System, KafkaSemantics.Kafka));
+            tags.Add(new(KafkaSemantics.OperationType, KafkaSemantics.Send));
+            tags.Add(new(KafkaSemantics.OperationName, KafkaSemantics.Send));
+            tags.Add(new(KafkaSemantics.DestinationName, topic.Name));
+            if (partition >= 0)
             {
-                activity.AddTag(KafkaSemantics.System, KafkaSemantics.Kafka);
-                activity.AddTag(KafkaSemantics.OperationType, KafkaSemantics.Send);
-                activity.AddTag(KafkaSemantics.OperationName, KafkaSemantics.Send);
-                activity.AddTag(KafkaSemantics.DestinationName, topic.Name);
-                if (partition >= 0)
-                {
-                    activity.AddTag(KafkaSemantics.PartitionId, KafkaSemantics.Partition(partition));
-                }
-
-                if (KafkaSemantics.KeyText(keyPointer, keyLength) is { } key)
-                {
-                    activity.AddTag(KafkaSemantics.MessageKey, key);
-                }
-
-                if (valuePointer == 0)
-                {
-                    activity.AddTag(KafkaSemantics.Tombstone, KafkaSemantics.True);
-                }
-
-                if (client.Name is not null)
-                {
-                    activity.AddTag(KafkaSemantics.ClientId, client.Name);
-                }
+                tags.Add(new(KafkaSemantics.PartitionId, KafkaSemantics.Partition(partition)));
             }
 
+            if (KafkaSemantics.KeyText(keyPointer, keyLength) is { } key)
+            {
+                tags.Add(new(KafkaSemantics.MessageKey, key));
+            }
+
+            if (valuePointer == 0)
+            {
+                tags.Add(new(KafkaSemantics.Tombstone, KafkaSemantics.True));
+            }
+
+            if (client.Name is not null)
+            {
+                tags.Add(new(KafkaSemantics.ClientId, client.Name));
+            }
+
+            // A default parent context: the parent is Activity.Current, as with no context given.
+            scope.Activity = KafkaTracing.Source.StartActivity(topic.SendSpanName, ActivityKind.Producer, default(ActivityContext), tags);
+        }
+        finally
+        {
+            KafkaTracing.ReturnTags(tags);
+        }
+
+        var activity = scope.Activity;
+        try
+        {
             // The span's context, or, when it was not created (not sampled, no listener), the
             // caller's, so the consumer still joins the caller's trace.
             var source = activity ?? previous;

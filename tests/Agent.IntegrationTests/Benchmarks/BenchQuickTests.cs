@@ -33,7 +33,7 @@ public sealed class BenchQuickTests
                 "## Machine", "| cores (nproc) |", "## Targets", "| start-up adds at most 50 ms of CPU |",
                 "## 1. Start-up", "## 2. Throughput and latency", "## 3. Per-operation costs", "## 4. Collector outage",
                 "| no agent |", "| agent, 100% sampling |", "| agent, 10% sampling |", "| in-code OpenTelemetry SDK |",
-                "| SpanPipelineBenchmarks |", "| OtlpEncodeBenchmarks |", "| PropagatorBenchmarks |", "| RedisBenchmarks |",
+                "| SpanPipelineBenchmarks |", "| OtlpEncodeBenchmarks |", "| PropagatorBenchmarks |", "| RedisBenchmarks |", "| KafkaBenchmarks |",
                 "| collector down (connection refused) |",
             ];
             string[] missing = expected.Where(text => !report.Contains(text, StringComparison.Ordinal)).ToArray();

@@ -179,7 +179,7 @@ internal sealed class Report
         text.AppendLine(F($"| OS | {OsName()} (kernel {Environment.OSVersion.Version}) |"));
         text.AppendLine(F($"| .NET | {RuntimeInformation.FrameworkDescription}, SDK {_options.SdkVersion} |"));
         text.AppendLine(F($"| agent | TraceAgent {typeof(Report).Assembly.GetName().Version?.ToString(3)} (dist/agent, copied to artifacts/bench/agent for the run) |"));
-        text.AppendLine("| libraries | StackExchange.Redis 3.4.35, Npgsql 10.0.3; in-code SDK variant: OpenTelemetry 1.20.1, OpenTelemetry.Extensions.Hosting 1.20.1, OpenTelemetry.Exporter.OpenTelemetryProtocol 1.20.1, OpenTelemetry.Instrumentation.AspNetCore 1.20.2, OpenTelemetry.Instrumentation.Http 1.20.2; BenchmarkDotNet 0.15.8 |");
+        text.AppendLine("| libraries | StackExchange.Redis 3.4.35, Npgsql 10.0.3, Confluent.Kafka 2.16.0 (librdkafka mock cluster in the benchmark process); in-code SDK variant: OpenTelemetry 1.20.1, OpenTelemetry.Extensions.Hosting 1.20.1, OpenTelemetry.Exporter.OpenTelemetryProtocol 1.20.1, OpenTelemetry.Instrumentation.AspNetCore 1.20.2, OpenTelemetry.Instrumentation.Http 1.20.2; BenchmarkDotNet 0.15.8 |");
         text.AppendLine(F($"| tools | {_options.ToolVersions} |"));
         text.AppendLine();
         text.AppendLine("## Targets");
