@@ -321,4 +321,63 @@ public sealed class KafkaTests
         Assert.Empty(setup.Kafka.Read(secret, 1, Timeout)[0].Message.Headers ?? []);
         Assert.Equal(["traceparent"], setup.Kafka.Read(open, 1, Timeout)[0].Message.Headers.Select(h => h.Key));
     }
+    [Theory]
+    [MemberData(nameof(Versions))]
+    public async Task Hostile_headers_are_ignored_as_the_specs_say_and_the_consumer_is_unaffected(string version)
+    {
+        await using var setup = await Setup.StartAsync(version);
+        var topic = setup.NewTopic("hostile");
+        const string TraceId = "4bf92f3577b34da6a3ce929d0e0e4736";
+        const string ParentId = "00f067aa0ba902b7";
+        var valid = Encoding.ASCII.GetBytes($"00-{TraceId}-{ParentId}-01");
+        var oversizedBaggage = Encoding.ASCII.GetBytes(string.Join(",", Enumerable.Range(0, 5000).Select(i => $"k{i}=v{i}")));
+        (string Name, byte[] Value)[][] messages =
+        [
+            [("traceparent", [0xff, 0xfe, 0x00, 0xc3, 0x28])],
+            [("traceparent", new byte[100_000])],
+            [("traceparent", valid), ("traceparent", Encoding.ASCII.GetBytes($"00-{TraceId}-b7ad6b7169203331-01"))],
+            [("traceparent", Encoding.ASCII.GetBytes($"00-{TraceId.ToUpperInvariant()}-{ParentId}-01"))],
+            [("traceparent", Encoding.ASCII.GetBytes("ff-" + TraceId + "-" + ParentId + "-01"))],
+            [("tracestate", [0x80, 0x81]), ("baggage", oversizedBaggage)],
+            [("traceparent", valid), ("tracestate", Encoding.ASCII.GetBytes("vendor=ok")), ("baggage", [0xff, 0x3d, 0xfe])],
+        ];
+
+        // Written by an uninstrumented producer in the test process: exactly these bytes reach the consumer.
+        using (var producer = new Confluent.Kafka.ProducerBuilder<Confluent.Kafka.Null, string>(new Confluent.Kafka.ProducerConfig { BootstrapServers = setup.Kafka.BootstrapServers }).Build())
+        {
+            foreach (var headers in messages)
+            {
+                var message = new Confluent.Kafka.Message<Confluent.Kafka.Null, string> { Value = "payload", Headers = [] };
+                foreach (var (name, value) in headers)
+                {
+                    message.Headers.Add(name, value);
+                }
+
+                await producer.ProduceAsync(topic, message);
+            }
+        }
+
+        var consumer = await setup.ConsumeAsync(topic, messages.Length);
+        Assert.Equal(messages.Length, consumer.StandardOutput.Count(l => l.StartsWith("consumed " + topic, StringComparison.Ordinal)));
+        var spans = await setup.Receiver.WaitForSpansAsync(all => all.Count(s => s.Kind == SpanKinds.Consumer) >= messages.Length, Timeout);
+        var process = spans.Where(s => s.Kind == SpanKinds.Consumer).ToList();
+        Assert.Equal(messages.Length, process.Count);
+
+        // Kafka headers may repeat, and as with Confluent's Headers.GetLastBytes the last one wins:
+        // the message with two traceparent headers continues from the second. The last message's
+        // single valid traceparent continues its trace with its trace state; every other context is
+        // invalid by W3C Trace Context (bad bytes, oversized, upper-case hex, version ff, none at
+        // all) and the span starts a new trace, with no link.
+        var continued = process.Where(s => s.TraceId == TraceId).ToList();
+        Assert.Equal(2, continued.Count);
+        var single = Assert.Single(continued, s => s.ParentSpanId == ParentId);
+        Assert.Equal("vendor=ok", single.TraceState);
+        Assert.Single(continued, s => s.ParentSpanId == "b7ad6b7169203331");
+        Assert.All(process.Where(s => s.TraceId != TraceId), s =>
+        {
+            Assert.True(s.IsRoot);
+            Assert.Empty(s.Links);
+        });
+        Assert.DoesNotContain(process, s => s.Attributes.Values.Any(v => v is string text && text.Contains("payload", StringComparison.Ordinal)));
+    }
 }
