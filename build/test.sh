@@ -6,13 +6,15 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
 bash build/install-prerequisites.sh || exit 1
 bash build/build.sh --test-apps || exit 1
+# The solution builds as a whole, as an IDE or a plain `dotnet build` sees it.
+dotnet build Agent.sln -c Release --nologo -v quiet || exit 1
 rm -rf artifacts/test-results
 mkdir -p artifacts/test-results
 status=0
 log=artifacts/test-results/dotnet-test.log
 : > "$log"
 for project in tests/Agent.Tests tests/Agent.IntegrationTests; do
-  dotnet test "$project" -c Release --nologo --logger "console;verbosity=normal" \
+  dotnet test "$project" -c Release --no-build --nologo --logger "console;verbosity=normal" \
     --logger "trx;LogFileName=$(basename "$project").trx" \
     --results-directory artifacts/test-results ${TEST_FILTER:+--filter "$TEST_FILTER"} 2>&1 | tee -a "$log"
   [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
