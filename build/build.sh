@@ -45,8 +45,10 @@ final="$out"
 out="$final.new"
 rm -rf "$out"
 mkdir -p "$out"
+# The hook targets .NET Core 3.0 so that it loads on every runtime (see StartupHook.cs): it is
+# published as plain IL, with no runtime identifier (no runtime pack for 3.0 is needed or served).
+dotnet publish src/Agent/Agent.StartupHook/Agent.StartupHook.csproj -c "$configuration" -o "$out" --nologo -v quiet -p:GenerateDocumentationFile=false
 for project in \
-  src/Agent/Agent.StartupHook/Agent.StartupHook.csproj \
   src/Agent/Agent/Agent.csproj \
   src/Instrumentations/AspNetCore/AspNetCore.csproj \
   $(ls src/Instrumentations/*/*.csproj | grep -v AspNetCore || true); do

@@ -13,6 +13,11 @@ using System.Runtime.Loader;
 /// - It references nothing but the BCL and decides, before any agent type is touched, whether to
 ///   trace at all: OTEL_SDK_DISABLED, excluded processes, the dotnet CLI and build servers (never
 ///   trace `dotnet build`), the runtime version, and an app that carries its own OpenTelemetry.
+/// - It is compiled for .NET Core 3.0, the first runtime that runs startup hooks, and uses only what
+///   that runtime has: a hook compiled for a newer runtime fails to load on an older one, and that
+///   failure happens before any code here runs, so it kills the app (exit 134). Compiled this way,
+///   the hook loads everywhere and the "too old" decision is its own, one line and no crash. The
+///   agent's assemblies target .NET 8, the oldest runtime it traces; one build serves 8, 9 and 10.
 /// - The agent's assemblies are not in the app's deps.json, so they are not in the trusted platform
 ///   assemblies (TPA) list. AssemblyLoadContext.Default.Resolving fires only for names that are not
 ///   in that list, and the agent ships only assemblies named TraceAgent.*, which no app has: the
@@ -28,6 +33,7 @@ using System.Runtime.Loader;
 internal static class StartupHook
 {
     private const string AgentAssemblyPrefix = "TraceAgent.";
+    private const int OldestTracedRuntime = 8;
     private static readonly string[] BuildTools = ["dotnet", "MSBuild", "VBCSCompiler", "csc", "vbc", "NuGet.Build.Tasks.Console", "dotnet-watch"];
 
     public static void Initialize()
@@ -101,7 +107,7 @@ internal static class StartupHook
         }
 
         var entry = Assembly.GetEntryAssembly()?.GetName().Name ?? string.Empty;
-        var process = Path.GetFileNameWithoutExtension(Environment.ProcessPath) ?? string.Empty;
+        var process = Path.GetFileNameWithoutExtension(ProcessPath()) ?? string.Empty;
         foreach (var tool in BuildTools)
         {
             if (string.Equals(entry, tool, StringComparison.OrdinalIgnoreCase))
@@ -113,8 +119,14 @@ internal static class StartupHook
         var excluded = Environment.GetEnvironmentVariable("OTEL_DOTNET_AUTO_EXCLUDE_PROCESSES");
         if (!string.IsNullOrWhiteSpace(excluded))
         {
-            foreach (var item in excluded.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+            foreach (var untrimmed in excluded.Split(','))
             {
+                var item = untrimmed.Trim();
+                if (item.Length == 0)
+                {
+                    continue;
+                }
+
                 // Only .exe and .dll are extensions here: "My.App" names the app My.App.
                 var name = item.EndsWith(".exe", StringComparison.OrdinalIgnoreCase) || item.EndsWith(".dll", StringComparison.OrdinalIgnoreCase)
                     ? item.Substring(0, item.Length - 4)
@@ -126,9 +138,9 @@ internal static class StartupHook
             }
         }
 
-        if (Environment.Version.Major < 10)
+        if (Environment.Version.Major < OldestTracedRuntime)
         {
-            return "runtime " + Environment.Version + " is not supported (the agent needs .NET 10 or later); the app runs untraced";
+            return "runtime " + Environment.Version + " is not supported (the agent needs .NET " + OldestTracedRuntime + " or later); the app runs untraced";
         }
 
         var appOpenTelemetry = FindInTrustedPlatformAssemblies("OpenTelemetry.dll") ?? FindInTrustedPlatformAssemblies("OpenTelemetry.Api.dll");
@@ -173,6 +185,10 @@ internal static class StartupHook
         }
     }
 
+    /// <summary>Environment.ProcessPath exists from .NET 6 on; on older runtimes (never traced) the name is unknown.</summary>
+    private static string? ProcessPath() =>
+        typeof(Environment).GetProperty("ProcessPath", BindingFlags.Public | BindingFlags.Static)?.GetValue(null) as string;
+
     private static bool IsTrue(string name) =>
         string.Equals(Environment.GetEnvironmentVariable(name)?.Trim(), "true", StringComparison.OrdinalIgnoreCase);
 
@@ -186,7 +202,7 @@ internal static class StartupHook
 
         try
         {
-            Console.Error.WriteLine("[traceagent] " + DateTime.UtcNow.ToString("yyyy-MM-ddTHH:mm:ss.fffZ", System.Globalization.CultureInfo.InvariantCulture) + " " + level + " " + message.ReplaceLineEndings(" "));
+            Console.Error.WriteLine("[traceagent] " + DateTime.UtcNow.ToString("yyyy-MM-ddTHH:mm:ss.fffZ", System.Globalization.CultureInfo.InvariantCulture) + " " + level + " " + message.Replace("\r\n", " ").Replace('\n', ' ').Replace('\r', ' '));
         }
         catch (Exception)
         {

@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using TraceAgent.Configuration;
 using TraceAgent.Http;
+using TraceAgent.Tracing;
 
 namespace TraceAgent.Instrumentation.AspNetCore;
 
@@ -158,7 +159,7 @@ internal sealed class ServerSpanTagger
 
         activity.SetTag("error.type", exception.GetType().FullName);
         activity.SetStatus(ActivityStatusCode.Error, exception.Message);
-        activity.AddException(exception);
+        ExceptionEvents.Record(activity, exception);
     }
 
     private sealed record HostEntry(string Raw, bool IsHttps, string Host, object Port);

@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using TraceAgent.Configuration;
 using TraceAgent.Instrumentation.Npgsql;
+using TraceAgent.Tracing;
 
 namespace TraceAgent.Instrumentation.EntityFrameworkCore;
 
@@ -141,7 +142,7 @@ internal sealed class EntityFrameworkCoreInstrumentation : IInstrumentation
         {
             activity.SetStatus(ActivityStatusCode.Error, exception.Message);
             activity.SetTag("error.type", exception.GetType().FullName);
-            activity.AddException(exception);
+            ExceptionEvents.Record(activity, exception);
         }
 
         var current = Activity.Current;

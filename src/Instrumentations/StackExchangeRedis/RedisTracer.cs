@@ -30,7 +30,7 @@ internal sealed class RedisTracer : IDisposable
     private readonly ProfilingState _orphans = new(default);
     private readonly ConcurrentDictionary<ActivitySource, bool> _sources = new();
     private readonly ConcurrentDictionary<ProfilingState, bool> _lingering = new(ReferenceEqualityComparer.Instance);
-    private readonly Lock _gate = new();
+    private readonly object _gate = new();
     private readonly List<(WeakReference<ConnectionMultiplexer> Multiplexer, bool Reported)> _multiplexers = [];
     private readonly FieldInfo? _profilerField;
     private readonly Timer _timer;

@@ -24,7 +24,7 @@ internal static class TracingOptionsProviders
     private static Func<IEnumerable<DefaultOptionsProvider>>? _knownProviders;
     private static readonly HashSet<DefaultOptionsProvider> Ours = new(ReferenceEqualityComparer.Instance);
     private static readonly HashSet<Type> ReportedForeign = [];
-    private static readonly Lock Gate = new();
+    private static readonly object Gate = new();
     private static object? _lastSeenList;
 
     public static void Register()

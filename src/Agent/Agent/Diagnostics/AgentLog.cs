@@ -18,7 +18,7 @@ public enum AgentLogLevel
 /// </summary>
 public static class AgentLog
 {
-    private static readonly Lock Gate = new();
+    private static readonly object Gate = new();
     private static AgentLogLevel s_level = AgentLogLevel.Info;
     private static StreamWriter? s_file;
     private static bool s_toStderr = true;

@@ -19,7 +19,7 @@ namespace TraceAgent.Loading;
 /// </summary>
 public static class AgentBootstrap
 {
-    private static readonly Lock Gate = new();
+    private static readonly object Gate = new();
     private static TracingPipeline? s_pipeline;
     private static LazyInstrumentationLoader? s_loader;
     private static LogExport? s_logs;

@@ -21,7 +21,7 @@ internal sealed class LazyInstrumentationLoader : IDisposable
     private readonly string _agentDirectory;
     private readonly List<InstrumentationDescriptor> _pending;
     private readonly List<IDisposable> _started = [];
-    private readonly Lock _gate = new();
+    private readonly object _gate = new();
     private readonly HashSet<string> _startedOrFailed = new(StringComparer.Ordinal);
     private readonly LogExport? _logs;
 
