@@ -75,12 +75,15 @@ if [ "$mode" = "--test-apps" ]; then
     name=$(basename "$app")
     if [ -f "$app/variants" ]; then
       # One line per published variant: "<suffix> <msbuild property>=<value> ...", e.g. a library
-      # version at each end of the supported range.
+      # version at each end of the supported range, or another runtime. The suffix "." publishes
+      # the app's default build under its own name.
       while read -r suffix props; do
         [ -z "$suffix" ] || [ "${suffix#\#}" != "$suffix" ] && continue
         args=()
         for prop in $props; do args+=("-p:$prop"); done
-        dotnet publish "$app" -c "$configuration" -o "$root/artifacts/testapps/$name-$suffix" --nologo -v quiet "${args[@]}"
+        target="$root/artifacts/testapps/$name-$suffix"
+        [ "$suffix" = "." ] && target="$root/artifacts/testapps/$name"
+        dotnet publish "$app" -c "$configuration" -o "$target" --nologo -v quiet "${args[@]}"
       done < "$app/variants"
     else
       dotnet publish "$app" -c "$configuration" -o "$root/artifacts/testapps/$name" --nologo -v quiet

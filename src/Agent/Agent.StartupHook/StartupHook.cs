@@ -41,12 +41,12 @@ internal static class StartupHook
         var failFast = IsTrue("OTEL_DOTNET_AUTO_FAIL_FAST_ENABLED");
         try
         {
-            var reason = ReasonNotToTrace();
+            var reason = ReasonNotToTrace(out var level);
             if (reason is not null)
             {
                 if (reason.Length > 0)
                 {
-                    Log("info", reason);
+                    Log(level, reason);
                 }
 
                 return;
@@ -98,9 +98,10 @@ internal static class StartupHook
         return File.Exists(path) ? context.LoadFromAssemblyPath(path) : null;
     }
 
-    /// <summary>Null to trace; otherwise why not (empty: say nothing).</summary>
-    private static string? ReasonNotToTrace()
+    /// <summary>Null to trace; otherwise why not (empty: say nothing), and how loudly.</summary>
+    private static string? ReasonNotToTrace(out string level)
     {
+        level = "info";
         if (IsTrue("OTEL_SDK_DISABLED"))
         {
             return string.Empty;
@@ -140,6 +141,8 @@ internal static class StartupHook
 
         if (Environment.Version.Major < OldestTracedRuntime)
         {
+            // A warning: whoever set the hook expected traces from this app.
+            level = "warn";
             return "runtime " + Environment.Version + " is not supported (the agent needs .NET " + OldestTracedRuntime + " or later); the app runs untraced";
         }
 

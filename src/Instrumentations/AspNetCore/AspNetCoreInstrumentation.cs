@@ -37,9 +37,15 @@ public sealed class AspNetCoreInstrumentation : IInstrumentation
         switch (name)
         {
             case StartEvent when payload is HttpContext context:
-                if (ActivityOf(context) is { Recorded: true } started)
+                var activity = ActivityOf(context);
+                if (!HostingExtractsLoneBaggage && activity is not null)
                 {
-                    tagger.OnStart(started, context);
+                    AddLoneBaggage(activity, context.Request.Headers);
+                }
+
+                if (activity is { Recorded: true })
+                {
+                    tagger.OnStart(activity, context);
                 }
 
                 break;
@@ -59,6 +65,37 @@ public sealed class AspNetCoreInstrumentation : IInstrumentation
                 }
 
                 break;
+        }
+    }
+
+    /// <summary>
+    /// ASP.NET Core 8 extracts baggage only from a request that also carries a trace parent; from
+    /// .NET 9 on it extracts it from any request. The agent does the same on .NET 8, so baggage set
+    /// by a caller that does not trace reaches the app and the next service on every runtime.
+    /// </summary>
+    private static bool HostingExtractsLoneBaggage => Environment.Version.Major >= 9;
+
+    private static void AddLoneBaggage(Activity activity, IHeaderDictionary headers)
+    {
+        if (activity.Baggage.Any() || !headers.ContainsKey("baggage"))
+        {
+            return;
+        }
+
+        var baggage = DistributedContextPropagator.Current.ExtractBaggage(headers, static (object? carrier, string name, out string? value, out IEnumerable<string>? values) =>
+        {
+            values = null;
+            value = carrier is IHeaderDictionary headers && headers.TryGetValue(name, out var found) ? found.ToString() : null;
+        });
+        if (baggage is null)
+        {
+            return;
+        }
+
+        // Activity.AddBaggage puts each item first: add in reverse so the app reads them in order.
+        foreach (var item in baggage.Reverse())
+        {
+            activity.AddBaggage(item.Key, item.Value);
         }
     }
 

@@ -7,29 +7,39 @@ namespace TraceAgent.Instrumentation.HttpClient;
 /// <summary>
 /// Reads the request and response that the runtime's "HttpHandlerDiagnosticListener" events carry:
 /// for URL filters (the span is unsampled before its headers are injected, so nothing downstream
-/// is sampled either) and for capturing chosen headers.
+/// is sampled either), for capturing chosen headers, and on runtimes whose HttpClient records less
+/// than .NET 10's, to complete its spans (ClientSpanTagger).
 /// </summary>
 internal sealed class HttpClientDiagnosticObserver
 {
     private const string StartEvent = "System.Net.Http.HttpRequestOut.Start";
     private const string StopEvent = "System.Net.Http.HttpRequestOut.Stop";
+    private const string ExceptionEvent = "System.Net.Http.Exception";
 
     private readonly GlobPattern _excluded;
     private readonly HeaderCapture _requestHeaders;
     private readonly HeaderCapture _responseHeaders;
+    private readonly ClientSpanTagger? _tagger;
+    private readonly bool _recordFailures;
     private readonly PropertyFetcher _request = new("Request");
     private readonly PropertyFetcher _response = new("Response");
+    private readonly PropertyFetcher _requestStatus = new("RequestTaskStatus");
+    private readonly PropertyFetcher _exception = new("Exception");
 
-    public HttpClientDiagnosticObserver(HttpSettings settings)
+    public HttpClientDiagnosticObserver(HttpSettings settings, ClientSpanTagger? tagger, bool recordFailures)
     {
+        _recordFailures = recordFailures;
         _excluded = new GlobPattern(settings.ExcludedClientUrls);
         _requestHeaders = new HeaderCapture("http.request.header.", settings.ClientRequestHeaders);
         _responseHeaders = new HeaderCapture("http.response.header.", settings.ClientResponseHeaders);
+        _tagger = tagger;
     }
 
     public IDisposable Subscribe() => DiagnosticListeners.Subscribe(
         "HttpHandlerDiagnosticListener",
-        static name => name is "System.Net.Http.HttpRequestOut" or StartEvent or StopEvent,
+        _recordFailures
+            ? static name => name is "System.Net.Http.HttpRequestOut" or StartEvent or StopEvent or ExceptionEvent
+            : static name => name is "System.Net.Http.HttpRequestOut" or StartEvent or StopEvent,
         OnEvent,
         "HttpClient diagnostic event");
 
@@ -41,20 +51,40 @@ internal sealed class HttpClientDiagnosticObserver
             return;
         }
 
-        if (name == StartEvent && _request.Fetch(payload) is HttpRequestMessage request)
+        switch (name)
         {
-            if (!_excluded.IsEmpty && request.RequestUri is { } uri && _excluded.Matches(uri.GetLeftPart(UriPartial.Path)))
-            {
-                activity.IsAllDataRequested = false;
-                activity.ActivityTraceFlags &= ~ActivityTraceFlags.Recorded;
-                return;
-            }
+            case StartEvent when _request.Fetch(payload) is HttpRequestMessage request:
+                if (!_excluded.IsEmpty && request.RequestUri is { } uri && _excluded.Matches(uri.GetLeftPart(UriPartial.Path)))
+                {
+                    activity.IsAllDataRequested = false;
+                    activity.ActivityTraceFlags &= ~ActivityTraceFlags.Recorded;
+                    return;
+                }
 
-            _requestHeaders.Capture(activity, request.Headers);
-        }
-        else if (name == StopEvent && _response.Fetch(payload) is HttpResponseMessage response)
-        {
-            _responseHeaders.Capture(activity, response.Headers);
+                _tagger?.OnStart(activity, request);
+                _requestHeaders.Capture(activity, request.Headers);
+                break;
+            case StopEvent:
+                var response = _response.Fetch(payload) as HttpResponseMessage;
+                if (_tagger is not null)
+                {
+                    ClientSpanTagger.OnResponse(activity, response);
+                }
+
+                if (_recordFailures && response is null && _requestStatus.Fetch(payload) is TaskStatus.Canceled)
+                {
+                    ClientSpanTagger.OnCancelled(activity);
+                }
+
+                if (response is not null)
+                {
+                    _responseHeaders.Capture(activity, response.Headers);
+                }
+
+                break;
+            case ExceptionEvent when _recordFailures && _exception.Fetch(payload) is Exception exception:
+                ClientSpanTagger.OnException(activity, exception);
+                break;
         }
     }
 }

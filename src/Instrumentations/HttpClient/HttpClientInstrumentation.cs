@@ -6,9 +6,11 @@ using TraceAgent.Tracing;
 namespace TraceAgent.Instrumentation.HttpClient;
 
 /// <summary>
-/// HttpClient client spans. Since .NET 9 the runtime's own "System.Net.Http" ActivitySource makes
-/// the span with the stable HTTP attributes and injects the headers through
-/// DistributedContextPropagator.Current, which is the agent's propagator: one injection per request.
+/// HttpClient client spans. The runtime's own "System.Net.Http" ActivitySource makes the span and
+/// injects the headers through DistributedContextPropagator.Current, which is the agent's
+/// propagator: one injection per request. Since .NET 9 the runtime also sets the stable HTTP
+/// attributes, and since .NET 10 it records failures; on older runtimes the agent completes the
+/// span from the runtime's DiagnosticListener events (ClientSpanTagger).
 /// The agent adds query redaction that keeps the keys, URL filters and header capture.
 /// </summary>
 internal sealed class HttpClientInstrumentation : IInstrumentation
@@ -24,14 +26,16 @@ internal sealed class HttpClientInstrumentation : IInstrumentation
             OnStop = activity => OnStop(activity, redact),
         });
 
-        if (settings.ExcludedClientUrls.Count == 0 && settings.ClientRequestHeaders.Count == 0 && settings.ClientResponseHeaders.Count == 0)
+        var tagger = ClientSpanTagger.RuntimeTagsClientSpans ? null : new ClientSpanTagger(redact);
+        var recordFailures = !ClientSpanTagger.RuntimeRecordsFailures;
+        if (tagger is null && !recordFailures && settings.ExcludedClientUrls.Count == 0 && settings.ClientRequestHeaders.Count == 0 && settings.ClientResponseHeaders.Count == 0)
         {
             return null;
         }
 
-        // Filters and header capture need the HttpRequestMessage, which only the runtime's
-        // DiagnosticListener events carry.
-        return new HttpClientDiagnosticObserver(settings).Subscribe();
+        // Filters, header capture and what older runtimes leave out need the request, the response
+        // and the exception, which only the runtime's DiagnosticListener events carry.
+        return new HttpClientDiagnosticObserver(settings, tagger, recordFailures).Subscribe();
     }
 
     private static void OnStop(Activity activity, bool redact)

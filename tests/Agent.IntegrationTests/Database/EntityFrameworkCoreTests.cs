@@ -9,11 +9,12 @@ public sealed class EntityFrameworkCoreTests
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(60);
 
-    [Fact]
-    public async Task Ef_core_commands_on_a_provider_without_spans_become_client_spans()
+    [Theory]
+    [MemberData(nameof(TestRuntimes.All), MemberType = typeof(TestRuntimes))]
+    public async Task Ef_core_commands_on_a_provider_without_spans_become_client_spans(string runtime)
     {
         await using var receiver = await OtlpReceiver.StartAsync();
-        using var app = await WebApp.StartAsync("TestApplication.EfSqlite", AgentEnvironment.For(receiver, "ef-sqlite"));
+        using var app = await WebApp.StartAsync(TestRuntimes.App("TestApplication.EfSqlite", runtime), AgentEnvironment.For(receiver, "ef-sqlite"));
         using var client = new HttpClient();
         Assert.Equal(HttpStatusCode.OK, (await client.GetAsync(app.BaseUrl + "/notes")).StatusCode);
         Assert.Equal(HttpStatusCode.InternalServerError, (await client.GetAsync(app.BaseUrl + "/notes/broken")).StatusCode);

@@ -64,19 +64,30 @@ public sealed class TestProcess : IDisposable
         }
     }
 
-    /// <summary>Runs <c>dotnet &lt;dll&gt; [arguments]</c> with the same dotnet host as the test run.</summary>
+    /// <summary>
+    /// Runs <c>dotnet &lt;dll&gt; [arguments]</c> with the same dotnet host as the test run, or, for a
+    /// self-contained app (another runtime's test app variant), its own executable, as a user would.
+    /// </summary>
     public static TestProcess StartDotnet(
         string dllPath,
         IReadOnlyDictionary<string, string?>? environment = null,
         IEnumerable<string>? arguments = null,
         bool clearInheritedTelemetryVariables = true,
-        string? workingDirectory = null) =>
-        Start(
-            DotnetHost(),
-            [dllPath, .. arguments ?? []],
-            environment,
-            clearInheritedTelemetryVariables,
-            workingDirectory ?? Path.GetDirectoryName(Path.GetFullPath(dllPath)));
+        string? workingDirectory = null)
+    {
+        var directory = workingDirectory ?? Path.GetDirectoryName(Path.GetFullPath(dllPath));
+        var appHost = Path.ChangeExtension(dllPath, null);
+        return IsSelfContained(dllPath) && File.Exists(appHost)
+            ? Start(appHost, arguments ?? [], environment, clearInheritedTelemetryVariables, directory)
+            : Start(DotnetHost(), [dllPath, .. arguments ?? []], environment, clearInheritedTelemetryVariables, directory);
+    }
+
+    /// <summary>A self-contained app's runtimeconfig.json lists the frameworks it carries instead of naming one.</summary>
+    public static bool IsSelfContained(string dllPath)
+    {
+        var config = Path.ChangeExtension(dllPath, ".runtimeconfig.json");
+        return File.Exists(config) && File.ReadAllText(config).Contains("\"includedFrameworks\"", StringComparison.Ordinal);
+    }
 
     /// <summary>
     /// Starts <paramref name="fileName"/>. <paramref name="environment"/> entries with a null value

@@ -42,11 +42,12 @@ public sealed class LogsTests
     private static bool HasMarker(ReceivedLogRecord record, string marker) =>
         record.Attributes.TryGetValue("Marker", out var value) && (value as string) == marker;
 
-    [Fact]
-    public async Task A_log_line_inside_a_request_carries_the_server_span_ids_in_the_console_and_in_the_exported_record()
+    [Theory]
+    [MemberData(nameof(TestRuntimes.All), MemberType = typeof(TestRuntimes))]
+    public async Task A_log_line_inside_a_request_carries_the_server_span_ids_in_the_console_and_in_the_exported_record(string runtime)
     {
         await using var receiver = await OtlpReceiver.StartAsync();
-        using var app = await WebApp.StartAsync(WebAppName, LogsEnvironment(receiver, "logging-web"));
+        using var app = await WebApp.StartAsync(TestRuntimes.App(WebAppName, runtime), LogsEnvironment(receiver, "logging-web"));
 
         await GetAsync(app, "/log?marker=web-inside");
         await GetAsync(app, "/outside?marker=web-outside");
@@ -124,6 +125,8 @@ public sealed class LogsTests
     [InlineData("high", true, "application")]
     [InlineData("low", false, "hostbuilder")]
     [InlineData("high", false, "hostbuilder")]
+    [InlineData("net8", false, "hostbuilder")]
+    [InlineData("net9", true, "application")]
     public async Task A_console_app_on_the_generic_host_gets_ids_inside_its_span_and_none_outside(string variant, bool json, string hostKind)
     {
         await using var receiver = await OtlpReceiver.StartAsync();

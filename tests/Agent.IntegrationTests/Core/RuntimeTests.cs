@@ -1,0 +1,55 @@
+using TraceAgent.IntegrationTests.Infrastructure;
+using TraceAgent.Otlp.Receiver;
+
+namespace TraceAgent.IntegrationTests.Core;
+
+/// <summary>
+/// One agent folder on every runtime the tests can publish an app for: .NET 8, 9 and 10 are traced;
+/// .NET Core 3.1, older than the agent supports but able to run startup hooks, runs untraced and
+/// unchanged, with one line from the hook.
+/// </summary>
+public sealed class RuntimeTests
+{
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(60);
+
+    [Theory]
+    [MemberData(nameof(TestRuntimes.All), MemberType = typeof(TestRuntimes))]
+    public async Task A_console_app_is_traced_on_every_supported_runtime(string runtime)
+    {
+        await using var receiver = await OtlpReceiver.StartAsync();
+        var environment = AgentEnvironment.For(receiver, "console-" + runtime).With(("OTEL_DOTNET_AUTO_TRACES_ADDITIONAL_SOURCES", "TestApp.Console"));
+        using var process = TestProcess.StartDotnet(RepoPaths.TestAppDll(TestRuntimes.App("TestApplication.Console", runtime)), environment);
+
+        Assert.Equal(5, await process.WaitForExitAsync(Timeout));
+        Assert.Equal(["console app done"], process.StandardOutput);
+        Assert.Contains(process.StandardError, l => l.Contains("tracing service 'console-" + runtime + "'", StringComparison.Ordinal));
+
+        // The agent flushes at exit: the spans are in by now.
+        var root = Assert.Single(receiver.Spans, s => s.Name == "console-root");
+        var child = Assert.Single(receiver.Spans, s => s.Name == "console-child");
+        Assert.Equal(root.SpanId, child.ParentSpanId);
+        Assert.StartsWith(TestRuntimes.Major(runtime) + ".", root.ResourceAttributes["process.runtime.version"] as string, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task An_app_on_a_runtime_older_than_8_runs_unchanged_and_untraced_with_one_line()
+    {
+        await using var receiver = await OtlpReceiver.StartAsync();
+        var dll = RepoPaths.TestAppDll("TestApplication.OldRuntime");
+        Assert.True(TestProcess.IsSelfContained(dll), "the old-runtime app must carry its own runtime");
+
+        using var without = TestProcess.StartDotnet(dll, new Dictionary<string, string?>());
+        var exitWithout = await without.WaitForExitAsync(Timeout);
+        using var with = TestProcess.StartDotnet(dll, AgentEnvironment.For(receiver, "old-runtime"));
+        var exitWith = await with.WaitForExitAsync(Timeout);
+
+        Assert.Equal(7, exitWithout);
+        Assert.Equal(exitWithout, exitWith);
+        Assert.Equal(["old runtime app on 3.1.3"], with.StandardOutput);
+        Assert.Equal(without.StandardOutput, with.StandardOutput);
+        Assert.Empty(without.StandardError);
+        var line = Assert.Single(with.StandardError);
+        Assert.Contains(" warn runtime 3.1.3 is not supported (the agent needs .NET 8 or later); the app runs untraced", line, StringComparison.Ordinal);
+        Assert.Empty(receiver.Requests);
+    }
+}
