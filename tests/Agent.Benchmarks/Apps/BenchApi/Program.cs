@@ -1,29 +1,12 @@
 using Npgsql;
 using StackExchange.Redis;
-#if OTEL_SDK
-using OpenTelemetry.Resources;
-using OpenTelemetry.Trace;
-#endif
 
-// The benchmark suite's sample API. With BENCH_ROLE=peer it is the small downstream service that
-// /work calls (only /hello is used). Otherwise /work does one HttpClient call to the peer, one
-// Redis GET and one PostgreSQL query per request.
+// The load part's sample API. With BENCH_ROLE=peer it is the small downstream service that /work
+// calls (only /hello is used). Otherwise /work does one HttpClient call to the peer, one Redis GET
+// and one PostgreSQL query per request: the work of a typical service, all of it traced.
 var builder = WebApplication.CreateSlimBuilder(args);
 builder.Logging.ClearProviders();
 var role = Environment.GetEnvironmentVariable("BENCH_ROLE") ?? "api";
-
-#if OTEL_SDK
-// What a user writes by hand for the same coverage as the agent (OTLP settings come from the
-// same OTEL_* variables the agent reads). There is no StackExchange.Redis instrumentation among
-// the packages used here, so this variant makes no Redis spans; the agent does.
-builder.Services.AddOpenTelemetry()
-    .ConfigureResource(resource => resource.AddService(Environment.GetEnvironmentVariable("OTEL_SERVICE_NAME") ?? "bench-api"))
-    .WithTracing(tracing => tracing
-        .AddAspNetCoreInstrumentation()
-        .AddHttpClientInstrumentation()
-        .AddSource("Npgsql")
-        .AddOtlpExporter());
-#endif
 
 var app = builder.Build();
 app.MapGet("/hello", () => "hello");
@@ -34,7 +17,7 @@ if (role != "peer")
     var redisAddress = Environment.GetEnvironmentVariable("BENCH_REDIS");
     var postgres = Environment.GetEnvironmentVariable("BENCH_POSTGRES");
 
-    // Connected lazily so that start-up (time to the first /hello) does not include the servers.
+    // Connected at the first /work, so that /hello answers as soon as the host runs.
     var redis = redisAddress is null ? null : new Lazy<Task<ConnectionMultiplexer>>(() => ConnectionMultiplexer.ConnectAsync(redisAddress + ",abortConnect=false"));
     var dataSource = postgres is null ? null : NpgsqlDataSource.Create(postgres);
 
@@ -62,7 +45,7 @@ if (role != "peer")
         }
 
         // One log record per request: free without a logging provider, exported with
-        // OTEL_LOGS_EXPORTER=otlp (the log-export row of the report).
+        // OTEL_LOGS_EXPORTER=otlp (the optional log-export configuration of the suite).
         app.Logger.LogInformation("work done: {PeerBytes} bytes from the peer, cached {Cached}", body.Length, cached is not null);
         return Results.Text(body + "|" + cached + "|" + row);
     });

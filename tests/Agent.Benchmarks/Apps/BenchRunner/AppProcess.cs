@@ -3,13 +3,14 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
+using System.Runtime.InteropServices;
 
 namespace TraceAgent.Bench;
 
-/// <summary>One launched instance of the sample API, with what /proc tells about it.</summary>
-internal sealed class AppProcess : IDisposable
+/// <summary>One launched benchmark app (a .dll run by dotnet, or a self-contained executable).</summary>
+internal sealed partial class AppProcess : IDisposable
 {
-    private static readonly long ClockTicksPerSecond = 100; // USER_HZ on Linux
+    private const int Sigterm = 15;
     private readonly Process _process;
     private readonly ConcurrentQueue<string> _stderr = new();
 
@@ -29,52 +30,110 @@ internal sealed class AppProcess : IDisposable
 
     public bool HasExited => _process.HasExited;
 
-    public static AppProcess Start(string dll, IReadOnlyDictionary<string, string> environment, int? port = null)
+    public static AppProcess Start(string app, IReadOnlyDictionary<string, string> environment, IEnumerable<string>? arguments = null, bool web = true, bool input = false)
     {
-        int chosen = port ?? FreePort();
-        var info = new ProcessStartInfo("dotnet")
+        int port = web ? FreePort() : 0;
+        bool dll = app.EndsWith(".dll", StringComparison.Ordinal);
+        var info = new ProcessStartInfo(dll ? "dotnet" : app)
         {
             UseShellExecute = false,
             RedirectStandardError = true,
             RedirectStandardOutput = true,
-            RedirectStandardInput = false,
+            RedirectStandardInput = input,
         };
-        info.ArgumentList.Add(dll);
+        if (dll)
+        {
+            info.ArgumentList.Add(app);
+        }
 
-        // Nothing of the runner's own environment that changes tracing may leak into the app.
+        foreach (var argument in arguments ?? [])
+        {
+            info.ArgumentList.Add(argument);
+        }
+
+        // Nothing of the runner's own environment that changes tracing or the runtime may leak in.
         foreach (var key in info.Environment.Keys.ToList())
         {
-            if (key.StartsWith("OTEL_", StringComparison.Ordinal) || key is "DOTNET_STARTUP_HOOKS" or "ASPNETCORE_URLS" || key.StartsWith("BENCH_", StringComparison.Ordinal))
+            if (key.StartsWith("OTEL_", StringComparison.Ordinal) || key.StartsWith("TRACEAGENT_", StringComparison.Ordinal)
+                || key.StartsWith("BENCH_", StringComparison.Ordinal) || key.StartsWith("DOTNET_", StringComparison.Ordinal)
+                || key.StartsWith("COMPlus_", StringComparison.Ordinal) || key.StartsWith("ASPNETCORE_", StringComparison.Ordinal))
             {
                 info.Environment.Remove(key);
             }
         }
 
-        info.Environment["ASPNETCORE_URLS"] = string.Create(CultureInfo.InvariantCulture, $"http://127.0.0.1:{chosen}");
+        if (web)
+        {
+            info.Environment["ASPNETCORE_URLS"] = string.Create(CultureInfo.InvariantCulture, $"http://127.0.0.1:{port}");
+        }
+
         info.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
+        info.Environment["DOTNET_NOLOGO"] = "1";
         foreach (var (key, value) in environment)
         {
             info.Environment[key] = value;
         }
 
         var process = new Process { StartInfo = info };
-        var app = new AppProcess(process, chosen);
+        var started = new AppProcess(process, port);
         process.ErrorDataReceived += (_, e) =>
         {
-            if (e.Data is not null && app._stderr.Count < 10_000)
+            if (e.Data is not null && started._stderr.Count < 10_000)
             {
-                app._stderr.Enqueue(e.Data);
+                started._stderr.Enqueue(e.Data);
             }
         };
-        process.OutputDataReceived += (_, _) => { };
+        process.OutputDataReceived += (_, e) =>
+        {
+            if (e.Data is not null)
+            {
+                started.OutputLines.Enqueue(e.Data);
+            }
+        };
         process.Start();
         process.BeginErrorReadLine();
         process.BeginOutputReadLine();
-        return app;
+        return started;
     }
 
-    /// <summary>Polls GET /hello until it answers 200; returns false on timeout or exit.</summary>
-    public bool WaitUntilServing(HttpClient client, TimeSpan timeout, Stopwatch? clock = null)
+    public ConcurrentQueue<string> OutputLines { get; } = new();
+
+    /// <summary>
+    /// Waits for the <paramref name="index"/>th (from 0) line on stdout that starts with
+    /// <paramref name="prefix"/>; null if the process ends first or the time runs out.
+    /// </summary>
+    public string? WaitForOutput(string prefix, int index, TimeSpan timeout)
+    {
+        string? Find() => OutputLines.Where(l => l.StartsWith(prefix, StringComparison.Ordinal)).Skip(index).FirstOrDefault();
+        var clock = Stopwatch.StartNew();
+        while (clock.Elapsed < timeout)
+        {
+            if (Find() is { } line)
+            {
+                return line;
+            }
+
+            if (_process.HasExited)
+            {
+                // The last lines may still be on their way through the reader.
+                _process.WaitForExit();
+                return Find();
+            }
+
+            Thread.Sleep(2);
+        }
+
+        return null;
+    }
+
+    public void WriteLine(string line)
+    {
+        _process.StandardInput.WriteLine(line);
+        _process.StandardInput.Flush();
+    }
+
+    /// <summary>Polls GET /hello until it answers 200 (the response is returned); null on timeout or exit.</summary>
+    public HttpResponseMessage? WaitUntilServing(HttpClient client, TimeSpan timeout)
     {
         var deadline = Stopwatch.StartNew();
         var url = BaseUrl + "/hello";
@@ -82,80 +141,88 @@ internal sealed class AppProcess : IDisposable
         {
             if (_process.HasExited)
             {
-                return false;
+                return null;
             }
 
-            if (TryGet(client, url))
+            var response = TryGet(client, url);
+            if (response is not null)
             {
-                return true;
+                return response;
             }
 
             Thread.Sleep(1);
         }
 
-        return false;
+        return null;
     }
 
-    public static bool TryGet(HttpClient client, string url)
+    public static HttpResponseMessage? TryGet(HttpClient client, string url)
     {
         try
         {
             using var request = new HttpRequestMessage(HttpMethod.Get, url);
-            using var response = client.Send(request);
-            return response.StatusCode == HttpStatusCode.OK;
+            var response = client.Send(request);
+            if (response.StatusCode == HttpStatusCode.OK)
+            {
+                return response;
+            }
+
+            response.Dispose();
+            return null;
         }
         catch (HttpRequestException)
         {
-            return false;
+            return null;
         }
         catch (TaskCanceledException)
         {
-            return false;
+            return null;
         }
     }
 
-    /// <summary>utime + stime of the whole process (threads that ended included), 10 ms resolution.</summary>
-    public TimeSpan CpuTime()
-    {
-        var stat = File.ReadAllText($"/proc/{Pid}/stat");
-        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-        long ticks = long.Parse(fields[11], NumberStyles.Integer, CultureInfo.InvariantCulture) + long.Parse(fields[12], NumberStyles.Integer, CultureInfo.InvariantCulture);
-        return TimeSpan.FromSeconds(ticks / (double)ClockTicksPerSecond);
-    }
+    public string Describe() => string.Join("\n", _stderr.TakeLast(40));
 
-    /// <summary>Run time of the live threads from schedstat, in nanoseconds: finer than <see cref="CpuTime"/>.</summary>
-    public TimeSpan ThreadsRunTime()
-    {
-        long total = 0;
-        foreach (var task in Directory.EnumerateDirectories($"/proc/{Pid}/task"))
-        {
-            try
-            {
-                var text = File.ReadAllText(Path.Combine(task, "schedstat"));
-                total += long.Parse(text.AsSpan(0, text.IndexOf(' ')), NumberStyles.Integer, CultureInfo.InvariantCulture);
-            }
-            catch (IOException)
-            {
-                // The thread ended while we looked.
-            }
-        }
-
-        return TimeSpan.FromTicks(total / 100);
-    }
+    public ProcStat Stat() => ProcStat.Read(Pid);
 
     /// <summary>A field of /proc/pid/status in kB (VmRSS, VmHWM).</summary>
-    public long StatusKb(string field)
+    public long StatusKb(string field) => ProcStat.StatusKb(Pid, field);
+
+    /// <summary>SIGTERM, so that the tracer flushes what it holds, then waits; killed if it hangs.</summary>
+    public void Stop(TimeSpan timeout)
     {
-        foreach (var line in File.ReadLines($"/proc/{Pid}/status"))
+        try
         {
-            if (line.StartsWith(field + ":", StringComparison.Ordinal))
+            if (_process.HasExited)
             {
-                var value = line[(field.Length + 1)..].Trim();
-                return long.Parse(value[..value.IndexOf(' ')], NumberStyles.Integer, CultureInfo.InvariantCulture);
+                return;
             }
+
+            if (Kill(Pid, Sigterm) != 0 || !_process.WaitForExit((int)timeout.TotalMilliseconds))
+            {
+                _process.Kill(entireProcessTree: true);
+                _process.WaitForExit(5000);
+            }
+
+            // The asynchronous readers drain the pipes after the exit.
+            _process.WaitForExit();
+        }
+        catch (InvalidOperationException)
+        {
+            // Already gone.
+        }
+    }
+
+    /// <summary>Waits for the process to end by itself (killed after the timeout); its exit code.</summary>
+    public int WaitForExit(TimeSpan timeout)
+    {
+        if (!_process.WaitForExit((int)timeout.TotalMilliseconds))
+        {
+            _process.Kill(entireProcessTree: true);
+            throw new TimeoutException("the process did not end within " + timeout + ":\n" + Describe());
         }
 
-        return 0;
+        _process.WaitForExit();
+        return _process.ExitCode;
     }
 
     public static int FreePort()
@@ -182,4 +249,7 @@ internal sealed class AppProcess : IDisposable
 
         _process.Dispose();
     }
+
+    [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static partial int Kill(int pid, int signal);
 }

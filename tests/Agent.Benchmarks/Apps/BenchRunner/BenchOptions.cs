@@ -2,67 +2,120 @@ using System.Globalization;
 
 namespace TraceAgent.Bench;
 
+/// <summary>The runner's command line (build/bench.sh and build/profile.sh pass it).</summary>
 internal sealed class BenchOptions
 {
+    public static readonly string[] AllParts = ["startup", "load", "ops", "stages", "outage"];
+
     public required string Repo { get; init; }
 
     public required string Output { get; init; }
 
     public bool Quick { get; init; }
 
-    public string? MicroDirectory { get; init; }
+    public HashSet<string> Parts { get; init; } = new(AllParts, StringComparer.Ordinal);
+
+    /// <summary>Load configurations to run (keys of <see cref="Configurations"/>); null: the default set.</summary>
+    public IReadOnlyList<string>? LoadConfigurations { get; init; }
+
+    public bool WithNet8 { get; init; } = true;
 
     public string? Redis { get; init; }
 
     public string? Postgres { get; init; }
 
+    public int? RedisPid { get; init; }
+
+    public int? PostgresPid { get; init; }
+
+    public string? StagesDirectory { get; init; }
+
     public string SdkVersion { get; init; } = "";
 
     public string ToolVersions { get; init; } = "";
 
-    public HashSet<string> Parts { get; init; } = new(StringComparer.Ordinal) { "startup", "load", "outage", "micro" };
+    public string AgentCommit { get; init; } = "";
 
-    public string AgentHook => Path.Combine(Repo, "artifacts", "bench", "agent", "TraceAgent.StartupHook.dll");
+    /// <summary>build/profile.sh: profile this configuration instead of running the suite.</summary>
+    public string? ProfileConfiguration { get; init; }
 
-    public string PlainApp => Path.Combine(Repo, "artifacts", "bench", "api-plain", "BenchApi.dll");
+    public string? ProfileDirectory { get; init; }
 
-    public string SdkApp => Path.Combine(Repo, "artifacts", "bench", "api-sdk", "BenchApi.dll");
+    public int? RoundsOverride { get; init; }
 
-    public int StartupRuns => Quick ? 2 : 11;
+    public int? StartupRunsOverride { get; init; }
 
-    public int LoadRounds => Quick ? 1 : 3;
+    public string Artifacts => Path.Combine(Repo, "artifacts", "bench");
 
-    public TimeSpan LoadDuration => TimeSpan.FromSeconds(Quick ? 2 : 15);
+    public string AgentHook => Path.Combine(Artifacts, "agent", "TraceAgent.StartupHook.dll");
 
-    public TimeSpan WarmupDuration => TimeSpan.FromSeconds(Quick ? 1 : 5);
+    public string SdkHook => Path.Combine(Artifacts, "sdk-hook", "OtelSdkHook.dll");
 
-    public TimeSpan OutagePhase => TimeSpan.FromSeconds(Quick ? 2 : 12);
+    // Load: the issue's phases. Quick mode keeps their order and shortens them to seconds.
+    public int LoadRounds => RoundsOverride ?? (Quick ? 1 : 5);
+
+    public TimeSpan Warmup => TimeSpan.FromSeconds(Quick ? 1 : 2);
+
+    public TimeSpan Window => TimeSpan.FromSeconds(Quick ? 2 : 8);
+
+    /// <summary>Load between the two windows, so that the steady window starts after 20 s of load.</summary>
+    public TimeSpan Between => TimeSpan.FromSeconds(Quick ? 1 : 10);
+
+    public int StartupRuns => StartupRunsOverride ?? (Quick ? 2 : 11);
+
+    public int OpsRounds => RoundsOverride ?? (Quick ? 1 : 5);
+
+    public int OpsPerRun => Quick ? 4_000 : 80_000;
+
+    /// <summary>Five seconds at the pace of <see cref="OpsBench.Rate"/>: the tiered JIT needs that long to settle the export path.</summary>
+    public int OpsWarmup => Quick ? 2_000 : 200_000;
+
+    public TimeSpan OutagePhase => TimeSpan.FromSeconds(Quick ? 2 : 8);
 
     public static BenchOptions Parse(string[] args)
     {
         string? repo = null;
         string? output = null;
-        string? micro = null;
+        string? stages = null;
         string? redis = null;
         string? postgres = null;
+        int? redisPid = null;
+        int? postgresPid = null;
         string sdk = "";
         string tools = "";
+        string commit = "";
         bool quick = false;
+        bool net8 = true;
         HashSet<string>? parts = null;
+        List<string>? configs = null;
+        string? profile = null;
+        string? profileDirectory = null;
+        int? rounds = null;
+        int? runs = null;
         for (int i = 0; i < args.Length; i++)
         {
             string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException(args[i] + " needs a value");
+            int NextInt() => int.Parse(Next(), NumberStyles.Integer, CultureInfo.InvariantCulture);
             switch (args[i])
             {
                 case "--repo": repo = Next(); break;
                 case "--output": output = Next(); break;
                 case "--quick": quick = true; break;
-                case "--micro": micro = Next(); break;
+                case "--stages-dir": stages = Next(); break;
                 case "--redis": redis = Next(); break;
                 case "--postgres": postgres = Next(); break;
+                case "--redis-pid": redisPid = NextInt(); break;
+                case "--postgres-pid": postgresPid = NextInt(); break;
                 case "--sdk-version": sdk = Next(); break;
                 case "--tool-versions": tools = Next(); break;
-                case "--parts": parts = new HashSet<string>(Next().Split(',', StringSplitOptions.RemoveEmptyEntries), StringComparer.Ordinal); break;
+                case "--agent-commit": commit = Next(); break;
+                case "--no-net8": net8 = false; break;
+                case "--rounds": rounds = NextInt(); break;
+                case "--startup-runs": runs = NextInt(); break;
+                case "--profile": profile = Next(); break;
+                case "--profile-dir": profileDirectory = Next(); break;
+                case "--parts": parts = ParseParts(Next()); break;
+                case "--configs": configs = [.. Next().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)]; break;
                 default: throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"unknown argument {args[i]}"));
             }
         }
@@ -73,12 +126,45 @@ internal sealed class BenchOptions
             Repo = repo,
             Output = output ?? Path.Combine(repo, "docs", "performance.md"),
             Quick = quick,
-            MicroDirectory = micro,
+            StagesDirectory = stages,
             Redis = redis,
             Postgres = postgres,
+            RedisPid = redisPid,
+            PostgresPid = postgresPid,
             SdkVersion = sdk,
             ToolVersions = tools,
-            Parts = parts ?? new(StringComparer.Ordinal) { "startup", "load", "outage", "micro" },
+            AgentCommit = commit,
+            WithNet8 = net8,
+            Parts = parts ?? new(AllParts, StringComparer.Ordinal),
+            LoadConfigurations = configs,
+            ProfileConfiguration = profile,
+            ProfileDirectory = profileDirectory,
+            RoundsOverride = rounds,
+            StartupRunsOverride = runs,
         };
+    }
+
+    private static HashSet<string> ParseParts(string value)
+    {
+        var parts = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var part in value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            // "micro" was the old name of the per-operation part (then BenchmarkDotNet only).
+            if (part == "micro")
+            {
+                parts.Add("ops");
+                parts.Add("stages");
+            }
+            else if (Array.IndexOf(AllParts, part) >= 0)
+            {
+                parts.Add(part);
+            }
+            else
+            {
+                throw new ArgumentException($"unknown part {part} (parts: {string.Join(",", AllParts)})");
+            }
+        }
+
+        return parts;
     }
 }

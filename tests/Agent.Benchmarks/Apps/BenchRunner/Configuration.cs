@@ -1,70 +1,132 @@
 namespace TraceAgent.Bench;
 
-/// <summary>One way of running the sample API: no tracing, the agent, or the in-code SDK.</summary>
-internal sealed record Configuration(string Key, string Label, string Dll, IReadOnlyDictionary<string, string> Environment)
+internal enum Tracer
 {
-    public static Configuration None(BenchOptions options) =>
-        new("none", "no agent", options.PlainApp, new Dictionary<string, string>());
+    None,
+    Agent,
+    SdkHook,
+}
 
-    public static Configuration Agent(BenchOptions options, string otlpEndpoint, double? ratio = null)
-    {
-        var env = new Dictionary<string, string>
-        {
-            ["DOTNET_STARTUP_HOOKS"] = options.AgentHook,
-            ["OTEL_SERVICE_NAME"] = "bench-api",
-            ["OTEL_EXPORTER_OTLP_ENDPOINT"] = otlpEndpoint,
-            ["OTEL_EXPORTER_OTLP_PROTOCOL"] = "http/protobuf",
-            ["OTEL_LOG_LEVEL"] = "info",
-        };
-        if (ratio is double r)
-        {
-            env["OTEL_TRACES_SAMPLER"] = "parentbased_traceidratio";
-            env["OTEL_TRACES_SAMPLER_ARG"] = r.ToString(System.Globalization.CultureInfo.InvariantCulture);
-            return new("agent10", "agent, 10% sampling", options.PlainApp, env);
-        }
+/// <summary>
+/// One way of running the benchmark apps: no tracing, the agent with some settings, or the
+/// OpenTelemetry SDK wired in by a startup hook; on .NET 10 or (self-contained) .NET 8. Every
+/// ratio is taken against <see cref="BaselineKey"/> measured in the same round.
+/// </summary>
+internal sealed record Configuration(string Key, string Label, string Runtime, Tracer Tracer, IReadOnlyDictionary<string, string> Settings)
+{
+    public const string Net10 = "net10";
+    public const string Net8 = "net8";
 
-        return new("agent", "agent, 100% sampling", options.PlainApp, env);
-    }
+    public string BaselineKey => Runtime == Net8 ? "net8-none" : "none";
+
+    public bool IsBaseline => Key == BaselineKey;
 
     /// <summary>
-    /// The agent making the same spans as the in-code SDK set-up (ASP.NET Core, HttpClient and
-    /// Npgsql; no OpenTelemetry instrumentation of StackExchange.Redis is published, so the SDK
-    /// variant makes no Redis spans), so the two compare like for like.
+    /// The process environment: OTLP goes to the runner's sink under a path of its own
+    /// (<paramref name="route"/>), so that what each process sends is counted apart.
     /// </summary>
-    public static Configuration AgentSameSpans(BenchOptions options, string otlpEndpoint)
+    public Dictionary<string, string> Environment(BenchOptions options, string sinkBase, string route, string serviceName)
     {
-        var env = Agent(options, otlpEndpoint).With(new Dictionary<string, string>
+        var env = new Dictionary<string, string>();
+        if (Tracer == Tracer.None)
         {
-            ["OTEL_DOTNET_AUTO_TRACES_STACKEXCHANGEREDIS_INSTRUMENTATION_ENABLED"] = "false",
-            ["OTEL_DOTNET_AUTO_TRACES_KAFKA_INSTRUMENTATION_ENABLED"] = "false",
-            ["OTEL_DOTNET_AUTO_LOGS_ILOGGER_INSTRUMENTATION_ENABLED"] = "false",
-        });
-        return new("agenthttp", "agent, 100%, the SDK's spans only (no Redis)", options.PlainApp, env);
-    }
+            return env;
+        }
 
-    /// <summary>The agent at 100% sampling also exporting the one log record /work writes per request.</summary>
-    public static Configuration AgentWithLogs(BenchOptions options, string otlpEndpoint)
-    {
-        var env = Agent(options, otlpEndpoint).With(new Dictionary<string, string> { ["OTEL_LOGS_EXPORTER"] = "otlp" });
-        return new("agentlogs", "agent, 100%, with OTLP log export", options.PlainApp, env);
-    }
-
-    public static Configuration Sdk(BenchOptions options, string otlpEndpoint) =>
-        new("sdk", "in-code OpenTelemetry SDK", options.SdkApp, new Dictionary<string, string>
-        {
-            ["OTEL_SERVICE_NAME"] = "bench-api",
-            ["OTEL_EXPORTER_OTLP_ENDPOINT"] = otlpEndpoint,
-            ["OTEL_EXPORTER_OTLP_PROTOCOL"] = "http/protobuf",
-        });
-
-    public Dictionary<string, string> With(IReadOnlyDictionary<string, string> extra)
-    {
-        var env = new Dictionary<string, string>(Environment);
-        foreach (var (key, value) in extra)
+        env["DOTNET_STARTUP_HOOKS"] = Tracer == Tracer.Agent ? options.AgentHook : options.SdkHook;
+        env["OTEL_SERVICE_NAME"] = serviceName;
+        env["OTEL_EXPORTER_OTLP_PROTOCOL"] = "http/protobuf";
+        env["OTEL_EXPORTER_OTLP_ENDPOINT"] = sinkBase + "/" + route;
+        env["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"] = sinkBase + "/" + route + "/v1/traces";
+        foreach (var (key, value) in Settings)
         {
             env[key] = value;
         }
 
         return env;
+    }
+
+    public string App(BenchOptions options, string app) => Runtime == Net8
+        ? Path.Combine(options.Artifacts, app + "-net8", app)
+        : Path.Combine(options.Artifacts, app, app + ".dll");
+}
+
+/// <summary>The configurations the suite knows, by key.</summary>
+internal static class Configurations
+{
+    private static readonly Dictionary<string, string> NoSettings = [];
+
+    /// <summary>The load part's default set: the issue's configurations, and .NET 8 beside .NET 10.</summary>
+    public static readonly string[] DefaultLoad = ["none", "agent", "sdk", "off", "ratio1", "ratio1-keep", "net8-none", "net8-agent"];
+
+    public static readonly string[] DefaultStartup = ["none", "agent", "agent-no-instr", "sdk", "net8-none", "net8-agent"];
+
+    public static IReadOnlyList<Configuration> All { get; } =
+    [
+        new("none", "no agent", Configuration.Net10, Tracer.None, NoSettings),
+        new("agent", "agent, 100% sampling", Configuration.Net10, Tracer.Agent, NoSettings),
+        new("sdk", "OpenTelemetry SDK 1.20 (startup hook)", Configuration.Net10, Tracer.SdkHook, NoSettings),
+        new("off", "agent, sampler off (always_off)", Configuration.Net10, Tracer.Agent, new Dictionary<string, string>
+        {
+            ["OTEL_TRACES_SAMPLER"] = "always_off",
+        }),
+        new("ratio1", "agent, 1% (parentbased_traceidratio 0.01)", Configuration.Net10, Tracer.Agent, new Dictionary<string, string>
+        {
+            ["OTEL_TRACES_SAMPLER"] = "parentbased_traceidratio",
+            ["OTEL_TRACES_SAMPLER_ARG"] = "0.01",
+        }),
+        new("ratio1-keep", "agent, 1%, TRACEAGENT_SAMPLER_KEEP_ERRORS=true", Configuration.Net10, Tracer.Agent, new Dictionary<string, string>
+        {
+            ["OTEL_TRACES_SAMPLER"] = "parentbased_traceidratio",
+            ["OTEL_TRACES_SAMPLER_ARG"] = "0.01",
+            ["TRACEAGENT_SAMPLER_KEEP_ERRORS"] = "true",
+        }),
+        new("agent-no-instr", "agent, every instrumentation off", Configuration.Net10, Tracer.Agent, new Dictionary<string, string>
+        {
+            ["OTEL_DOTNET_AUTO_TRACES_INSTRUMENTATION_ENABLED"] = "false",
+            ["OTEL_DOTNET_AUTO_LOGS_INSTRUMENTATION_ENABLED"] = "false",
+        }),
+
+        // Not in the default sets (--configs picks them): the agent making only the spans the SDK
+        // set-up makes (no Redis span), and the agent also exporting the log record /work writes.
+        // A metrics configuration goes here when the agent exports metrics.
+        new("agent-sdk-spans", "agent, 100%, the SDK's spans only (Redis off)", Configuration.Net10, Tracer.Agent, new Dictionary<string, string>
+        {
+            ["OTEL_DOTNET_AUTO_TRACES_STACKEXCHANGEREDIS_INSTRUMENTATION_ENABLED"] = "false",
+        }),
+        new("agent-logs", "agent, 100%, with OTLP log export", Configuration.Net10, Tracer.Agent, new Dictionary<string, string>
+        {
+            ["OTEL_LOGS_EXPORTER"] = "otlp",
+        }),
+
+        new("net8-none", ".NET 8: no agent", Configuration.Net8, Tracer.None, NoSettings),
+        new("net8-agent", ".NET 8: agent, 100% sampling", Configuration.Net8, Tracer.Agent, NoSettings),
+    ];
+
+    public static Configuration Get(string key) =>
+        All.FirstOrDefault(c => c.Key == key) ?? throw new ArgumentException($"unknown configuration {key} (known: {string.Join(",", All.Select(c => c.Key))})");
+
+    /// <summary>The requested set in order, each with its baseline, without .NET 8 when it is left out.</summary>
+    public static List<Configuration> Select(IEnumerable<string> keys, bool withNet8)
+    {
+        var chosen = new List<Configuration>();
+        foreach (var key in keys)
+        {
+            var configuration = Get(key);
+            if (configuration.Runtime == Configuration.Net8 && !withNet8)
+            {
+                continue;
+            }
+
+            foreach (var needed in new[] { configuration.BaselineKey, key })
+            {
+                if (chosen.All(c => c.Key != needed))
+                {
+                    chosen.Add(Get(needed));
+                }
+            }
+        }
+
+        return chosen;
     }
 }

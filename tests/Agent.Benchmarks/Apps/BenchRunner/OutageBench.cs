@@ -10,44 +10,48 @@ internal sealed record OutageResult(double BaselineRps, IReadOnlyList<OutagePhas
 /// <summary>The agent under load while its collector is up, then refusing connections, then back.</summary>
 internal static class OutageBench
 {
-    public static async Task<OutageResult> RunAsync(BenchOptions options, IReadOnlyDictionary<string, string> backends)
+    public static async Task<OutageResult> RunAsync(BenchOptions options, Backends backends)
     {
-        using var client = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
+        using var client = LoadBench.NewClient();
         int port = AppProcess.FreePort();
         var receiver = await OtlpReceiver.StartAsync(new OtlpReceiverOptions { HttpPort = port });
         long received = 0;
         receiver.SpansReceived += spans => Interlocked.Add(ref received, spans.Count);
 
+        var app = Configurations.Get("none").App(options, "BenchApi");
+        using var peer = AppProcess.Start(app, new Dictionary<string, string> { ["BENCH_ROLE"] = "peer" });
+        Ready(peer, client, "peer");
+        var env = backends.Environment();
+        env["BENCH_PEER_URL"] = peer.BaseUrl;
+
         double baseline;
-        var none = Configuration.None(options);
-        using (var plain = AppProcess.Start(none.Dll, none.With(backends)))
+        using (var plain = AppProcess.Start(app, env))
         {
-            plain.WaitUntilServing(client, TimeSpan.FromSeconds(30));
-            Wrk.Run(plain.BaseUrl + "/work", options.WarmupDuration);
+            Ready(plain, client, "no agent");
+            Wrk.Run(plain.BaseUrl + "/work", options.Warmup);
             baseline = Wrk.Run(plain.BaseUrl + "/work", options.OutagePhase).RequestsPerSecond;
         }
 
-        var agent = Configuration.Agent(options, receiver.HttpEndpoint);
-        using var app = AppProcess.Start(agent.Dll, agent.With(backends));
-        if (!app.WaitUntilServing(client, TimeSpan.FromSeconds(30)))
-        {
-            throw new InvalidOperationException("agent app did not start: " + string.Join("\n", app.ErrorLines));
-        }
-
-        var url = app.BaseUrl + "/work";
-        Wrk.Run(url, options.WarmupDuration);
+        env["DOTNET_STARTUP_HOOKS"] = options.AgentHook;
+        env["OTEL_SERVICE_NAME"] = "bench-api";
+        env["OTEL_EXPORTER_OTLP_ENDPOINT"] = receiver.HttpEndpoint;
+        env["OTEL_EXPORTER_OTLP_PROTOCOL"] = "http/protobuf";
+        using var traced = AppProcess.Start(app, env);
+        Ready(traced, client, "agent");
+        var url = traced.BaseUrl + "/work";
+        Wrk.Run(url, options.Warmup);
         var phases = new List<OutagePhase>
         {
-            Measure("collector up", app, url, options.OutagePhase),
+            Measure("collector up", traced, url, options.OutagePhase),
         };
 
         await receiver.DisposeAsync();
-        phases.Add(Measure("collector down (connection refused)", app, url, options.OutagePhase + options.OutagePhase));
+        phases.Add(Measure("collector down (connection refused)", traced, url, options.OutagePhase + options.OutagePhase));
 
         receiver = await OtlpReceiver.StartAsync(new OtlpReceiverOptions { HttpPort = port });
         long after = 0;
         receiver.SpansReceived += spans => Interlocked.Add(ref after, spans.Count);
-        phases.Add(Measure("collector back", app, url, options.OutagePhase));
+        phases.Add(Measure("collector back", traced, url, options.OutagePhase));
 
         // Wait for one scheduled export after the load so that "spans after restore" is settled.
         var deadline = DateTime.UtcNow.AddSeconds(10);
@@ -57,9 +61,12 @@ internal static class OutageBench
         }
 
         await receiver.DisposeAsync();
-        string? loss = app.ErrorLines.LastOrDefault(l => l.Contains("lost so far", StringComparison.Ordinal));
+        string? loss = traced.ErrorLines.LastOrDefault(l => l.Contains("lost so far", StringComparison.Ordinal));
         return new OutageResult(baseline, phases, loss, Interlocked.Read(ref after));
     }
+
+    private static void Ready(AppProcess app, HttpClient client, string what) =>
+        (app.WaitUntilServing(client, TimeSpan.FromSeconds(60)) ?? throw new InvalidOperationException($"{what} did not start:\n{app.Describe()}")).Dispose();
 
     private static OutagePhase Measure(string name, AppProcess app, string url, TimeSpan duration)
     {

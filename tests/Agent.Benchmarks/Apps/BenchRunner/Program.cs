@@ -1,66 +1,54 @@
 using System.Globalization;
 using TraceAgent.Bench;
-using TraceAgent.Otlp.Receiver;
 
-// The whole-process parts of the benchmark suite; build/bench.sh builds everything, starts Redis
-// and PostgreSQL, and runs this. Writes docs/performance.md (or --output).
+// The benchmark suite's runner. build/bench.sh publishes the apps, starts Redis and PostgreSQL and
+// runs this; it hosts the OTLP sink and the Kafka mock cluster, runs the parts asked for and
+// writes docs/performance.md (or --output). build/profile.sh runs it with --profile.
 var options = BenchOptions.Parse(args);
+await using var sink = await OtlpSink.StartAsync();
+bool needsKafka = options.ProfileConfiguration is null && (options.Parts.Contains("startup") || options.Parts.Contains("ops"));
+using var kafka = needsKafka ? new KafkaMockCluster() : null;
+var backends = new Backends(options.Redis, options.Postgres, kafka?.Bootstrap);
+
+if (options.ProfileConfiguration is not null)
+{
+    return Profiler.Run(options, sink, backends);
+}
+
 var report = new Report(options);
-// The collector stands in for one on another machine: it accepts and discards, so its own work
-// takes as little as possible of the cores the app under test shares with it.
-var receiver = await OtlpReceiver.StartAsync(new OtlpReceiverOptions { DiscardData = true });
-
-// The receiver keeps what it decodes; the benchmark only needs it to answer, so forget it often.
-using var forget = new Timer(_ => receiver.Clear(), null, 1000, 1000);
-using var peer = AppProcess.Start(options.PlainApp, new Dictionary<string, string> { ["BENCH_ROLE"] = "peer" });
-using (var client = new HttpClient())
-{
-    if (!peer.WaitUntilServing(client, TimeSpan.FromSeconds(30)))
-    {
-        throw new InvalidOperationException("peer app did not start: " + string.Join("\n", peer.ErrorLines));
-    }
-}
-
-var backends = new Dictionary<string, string> { ["BENCH_PEER_URL"] = peer.BaseUrl };
-if (options.Redis is not null)
-{
-    backends["BENCH_REDIS"] = options.Redis;
-}
-
-if (options.Postgres is not null)
-{
-    backends["BENCH_POSTGRES"] = options.Postgres;
-}
-
-var startupConfigurations = new[]
-{
-    Configuration.None(options),
-    Configuration.Agent(options, receiver.HttpEndpoint),
-    Configuration.Sdk(options, receiver.HttpEndpoint),
-};
-var loadConfigurations = new[]
-{
-    Configuration.None(options),
-    Configuration.Agent(options, receiver.HttpEndpoint),
-    Configuration.Agent(options, receiver.HttpEndpoint, ratio: 0.1),
-    Configuration.AgentSameSpans(options, receiver.HttpEndpoint),
-    Configuration.AgentWithLogs(options, receiver.HttpEndpoint),
-    Configuration.Sdk(options, receiver.HttpEndpoint),
-};
-
 if (options.Parts.Contains("startup"))
 {
-    report.Startup(startupConfigurations, StartupBench.Run(options, startupConfigurations));
+    kafka!.CreateTopic("bench-startup");
+    var configurations = Configurations.Select(Configurations.DefaultStartup, options.WithNet8);
+    report.Startup(configurations, StartupBench.Run(options, configurations, sink, backends));
+}
+else
+{
+    report.Skipped("startup");
 }
 
 if (options.Parts.Contains("load"))
 {
-    report.Load(loadConfigurations, LoadBench.Run(options, loadConfigurations, backends));
+    var configurations = Configurations.Select(options.LoadConfigurations ?? Configurations.DefaultLoad, options.WithNet8);
+    report.Load(configurations, LoadBench.Run(options, configurations, sink, backends));
+}
+else
+{
+    report.Skipped("load");
 }
 
-if (options.Parts.Contains("micro"))
+if (options.Parts.Contains("ops"))
 {
-    report.Micro(MicroBench.Run(options, receiver.HttpEndpoint, backends));
+    report.Ops(OpsBench.Run(options, sink, backends, kafka!));
+}
+else
+{
+    report.Skipped("ops");
+}
+
+if (options.Parts.Contains("stages"))
+{
+    report.Stages(StageBench.Run(options));
 }
 
 if (options.Parts.Contains("outage"))
@@ -68,8 +56,14 @@ if (options.Parts.Contains("outage"))
     report.Outage(await OutageBench.RunAsync(options, backends));
 }
 
-await receiver.DisposeAsync();
 var text = report.Render();
 Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(options.Output))!);
 File.WriteAllText(options.Output, text);
 Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"report written to {options.Output}"));
+if (report.HasFailedChecks)
+{
+    Console.Error.WriteLine("some checks FAILED: see the Checks section of the report");
+    return 1;
+}
+
+return 0;

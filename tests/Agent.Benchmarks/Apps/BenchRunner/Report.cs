@@ -1,158 +1,51 @@
 using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Text;
+using System.Text.RegularExpressions;
 
 namespace TraceAgent.Bench;
 
-/// <summary>Builds docs/performance.md from what the parts measured.</summary>
-internal sealed class Report
+/// <summary>Builds docs/performance.md from what the parts measured: targets first, then each part, then how to read it.</summary>
+internal sealed partial class Report
 {
     private readonly BenchOptions _options;
     private readonly StringBuilder _sections = new();
     private readonly List<(string Target, string Measured, string Verdict)> _targets = [];
+    private readonly List<(string Level, string Text)> _checks = [];
     private readonly DateTime _started = DateTime.UtcNow;
+    private readonly string _loadAtStart = MachineStat.LoadAverage();
 
     public Report(BenchOptions options) => _options = options;
 
-    public void Startup(IReadOnlyList<Configuration> configurations, Dictionary<string, List<StartupSample>> samples)
-    {
-        var s = _sections;
-        s.AppendLine("## 1. Start-up");
-        s.AppendLine();
-        s.AppendLine(F($"Process start (`dotnet BenchApi.dll`) to the first `200` from `GET /hello`, polled every millisecond; CPU time of the app's process at that moment. Medians of {_options.StartupRuns} runs, interleaved (A B C A B C ...). \"CPU (stat)\" is utime+stime from `/proc/<pid>/stat` (10 ms ticks); \"CPU (threads)\" sums the live threads' `schedstat` run time (ns resolution; misses threads that already ended). \"Hook\" is what the agent's start-up summary line reports (`started in N ms`)."));
-        s.AppendLine();
-        s.AppendLine("| configuration | time to first response (ms) | CPU (stat, ms) | CPU (threads, ms) | CPU added vs no agent (ms) | hook initialisation (ms) |");
-        s.AppendLine("|---|---:|---:|---:|---:|---:|");
-        double baseCpu = Stats.Median(samples["none"].Select(x => x.CpuMs));
-        double baseThreads = Stats.Median(samples["none"].Select(x => x.ThreadsMs));
-        foreach (var c in configurations)
-        {
-            var list = samples[c.Key];
-            double cpu = Stats.Median(list.Select(x => x.CpuMs));
-            double threads = Stats.Median(list.Select(x => x.ThreadsMs));
-            var hooks = list.Where(x => x.HookMs is not null).Select(x => x.HookMs!.Value).ToList();
-            string added = c.Key == "none" ? "-" : F($"{cpu - baseCpu:+0;-0;0} (threads: {threads - baseThreads:+0;-0;0})");
-            s.AppendLine(F($"| {c.Label} | {Stats.Median(list.Select(x => x.WallMs)):0} | {cpu:0} | {threads:0} | {added} | {(hooks.Count == 0 ? "-" : Stats.Median(hooks).ToString("0", CultureInfo.InvariantCulture))} |"));
-        }
+    public bool HasFailedChecks => _checks.Any(c => c.Level == Failed);
 
-        s.AppendLine();
-        if (samples.TryGetValue("agent", out var agent))
-        {
-            double delta = Stats.Median(agent.Select(x => x.CpuMs)) - baseCpu;
-            double deltaThreads = Stats.Median(agent.Select(x => x.ThreadsMs)) - baseThreads;
-            _targets.Add(("start-up adds at most 50 ms of CPU", F($"{delta:+0;-0;0} ms (stat), {deltaThreads:+0;-0;0} ms (threads)"), Verdict(delta <= 50, F($"over by {delta - 50:0} ms"))));
-        }
+    private const string Failed = "FAILED";
+    private const string Warning = "warning";
+    private const string Passed = "passed";
+
+    private StringBuilder S => _sections;
+
+    private void Check(bool ok, string text, bool hard)
+    {
+        _checks.Add((ok ? Passed : hard ? Failed : Warning, text));
     }
 
-    public void Load(IReadOnlyList<Configuration> configurations, Dictionary<string, List<LoadSample>> samples)
+    public void NotMeasured(string target) => _targets.Add((target, "not measured in this run", "-"));
+
+    /// <summary>The targets of a part left out of this run, listed as not measured.</summary>
+    public void Skipped(string part)
     {
-        var s = _sections;
-        s.AppendLine("## 2. Throughput and latency");
-        s.AppendLine();
-        s.AppendLine(F($"`wrk -t2 -c16 -d{_options.LoadDuration.TotalSeconds:0}s --latency` on `GET /work` (one HttpClient call to a second, uninstrumented instance of the app, one Redis GET, one PostgreSQL query), after a {_options.WarmupDuration.TotalSeconds:0} s warm-up, on 127.0.0.1. {_options.LoadRounds} round(s), configurations interleaved in each round; medians. Ratios are to no agent. Everything (wrk, the app, its peer, Redis, PostgreSQL and the OTLP receiver) shares the machine's cores: the receiver's own CPU per request is shown, since it competes with the app."));
-        s.AppendLine();
-        s.AppendLine("| configuration | req/s | ratio | p50 (ms) | ratio | p99 (ms) | ratio | app CPU per request (µs) | ratio | peak memory VmHWM (MB) | ratio | receiver CPU per request (µs) | errors |");
-        s.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
-        var medians = new Dictionary<string, LoadSample>();
-        foreach (var c in configurations)
+        IEnumerable<string> targets = part switch
         {
-            var list = samples[c.Key];
-            medians[c.Key] = new LoadSample(
-                Stats.Median(list.Select(x => x.Rps)),
-                Stats.Median(list.Select(x => x.P50Ms)),
-                Stats.Median(list.Select(x => x.P99Ms)),
-                Stats.Median(list.Select(x => x.CpuUsPerRequest)),
-                Stats.Median(list.Select(x => x.PeakMb)),
-                Stats.Median(list.Select(x => x.ReceiverCpuUsPerRequest)),
-                list.Sum(x => x.Errors));
-        }
-
-        var b = medians["none"];
-        foreach (var c in configurations)
+            "startup" => [StartupTarget],
+            "load" => [.. LoadTargets, OffTarget],
+            "ops" => OpsBench.Workloads.Where(w => w.Target.Length > 0).Select(w => w.Target),
+            _ => [],
+        };
+        foreach (var target in targets)
         {
-            var m = medians[c.Key];
-            s.AppendLine(F($"| {c.Label} | {m.Rps:0} | {m.Rps / b.Rps:0.00} | {m.P50Ms:0.00} | {m.P50Ms / b.P50Ms:0.00} | {m.P99Ms:0.00} | {m.P99Ms / b.P99Ms:0.00} | {m.CpuUsPerRequest:0} | {m.CpuUsPerRequest / b.CpuUsPerRequest:0.00} | {m.PeakMb:0} | {m.PeakMb / b.PeakMb:0.00} | {m.ReceiverCpuUsPerRequest:0} | {m.Errors} |"));
+            NotMeasured(target);
         }
-
-        s.AppendLine();
-        s.AppendLine("Each round, req/s per configuration:");
-        s.AppendLine();
-        foreach (var c in configurations)
-        {
-            s.AppendLine(F($"- {c.Label}: {string.Join(", ", samples[c.Key].Select(x => x.Rps.ToString("0", CultureInfo.InvariantCulture)))}"));
-        }
-
-        s.AppendLine();
-        if (medians.TryGetValue("agent", out var agent))
-        {
-            double ratio = agent.Rps / b.Rps;
-            _targets.Add(("throughput at 100% sampling at least 0.95x no agent", F($"{ratio:0.00}x"), Verdict(ratio >= 0.95, F($"short by {(0.95 - ratio) * 100:0.0} points"))));
-            if (medians.TryGetValue("sdk", out var sdk))
-            {
-                // Like for like: the SDK set-up makes no Redis spans.
-                var same = medians.TryGetValue("agenthttp", out var httpOnly) ? httpOnly : agent;
-                var label = ReferenceEquals(same, agent) ? "agent" : "agent with the same spans";
-                _targets.Add(("throughput at 100% sampling never below the in-code SDK", F($"{label}: {same.Rps:0} vs {sdk.Rps:0} req/s ({same.Rps / sdk.Rps:0.00}x); the agent with all its spans (also Redis and PostgreSQL): {agent.Rps / sdk.Rps:0.00}x"), Verdict(same.Rps >= sdk.Rps, F($"{(1 - (same.Rps / sdk.Rps)) * 100:0.0}% below"))));
-            }
-        }
-    }
-
-    public void Micro(IReadOnlyList<MicroResult> results)
-    {
-        var s = _sections;
-        s.AppendLine("## 3. Per-operation costs");
-        s.AppendLine();
-        s.AppendLine(F($"BenchmarkDotNet 0.15.8 ({(_options.Quick ? "quick job: 1 warm-up, 3 iterations" : "3 warm-ups, 10 iterations")}, in-process, `[MemoryDiagnoser]`), project tests/Agent.Benchmarks. The library rows run twice: in a process without the agent and in one started with the agent's startup hook (100% sampling, OTLP to the receiver), so the difference is what the agent adds per call, its spans and export included. Allocations are per operation as the runtime counts them for the whole process (the agent's export thread included)."));
-        s.AppendLine();
-        s.AppendLine("| benchmark | method | process | median | allocated (B/op) |");
-        s.AppendLine("|---|---|---|---:|---:|");
-        foreach (var r in results.OrderBy(r => r.Type, StringComparer.Ordinal).ThenBy(r => r.Method, StringComparer.Ordinal).ThenBy(r => r.Run, StringComparer.Ordinal))
-        {
-            s.AppendLine(F($"| {r.Type} | {r.Method} | {r.Run} | {Time(r.MedianNs)} | {(r.AllocatedBytes is double a ? a.ToString("0", CultureInfo.InvariantCulture) : "-")} |"));
-        }
-
-        s.AppendLine();
-        AddDelta(results, "RedisBenchmarks", "StringGet", 1000, "Redis adds at most 1 µs per command", "GET");
-        AddDelta(results, "KafkaBenchmarks", "Produce", 2000, "Kafka adds at most 2 µs per message (produce)", "produce");
-        AddDelta(results, "KafkaBenchmarks", "Consume", 2000, "Kafka adds at most 2 µs per message (consume)", "consume");
-    }
-
-    private void AddDelta(IReadOnlyList<MicroResult> results, string type, string method, double limitNs, string target, string what)
-    {
-        var plain = results.FirstOrDefault(r => r.Type == type && r.Method == method && r.Run == "no agent");
-        var agent = results.FirstOrDefault(r => r.Type == type && r.Method == method && r.Run == "agent");
-        if (plain is null || agent is null)
-        {
-            _targets.Add((target, "not measured", "-"));
-            return;
-        }
-
-        double delta = agent.MedianNs - plain.MedianNs;
-        _sections.AppendLine(F($"- {what}: {Time(plain.MedianNs)} without the agent, {Time(agent.MedianNs)} with it: {Time(delta)} added per operation."));
-        _targets.Add((target, Time(delta), Verdict(delta <= limitNs, F($"over by {Time(delta - limitNs)}"))));
-    }
-
-    public void Outage(OutageResult result)
-    {
-        var s = _sections;
-        s.AppendLine("## 4. Collector outage");
-        s.AppendLine();
-        s.AppendLine(F($"The agent (100% sampling) under the same load while its OTLP receiver is up, then shut down (connections refused) for twice as long, then started again on the same port. VmRSS sampled every 250 ms. No agent, same load: {result.BaselineRps:0} req/s."));
-        s.AppendLine();
-        s.AppendLine("| phase | req/s | vs no agent | p99 (ms) | max VmRSS (MB) | VmRSS at end (MB) | errors |");
-        s.AppendLine("|---|---:|---:|---:|---:|---:|---:|");
-        foreach (var p in result.Phases)
-        {
-            s.AppendLine(F($"| {p.Name} | {p.Rps:0} | {p.Rps / result.BaselineRps:0.00} | {p.P99Ms:0.00} | {p.MaxRssMb:0} | {p.EndRssMb:0} | {p.Errors} |"));
-        }
-
-        s.AppendLine();
-        s.AppendLine(F($"Spans received after the collector came back: {result.SpansAfterRestore}. Agent's last loss report: `{result.LossLine ?? "none"}`"));
-        s.AppendLine();
-        var up = result.Phases[0];
-        var down = result.Phases[1];
-        double growth = down.MaxRssMb - up.MaxRssMb;
-        _targets.Add(("memory bounded during a collector outage", F($"max VmRSS {up.MaxRssMb:0} MB up, {down.MaxRssMb:0} MB down ({growth:+0;-0;0} MB); {down.Rps / result.BaselineRps:0.00}x no-agent throughput while down"), Verdict(growth <= 64 && result.SpansAfterRestore > 0, "memory grew or export did not resume")));
     }
 
     public string Render()
@@ -160,31 +53,28 @@ internal sealed class Report
         var text = new StringBuilder();
         text.AppendLine("# Performance");
         text.AppendLine();
-        text.AppendLine("Generated by `bash build/bench.sh` (see the end of this page for what it does); do not edit by hand. Numbers are from a small shared machine: compare rows of one run, not runs.");
+        text.AppendLine("Generated by `bash build/bench.sh` (the method is at the end of this page); do not edit by hand. Compare rows of one run, not runs: the numbers are from one small machine.");
         if (_options.Quick)
         {
             text.AppendLine();
-            text.AppendLine("**Quick mode (`--quick`)**: a few seconds per part, to prove the suite runs. These numbers are not measurements.");
+            text.AppendLine("**Quick mode (`--quick`)**: every part shortened to seconds and one round, to prove the suite runs. These numbers are not measurements.");
         }
 
         text.AppendLine();
-        text.AppendLine("## Machine");
+        text.AppendLine("## How to read this page");
         text.AppendLine();
-        text.AppendLine("| | |");
-        text.AppendLine("|---|---|");
-        text.AppendLine(F($"| date (UTC) | {_started:yyyy-MM-dd HH:mm} |"));
-        text.AppendLine(F($"| cores (nproc) | {Environment.ProcessorCount} |"));
-        text.AppendLine(F($"| CPU | {CpuModel()} |"));
-        text.AppendLine(F($"| memory | {MemoryTotal()} |"));
-        text.AppendLine(F($"| OS | {OsName()} (kernel {Environment.OSVersion.Version}) |"));
-        text.AppendLine(F($"| .NET | {RuntimeInformation.FrameworkDescription}, SDK {_options.SdkVersion} |"));
-        text.AppendLine(F($"| agent | TraceAgent {typeof(Report).Assembly.GetName().Version?.ToString(3)} (dist/agent, copied to artifacts/bench/agent for the run) |"));
-        text.AppendLine("| libraries | StackExchange.Redis 3.4.35, Npgsql 10.0.3, Confluent.Kafka 2.16.0 (librdkafka mock cluster in the benchmark process); in-code SDK variant: OpenTelemetry 1.20.1, OpenTelemetry.Extensions.Hosting 1.20.1, OpenTelemetry.Exporter.OpenTelemetryProtocol 1.20.1, OpenTelemetry.Instrumentation.AspNetCore 1.20.2, OpenTelemetry.Instrumentation.Http 1.20.2; BenchmarkDotNet 0.15.8 |");
-        text.AppendLine(F($"| tools | {_options.ToolVersions} |"));
+        text.AppendLine("- **Paired ratios.** Every ratio is a configuration's value divided by the no-agent value measured in the *same round* (the .NET 8 rows: by .NET 8 without the agent), so a slow round slows both sides of its ratio. `1.07x` CPU per request means 7% more CPU for each request than without the agent.");
+        text.AppendLine("- **Median [min to max].** Each ratio is the median over rounds, then the lowest and highest round. Each round's own values are listed under every part.");
+        text.AppendLine("- **Verdicts.** A target is **met** only when every round clears it; **not met in every round (k of n)** when the median may clear it but some round does not; **missed** when no round does.");
+        text.AppendLine("- **Equal work.** OTLP bytes and spans per request show what each configuration sent; the checks below fail a run that dropped spans or answered errors, since its cost would flatter it.");
+        text.AppendLine("- **A quiet machine.** \"Machine busy\" is the share of both cores in use during a window; \"other CPU\" is what processes outside the benchmark used (not the apps, their peer, wrk, the sink, Redis or PostgreSQL). Rounds with much other CPU are noise: the lead's final report comes from a run with next to none.");
         text.AppendLine();
+        AppendMachine(text);
         text.AppendLine("## Targets");
         text.AppendLine();
-        text.AppendLine("| target | measured | verdict |");
+        text.AppendLine("The issue's targets (both services instrumented, 100% sampling, against no agent unless said otherwise).");
+        text.AppendLine();
+        text.AppendLine("| target | measured: median [min to max] over rounds | verdict |");
         text.AppendLine("|---|---|---|");
         foreach (var (target, measured, verdict) in _targets)
         {
@@ -192,23 +82,80 @@ internal sealed class Report
         }
 
         text.AppendLine();
-        text.Append(_sections);
-        var notes = Path.Combine(_options.Repo, "tests", "Agent.Benchmarks", "notes.md");
-        if (File.Exists(notes))
+        foreach (var line in new[] { _net8Load, _net8Startup }.OfType<string>())
         {
-            text.AppendLine(File.ReadAllText(notes).TrimEnd());
+            text.AppendLine(line + " (No targets of its own: shown beside .NET 10.)");
+            text.AppendLine();
         }
 
-        return text.ToString();
+        text.AppendLine("## Checks");
+        text.AppendLine();
+        text.AppendLine("What the runner verified about its own measurements; a FAILED check also makes `build/bench.sh` exit non-zero.");
+        text.AppendLine();
+        int passed = _checks.Count(c => c.Level == Passed);
+        var problems = _checks.Where(c => c.Level != Passed).ToList();
+        text.AppendLine(F($"- {passed} checks passed, {problems.Count(c => c.Level == Warning)} warnings, {problems.Count(c => c.Level == Failed)} failed."));
+        foreach (var (level, check) in problems)
+        {
+            text.AppendLine($"- {level}: {check}");
+        }
+
+        text.AppendLine();
+        text.Append(_sections);
+        foreach (var page in new[] { "notes.md", "method.md" })
+        {
+            var path = Path.Combine(_options.Repo, "tests", "Agent.Benchmarks", page);
+            if (File.Exists(path))
+            {
+                text.AppendLine(File.ReadAllText(path).TrimEnd());
+                text.AppendLine();
+            }
+        }
+
+        return text.ToString().TrimEnd() + "\n";
     }
 
-    private static string Verdict(bool met, string missed) => met ? "met" : "**missed**: " + missed;
+    private void AppendMachine(StringBuilder text)
+    {
+        var finished = DateTime.UtcNow;
+        text.AppendLine("## Machine and versions");
+        text.AppendLine();
+        text.AppendLine("| | |");
+        text.AppendLine("|---|---|");
+        text.AppendLine(F($"| date (UTC) | {_started:yyyy-MM-dd HH:mm}, the run took {(finished - _started).TotalMinutes:0.0} min |"));
+        text.AppendLine(F($"| parts | {string.Join(", ", BenchOptions.AllParts.Where(_options.Parts.Contains))}{(_options.Quick ? " (quick)" : "")} |"));
+        text.AppendLine(F($"| cores (nproc) | {Environment.ProcessorCount} |"));
+        text.AppendLine(F($"| CPU | {CpuModel()} |"));
+        text.AppendLine(F($"| memory | {MemoryTotal()} |"));
+        text.AppendLine(F($"| OS | {OsName()} (kernel {Environment.OSVersion.Version}) |"));
+        text.AppendLine(F($"| load average (1, 5, 15 min) | at the start {_loadAtStart}; at the end {MachineStat.LoadAverage()} |"));
+        text.AppendLine(F($"| .NET | {RuntimeInformation.FrameworkDescription} (framework-dependent apps), SDK {_options.SdkVersion}; .NET 8 rows: self-contained apps on runtime {PackageVersion("Microsoft.NETCore.App.Runtime.linux-x64", "-net8")} |"));
+        text.AppendLine(F($"| agent | TraceAgent {typeof(Report).Assembly.GetName().Version?.ToString(3)}, {(_options.AgentCommit.Length == 0 ? "commit unknown" : "commit " + _options.AgentCommit)} (dist/agent, copied to artifacts/bench/agent for the run) |"));
+        text.AppendLine(F($"| libraries | StackExchange.Redis {PackageVersion("StackExchange.Redis")}, Npgsql {PackageVersion("Npgsql")} (start-up app on .NET 8: {PackageVersion("Npgsql", "-net8", "BenchStartup")}), Npgsql.EntityFrameworkCore.PostgreSQL {PackageVersion("Npgsql.EntityFrameworkCore.PostgreSQL", "", "BenchStartup")} (.NET 8: {PackageVersion("Npgsql.EntityFrameworkCore.PostgreSQL", "-net8", "BenchStartup")}), Confluent.Kafka {PackageVersion("Confluent.Kafka", "", "BenchStartup")} (librdkafka mock cluster in the runner) |"));
+        text.AppendLine(F($"| OpenTelemetry SDK (startup hook) | OpenTelemetry {PackageVersion("OpenTelemetry", "", "sdk-hook")}, OpenTelemetry.Instrumentation.AspNetCore {PackageVersion("OpenTelemetry.Instrumentation.AspNetCore", "", "sdk-hook")}, OpenTelemetry.Instrumentation.Http {PackageVersion("OpenTelemetry.Instrumentation.Http", "", "sdk-hook")}, OpenTelemetry.Exporter.OpenTelemetryProtocol {PackageVersion("OpenTelemetry.Exporter.OpenTelemetryProtocol", "", "sdk-hook")} |"));
+        text.AppendLine(F($"| tools | {_options.ToolVersions}; BenchmarkDotNet {PackageVersion("BenchmarkDotNet", "", "stages")} |"));
+        text.AppendLine();
+    }
+
+    /// <summary>A package's version as published with one of the benchmark apps (from its deps.json).</summary>
+    private string PackageVersion(string package, string suffix = "", string app = "BenchApi")
+    {
+        var folder = Path.Combine(_options.Artifacts, app + suffix);
+        var deps = Directory.Exists(folder) ? Directory.EnumerateFiles(folder, "*.deps.json").FirstOrDefault() : null;
+        if (deps is null)
+        {
+            return "?";
+        }
+
+        var match = Regex.Match(File.ReadAllText(deps), "\"(?:runtimepack\\.)?" + Regex.Escape(package) + "/([0-9][^\"]*)\"");
+        return match.Success ? match.Groups[1].Value : "?";
+    }
+
+    private static string F(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
 
     private static string Time(double ns) => Math.Abs(ns) >= 1_000_000
         ? F($"{ns / 1_000_000:0.00} ms")
         : Math.Abs(ns) >= 1000 ? F($"{ns / 1000:0.00} µs") : F($"{ns:0} ns");
-
-    private static string F(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
 
     private static string CpuModel()
     {

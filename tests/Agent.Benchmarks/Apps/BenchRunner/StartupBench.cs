@@ -4,58 +4,72 @@ using System.Text.RegularExpressions;
 
 namespace TraceAgent.Bench;
 
-internal sealed record StartupSample(double WallMs, double CpuMs, double ThreadsMs, double? HookMs);
+/// <summary>One start: exec to the first 200 from /hello, and the process's CPU at that moment.</summary>
+internal sealed record StartupRun(string Key, int Run, double WallMs, double CpuMs, double StatCpuMs, double? HookMs);
 
-/// <summary>Process start to the first 200 from /hello, interleaved over the configurations.</summary>
+/// <summary>
+/// Start-up of BenchStartup (all six instrumented libraries used before the first response),
+/// configurations interleaved run by run, order rotated; deltas are paired per run.
+/// </summary>
 internal static partial class StartupBench
 {
-    public static Dictionary<string, List<StartupSample>> Run(BenchOptions options, IReadOnlyList<Configuration> configurations)
+    public static List<StartupRun> Run(BenchOptions options, IReadOnlyList<Configuration> configurations, OtlpSink sink, Backends backends)
     {
-        var results = configurations.ToDictionary(c => c.Key, _ => new List<StartupSample>());
-        using var client = new HttpClient(new SocketsHttpHandler { ConnectTimeout = TimeSpan.FromSeconds(1), PooledConnectionLifetime = TimeSpan.Zero })
-        {
-            Timeout = TimeSpan.FromSeconds(5),
-        };
+        var runs = new List<StartupRun>();
+        using var client = LoadBench.NewClient();
 
-        // Warm the poller so that its own first-call costs land in no measurement.
-        AppProcess.TryGet(client, string.Create(CultureInfo.InvariantCulture, $"http://127.0.0.1:{AppProcess.FreePort()}/hello"));
-        using (var warm = AppProcess.Start(options.PlainApp, new Dictionary<string, string>()))
+        // The peer the app calls once at start: plain, up for the whole part.
+        using var peer = AppProcess.Start(Configurations.Get("none").App(options, "BenchApi"), new Dictionary<string, string> { ["BENCH_ROLE"] = "peer" });
+        (peer.WaitUntilServing(client, TimeSpan.FromSeconds(60)) ?? throw new InvalidOperationException("the peer did not start:\n" + peer.Describe())).Dispose();
+
+        // One start unmeasured, so that the first measured one finds the files in the page cache.
+        foreach (var configuration in configurations)
         {
-            warm.WaitUntilServing(client, TimeSpan.FromSeconds(30));
+            RunOne(options, configuration, sink, backends, peer, client, -1);
         }
 
         for (int run = 0; run < options.StartupRuns; run++)
         {
-            foreach (var configuration in configurations)
+            foreach (var configuration in LoadBench.Rotate(configurations, run))
             {
-                var clock = Stopwatch.StartNew();
-                using var app = AppProcess.Start(configuration.Dll, configuration.Environment);
-                if (!app.WaitUntilServing(client, TimeSpan.FromSeconds(30)))
-                {
-                    throw new InvalidOperationException($"{configuration.Label} did not start: " + string.Join("\n", app.ErrorLines));
-                }
-
-                double wall = clock.Elapsed.TotalMilliseconds;
-                double cpu = app.CpuTime().TotalMilliseconds;
-                double threads = app.ThreadsRunTime().TotalMilliseconds;
-                double? hook = null;
-                var hookDeadline = Stopwatch.StartNew();
-                while (configuration.Environment.ContainsKey("DOTNET_STARTUP_HOOKS") && hook is null && hookDeadline.ElapsedMilliseconds < 2000)
-                {
-                    // stderr is read asynchronously: the summary line may still be on its way.
-                    hook = HookMilliseconds(app.ErrorLines);
-                    if (hook is null)
-                    {
-                        Thread.Sleep(10);
-                    }
-                }
-
-                results[configuration.Key].Add(new StartupSample(wall, cpu, threads, hook));
-                Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"startup {run + 1}/{options.StartupRuns} {configuration.Key}: {wall:0} ms wall, {cpu:0} ms cpu, {threads:0.0} ms threads, hook {hook?.ToString(CultureInfo.InvariantCulture) ?? "-"} ms"));
+                var result = RunOne(options, configuration, sink, backends, peer, client, run);
+                runs.Add(result);
+                Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"startup {run + 1}/{options.StartupRuns} {configuration.Key}: {result.WallMs:0} ms wall, {result.CpuMs:0.0} ms cpu ({result.StatCpuMs:0} ms /proc), hook {result.HookMs?.ToString("0", CultureInfo.InvariantCulture) ?? "-"} ms"));
             }
         }
 
-        return results;
+        return runs;
+    }
+
+    private static StartupRun RunOne(BenchOptions options, Configuration configuration, OtlpSink sink, Backends backends, AppProcess peer, HttpClient client, int run)
+    {
+        var env = configuration.Environment(options, sink.BaseUrl, "startup", "bench-startup");
+        foreach (var (key, value) in backends.Environment())
+        {
+            env[key] = value;
+        }
+
+        env["BENCH_PEER_URL"] = peer.BaseUrl;
+        var clock = Stopwatch.StartNew();
+        using var app = AppProcess.Start(configuration.App(options, "BenchStartup"), env);
+        using var response = app.WaitUntilServing(client, TimeSpan.FromSeconds(60))
+            ?? throw new InvalidOperationException($"{configuration.Label} did not start:\n{app.Describe()}");
+        double wall = clock.Elapsed.TotalMilliseconds;
+        double stat = app.Stat().Ticks * (1000 / ProcStat.TicksPerSecond);
+        double cpu = long.Parse(response.Headers.GetValues("X-Process-Cpu-Ns").Single(), NumberStyles.Integer, CultureInfo.InvariantCulture) / 1e6;
+        double? hook = null;
+        if (configuration.Tracer == Tracer.Agent)
+        {
+            // stderr is read asynchronously: the summary line may still be on its way.
+            var deadline = Stopwatch.StartNew();
+            while ((hook = HookMilliseconds(app.ErrorLines)) is null && deadline.ElapsedMilliseconds < 2000)
+            {
+                Thread.Sleep(10);
+            }
+        }
+
+        return new StartupRun(configuration.Key, run, wall, cpu, stat, hook);
     }
 
     public static double? HookMilliseconds(IEnumerable<string> lines)

@@ -1,0 +1,201 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
+
+namespace TraceAgent.Bench;
+
+/// <summary>
+/// One per-operation comparison: the same BenchOps mode in a base process and in a test process;
+/// the difference in process CPU per operation is what the test set-up adds.
+/// </summary>
+internal sealed record OpsWorkload(
+    string Key,
+    string Label,
+    string Mode,
+    string BaseLabel,
+    Tracer BaseTracer,
+    IReadOnlyDictionary<string, string> BaseSettings,
+    double BaseSpansPerOp,
+    IReadOnlyDictionary<string, string> TestSettings,
+    double TestSpansPerOp,
+    string Target,
+    double LimitNs,
+    int SettleMs);
+
+internal sealed record OpsRun(string Workload, bool Test, int Round, long Ops, long CpuNs, long WallNs, long Spans, long SpansExpected, IReadOnlyList<string> Warnings)
+{
+    public double CpuNsPerOp => CpuNs / (double)Ops;
+}
+
+/// <summary>
+/// Per-operation CPU: for each workload a base and a test BenchOps process, each warmed up once,
+/// then measured in alternating windows, one round being one window of each.
+/// </summary>
+internal static partial class OpsBench
+{
+    public const int Rate = 40_000;
+
+    // The mock cluster keeps only the newest messages of a partition: 4 partitions a topic.
+    private const int MessagesPerTopic = 100_000;
+    private static readonly Dictionary<string, string> Agent = [];
+
+    public static IReadOnlyList<OpsWorkload> Workloads { get; } =
+    [
+        new("redis", "Redis GET in a request (one command per request span)", "redis",
+            "agent with its Redis instrumentation off", Tracer.Agent,
+            new Dictionary<string, string> { ["OTEL_DOTNET_AUTO_TRACES_STACKEXCHANGEREDIS_INSTRUMENTATION_ENABLED"] = "false" }, 1,
+            Agent, 2, "Redis: at most 2 µs of CPU per command", 2000, 300),
+        new("redis-root", "Redis GET with no current span (each a root span)", "redis-root",
+            "no agent", Tracer.None, Agent, 0, Agent, 1, "", 0, 1300),
+        new("kafka-produce", "Kafka produce, one message (delivery report included)", "kafka-produce",
+            "no agent", Tracer.None, Agent, 0, Agent, 1, "Kafka: at most 2 µs of CPU per message (produce)", 2000, 300),
+        new("kafka-consume", "Kafka consume, one message (with a traceparent header from a traced producer)", "kafka-consume",
+            "no agent", Tracer.None, Agent, 0, Agent, 1, "Kafka: at most 2 µs of CPU per message (consume)", 2000, 300),
+        new("export", "OTLP export of one span (8 attributes), after the span ends", "spans",
+            "agent with OTEL_TRACES_EXPORTER=none", Tracer.Agent,
+            new Dictionary<string, string> { ["OTEL_TRACES_EXPORTER"] = "none" }, 0,
+            Agent, 1, "export: at most 0.5 µs of CPU per span", 500, 300),
+    ];
+
+    public static List<OpsRun> Run(BenchOptions options, OtlpSink sink, Backends backends, KafkaMockCluster kafka)
+    {
+        var runs = new List<OpsRun>();
+        int id = 0;
+        foreach (var workload in Workloads)
+        {
+            // Messages for every window of both consumers (each reads the topics from the start).
+            string? consumeTopics = null;
+            if (workload.Mode == "kafka-consume")
+            {
+                int needed = options.OpsWarmup + (options.OpsRounds * options.OpsPerRun) + 1024;
+                var topics = new List<string>();
+                for (int filled = 0; filled < needed; filled += MessagesPerTopic)
+                {
+                    var topic = string.Create(CultureInfo.InvariantCulture, $"bench-consume-{++id}");
+                    kafka.Fill(topic, Math.Min(MessagesPerTopic, needed - filled));
+                    topics.Add(topic);
+                }
+
+                consumeTopics = string.Join(",", topics);
+            }
+
+            var processes = new List<(bool Test, string Route, AppProcess Process)>();
+            try
+            {
+                foreach (var test in new[] { false, true })
+                {
+                    var route = string.Create(CultureInfo.InvariantCulture, $"ops{++id}");
+                    var env = Environment(options, workload, test, sink.BaseUrl, route);
+                    foreach (var (key, value) in backends.Environment())
+                    {
+                        env[key] = value;
+                    }
+
+                    if (workload.Mode == "kafka-produce")
+                    {
+                        var topic = "bench-" + route;
+                        kafka.CreateTopic(topic);
+                        env["BENCH_KAFKA_TOPIC"] = topic;
+                    }
+                    else if (consumeTopics is not null)
+                    {
+                        env["BENCH_KAFKA_TOPIC"] = consumeTopics;
+                    }
+
+                    string[] arguments =
+                    [
+                        workload.Mode,
+                        options.OpsPerRun.ToString(CultureInfo.InvariantCulture),
+                        options.OpsWarmup.ToString(CultureInfo.InvariantCulture),
+                        Rate.ToString(CultureInfo.InvariantCulture),
+                        workload.SettleMs.ToString(CultureInfo.InvariantCulture),
+                    ];
+                    var process = AppProcess.Start(Path.Combine(options.Artifacts, "BenchOps", "BenchOps.dll"), env, arguments, web: false, input: true);
+                    processes.Add((test, route, process));
+
+                    // One warms up while the other waits: never two processes busy at once.
+                    if (process.WaitForOutput("ready", 0, TimeSpan.FromMinutes(5)) is null)
+                    {
+                        throw new InvalidOperationException($"BenchOps {workload.Mode} ({Name(test)}) did not get ready:\n{process.Describe()}");
+                    }
+                }
+
+                for (int round = 0; round < options.OpsRounds; round++)
+                {
+                    // Windows alternate, and which process goes first alternates from round to round.
+                    foreach (var (test, route, process) in round % 2 == 0 ? processes : Enumerable.Reverse(processes))
+                    {
+                        var before = sink.Snapshot(route).Spans;
+                        process.WriteLine("measure");
+                        var line = process.WaitForOutput("ops=", round, TimeSpan.FromMinutes(5))
+                            ?? throw new InvalidOperationException($"BenchOps {workload.Mode} ({Name(test)}) printed no result:\n{process.Describe()}");
+
+                        // What reached the sink by the time the window closed: spans exported later
+                        // were not paid for inside it, so there must be none.
+                        var spans = sink.Snapshot(route).Spans - before;
+                        var match = ResultLine().Match(line);
+                        long Value(string name) => long.Parse(match.Groups[name].Value, NumberStyles.Integer, CultureInfo.InvariantCulture);
+                        long ops = Value("ops");
+                        var run = new OpsRun(workload.Key, test, round, ops, Value("cpu"), Value("wall"), spans,
+                            (long)Math.Round((test ? workload.TestSpansPerOp : workload.BaseSpansPerOp) * ops),
+                            process.ErrorLines.Where(l => l.Contains(" warn ", StringComparison.Ordinal) || l.Contains(" error ", StringComparison.Ordinal)).ToList());
+                        runs.Add(run);
+                        Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                            $"ops round {round + 1}/{options.OpsRounds} {workload.Key} {Name(test)}: {run.CpuNsPerOp:0} ns cpu/op, {run.WallNs / (double)run.Ops:0} ns wall/op, spans {run.Spans}/{run.SpansExpected}{(run.Warnings.Count > 0 ? "; " + run.Warnings[^1] : "")}"));
+                    }
+                }
+
+                foreach (var (test, _, process) in processes)
+                {
+                    process.WriteLine("done");
+                    if (process.WaitForExit(TimeSpan.FromMinutes(1)) != 0)
+                    {
+                        throw new InvalidOperationException($"BenchOps {workload.Mode} ({Name(test)}) failed:\n{process.Describe()}");
+                    }
+                }
+            }
+            finally
+            {
+                foreach (var (_, _, process) in processes)
+                {
+                    process.Dispose();
+                }
+            }
+        }
+
+        return runs;
+    }
+
+    private static string Name(bool test) => test ? "test" : "base";
+
+    private static Dictionary<string, string> Environment(BenchOptions options, OpsWorkload workload, bool test, string sinkBase, string route)
+    {
+        var tracer = test ? Tracer.Agent : workload.BaseTracer;
+        var env = new Dictionary<string, string>();
+        if (tracer == Tracer.None)
+        {
+            return env;
+        }
+
+        env["DOTNET_STARTUP_HOOKS"] = options.AgentHook;
+        env["OTEL_SERVICE_NAME"] = "bench-ops";
+        env["OTEL_EXPORTER_OTLP_PROTOCOL"] = "http/protobuf";
+        env["OTEL_EXPORTER_OTLP_ENDPOINT"] = sinkBase + "/" + route;
+        env["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"] = sinkBase + "/" + route + "/v1/traces";
+        env["OTEL_DOTNET_AUTO_TRACES_ADDITIONAL_SOURCES"] = "BenchOps";
+
+        // Spans still queued when the window closes would be exported outside it: export often. A
+        // queue that never overflows, even when the export thread gets no core for a while: a
+        // dropped span is work not done. (Its size changes nothing per span: a ConcurrentQueue.)
+        env["OTEL_BSP_SCHEDULE_DELAY"] = "100";
+        env["OTEL_BSP_MAX_QUEUE_SIZE"] = "262144";
+        foreach (var (key, value) in test ? workload.TestSettings : workload.BaseSettings)
+        {
+            env[key] = value;
+        }
+
+        return env;
+    }
+
+    [GeneratedRegex(@"ops=(?<ops>\d+) cpu_ns=(?<cpu>-?\d+) wall_ns=(?<wall>\d+)")]
+    private static partial Regex ResultLine();
+}

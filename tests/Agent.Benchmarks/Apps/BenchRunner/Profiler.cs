@@ -1,0 +1,118 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+
+namespace TraceAgent.Bench;
+
+/// <summary>
+/// build/profile.sh: the load part's two services under one configuration, with `perf record -g`
+/// over both processes during the first-seconds window and again during the steady window. The
+/// runtime writes /tmp/perf-PID.map (DOTNET_PerfMapEnabled=1) so that perf names JIT-compiled
+/// frames. Prints, per window: CPU samples by thread, by module, the top frames, and the agent's
+/// frames with what runs under them.
+/// </summary>
+internal static class Profiler
+{
+    public static int Run(BenchOptions options, OtlpSink sink, Backends backends)
+    {
+        var directory = options.ProfileDirectory ?? Path.Combine(options.Artifacts, "profile");
+        Directory.CreateDirectory(directory);
+        var summary = new StringBuilder();
+        using var client = LoadBench.NewClient();
+        foreach (var key in options.ProfileConfiguration!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            var configuration = Configurations.Get(key);
+            var extra = new Dictionary<string, string>
+            {
+                ["DOTNET_PerfMapEnabled"] = "1",
+                ["DOTNET_EnableWriteXorExecute"] = "0",
+            };
+            var maps = new List<string>();
+            using (var pair = ServicePair.Start(options, configuration, sink, backends, client, extra))
+            {
+                maps.Add($"/tmp/perf-{pair.Api.Pid}.map");
+                maps.Add($"/tmp/perf-{pair.Peer.Pid}.map");
+                var pids = string.Create(CultureInfo.InvariantCulture, $"{pair.Api.Pid},{pair.Peer.Pid}");
+                Wrk.Run(pair.WorkUrl, options.Warmup);
+                var first = Record(pair, pids, Path.Combine(directory, key + "-first.perf.data"), options.Window);
+                Wrk.Run(pair.WorkUrl, options.Between);
+                var steady = Record(pair, pids, Path.Combine(directory, key + "-steady.perf.data"), options.Window);
+                pair.Stop();
+                foreach (var (window, data, load) in new[] { ("first seconds", first.Data, first.Load), ("steady state", steady.Data, steady.Load) })
+                {
+                    var text = Summarise(configuration, window, data, load);
+                    File.WriteAllText(Path.ChangeExtension(data, ".txt"), text);
+                    summary.Append(text);
+                    Console.Out.Write(text);
+                }
+            }
+
+            if (Environment.GetEnvironmentVariable("KEEP_PERF_MAPS") != "1")
+            {
+                foreach (var map in maps)
+                {
+                    File.Delete(map);
+                }
+            }
+        }
+
+        File.WriteAllText(Path.Combine(directory, "summary.txt"), summary.ToString());
+        Console.Error.WriteLine($"profiles and their reports are in {directory}");
+        return 0;
+    }
+
+    private static (string Data, WrkResult Load) Record(ServicePair pair, string pids, string data, TimeSpan window)
+    {
+        var perf = new ProcessStartInfo("perf") { UseShellExecute = false, RedirectStandardError = true, RedirectStandardOutput = true };
+        foreach (var argument in new[] { "record", "-F", "999", "-g", "-p", pids, "-o", data, "--", "sleep", ((int)window.TotalSeconds).ToString(CultureInfo.InvariantCulture) })
+        {
+            perf.ArgumentList.Add(argument);
+        }
+
+        using var recorder = Process.Start(perf) ?? throw new InvalidOperationException("perf did not start");
+        var errors = recorder.StandardError.ReadToEndAsync();
+        var load = Wrk.Run(pair.WorkUrl, window);
+        recorder.WaitForExit();
+        if (recorder.ExitCode != 0)
+        {
+            throw new InvalidOperationException("perf record failed: " + errors.Result);
+        }
+
+        return (data, load);
+    }
+
+    private static string Summarise(Configuration configuration, string window, string data, WrkResult load)
+    {
+        var text = new StringBuilder();
+        text.AppendLine(string.Create(CultureInfo.InvariantCulture, $"==== {configuration.Label}: {window} ({load.RequestsPerSecond:0} req/s, p99 {load.P99Ms:0.0} ms) — {data}"));
+        Section(text, "CPU samples by thread name (both processes; '.NET Tiered Com' is the tiered JIT)", data, ["--no-children", "--sort", "comm"], 15, null);
+        Section(text, "by module ([JIT] tid / perf-PID.map: managed code)", data, ["--no-children", "--sort", "dso"], 12, null);
+        Section(text, "top frames, self time", data, ["--no-children", "--sort", "sym"], 40, null);
+        Section(text, "the agent's frames (TraceAgent.*), with what runs under them", data, ["--children", "--sort", "sym"], 25, "TraceAgent");
+        return text.ToString();
+    }
+
+    private static void Section(StringBuilder text, string title, string data, string[] sort, int lines, string? filter)
+    {
+        var info = new ProcessStartInfo("perf") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var argument in new[] { "report", "-i", data, "--stdio", "-q", "-g", "none", "--percent-limit", "0.3" }.Concat(sort))
+        {
+            info.ArgumentList.Add(argument);
+        }
+
+        using var report = Process.Start(info) ?? throw new InvalidOperationException("perf report did not start");
+        _ = report.StandardError.ReadToEndAsync();
+        var output = report.StandardOutput.ReadToEnd();
+        report.WaitForExit();
+        text.AppendLine("-- " + title);
+        foreach (var line in output.Split('\n')
+            .Where(l => l.Trim().Length > 0 && !l.StartsWith('#'))
+            .Where(l => filter is null || l.Contains(filter, StringComparison.Ordinal))
+            .Take(lines))
+        {
+            text.AppendLine(line.TrimEnd());
+        }
+
+        text.AppendLine();
+    }
+}

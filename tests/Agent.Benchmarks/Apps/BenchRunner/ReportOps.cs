@@ -1,0 +1,79 @@
+using System.Globalization;
+
+namespace TraceAgent.Bench;
+
+internal sealed partial class Report
+{
+    public void Ops(IReadOnlyList<OpsRun> runs)
+    {
+        var rounds = runs.Select(r => r.Round).Distinct().Order().ToList();
+        OpsRun? Find(string key, bool test, int round) => runs.FirstOrDefault(r => r.Workload == key && r.Test == test && r.Round == round);
+        Spread Added(string key) => Spread.Of(rounds
+            .Select(n => (Test: Find(key, true, n), Base: Find(key, false, n)))
+            .Where(p => p.Test is not null && p.Base is not null)
+            .Select(p => p.Test!.CpuNsPerOp - p.Base!.CpuNsPerOp));
+
+        var sample = runs.FirstOrDefault();
+        S.AppendLine("## 3. Per operation: CPU time");
+        S.AppendLine();
+        S.AppendLine(F($"tests/Agent.Benchmarks/Apps/BenchOps runs {sample?.Ops ?? 0:N0} operations of one kind after a warm-up, paced at {OpsBench.Rate:N0} a second (so that the tracer's queue never overflows and drops work), and reports the CPU time its whole process spent from the first operation until a short settle after the last (`clock_gettime(CLOCK_PROCESS_CPUTIME_ID)`: every thread, the agent's drain and export threads and the libraries' own included). The same program runs in a base process and a test process, interleaved, {rounds.Count} round(s); the difference per operation is the cost. The agent's processes export to the sink every 100 ms (`OTEL_BSP_SCHEDULE_DELAY=100`) so that the spans of the window are exported inside it. Kafka runs against the librdkafka mock cluster in the runner, Redis against redis-server on 127.0.0.1."));
+        S.AppendLine();
+        S.AppendLine("| operation | base process | base CPU per op | with the agent | added per op: median [min to max] | spans received per op (expected) |");
+        S.AppendLine("|---|---|---:|---:|---:|---:|");
+        foreach (var w in OpsBench.Workloads)
+        {
+            var test = runs.Where(r => r.Workload == w.Key && r.Test).ToList();
+            var baseRuns = runs.Where(r => r.Workload == w.Key && !r.Test).ToList();
+            if (test.Count == 0)
+            {
+                continue;
+            }
+
+            var added = Added(w.Key);
+            string spans = F($"{test.Sum(r => r.Spans) / (double)test.Sum(r => r.Ops):0.00} ({w.TestSpansPerOp:0})");
+            S.AppendLine(F($"| {w.Label} | {w.BaseLabel} | {Time(Spread.Of(baseRuns.Select(r => r.CpuNsPerOp)).Median)} | {Time(Spread.Of(test.Select(r => r.CpuNsPerOp)).Median)} | {FormatTime(added)} | {spans} |"));
+        }
+
+        S.AppendLine();
+        S.AppendLine("Each round, CPU added per operation:");
+        S.AppendLine();
+        S.AppendLine("| round | " + string.Join(" | ", OpsBench.Workloads.Select(w => w.Key)) + " |");
+        S.AppendLine("|---:|" + string.Concat(OpsBench.Workloads.Select(_ => "---:|")));
+        foreach (var n in rounds)
+        {
+            S.AppendLine(F($"| {n + 1} | ") + string.Join(" | ", OpsBench.Workloads.Select(w => Find(w.Key, true, n) is { } t && Find(w.Key, false, n) is { } b ? Time(t.CpuNsPerOp - b.CpuNsPerOp) : "-")) + " |");
+        }
+
+        S.AppendLine();
+        foreach (var w in OpsBench.Workloads.Where(w => w.Target.Length > 0))
+        {
+            var added = Added(w.Key);
+            _targets.Add((w.Target, FormatTime(added), Verdicts.AtMost(added, w.LimitNs)));
+        }
+
+        foreach (var r in runs)
+        {
+            string name = F($"per operation, {r.Workload} ({(r.Test ? "with the agent" : "base")}), round {r.Round + 1}");
+            if (r.SpansExpected == 0)
+            {
+                Check(r.Spans == 0, F($"{name}: {r.Spans} spans received, none expected"), hard: true);
+            }
+            else
+            {
+                Check(r.Spans > 0, F($"{name}: no spans received"), hard: true);
+
+                // A few more are fine (the connection's own commands); fewer means dropped work.
+                Check(r.Spans >= r.SpansExpected && r.Spans <= (r.SpansExpected * 1.01) + 50, F($"{name}: {r.Spans} spans received, {r.SpansExpected} expected"), hard: false);
+            }
+
+            if (r.Warnings.Count > 0)
+            {
+                Check(false, F($"{name}: {r.Warnings.Count} warning line(s) from the agent, the last: `{r.Warnings[^1].Trim()}`"), hard: false);
+            }
+        }
+    }
+
+    private static string FormatTime(Spread spread) => spread.IsEmpty
+        ? "-"
+        : spread.Values.Count == 1 ? Time(spread.Median) : $"{Time(spread.Median)} [{Time(spread.Min)} to {Time(spread.Max)}]";
+}

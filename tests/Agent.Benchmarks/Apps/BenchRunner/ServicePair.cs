@@ -1,0 +1,146 @@
+using System.Globalization;
+
+namespace TraceAgent.Bench;
+
+/// <summary>Where the servers the apps use are (started by build/bench.sh, or by the runner for Kafka).</summary>
+internal sealed record Backends(string? Redis, string? Postgres, string? Kafka)
+{
+    public Dictionary<string, string> Environment()
+    {
+        var env = new Dictionary<string, string>();
+        if (Redis is not null)
+        {
+            env["BENCH_REDIS"] = Redis;
+        }
+
+        if (Postgres is not null)
+        {
+            env["BENCH_POSTGRES"] = Postgres;
+        }
+
+        if (Kafka is not null)
+        {
+            env["BENCH_KAFKA"] = Kafka;
+        }
+
+        return env;
+    }
+}
+
+/// <summary>
+/// The two services of the load part, started fresh for one run, both under the configuration
+/// being measured: the api (/work) and the peer it calls (/hello).
+/// </summary>
+internal sealed class ServicePair : IDisposable
+{
+    private static int s_runs;
+
+    private ServicePair(AppProcess api, AppProcess peer, string apiRoute, string peerRoute)
+    {
+        Api = api;
+        Peer = peer;
+        ApiRoute = apiRoute;
+        PeerRoute = peerRoute;
+    }
+
+    public AppProcess Api { get; }
+
+    public AppProcess Peer { get; }
+
+    /// <summary>The sink routes the two export to (unique per run, so late exports count where they belong).</summary>
+    public string ApiRoute { get; }
+
+    public string PeerRoute { get; }
+
+    public string WorkUrl => Api.BaseUrl + "/work";
+
+    public static ServicePair Start(BenchOptions options, Configuration configuration, OtlpSink sink, Backends backends, HttpClient client, IReadOnlyDictionary<string, string>? extra = null)
+    {
+        int run = Interlocked.Increment(ref s_runs);
+        string apiRoute = string.Create(CultureInfo.InvariantCulture, $"run{run}-api");
+        string peerRoute = string.Create(CultureInfo.InvariantCulture, $"run{run}-peer");
+        string app = configuration.App(options, "BenchApi");
+
+        var peerEnv = configuration.Environment(options, sink.BaseUrl, peerRoute, "bench-peer");
+        peerEnv["BENCH_ROLE"] = "peer";
+        Add(peerEnv, extra);
+        var peer = AppProcess.Start(app, peerEnv);
+
+        ServicePair? pair = null;
+        try
+        {
+            if (peer.WaitUntilServing(client, TimeSpan.FromSeconds(60)) is not { } peerReady)
+            {
+                throw new InvalidOperationException($"{configuration.Label}: the peer did not start:\n{peer.Describe()}");
+            }
+
+            peerReady.Dispose();
+            var apiEnv = configuration.Environment(options, sink.BaseUrl, apiRoute, "bench-api");
+            foreach (var (key, value) in backends.Environment())
+            {
+                apiEnv[key] = value;
+            }
+
+            apiEnv["BENCH_PEER_URL"] = peer.BaseUrl;
+            Add(apiEnv, extra);
+            var api = AppProcess.Start(app, apiEnv);
+            pair = new ServicePair(api, peer, apiRoute, peerRoute);
+            if (api.WaitUntilServing(client, TimeSpan.FromSeconds(60)) is not { } apiReady)
+            {
+                throw new InvalidOperationException($"{configuration.Label}: the api did not start:\n{api.Describe()}");
+            }
+
+            apiReady.Dispose();
+
+            // One request through everything (peer, Redis, PostgreSQL) before the load: it must work.
+            using var check = client.GetAsync(pair.WorkUrl).GetAwaiter().GetResult();
+            var body = check.Content.ReadAsStringAsync().GetAwaiter().GetResult();
+            if (!check.IsSuccessStatusCode || !body.StartsWith("hello|", StringComparison.Ordinal))
+            {
+                throw new InvalidOperationException($"{configuration.Label}: /work answered {(int)check.StatusCode} {body}\n{api.Describe()}");
+            }
+
+            return pair;
+        }
+        catch
+        {
+            if (pair is null)
+            {
+                peer.Dispose();
+            }
+            else
+            {
+                pair.Dispose();
+            }
+
+            throw;
+        }
+    }
+
+    private static void Add(Dictionary<string, string> env, IReadOnlyDictionary<string, string>? extra)
+    {
+        foreach (var (key, value) in extra ?? new Dictionary<string, string>())
+        {
+            env[key] = value;
+        }
+    }
+
+    /// <summary>Graceful stop (the tracers flush), api first.</summary>
+    public void Stop()
+    {
+        Api.Stop(TimeSpan.FromSeconds(10));
+        Peer.Stop(TimeSpan.FromSeconds(10));
+    }
+
+    /// <summary>Lines of the tracers' own logs at warning level or above (the agent's "[traceagent] ... warn").</summary>
+    public IReadOnlyList<string> Warnings() =>
+        Api.ErrorLines.Concat(Peer.ErrorLines)
+            .Where(l => l.Contains(" warn ", StringComparison.Ordinal) || l.Contains(" error ", StringComparison.Ordinal) || l.Contains("Exception", StringComparison.Ordinal))
+            .ToList();
+
+    public void Dispose()
+    {
+        Api.Dispose();
+        Peer.Dispose();
+    }
+}

@@ -1,0 +1,104 @@
+using System.Globalization;
+using System.Runtime.InteropServices;
+using Confluent.Kafka;
+using Microsoft.EntityFrameworkCore;
+using Npgsql;
+using StackExchange.Redis;
+
+// Start-up benchmark app. Before serving, it does what a service checking its dependencies does:
+// one HttpClient call (BENCH_PEER_URL), one PostgreSQL query through Npgsql and one through EF Core
+// (BENCH_POSTGRES), a Redis connection and one command (BENCH_REDIS), a Kafka producer that sends
+// one message and a consumer that reads it back (BENCH_KAFKA). /hello then answers with the
+// process's CPU time in a header, read by the process itself at that moment (every thread, ended
+// ones included, in nanoseconds): /proc/<pid>/stat counts in 10 ms ticks, too coarse here.
+var builder = WebApplication.CreateSlimBuilder(args);
+builder.Logging.ClearProviders();
+var app = builder.Build();
+
+string Required(string name) => Environment.GetEnvironmentVariable(name) ?? throw new InvalidOperationException(name + " is not set");
+
+using (var http = new HttpClient())
+{
+    _ = await http.GetStringAsync(new Uri(new Uri(Required("BENCH_PEER_URL")), "/hello"));
+}
+
+var postgres = Required("BENCH_POSTGRES");
+await using (var dataSource = NpgsqlDataSource.Create(postgres))
+await using (var command = dataSource.CreateCommand("SELECT 1"))
+{
+    await command.ExecuteScalarAsync();
+}
+
+await using (var context = new ItemsContext(postgres))
+{
+    _ = await context.Items.Where(i => i.Id == 7).Select(i => i.Name).FirstOrDefaultAsync();
+}
+
+var redis = await ConnectionMultiplexer.ConnectAsync(Required("BENCH_REDIS"));
+await redis.GetDatabase().StringGetAsync("bench:key");
+
+var kafka = Required("BENCH_KAFKA");
+var topic = new TopicPartition("bench-startup", new Partition(0));
+var producer = new ProducerBuilder<Null, string>(new ProducerConfig { BootstrapServers = kafka }).Build();
+var delivered = await producer.ProduceAsync(topic, new Message<Null, string> { Value = "started" });
+var consumer = new ConsumerBuilder<Null, string>(new ConsumerConfig
+{
+    BootstrapServers = kafka,
+    GroupId = "bench-startup",
+    EnableAutoCommit = false,
+}).Build();
+consumer.Assign(new TopicPartitionOffset(topic, delivered.Offset));
+if (consumer.Consume(TimeSpan.FromSeconds(10)) is null)
+{
+    throw new InvalidOperationException("the message produced at start did not come back");
+}
+
+app.MapGet("/hello", (HttpContext context) =>
+{
+    context.Response.Headers["X-Process-Cpu-Ns"] = ProcessCpu.Nanoseconds().ToString(CultureInfo.InvariantCulture);
+    return "hello";
+});
+
+// The clients stay open, as a service's would.
+GC.KeepAlive(redis);
+GC.KeepAlive(producer);
+GC.KeepAlive(consumer);
+app.Run();
+
+internal sealed class Item
+{
+    public int Id { get; set; }
+
+    public string Name { get; set; } = "";
+}
+
+internal sealed class ItemsContext(string connectionString) : DbContext
+{
+    public DbSet<Item> Items => Set<Item>();
+
+    protected override void OnConfiguring(DbContextOptionsBuilder options) => options.UseNpgsql(connectionString);
+
+    protected override void OnModelCreating(ModelBuilder model) => model.Entity<Item>(e =>
+    {
+        e.ToTable("items");
+        e.Property(i => i.Id).HasColumnName("id");
+        e.Property(i => i.Name).HasColumnName("name");
+    });
+}
+
+internal static partial class ProcessCpu
+{
+    private const int ClockProcessCputimeId = 2;
+
+    public static long Nanoseconds() => ClockGetTime(ClockProcessCputimeId, out var time) == 0 ? (time.Seconds * 1_000_000_000L) + time.Nanoseconds : -1;
+
+    [LibraryImport("libc", EntryPoint = "clock_gettime")]
+    private static partial int ClockGetTime(int clock, out TimeSpec time);
+
+    [StructLayout(LayoutKind.Sequential)]
+    internal struct TimeSpec
+    {
+        public long Seconds;
+        public long Nanoseconds;
+    }
+}
