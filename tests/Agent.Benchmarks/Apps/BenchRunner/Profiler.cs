@@ -40,7 +40,7 @@ internal static class Profiler
                 pair.Stop();
                 foreach (var (window, data, load) in new[] { ("first seconds", first.Data, first.Load), ("steady state", steady.Data, steady.Load) })
                 {
-                    var text = Summarise(configuration, window, data, load);
+                    var text = Summarise(configuration, window, data, load, pair.Api.Pid, pair.Peer.Pid);
                     File.WriteAllText(Path.ChangeExtension(data, ".txt"), text);
                     summary.Append(text);
                     Console.Out.Write(text);
@@ -81,15 +81,74 @@ internal static class Profiler
         return (data, load);
     }
 
-    private static string Summarise(Configuration configuration, string window, string data, WrkResult load)
+    private static string Summarise(Configuration configuration, string window, string data, WrkResult load, int api, int peer)
     {
         var text = new StringBuilder();
         text.AppendLine(string.Create(CultureInfo.InvariantCulture, $"==== {configuration.Label}: {window} ({load.RequestsPerSecond:0} req/s, p99 {load.P99Ms:0.0} ms) — {data}"));
+        text.AppendLine(Shares(data, api, peer));
         Section(text, "CPU samples by thread name (both processes; '.NET Tiered Com' is the tiered JIT)", data, ["--no-children", "--sort", "comm"], 15, null);
         Section(text, "by module ([JIT] tid / perf-PID.map: managed code)", data, ["--no-children", "--sort", "dso"], 12, null);
         Section(text, "top frames, self time", data, ["--no-children", "--sort", "sym"], 40, null);
         Section(text, "the agent's frames (TraceAgent.*), with what runs under them", data, ["--children", "--sort", "sym"], 25, "TraceAgent");
         return text.ToString();
+    }
+
+    /// <summary>Of all samples: those with a TraceAgent frame anywhere on the stack, per process, and the tiered JIT's.</summary>
+    private static string Shares(string data, int api, int peer)
+    {
+        var info = new ProcessStartInfo("perf") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var argument in new[] { "script", "-i", data, "-F", "comm,pid,ip,sym" })
+        {
+            info.ArgumentList.Add(argument);
+        }
+
+        using var script = Process.Start(info) ?? throw new InvalidOperationException("perf script did not start");
+        _ = script.StandardError.ReadToEndAsync();
+        var samples = new Dictionary<int, (long All, long Agent, long Jit)>();
+        int pid = 0;
+        bool jit = false;
+        bool agent = false;
+        void Flush()
+        {
+            if (pid != 0)
+            {
+                samples.TryGetValue(pid, out var counts);
+                samples[pid] = (counts.All + 1, counts.Agent + (agent ? 1 : 0), counts.Jit + (jit ? 1 : 0));
+            }
+
+            pid = 0;
+        }
+
+        while (script.StandardOutput.ReadLine() is { } line)
+        {
+            if (line.Length == 0)
+            {
+                Flush();
+            }
+            else if (line[0] != '\t')
+            {
+                // A sample's first line, "<comm> <pid>" (the thread name may hold spaces); its
+                // stack follows, one frame a line, each indented with a tab.
+                Flush();
+                var parts = line.Trim().Split(' ', StringSplitOptions.RemoveEmptyEntries);
+                pid = int.TryParse(parts[^1], NumberStyles.Integer, CultureInfo.InvariantCulture, out int p) ? p : -1;
+                jit = line.Contains(".NET Tiered Com", StringComparison.Ordinal);
+                agent = false;
+            }
+            else if (line.Contains("[TraceAgent", StringComparison.Ordinal))
+            {
+                agent = true;
+            }
+        }
+
+        Flush();
+        script.WaitForExit();
+        long all = samples.Values.Sum(c => c.All);
+        string Percent(long part, long whole) => whole == 0 ? "-" : (100.0 * part / whole).ToString("0.0", CultureInfo.InvariantCulture) + "%";
+        var a = samples.GetValueOrDefault(api);
+        var b = samples.GetValueOrDefault(peer);
+        return string.Create(CultureInfo.InvariantCulture,
+            $"samples: {all} (api {a.All}, peer {b.All}); with an agent frame on the stack: {Percent(samples.Values.Sum(c => c.Agent), all)} (api {Percent(a.Agent, a.All)}, peer {Percent(b.Agent, b.All)}); in the tiered JIT thread: {Percent(samples.Values.Sum(c => c.Jit), all)} (api {Percent(a.Jit, a.All)}, peer {Percent(b.Jit, b.All)})");
     }
 
     private static void Section(StringBuilder text, string title, string data, string[] sort, int lines, string? filter)

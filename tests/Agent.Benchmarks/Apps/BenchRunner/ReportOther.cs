@@ -42,16 +42,4 @@ internal sealed partial class Report
         _targets.Add(("memory bounded during a collector outage (at most +64 MB), export resumes", F($"max VmRSS {up.MaxRssMb:0} MB up, {down.MaxRssMb:0} MB down ({growth:+0;-0;0} MB); {result.SpansAfterRestore} spans after the restore"), growth <= 64 && result.SpansAfterRestore > 0 ? "met" : "**missed**"));
         Check(result.Phases.All(p => p.Errors == 0), F($"collector outage: {result.Phases.Sum(p => p.Errors)} failed requests"), hard: true);
     }
-
-    public void Profile(string text)
-    {
-        S.AppendLine("## 6. Profile");
-        S.AppendLine();
-        S.AppendLine("`build/profile.sh` output for this run (the agent at 100%, perf over both services): see the profiling notes at the end of this page.");
-        S.AppendLine();
-        S.AppendLine("```");
-        S.AppendLine(text.TrimEnd());
-        S.AppendLine("```");
-        S.AppendLine();
-    }
 }
