@@ -16,9 +16,13 @@ bench_publish() {
       # A snapshot: a rebuild of dist/agent during the run must not pull it from under the apps.
       agent) rm -rf "$bench_out/agent" && cp -r dist/agent "$bench_out/agent" ;;
       api) "${publish[@]}" "$apps/BenchApi" -o "$bench_out/BenchApi" ;;
-      api-net8) "${publish[@]}" "$apps/BenchApi" -o "$bench_out/BenchApi-net8" -p:AppTargetFramework=net8.0 ;;
+      # The .NET 8 variants build in folders of their own: sharing obj/ with the .NET 10 build would
+      # restore and rebuild both from scratch at every run.
+      api-net8) "${publish[@]}" "$apps/BenchApi" -o "$bench_out/BenchApi-net8" -p:AppTargetFramework=net8.0 \
+        -p:BaseIntermediateOutputPath="$bench_out/obj/BenchApi-net8/" -p:BaseOutputPath="$bench_out/bin/BenchApi-net8/" ;;
       startup) "${publish[@]}" "$apps/BenchStartup" -o "$bench_out/BenchStartup" ;;
-      startup-net8) "${publish[@]}" "$apps/BenchStartup" -o "$bench_out/BenchStartup-net8" -p:AppTargetFramework=net8.0 ;;
+      startup-net8) "${publish[@]}" "$apps/BenchStartup" -o "$bench_out/BenchStartup-net8" -p:AppTargetFramework=net8.0 \
+        -p:BaseIntermediateOutputPath="$bench_out/obj/BenchStartup-net8/" -p:BaseOutputPath="$bench_out/bin/BenchStartup-net8/" ;;
       sdk-hook) "${publish[@]}" "$apps/OtelSdkHook" -o "$bench_out/sdk-hook" ;;
       ops) "${publish[@]}" "$apps/BenchOps" -o "$bench_out/BenchOps" ;;
       stages) "${publish[@]}" tests/Agent.Benchmarks -o "$bench_out/stages" ;;
