@@ -187,6 +187,15 @@ internal sealed partial class AppProcess : IDisposable
     /// <summary>A field of /proc/pid/status in kB (VmRSS, VmHWM).</summary>
     public long StatusKb(string field) => ProcStat.StatusKb(Pid, field);
 
+    /// <summary>Sends SIGTERM without waiting (see <see cref="Stop"/>).</summary>
+    public void Signal()
+    {
+        if (!_process.HasExited)
+        {
+            _ = Kill(Pid, Sigterm);
+        }
+    }
+
     /// <summary>SIGTERM, so that the tracer flushes what it holds, then waits; killed if it hangs.</summary>
     public void Stop(TimeSpan timeout)
     {

@@ -65,12 +65,12 @@ internal sealed class BenchOptions
 
     public int OpsRounds => RoundsOverride ?? (Quick ? 1 : 5);
 
-    public int OpsPerRun => Quick ? 4_000 : 80_000;
+    public int OpsPerRun => Quick ? 4_000 : 60_000;
 
     /// <summary>Five seconds at the pace of <see cref="OpsBench.Rate"/>: the tiered JIT needs that long to settle the export path.</summary>
     public int OpsWarmup => Quick ? 2_000 : 200_000;
 
-    public TimeSpan OutagePhase => TimeSpan.FromSeconds(Quick ? 2 : 8);
+    public TimeSpan OutagePhase => TimeSpan.FromSeconds(Quick ? 2 : 6);
 
     public static BenchOptions Parse(string[] args)
     {

@@ -66,15 +66,10 @@ internal sealed class ServicePair : IDisposable
         Add(peerEnv, extra);
         var peer = AppProcess.Start(app, peerEnv);
 
+        // Both start at once (the api calls the peer only from its first /work).
         ServicePair? pair = null;
         try
         {
-            if (peer.WaitUntilServing(client, TimeSpan.FromSeconds(60)) is not { } peerReady)
-            {
-                throw new InvalidOperationException($"{configuration.Label}: the peer did not start:\n{peer.Describe()}");
-            }
-
-            peerReady.Dispose();
             var apiEnv = configuration.Environment(options, sink.BaseUrl, apiRoute, "bench-api");
             foreach (var (key, value) in backends.Environment())
             {
@@ -85,12 +80,15 @@ internal sealed class ServicePair : IDisposable
             Add(apiEnv, extra);
             var api = AppProcess.Start(app, apiEnv);
             pair = new ServicePair(api, peer, apiRoute, peerRoute);
-            if (api.WaitUntilServing(client, TimeSpan.FromSeconds(60)) is not { } apiReady)
+            foreach (var (process, role) in new[] { (peer, "peer"), (api, "api") })
             {
-                throw new InvalidOperationException($"{configuration.Label}: the api did not start:\n{api.Describe()}");
-            }
+                if (process.WaitUntilServing(client, TimeSpan.FromSeconds(60)) is not { } ready)
+                {
+                    throw new InvalidOperationException($"{configuration.Label}: the {role} did not start:\n{process.Describe()}");
+                }
 
-            apiReady.Dispose();
+                ready.Dispose();
+            }
 
             // One request through everything (peer, Redis, PostgreSQL) before the load: it must work.
             using var check = client.GetAsync(pair.WorkUrl).GetAwaiter().GetResult();
@@ -125,9 +123,11 @@ internal sealed class ServicePair : IDisposable
         }
     }
 
-    /// <summary>Graceful stop (the tracers flush), api first.</summary>
+    /// <summary>Graceful stop of both at once (the tracers flush what they hold).</summary>
     public void Stop()
     {
+        Api.Signal();
+        Peer.Signal();
         Api.Stop(TimeSpan.FromSeconds(10));
         Peer.Stop(TimeSpan.FromSeconds(10));
     }
