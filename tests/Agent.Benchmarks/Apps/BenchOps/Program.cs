@@ -35,105 +35,105 @@ switch (mode)
 {
     case "redis":
     case "redis-root":
-    {
-        const int InFlight = 32;
-        var multiplexer = ConnectionMultiplexer.Connect(Required("BENCH_REDIS"));
-        var db = multiplexer.GetDatabase();
-        resource = multiplexer;
-        var commands = new Task<RedisValue>[InFlight];
-        var requests = new Activity?[InFlight];
-        bool inRequest = mode == "redis";
-        step = () =>
         {
-            for (int i = 0; i < InFlight; i++)
+            const int InFlight = 32;
+            var multiplexer = ConnectionMultiplexer.Connect(Required("BENCH_REDIS"));
+            var db = multiplexer.GetDatabase();
+            resource = multiplexer;
+            var commands = new Task<RedisValue>[InFlight];
+            var requests = new Activity?[InFlight];
+            bool inRequest = mode == "redis";
+            step = () =>
             {
-                if (inRequest)
+                for (int i = 0; i < InFlight; i++)
                 {
-                    // Each command in a request span of its own; the next request is not its child.
-                    Activity.Current = null;
-                    requests[i] = source.StartActivity("GET /cached", ActivityKind.Server);
+                    if (inRequest)
+                    {
+                        // Each command in a request span of its own; the next request is not its child.
+                        Activity.Current = null;
+                        requests[i] = source.StartActivity("GET /cached", ActivityKind.Server);
+                    }
+
+                    commands[i] = db.StringGetAsync("bench:key");
                 }
 
-                commands[i] = db.StringGetAsync("bench:key");
-            }
+                Activity.Current = null;
+                Task.WaitAll(commands);
+                for (int i = 0; i < InFlight; i++)
+                {
+                    requests[i]?.Stop();
+                }
 
-            Activity.Current = null;
-            Task.WaitAll(commands);
-            for (int i = 0; i < InFlight; i++)
-            {
-                requests[i]?.Stop();
-            }
-
-            return InFlight;
-        };
-        break;
-    }
-
-    case "kafka-produce":
-    {
-        var topic = Required("BENCH_KAFKA_TOPIC");
-        var producer = new ProducerBuilder<Null, string>(new ProducerConfig { BootstrapServers = Required("BENCH_KAFKA") }).Build();
-        var message = new Message<Null, string> { Value = "benchmark message" };
-        resource = producer;
-        step = () =>
-        {
-            producer.Produce(topic, message);
-            return 1;
-        };
-
-        // Delivery reports (where a producer span ends) are part of the work: wait for them.
-        afterEach = () => producer.Flush(wait);
-        break;
-    }
-
-    case "kafka-consume":
-    {
-        var topics = Required("BENCH_KAFKA_TOPIC").Split(',');
-        var bootstrap = Required("BENCH_KAFKA");
-
-        // The runner filled the topic beforehand, each message with a traceparent header as a
-        // traced producer upstream writes it: every message read is one the agent extracts from.
-        List<TopicPartitionOffset> assignment;
-        using (var metadata = new AdminClientBuilder(new AdminClientConfig { BootstrapServers = bootstrap }).Build())
-        {
-            assignment = [.. topics.SelectMany(topic => metadata.GetMetadata(topic, wait).Topics.Single().Partitions
-                .Select(p => new TopicPartitionOffset(topic, new Partition(p.PartitionId), Offset.Beginning)))];
+                return InFlight;
+            };
+            break;
         }
 
-        var consumer = new ConsumerBuilder<Null, string>(new ConsumerConfig
+    case "kafka-produce":
         {
-            BootstrapServers = bootstrap,
-            GroupId = "bench-ops",
-            EnableAutoCommit = false,
-        }).Build();
-        consumer.Assign(assignment);
-        resource = consumer;
-        step = () => consumer.Consume(wait) is null ? throw new InvalidOperationException("ran out of messages to consume") : 1;
-        break;
-    }
-
-    case "spans":
-    {
-        int id = 0;
-        step = () =>
-        {
-            using var span = source.StartActivity("GET /items/{id}", ActivityKind.Server);
-            if (span is not null)
+            var topic = Required("BENCH_KAFKA_TOPIC");
+            var producer = new ProducerBuilder<Null, string>(new ProducerConfig { BootstrapServers = Required("BENCH_KAFKA") }).Build();
+            var message = new Message<Null, string> { Value = "benchmark message" };
+            resource = producer;
+            step = () =>
             {
-                span.SetTag("http.request.method", "GET");
-                span.SetTag("url.scheme", "http");
-                span.SetTag("url.path", "/items/" + (++id % 1000).ToString(CultureInfo.InvariantCulture));
-                span.SetTag("http.route", "/items/{id}");
-                span.SetTag("server.address", "127.0.0.1");
-                span.SetTag("server.port", 8080);
-                span.SetTag("network.protocol.version", "1.1");
-                span.SetTag("http.response.status_code", 200);
+                producer.Produce(topic, message);
+                return 1;
+            };
+
+            // Delivery reports (where a producer span ends) are part of the work: wait for them.
+            afterEach = () => producer.Flush(wait);
+            break;
+        }
+
+    case "kafka-consume":
+        {
+            var topics = Required("BENCH_KAFKA_TOPIC").Split(',');
+            var bootstrap = Required("BENCH_KAFKA");
+
+            // The runner filled the topic beforehand, each message with a traceparent header as a
+            // traced producer upstream writes it: every message read is one the agent extracts from.
+            List<TopicPartitionOffset> assignment;
+            using (var metadata = new AdminClientBuilder(new AdminClientConfig { BootstrapServers = bootstrap }).Build())
+            {
+                assignment = [.. topics.SelectMany(topic => metadata.GetMetadata(topic, wait).Topics.Single().Partitions
+                .Select(p => new TopicPartitionOffset(topic, new Partition(p.PartitionId), Offset.Beginning)))];
             }
 
-            return 1;
-        };
-        break;
-    }
+            var consumer = new ConsumerBuilder<Null, string>(new ConsumerConfig
+            {
+                BootstrapServers = bootstrap,
+                GroupId = "bench-ops",
+                EnableAutoCommit = false,
+            }).Build();
+            consumer.Assign(assignment);
+            resource = consumer;
+            step = () => consumer.Consume(wait) is null ? throw new InvalidOperationException("ran out of messages to consume") : 1;
+            break;
+        }
+
+    case "spans":
+        {
+            int id = 0;
+            step = () =>
+            {
+                using var span = source.StartActivity("GET /items/{id}", ActivityKind.Server);
+                if (span is not null)
+                {
+                    span.SetTag("http.request.method", "GET");
+                    span.SetTag("url.scheme", "http");
+                    span.SetTag("url.path", "/items/" + (++id % 1000).ToString(CultureInfo.InvariantCulture));
+                    span.SetTag("http.route", "/items/{id}");
+                    span.SetTag("server.address", "127.0.0.1");
+                    span.SetTag("server.port", 8080);
+                    span.SetTag("network.protocol.version", "1.1");
+                    span.SetTag("http.response.status_code", 200);
+                }
+
+                return 1;
+            };
+            break;
+        }
 
     default:
         throw new ArgumentException("unknown mode " + mode);
