@@ -7,8 +7,9 @@ internal sealed partial class Report
     private const string StartupTarget = "start-up: at most +30 ms of CPU (app using all six libraries at start)";
     private string? _net8Startup;
 
-    public void Startup(IReadOnlyList<Configuration> configurations, IReadOnlyList<StartupRun> runs)
+    public void Startup(IReadOnlyList<Configuration> configurations, StartupResult result)
     {
+        var runs = result.Runs;
         var runNumbers = runs.Select(r => r.Run).Distinct().Order().ToList();
         StartupRun? Find(string key, int run) => runs.FirstOrDefault(r => r.Key == key && r.Run == run);
         Spread Values(string key, Func<StartupRun, double> metric) => Spread.Of(runs.Where(r => r.Key == key).Select(metric));
@@ -61,6 +62,13 @@ internal sealed partial class Report
         if (configurations.Any(c => c.Key == "net8-agent"))
         {
             _net8Startup = F($".NET 8 start-up: the agent adds {Delta("net8-agent", "net8-none", r => r.CpuMs).Format("+0;-0;0", " ms")} of CPU.");
+        }
+
+        foreach (var c in configurations)
+        {
+            long spans = result.FirstStartSpans.GetValueOrDefault(c.Key);
+            bool traces = c.Tracer != Tracer.None && !c.Settings.ContainsKey("OTEL_DOTNET_AUTO_TRACES_INSTRUMENTATION_ENABLED");
+            Check(traces ? spans > 0 : spans == 0, F($"{c.Label}: its first start sent {spans} spans ({(traces ? "some" : "none")} expected)"), hard: true);
         }
 
         foreach (var c in configurations.Where(c => c.Tracer == Tracer.Agent))

@@ -7,13 +7,16 @@ namespace TraceAgent.Bench;
 /// <summary>One start: exec to the first 200 from /hello, and the process's CPU at that moment.</summary>
 internal sealed record StartupRun(string Key, int Run, double WallMs, double CpuMs, double StatCpuMs, double? HookMs);
 
+/// <summary>The start-up part: every measured start, and the spans each configuration's unmeasured first start sent.</summary>
+internal sealed record StartupResult(IReadOnlyList<StartupRun> Runs, IReadOnlyDictionary<string, long> FirstStartSpans);
+
 /// <summary>
 /// Start-up of BenchStartup (all six instrumented libraries used before the first response),
 /// configurations interleaved run by run, order rotated; deltas are paired per run.
 /// </summary>
 internal static partial class StartupBench
 {
-    public static List<StartupRun> Run(BenchOptions options, IReadOnlyList<Configuration> configurations, OtlpSink sink, Backends backends)
+    public static StartupResult Run(BenchOptions options, IReadOnlyList<Configuration> configurations, OtlpSink sink, Backends backends)
     {
         var runs = new List<StartupRun>();
         using var client = LoadBench.NewClient();
@@ -23,9 +26,14 @@ internal static partial class StartupBench
         (peer.WaitUntilServing(client, TimeSpan.FromSeconds(60)) ?? throw new InvalidOperationException("the peer did not start:\n" + peer.Describe())).Dispose();
 
         // One start unmeasured, so that the first measured one finds the files in the page cache.
+        // It ends with a graceful stop, so that what its tracer holds is sent: proof that the
+        // configuration traced (the measured starts are killed once they answer).
+        var firstStartSpans = new Dictionary<string, long>();
         foreach (var configuration in configurations)
         {
-            RunOne(options, configuration, sink, backends, peer, client, -1);
+            var route = "startup-first-" + configuration.Key;
+            RunOne(options, configuration, sink, backends, peer, client, -1, route);
+            firstStartSpans[configuration.Key] = sink.Snapshot(route).Spans;
         }
 
         for (int run = 0; run < options.StartupRuns; run++)
@@ -39,12 +47,12 @@ internal static partial class StartupBench
             }
         }
 
-        return runs;
+        return new StartupResult(runs, firstStartSpans);
     }
 
-    private static StartupRun RunOne(BenchOptions options, Configuration configuration, OtlpSink sink, Backends backends, AppProcess peer, HttpClient client, int run)
+    private static StartupRun RunOne(BenchOptions options, Configuration configuration, OtlpSink sink, Backends backends, AppProcess peer, HttpClient client, int run, string route = "startup")
     {
-        var env = configuration.Environment(options, sink.BaseUrl, "startup", "bench-startup");
+        var env = configuration.Environment(options, sink.BaseUrl, route, "bench-startup");
         foreach (var (key, value) in backends.Environment())
         {
             env[key] = value;
@@ -67,6 +75,11 @@ internal static partial class StartupBench
             {
                 Thread.Sleep(10);
             }
+        }
+
+        if (run < 0)
+        {
+            app.Stop(TimeSpan.FromSeconds(10));
         }
 
         return new StartupRun(configuration.Key, run, wall, cpu, stat, hook);
