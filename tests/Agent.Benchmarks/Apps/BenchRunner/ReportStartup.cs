@@ -39,6 +39,19 @@ internal sealed partial class Report
             S.AppendLine();
         }
 
+        S.AppendLine("What the JIT compiled in each configuration's first (unmeasured) start, from exec to the graceful stop after its first response (`DOTNET_JitDisasmSummary=1`; lists in artifacts/bench/jit/). The tracer's own methods are those of `TraceAgent.*` and `OpenTelemetry.*`; compiled at tier 0 means no precompiled (ReadyToRun) code was used for them.");
+        S.AppendLine();
+        S.AppendLine("| configuration | methods compiled | the tracer's own | of them at tier 0 |");
+        S.AppendLine("|---|---:|---:|---:|");
+        foreach (var c in configurations)
+        {
+            if (result.FirstStartJit.TryGetValue(c.Key, out var jit))
+            {
+                S.AppendLine(F($"| {c.Label} | {jit.Methods} | {jit.TracerMethods} | {jit.TracerTier0} |"));
+            }
+        }
+
+        S.AppendLine();
         S.AppendLine("Each run, CPU at the first response in ms (exec to first response in ms):");
         S.AppendLine();
         S.AppendLine("| run | " + string.Join(" | ", configurations.Select(c => c.Label)) + " |");

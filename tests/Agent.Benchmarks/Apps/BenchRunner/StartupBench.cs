@@ -7,8 +7,11 @@ namespace TraceAgent.Bench;
 /// <summary>One start: exec to the first 200 from /hello, and the process's CPU at that moment.</summary>
 internal sealed record StartupRun(string Key, int Run, double WallMs, double CpuMs, double StatCpuMs, double? HookMs);
 
-/// <summary>The start-up part: every measured start, and the spans each configuration's unmeasured first start sent.</summary>
-internal sealed record StartupResult(IReadOnlyList<StartupRun> Runs, IReadOnlyDictionary<string, long> FirstStartSpans);
+/// <summary>What the JIT compiled in a first start: all methods, the tracer's own, and those of them at tier 0.</summary>
+internal sealed record JitCount(int Methods, int TracerMethods, int TracerTier0);
+
+/// <summary>The start-up part: every measured start, and what each configuration's unmeasured first start sent and compiled.</summary>
+internal sealed record StartupResult(IReadOnlyList<StartupRun> Runs, IReadOnlyDictionary<string, long> FirstStartSpans, IReadOnlyDictionary<string, JitCount> FirstStartJit);
 
 /// <summary>
 /// Start-up of BenchStartup (all six instrumented libraries used before the first response),
@@ -28,12 +31,23 @@ internal static partial class StartupBench
         // One start unmeasured, so that the first measured one finds the files in the page cache.
         // It ends with a graceful stop, so that what its tracer holds is sent: proof that the
         // configuration traced (the measured starts are killed once they answer).
+        // The runtime also lists every method it compiles in that start, with its tier.
         var firstStartSpans = new Dictionary<string, long>();
+        var firstStartJit = new Dictionary<string, JitCount>();
+        var jitDirectory = Path.Combine(options.Artifacts, "jit");
+        Directory.CreateDirectory(jitDirectory);
         foreach (var configuration in configurations)
         {
             var route = "startup-first-" + configuration.Key;
-            RunOne(options, configuration, sink, backends, peer, client, -1, route);
+            var jitFile = Path.Combine(jitDirectory, configuration.Key + ".txt");
+            File.Delete(jitFile);
+            RunOne(options, configuration, sink, backends, peer, client, -1, route, new Dictionary<string, string>
+            {
+                ["DOTNET_JitStdOutFile"] = jitFile,
+                ["DOTNET_JitDisasmSummary"] = "1",
+            });
             firstStartSpans[configuration.Key] = sink.Snapshot(route).Spans;
+            firstStartJit[configuration.Key] = CountJit(jitFile);
         }
 
         for (int run = 0; run < options.StartupRuns; run++)
@@ -47,12 +61,30 @@ internal static partial class StartupBench
             }
         }
 
-        return new StartupResult(runs, firstStartSpans);
+        return new StartupResult(runs, firstStartSpans, firstStartJit);
     }
 
-    private static StartupRun RunOne(BenchOptions options, Configuration configuration, OtlpSink sink, Backends backends, AppProcess peer, HttpClient client, int run, string route = "startup")
+    /// <summary>Lines "N: JIT compiled Namespace.Type:Method(...) [Tier0, ...]" of DOTNET_JitDisasmSummary.</summary>
+    private static JitCount CountJit(string file)
+    {
+        if (!File.Exists(file))
+        {
+            return new JitCount(0, 0, 0);
+        }
+
+        var lines = File.ReadLines(file).Where(l => l.Contains("JIT compiled ", StringComparison.Ordinal)).ToList();
+        var tracer = lines.Where(l => l.Contains("compiled TraceAgent.", StringComparison.Ordinal) || l.Contains("compiled OpenTelemetry.", StringComparison.Ordinal)).ToList();
+        return new JitCount(lines.Count, tracer.Count, tracer.Count(l => l.Contains("Tier0", StringComparison.Ordinal)));
+    }
+
+    private static StartupRun RunOne(BenchOptions options, Configuration configuration, OtlpSink sink, Backends backends, AppProcess peer, HttpClient client, int run, string route = "startup", IReadOnlyDictionary<string, string>? extra = null)
     {
         var env = configuration.Environment(options, sink.BaseUrl, route, "bench-startup");
+        foreach (var (key, value) in extra ?? new Dictionary<string, string>())
+        {
+            env[key] = value;
+        }
+
         foreach (var (key, value) in backends.Environment())
         {
             env[key] = value;
