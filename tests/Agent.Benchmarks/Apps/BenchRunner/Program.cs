@@ -16,11 +16,19 @@ if (options.ProfileConfiguration is not null)
 }
 
 var report = new Report(options);
+var clock = System.Diagnostics.Stopwatch.StartNew();
+void Took(string part)
+{
+    report.Took(part, clock.Elapsed);
+    clock.Restart();
+}
+
 if (options.Parts.Contains("startup"))
 {
     kafka!.CreateTopic("bench-startup");
     var configurations = Configurations.Select(Configurations.DefaultStartup, options.WithNet8);
     report.Startup(configurations, StartupBench.Run(options, configurations, sink, backends));
+    Took("startup");
 }
 else
 {
@@ -31,6 +39,7 @@ if (options.Parts.Contains("load"))
 {
     var configurations = Configurations.Select(options.LoadConfigurations ?? Configurations.DefaultLoad, options.WithNet8);
     report.Load(configurations, LoadBench.Run(options, configurations, sink, backends));
+    Took("load");
 }
 else
 {
@@ -40,6 +49,7 @@ else
 if (options.Parts.Contains("ops"))
 {
     report.Ops(OpsBench.Run(options, sink, backends, kafka!));
+    Took("ops");
 }
 else
 {
@@ -49,11 +59,13 @@ else
 if (options.Parts.Contains("stages"))
 {
     report.Stages(StageBench.Run(options));
+    Took("stages");
 }
 
 if (options.Parts.Contains("outage"))
 {
     report.Outage(await OutageBench.RunAsync(options, backends));
+    Took("outage");
 }
 
 var text = report.Render();

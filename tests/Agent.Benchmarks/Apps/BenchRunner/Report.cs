@@ -30,6 +30,10 @@ internal sealed partial class Report
         _checks.Add((ok ? Passed : hard ? Failed : Warning, text));
     }
 
+    private readonly List<(string Part, TimeSpan Took)> _durations = [];
+
+    public void Took(string part, TimeSpan took) => _durations.Add((part, took));
+
     public void NotMeasured(string target) => _targets.Add((target, "not measured in this run", "-"));
 
     /// <summary>The targets of a part left out of this run, listed as not measured.</summary>
@@ -123,7 +127,7 @@ internal sealed partial class Report
         text.AppendLine("| | |");
         text.AppendLine("|---|---|");
         text.AppendLine(F($"| date (UTC) | {_started:yyyy-MM-dd HH:mm}, the run took {(finished - _started).TotalMinutes:0.0} min |"));
-        text.AppendLine(F($"| parts | {string.Join(", ", BenchOptions.AllParts.Where(_options.Parts.Contains))}{(_options.Quick ? " (quick)" : "")} |"));
+        text.AppendLine(F($"| parts | {string.Join(", ", _durations.Select(d => F($"{d.Part} {d.Took.TotalMinutes:0.0} min")))}{(_options.Quick ? " (quick)" : "")} |"));
         text.AppendLine(F($"| cores (nproc) | {Environment.ProcessorCount} |"));
         text.AppendLine(F($"| CPU | {CpuModel()} |"));
         text.AppendLine(F($"| memory | {MemoryTotal()} |"));
