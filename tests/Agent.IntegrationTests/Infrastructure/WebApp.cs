@@ -59,6 +59,11 @@ public sealed class WebApp : IDisposable
             {
                 await Task.Delay(100);
             }
+            catch (TaskCanceledException)
+            {
+                // The app took the connection but not yet the first request (its start-up and
+                // first request's JIT on a busy machine): ask again.
+            }
         }
 
         throw new TimeoutException(Process.Describe("the web app never answered"));
