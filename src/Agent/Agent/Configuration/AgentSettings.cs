@@ -72,6 +72,8 @@ public sealed class AgentSettings
 
     public double SamplerRatio { get; private init; } = 1.0;
 
+    public SamplingPolicySettings SamplingPolicies { get; private init; } = SamplingPolicySettings.None;
+
     public IReadOnlyList<string> Propagators { get; private init; } = [];
 
     public BatchSettings Batch { get; private init; } = null!;
@@ -157,6 +159,7 @@ public sealed class AgentSettings
             ZipkinEndpoint = ReadUri(reader, ConfigurationKeys.ZipkinEndpoint, new Uri("http://localhost:9411/api/v2/spans")),
             Sampler = sampler,
             SamplerRatio = ratio,
+            SamplingPolicies = SamplingPolicySettings.Read(reader),
             Propagators = ReadNames(reader, ConfigurationKeys.Propagators, ["tracecontext", "baggage"], KnownPropagators),
             Batch = ReadBatch(reader, ConfigurationKeys.BspScheduleDelay, 5000, ConfigurationKeys.BspExportTimeout, ConfigurationKeys.BspMaxQueueSize, ConfigurationKeys.BspMaxExportBatchSize),
             LogsBatch = ReadBatch(reader, ConfigurationKeys.BlrpScheduleDelay, 1000, ConfigurationKeys.BlrpExportTimeout, ConfigurationKeys.BlrpMaxQueueSize, ConfigurationKeys.BlrpMaxExportBatchSize),

@@ -78,6 +78,12 @@ public static class ConfigurationKeys
     public const string RedisCaptureKeys = "TRACEAGENT_REDIS_CAPTURE_KEYS";
     public const string KafkaConsumerMode = "TRACEAGENT_KAFKA_CONSUMER_MODE";
     public const string KafkaExcludedTopics = "TRACEAGENT_KAFKA_EXCLUDED_TOPICS";
+
+    public const string SamplerMaxTracesPerSecond = "TRACEAGENT_SAMPLER_MAX_TRACES_PER_SECOND";
+    public const string SamplerRules = "TRACEAGENT_SAMPLER_RULES";
+    public const string SamplerKeepErrors = "TRACEAGENT_SAMPLER_KEEP_ERRORS";
+    public const string SamplerKeepSlowerThanMs = "TRACEAGENT_SAMPLER_KEEP_SLOWER_THAN_MS";
+    public const string SamplerKeepMaxBufferedSpans = "TRACEAGENT_SAMPLER_KEEP_MAX_BUFFERED_SPANS";
     public const string AllowAppOpenTelemetry = "TRACEAGENT_ALLOW_APP_OPENTELEMETRY";
 
     public static string InstrumentationEnabled(string id) => $"OTEL_DOTNET_AUTO_TRACES_{id}_INSTRUMENTATION_ENABLED";

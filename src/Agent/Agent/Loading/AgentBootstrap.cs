@@ -90,7 +90,7 @@ public static class AgentBootstrap
 
         var sources = enabled.SelectMany(d => d.Sources).Concat(settings.AdditionalSources);
         var sampler = Sampler.Create(settings.Sampler, settings.SamplerRatio);
-        var pipeline = new TracingPipeline(sampler, processor, new SourceMatcher(sources));
+        var pipeline = new TracingPipeline(sampler, processor, new SourceMatcher(sources), settings.SamplingPolicies);
         pipeline.Start();
         s_pipeline = pipeline;
 
@@ -114,7 +114,7 @@ public static class AgentBootstrap
         ];
 
         var elapsed = Stopwatch.GetElapsedTime(started);
-        AgentLog.Info(Summary(settings, serviceName, exporters, sampler, enabled, skipped, logs, elapsed));
+        AgentLog.Info(Summary(settings, serviceName, exporters, pipeline.Sampling, enabled, skipped, logs, elapsed));
     }
 
     private static LogExport? CreateLogExport(AgentSettings settings, IReadOnlyList<KeyValuePair<string, object>> resource)
@@ -201,7 +201,7 @@ public static class AgentBootstrap
         return exporters;
     }
 
-    private static string Summary(AgentSettings settings, string serviceName, List<IExporter<Activity>> exporters, Sampler sampler, List<InstrumentationDescriptor> enabled, List<string> skipped, LogExport? logs, TimeSpan elapsed)
+    private static string Summary(AgentSettings settings, string serviceName, List<IExporter<Activity>> exporters, SamplingPolicy sampler, List<InstrumentationDescriptor> enabled, List<string> skipped, LogExport? logs, TimeSpan elapsed)
     {
         var text = new StringBuilder();
         text.Append(CultureInfo.InvariantCulture, $"TraceAgent {ResourceBuilder.AgentVersion} tracing service '{serviceName}'");
