@@ -4,7 +4,7 @@ using TraceAgent.IntegrationTests.Infrastructure;
 namespace TraceAgent.IntegrationTests.Demo;
 
 [CollectionDefinition(Name, DisableParallelization = true)]
-public sealed class DemoCollection : ICollectionFixture<DemoRun>
+public sealed class DemoCollection : ICollectionFixture<DemoRun>, ICollectionFixture<Viewer.DemoViewer>
 {
     public const string Name = "Demo";
 }

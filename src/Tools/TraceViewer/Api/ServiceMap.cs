@@ -31,6 +31,7 @@ internal sealed class ServiceMap
             map.Add(trace.Tree);
         }
 
+        map.MergeUnaddressedDatabases();
         return map;
     }
 
@@ -93,9 +94,14 @@ internal sealed class ServiceMap
             string endpoint = address is null ? "" : port is null ? address : $"{address}:{port}";
             if (dbSystem is not null)
             {
-                string? database = span.Text("db.namespace") ?? span.Text("db.name");
-                string label = dbSystem == "redis" ? "redis" : database is null ? dbSystem : $"{dbSystem} {database}";
-                MapNode db = Node($"db:{dbSystem}:{database}:{endpoint}", label, dbSystem == "redis" ? NodeType.Cache : NodeType.Database, endpoint);
+                // One node per database server: the databases (namespaces) used on it are listed in its detail.
+                MapNode db = Node($"db:{dbSystem}:{endpoint}", dbSystem, dbSystem == "redis" ? NodeType.Cache : NodeType.Database, endpoint);
+                db.System = dbSystem;
+                if ((span.Text("db.namespace") ?? span.Text("db.name")) is { Length: > 0 } database)
+                {
+                    db.Databases.Add(database);
+                }
+
                 Edge(service, db, dbSystem, span);
             }
             else if (span.Has("http.request.method") || span.Has("http.method") || span.Has("url.full"))
@@ -103,6 +109,39 @@ internal sealed class ServiceMap
                 MapNode external = Node($"http:{endpoint}", endpoint.Length > 0 ? endpoint : "unknown host", NodeType.External, "not traced");
                 Edge(service, external, "http", span);
             }
+        }
+    }
+
+    /// <summary>
+    /// A call whose span names no server (a failed connect, say) joins the one server of its
+    /// system that other calls name, rather than showing as a server of its own.
+    /// </summary>
+    private void MergeUnaddressedDatabases()
+    {
+        foreach (MapNode lost in _nodes.Values.Where(n => n.System is not null && n.Detail.Length == 0).ToList())
+        {
+            MapNode[] named = [.. _nodes.Values.Where(n => n.System == lost.System && n.Detail.Length > 0)];
+            if (named.Length != 1)
+            {
+                continue;
+            }
+
+            MapNode target = named[0];
+            target.Databases.UnionWith(lost.Databases);
+            foreach (MapEdge edge in _edges.Values.Where(e => e.To == lost.Id).ToList())
+            {
+                _edges.Remove((edge.From, edge.To, edge.Protocol));
+                if (!_edges.TryGetValue((edge.From, target.Id, edge.Protocol), out MapEdge? into))
+                {
+                    _edges[(edge.From, target.Id, edge.Protocol)] = into = new MapEdge(edge.From, target.Id, edge.Protocol);
+                }
+
+                into.Calls += edge.Calls;
+                into.Errors += edge.Errors;
+                into.Durations.AddRange(edge.Durations);
+            }
+
+            _nodes.Remove(lost.Id);
         }
     }
 
@@ -153,6 +192,12 @@ internal sealed class MapNode(string id, string label, NodeType type, string det
     public NodeType Type { get; } = type;
 
     public string Detail { get; } = detail;
+
+    /// <summary>The database system of a database or cache node.</summary>
+    public string? System { get; set; }
+
+    /// <summary>The databases (namespaces) the calls to a database node named.</summary>
+    public SortedSet<string> Databases { get; } = new(StringComparer.Ordinal);
 
     public long Spans { get; set; }
 

@@ -377,6 +377,13 @@ internal sealed class ViewerWebServer : IAsyncDisposable
                     json.WriteString("label", node.Label);
                     json.WriteString("type", node.TypeName);
                     json.WriteString("detail", node.Detail);
+                    json.WriteStartArray("databases");
+                    foreach (string database in node.Databases)
+                    {
+                        json.WriteStringValue(database);
+                    }
+
+                    json.WriteEndArray();
                     json.WriteNumber("spans", node.Spans);
                     json.WriteNumber("errors", node.Errors);
                     json.WriteNumber("requests", node.Requests);
