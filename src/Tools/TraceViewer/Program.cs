@@ -39,8 +39,7 @@ TraceStore store;
 try
 {
     store = TraceStore.Open(
-        new StoreOptions { DatabasePath = options.DatabasePath, MaxTraces = options.MaxTraces, MaxAge = options.MaxAge },
-        analysis);
+        new StoreOptions { DatabasePath = options.DatabasePath, MaxTraces = options.MaxTraces, MaxAge = options.MaxAge });
 }
 catch (IOException ex)
 {
@@ -107,7 +106,7 @@ using (store)
 
         try
         {
-            receiver = await OtlpReceiver.StartAsync(new OtlpReceiverOptions { HttpPort = options.HttpPort, GrpcPort = options.GrpcPort });
+            receiver = await OtlpReceiver.StartAsync(new OtlpReceiverOptions { HttpPort = options.HttpPort, GrpcPort = options.GrpcPort, RetainReceived = false });
         }
         catch (IOException ex)
         {

@@ -103,7 +103,7 @@ public sealed class JaegerQueryTests
     [Fact]
     public void Span_conditions_must_hold_for_one_span_as_in_Jaeger_and_trace_conditions_for_the_whole_trace()
     {
-        using TraceStore store = TraceStore.Open(new StoreOptions(), AnalysisContext.Default);
+        using TraceStore store = TraceStore.Open(new StoreOptions());
         store.PutAll([
             StoreTestData.Report(StoreTestData.Checkout(1, durationMs: 50)),
             StoreTestData.Report(StoreTestData.Checkout(2, durationMs: 1500)),

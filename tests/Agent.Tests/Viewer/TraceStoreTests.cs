@@ -77,7 +77,7 @@ public sealed class TraceStoreTests : IDisposable
         Assert.Equal(4, trace.Tree.Spans.Count);
         Assert.Equal("order {Id} failed", Assert.Single(trace.Tree.Find(StoreTestData.SpanId(1, 3))!.Logs).Body);
 
-        // The analysis is made again from what was stored: the error still starts in the INSERT.
+        // The findings are kept with the trace: the error still starts in the INSERT.
         Finding origin = Assert.Single(trace.Findings, f => f.Rule == ErrorOriginRule.Id);
         Assert.Equal(StoreTestData.SpanId(1, 4), origin.SpanIds[0]);
         Assert.True(reopened.IsLinked(StoreTestData.SpanId(9, 1)));
@@ -153,7 +153,7 @@ public sealed class TraceStoreTests : IDisposable
     [Fact]
     public void A_memory_store_keeps_traces_without_a_file()
     {
-        using TraceStore store = TraceStore.Open(new StoreOptions { DatabasePath = null, MaxTraces = 2 }, AnalysisContext.Default, _time);
+        using TraceStore store = TraceStore.Open(new StoreOptions { DatabasePath = null, MaxTraces = 2 }, _time);
         for (int i = 1; i <= 3; i++)
         {
             store.PutAll([StoreTestData.Report(StoreTestData.Checkout(i))]);
@@ -179,6 +179,29 @@ public sealed class TraceStoreTests : IDisposable
     }
 
     [Fact]
+    public void A_row_that_cannot_be_read_is_skipped_and_counted()
+    {
+        using (TraceStore store = Open())
+        {
+            store.PutAll([StoreTestData.Report(StoreTestData.Checkout(1)), StoreTestData.Report(StoreTestData.Checkout(2))]);
+        }
+
+        using (var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={DbPath};Pooling=False"))
+        {
+            connection.Open();
+            using Microsoft.Data.Sqlite.SqliteCommand command = connection.CreateCommand();
+            command.CommandText = "UPDATE traces SET data = x'00010203' WHERE trace_id = $id";
+            command.Parameters.AddWithValue("$id", StoreTestData.TraceId(1));
+            Assert.Equal(1, command.ExecuteNonQuery());
+        }
+
+        using TraceStore reopened = Open();
+        Assert.Equal(1, reopened.Loaded);
+        Assert.Equal(1, reopened.Unreadable);
+        Assert.NotNull(reopened.Get(StoreTestData.TraceId(2)));
+    }
+
+    [Fact]
     public void A_file_that_is_not_a_database_is_refused_with_its_name()
     {
         File.WriteAllText(DbPath, "not a database, just text that is long enough to fill a header page of sqlite........");
@@ -187,5 +210,5 @@ public sealed class TraceStoreTests : IDisposable
     }
 
     private TraceStore Open(int maxTraces = 100, TimeSpan? maxAge = null) =>
-        TraceStore.Open(new StoreOptions { DatabasePath = DbPath, MaxTraces = maxTraces, MaxAge = maxAge ?? TimeSpan.FromDays(7) }, AnalysisContext.Default, _time);
+        TraceStore.Open(new StoreOptions { DatabasePath = DbPath, MaxTraces = maxTraces, MaxAge = maxAge ?? TimeSpan.FromDays(7) }, _time);
 }

@@ -1,6 +1,5 @@
 using System.Globalization;
 using Microsoft.Data.Sqlite;
-using TraceAgent.Otlp.Receiver;
 
 namespace TraceAgent.Viewer.Storage;
 
@@ -75,31 +74,19 @@ internal sealed class SqliteTraceArchive : IDisposable
         return command.ExecuteScalar() is string text && long.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out long value) ? value : 0;
     }
 
-    /// <summary>Every stored trace, oldest first; rows that cannot be read are skipped and counted.</summary>
-    public IEnumerable<ArchivedTrace> LoadAll(Action<string, Exception> onUnreadable)
+    /// <summary>Every stored trace, oldest first, still encoded (<see cref="TraceCodec.Decode"/>): decoding is the slow part, done in parallel by the caller.</summary>
+    public List<ArchivedRow> LoadAll()
     {
+        var rows = new List<ArchivedRow>();
         using SqliteCommand command = _connection.CreateCommand();
         command.CommandText = "SELECT trace_id, stored_unix_nano, complete, data FROM traces ORDER BY stored_unix_nano";
         using SqliteDataReader reader = command.ExecuteReader();
         while (reader.Read())
         {
-            string traceId = reader.GetString(0);
-            ArchivedTrace? trace = null;
-            try
-            {
-                (List<ReceivedSpan> spans, List<ReceivedLogRecord> logs) = TraceCodec.Decode((byte[])reader.GetValue(3));
-                trace = new ArchivedTrace(traceId, reader.GetInt64(1), reader.GetInt64(2) != 0, spans, logs);
-            }
-            catch (InvalidDataException ex)
-            {
-                onUnreadable(traceId, ex);
-            }
-
-            if (trace is not null)
-            {
-                yield return trace;
-            }
+            rows.Add(new ArchivedRow(reader.GetString(0), reader.GetInt64(1), reader.GetInt64(2) != 0, (byte[])reader.GetValue(3)));
         }
+
+        return rows;
     }
 
     /// <summary>Writes the changes of one round in one transaction: a few fsyncs per second at most.</summary>
@@ -122,7 +109,7 @@ internal sealed class SqliteTraceArchive : IDisposable
                 id.Value = trace.TraceId;
                 stored.Value = trace.StoredAtUnixNano;
                 complete.Value = trace.Reported.Complete ? 1 : 0;
-                data.Value = TraceCodec.Encode(trace.Spans, trace.Logs);
+                data.Value = TraceCodec.Encode(trace.Spans, trace.Logs, trace.Findings);
                 upsert.ExecuteNonQuery();
             }
         }
@@ -161,4 +148,4 @@ internal sealed class SqliteTraceArchive : IDisposable
     }
 }
 
-internal sealed record ArchivedTrace(string TraceId, long StoredAtUnixNano, bool Complete, List<ReceivedSpan> Spans, List<ReceivedLogRecord> Logs);
+internal sealed record ArchivedRow(string TraceId, long StoredAtUnixNano, bool Complete, byte[] Data);

@@ -81,9 +81,9 @@ internal sealed class TraceStore : IDisposable
         }
     }
 
-    /// <summary>Opens the store; with a database path, loads (and re-analyses) the traces kept there.</summary>
+    /// <summary>Opens the store; with a database path, loads the traces kept there (with the findings made when they were stored).</summary>
     /// <exception cref="IOException">The database file cannot be used.</exception>
-    public static TraceStore Open(StoreOptions options, AnalysisContext context, TimeProvider? time = null)
+    public static TraceStore Open(StoreOptions options, TimeProvider? time = null)
     {
         SqliteTraceArchive? archive = options.DatabasePath is null ? null : SqliteTraceArchive.Open(options.DatabasePath);
         var store = new TraceStore(options, archive, time ?? TimeProvider.System);
@@ -91,7 +91,7 @@ internal sealed class TraceStore : IDisposable
         {
             try
             {
-                store.Load(archive, context);
+                store.Load(archive);
             }
             catch
             {
@@ -228,28 +228,37 @@ internal sealed class TraceStore : IDisposable
 
     public void Dispose() => _archive?.Dispose();
 
-    private void Load(SqliteTraceArchive archive, AnalysisContext context)
+    private void Load(SqliteTraceArchive archive)
     {
-        var rows = archive.LoadAll((_, _) => Unreadable++).ToList();
+        List<ArchivedRow> rows = archive.LoadAll();
         _dropped = archive.LoadDroppedCount();
 
-        // Links first: a producer's finding depends on consumers in other traces.
-        var linked = new HashSet<string>(rows.SelectMany(r => r.Spans).SelectMany(s => s.Links).Select(l => l.SpanId), StringComparer.Ordinal);
-        var loadContext = new AnalysisContext
+        // The findings were stored with the trace: reading back needs no analysis, only the tree.
+        var traces = rows.AsParallel().AsOrdered().Select(row =>
         {
-            NPlusOneThreshold = context.NPlusOneThreshold,
-            FanOutThreshold = context.FanOutThreshold,
-            SlowestCount = context.SlowestCount,
-            IsLinkedFromElsewhere = linked.Contains,
-        };
+            try
+            {
+                (List<ReceivedSpan> spans, List<ReceivedLogRecord> logs, List<Finding> findings) = TraceCodec.Decode(row.Data);
+                TraceTree tree = TraceTree.Build(row.TraceId, spans, logs);
+                return new StoredTrace(new ReportedTrace(tree, findings, row.Complete), row.StoredAtUnixNano);
+            }
+            catch (InvalidDataException)
+            {
+                return null;
+            }
+        }).ToList();
 
         lock (_lock)
         {
-            foreach (ArchivedTrace row in rows)
+            foreach (StoredTrace? trace in traces)
             {
-                TraceTree tree = TraceTree.Build(row.TraceId, row.Spans, row.Logs);
-                var reported = new ReportedTrace(tree, TraceAnalyzer.Analyze(tree, loadContext), row.Complete);
-                Add(new StoredTrace(reported, row.StoredAtUnixNano));
+                if (trace is null)
+                {
+                    Unreadable++;
+                    continue;
+                }
+
+                Add(trace);
             }
 
             Loaded = _traces.Count;

@@ -565,7 +565,7 @@ async function renderTrace(main, match, current) {
     body.innerHTML = rows.map(s => {
       const isMatch = matches(s, text);
       if (isMatch) matchCount++;
-      return spanRow(s, total, collapsed.has(s.spanId), isMatch, text && !isMatch, onPathUs.has(s.spanId)) + (selected === s.spanId ? spanDetail(s, trace, onPathUs, byId) : '');
+      return spanRow(s, total, collapsed.has(s.spanId), isMatch, text && !isMatch, onPathUs.has(s.spanId), selected === s.spanId) + (selected === s.spanId ? spanDetail(s, trace, onPathUs, byId) : '');
     }).join('');
     $('#wf-count').textContent = text ? `${plural(spans.filter(s => matches(s, text)).length, 'match', 'matches')}` : `${plural(spans.length, 'span')}`;
   }
@@ -593,7 +593,7 @@ async function renderTrace(main, match, current) {
   }
 
   $('#wf-body').addEventListener('click', event => {
-    const text = event.target.closest('.logline .text');
+    const text = event.target.closest('.logline .text, .kv .text');
     if (text) { text.classList.toggle('open'); return; }
     if (event.target.closest('.detail') && !event.target.closest('[data-goto-span]')) return;
     const toggle = event.target.closest('.toggle');
@@ -658,7 +658,7 @@ function tickLines(total) {
 
 let tickCache = { total: -1, html: '' };
 
-function spanRow(s, total, isCollapsed, isMatch, dim, onPath) {
+function spanRow(s, total, isCollapsed, isMatch, dim, onPath, isSelected) {
   if (tickCache.total !== total) tickCache = { total, html: tickLines(total) };
   const colour = serviceColour(s.service);
   const left = 100 * s.startUs / total;
@@ -674,7 +674,7 @@ function spanRow(s, total, isCollapsed, isMatch, dim, onPath) {
       : `<span class="wf-dur" style="right:${(100 - left + 0.5).toFixed(3)}%">${dur}</span>`;
   // An error is marked where it starts: the origin's bar gets a marker at its end, where it failed.
   const errMark = s.errorOrigin ? `<i class="err-mark" style="left:${(left + width).toFixed(3)}%" title="error starts here"></i>` : '';
-  const classes = ['wf-row', s.error ? 'error' : '', s.errorOrigin ? 'origin-row' : '', onPath ? 'on-critical' : 'off-critical', isMatch ? 'match' : '', dim ? 'dim' : ''].filter(Boolean).join(' ');
+  const classes = ['wf-row', s.error ? 'error' : '', s.errorOrigin ? 'origin-row' : '', onPath ? 'on-critical' : 'off-critical', isMatch ? 'match' : '', dim ? 'dim' : '', isSelected ? 'selected' : ''].filter(Boolean).join(' ');
   const indent = '<i></i>'.repeat(s.depth);
   const toggle = s.childCount > 0 ? `<span class="toggle" title="${isCollapsed ? 'Expand' : 'Collapse'}">${isCollapsed ? '▶' : '▼'}</span>` : '<span class="toggle"></span>';
   return `
@@ -697,10 +697,10 @@ function spanRow(s, total, isCollapsed, isMatch, dim, onPath) {
     </div>`;
 }
 
-function kvTable(rows, empty) {
+function kvTable(rows, empty, clamp = false) {
   if (rows.length === 0) return `<div class="muted" style="padding:8px 12px">${empty}</div>`;
   return `<table class="kv">${rows.map(([k, v, type]) =>
-    `<tr><td class="k">${esc(k)}</td><td class="v">${esc(v)}${type && type !== 'string' ? `<span class="type">${type}</span>` : ''}</td></tr>`).join('')}</table>`;
+    `<tr><td class="k">${esc(k)}</td><td class="v"><span class="${clamp && v.length > 300 ? 'text' : ''}" title="${clamp && v.length > 300 ? 'Click to show all' : ''}">${esc(v)}</span>${type && type !== 'string' ? `<span class="type">${type}</span>` : ''}</td></tr>`).join('')}</table>`;
 }
 
 function severityClass(log) {
@@ -717,10 +717,14 @@ function spanDetail(s, trace, onPathUs, byId) {
   const path = onPathUs.get(s.spanId);
   const parent = byId.get(s.parentSpanId);
   const events = s.events.map(e =>
-    `<div class="logline"><span class="t">+${fmtDuration(e.offsetUs)}</span><span class="sev">event</span><span><b>${esc(e.name)}</b></span>${e.attributes.length ? `<span class="attrs">${esc(e.attributes.map(([k, v]) => `${k}=${v}`).join('\n'))}</span>` : ''}</div>`).join('');
+    `<div class="event"><div class="logline"><span class="t">+${fmtDuration(e.offsetUs)}</span><span class="sev ${e.name === 'exception' ? 'error' : ''}">event</span><span><b>${esc(e.name)}</b></span></div>${e.attributes.length ? kvTable(e.attributes, '', true) : ''}</div>`).join('');
+  // The exception event says more than the status message (often just a code).
+  const exception = s.events.find(e => e.name === 'exception');
+  const attr = (e, key) => e?.attributes.find(([k]) => k === key)?.[1];
+  const exceptionText = exception ? [attr(exception, 'exception.type'), attr(exception, 'exception.message')].filter(Boolean).join(': ') : '';
   const links = s.links.map(l => `<tr><td class="k">${l.inStore ? `<a href="/trace/${l.traceId}#span-${l.spanId}" data-link>${l.traceId.slice(0, 16)}…</a>` : esc(l.traceId)}</td><td class="v">span ${esc(l.spanId)}${l.inStore ? '' : ' <span class="type">not kept here</span>'}${l.attributes.length ? `<br>${esc(l.attributes.map(([k, v]) => `${k}=${v}`).join(' '))}` : ''}</td></tr>`).join('');
   const status = s.statusCode === 2
-    ? `<div class="status-box"><b>${s.errorOrigin ? 'Error starts here' : 'Error'}</b>${s.statusMessage ? `: ${esc(s.statusMessage)}` : ''}</div>` : '';
+    ? `<div class="status-box"><b>${s.errorOrigin ? 'Error starts here' : 'Error'}</b>${s.statusMessage ? `: ${esc(s.statusMessage)}` : ''}${exceptionText && exceptionText !== s.statusMessage ? `<div class="exception">${esc(exceptionText)}</div>` : ''}</div>` : '';
   return `
     <div class="detail" data-detail-for="${s.spanId}">
       <div class="detail-head">
