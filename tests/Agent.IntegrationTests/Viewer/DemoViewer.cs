@@ -102,7 +102,7 @@ public sealed class DemoViewer : IAsyncLifetime
             "--disable-component-update",
             "--disable-sync",
             "--disable-dev-shm-usage",
-            "--window-size=1440,1000",
+            "--window-size=1440,1100",
             "--force-device-scale-factor=1",
             $"--user-data-dir={Directory.CreateTempSubdirectory("traceagent-chromium-").FullName}");
         ChromeDriverService service = ChromeDriverService.CreateDefaultService(Path.GetDirectoryName(Driver)!, Path.GetFileName(Driver));

@@ -341,7 +341,7 @@ internal sealed class ViewerWebServer : IAsyncDisposable
                 return WriteJsonAsync(context, 404, json =>
                 {
                     json.WriteStartObject();
-                    json.WriteString("error", $"no trace {traceId} in the store (it may have been dropped: the store keeps {store.MaxTraces} traces for {store.MaxAge.TotalHours.ToString(CultureInfo.InvariantCulture)} h)");
+                    json.WriteString("error", $"no trace {traceId} in the store (it may have been dropped: the store keeps {store.MaxTraces} traces for {Analysis.Format.Age(store.MaxAge)})");
                     json.WriteEndObject();
                 });
             }

@@ -770,8 +770,12 @@ function findingsPanel(trace, byId) {
   }
   const rows = groups.map(g => {
     const body = g.items.map(f => {
-      // The critical path and the N+1 list name many spans: show the first few.
       const ids = [...new Set(f.spanIds)];
+      // A finding about one span (the slowest spans) is itself the link to that span.
+      if (ids.length === 1 && f.severity === 'info') {
+        return `<div class="item compact"><button type="button" class="msg link" data-goto-span="${ids[0]}">${esc(f.message)}</button></div>`;
+      }
+      // The critical path and the N+1 list name many spans: show the first few.
       const shown = ids.slice(0, 6).map(spanLink).join('');
       const more = ids.length > 6 ? `<span class="muted" style="font-size:12px">+${ids.length - 6} more</span>` : '';
       return `<div class="item"><div class="msg">${esc(f.message)}</div><div class="spans">${shown}${more}</div></div>`;
