@@ -17,6 +17,10 @@ internal sealed class TraceCollector
 {
     private readonly Lock _lock = new();
     private readonly Dictionary<string, PendingTrace> _pending = new(StringComparer.Ordinal);
+
+    // Traces taken out of _pending and not yet in the store: a span arriving meanwhile must find
+    // them here, or it would start a trace of its own that later replaces the stored one.
+    private readonly Dictionary<string, PendingTrace> _finishing = new(StringComparer.Ordinal);
     private readonly TraceStore _store;
     private readonly TimeSpan _quiet;
     private readonly AnalysisContext _context;
@@ -96,6 +100,7 @@ internal sealed class TraceCollector
             foreach ((PendingTrace pending, _) in ready)
             {
                 _pending.Remove(pending.TraceId);
+                _finishing[pending.TraceId] = pending;
             }
         }
 
@@ -113,6 +118,14 @@ internal sealed class TraceCollector
         }
 
         _store.PutAll([.. finished.Select(f => f.Reported)]);
+        lock (_lock)
+        {
+            foreach ((_, PendingTrace pending, _) in finished)
+            {
+                _finishing.Remove(pending.TraceId);
+            }
+        }
+
         foreach ((ReportedTrace reported, PendingTrace pending, int late) in finished)
         {
             // Only log records arrived since it was shown: keep them for the report, do not repeat the tree.
@@ -139,7 +152,13 @@ internal sealed class TraceCollector
         if (!_pending.TryGetValue(traceId, out PendingTrace? pending))
         {
             pending = new PendingTrace(traceId, now);
-            if (_store.Get(traceId) is StoredTrace stored)
+            if (_finishing.TryGetValue(traceId, out PendingTrace? finishing))
+            {
+                pending.Spans.AddRange(finishing.Spans);
+                pending.Logs.AddRange(finishing.Logs);
+                pending.WasShown = true;
+            }
+            else if (_store.Get(traceId) is StoredTrace stored)
             {
                 pending.Spans.AddRange(stored.Spans);
                 pending.Logs.AddRange(stored.Logs);
