@@ -39,6 +39,13 @@ public sealed class ViewerUiTests(DemoRun demo, DemoViewer fixture)
         Assert.Contains("Error origin", failing.Text, StringComparison.Ordinal);
         Assert.Equal(ids.Length, browser.FindElements(By.CssSelector("#chart circle")).Count);
         Screenshot(browser, "search", docs: true);
+
+        // An order applies to every match before the limit: the longest of all, not of the newest few.
+        string longest = fixture.Traces.ById.Values.MaxBy(t => t.GetProperty("durationMs").GetDouble()).GetProperty("traceId").GetString()!;
+        browser.Navigate().GoToUrl($"{viewer.Ui}/search?sort=longest&limit=1");
+        IReadOnlyList<IWebElement> first = WaitForResults(browser, r => r.Count == 1);
+        Assert.Equal(longest, first[0].GetDomAttribute("data-trace-id"));
+        Assert.Equal("longest", new SelectElement(browser.FindElement(By.Id("sort"))).SelectedOption.GetDomAttribute("value"));
     }
 
     [Fact]

@@ -128,9 +128,11 @@ public sealed class JaegerQueryTests
         Assert.Equal(3, Ids(store, ("tags", "{\"host.name\":\"dev-box\",\"span.kind\":\"server\"}")).Count);
         Assert.Empty(Ids(store, ("service", "frontend"), ("tags", "{\"db.system.name\":\"postgresql\"}")));
 
-        // Newest first (by start time: all start together here, so by trace id), at most limit.
+        // At most limit, counting every match; an order applies to all matches before the limit.
         Assert.Equal(2, Ids(store, ("limit", "2")).Count);
         Assert.Equal(3, store.Search(Parse(("limit", "2"))).Matched);
+        Assert.Equal([StoreTestData.TraceId(2)], store.Search(Parse(("limit", "1")), TraceOrder.Longest).Traces.Select(t => t.TraceId));
+        Assert.Equal([StoreTestData.TraceId(1)], store.Search(Parse(("limit", "1")), TraceOrder.Shortest).Traces.Select(t => t.TraceId));
     }
 
     private static List<string> Ids(TraceStore store, params (string Key, string Value)[] parameters) =>

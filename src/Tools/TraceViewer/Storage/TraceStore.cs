@@ -178,24 +178,30 @@ internal sealed class TraceStore : IDisposable
         }
     }
 
-    public SearchResult Search(TraceQuery query)
+    /// <summary>The traces that match, in <paramref name="order"/> (newest first by default), at most the query's limit.</summary>
+    public SearchResult Search(TraceQuery query, TraceOrder order = TraceOrder.Newest)
     {
         IReadOnlyList<StoredTrace> all = NewestFirst();
-        var found = new List<StoredTrace>(Math.Min(query.Limit, 256));
-        int matched = 0;
+        var matched = new List<StoredTrace>();
         foreach (StoredTrace trace in all)
         {
             if (query.Matches(trace))
             {
-                matched++;
-                if (found.Count < query.Limit)
-                {
-                    found.Add(trace);
-                }
+                matched.Add(trace);
             }
         }
 
-        return new SearchResult(found, matched, all.Count);
+        // The order applies before the limit: "longest first" means the longest of all matches.
+        IEnumerable<StoredTrace> ordered = order switch
+        {
+            TraceOrder.Oldest => Enumerable.Reverse(matched),
+            TraceOrder.Longest => matched.OrderByDescending(t => t.Tree.DurationNanos),
+            TraceOrder.Shortest => matched.OrderBy(t => t.Tree.DurationNanos),
+            TraceOrder.MostSpans => matched.OrderByDescending(t => t.Tree.Spans.Count),
+            _ => matched,
+        };
+
+        return new SearchResult([.. ordered.Take(query.Limit)], matched.Count, all.Count);
     }
 
     public IReadOnlyList<string> Services()
@@ -348,3 +354,12 @@ internal sealed class TraceStore : IDisposable
 }
 
 internal sealed record SearchResult(IReadOnlyList<StoredTrace> Traces, int Matched, int Searched);
+
+internal enum TraceOrder
+{
+    Newest,
+    Oldest,
+    Longest,
+    Shortest,
+    MostSpans,
+}

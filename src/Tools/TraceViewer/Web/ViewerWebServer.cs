@@ -306,17 +306,15 @@ internal sealed class ViewerWebServer : IAsyncDisposable
                 return Error(context, 400, error);
             }
 
-            SearchResult result = store.Search(query);
-            string sort = context.Request.Query["sort"].ToString();
-            IEnumerable<StoredTrace> traces = sort switch
+            TraceOrder order = context.Request.Query["sort"].ToString() switch
             {
-                "longest" => result.Traces.OrderByDescending(t => t.Tree.DurationNanos),
-                "shortest" => result.Traces.OrderBy(t => t.Tree.DurationNanos),
-                "most-spans" => result.Traces.OrderByDescending(t => t.Tree.Spans.Count),
-                "oldest" => result.Traces.OrderBy(t => t.Tree.Start),
-                _ => result.Traces,
+                "oldest" => TraceOrder.Oldest,
+                "longest" => TraceOrder.Longest,
+                "shortest" => TraceOrder.Shortest,
+                "most-spans" => TraceOrder.MostSpans,
+                _ => TraceOrder.Newest,
             };
-
+            SearchResult result = store.Search(query, order);
             return WriteJsonAsync(context, 200, json =>
             {
                 json.WriteStartObject();
@@ -324,7 +322,7 @@ internal sealed class ViewerWebServer : IAsyncDisposable
                 json.WriteNumber("searched", result.Searched);
                 json.WriteNumber("limit", query.Limit);
                 json.WriteStartArray("traces");
-                foreach (StoredTrace trace in traces)
+                foreach (StoredTrace trace in result.Traces)
                 {
                     ViewerJson.WriteSummary(json, trace);
                 }

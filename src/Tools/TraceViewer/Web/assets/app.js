@@ -365,7 +365,7 @@ async function runSearch(params, current) {
   const traces = answer.traces;
   $('#results-title').textContent = plural(traces.length, 'trace');
   $('#results-note').textContent = answer.matched > traces.length
-    ? `newest ${traces.length} of ${answer.matched} matching (raise the limit for more)`
+    ? `${traces.length} of ${answer.matched} matching (raise the limit for more)`
     : `of ${answer.searched} kept`;
   renderScatter($('#chart'), traces);
 
@@ -880,7 +880,7 @@ function drawMap(container, map) {
 
   const nodeW = 172;
   const nodeH = 74;
-  const colGap = 112;
+  const colGap = 120;
   const rowGap = 34;
   const maxRows = Math.max(...columns.map(c => c.length));
   const width = columns.length * nodeW + (columns.length - 1) * colGap + 40;
@@ -900,7 +900,7 @@ function drawMap(container, map) {
     const mid = (x1 + x2) / 2;
     const stroke = 1.2 + 2.5 * Math.log1p(e.calls) / Math.log1p(maxCalls);
     const rate = e.calls ? e.errors / e.calls : 0;
-    const label = `${e.protocol} · ${plural(e.calls, 'call')}`;
+    const label = `${e.protocol} ×${e.calls}`;
     // Labels sit three quarters along the curve, where edges fanning out of one node have parted.
     const t = Math.abs(y1 - y2) < 10 ? 0.5 : 0.72;
     const bez = (a, b, c, d) => (1 - t) ** 3 * a + 3 * (1 - t) ** 2 * t * b + 3 * (1 - t) * t * t * c + t ** 3 * d;
@@ -908,7 +908,7 @@ function drawMap(container, map) {
     const ly = bez(y1, y1, y2, y2);
     return `<g class="map-edge${e.errors ? ' has-error' : ''}">
       <path d="M${x1},${y1} C${mid},${y1} ${mid},${y2} ${x2},${y2}" stroke-width="${stroke.toFixed(1)}" marker-end="url(#arrow${e.errors ? '-err' : ''})"/>
-      <text x="${lx}" y="${ly - 7}" text-anchor="middle">${esc(label)}</text>
+      <text x="${lx}" y="${ly - 7}" text-anchor="middle"><title>${plural(e.calls, 'call')} over ${esc(e.protocol)}</title>${esc(label)}</text>
       ${e.errors ? `<text class="bad" x="${lx}" y="${ly + 16}" text-anchor="middle">${Math.round(100 * rate)}% errors</text>` : ''}
     </g>`;
   }).join('');
