@@ -31,6 +31,7 @@ internal sealed class ExportHandler
     private readonly Action<IReadOnlyList<ReceivedSpan>> _onSpans;
     private readonly Action<IReadOnlyList<ReceivedLogRecord>> _onLogs;
     private readonly bool _discardData;
+    private readonly bool _retain;
 
     public ExportHandler(
         ReceivedData data,
@@ -38,9 +39,11 @@ internal sealed class ExportHandler
         CancellationToken stopping,
         Action<IReadOnlyList<ReceivedSpan>> onSpans,
         Action<IReadOnlyList<ReceivedLogRecord>> onLogs,
-        bool discardData = false)
+        bool discardData = false,
+        bool retain = true)
     {
         _discardData = discardData;
+        _retain = retain;
         _data = data;
         _mode = mode;
         _stopping = stopping;
@@ -73,16 +76,19 @@ internal sealed class ExportHandler
 
         byte[] body = await ReadBodyAsync(context).ConfigureAwait(false);
         ReceiverMode mode = _mode();
-        _data.AddRequest(new ReceivedRequest
+        if (_retain)
         {
-            Protocol = found.protocol,
-            Signal = found.signal,
-            Path = context.Request.Path.Value ?? "",
-            HttpVersion = context.Request.Protocol,
-            Headers = CopyHeaders(context.Request.Headers),
-            BodyLength = body.Length,
-            Mode = mode,
-        });
+            _data.AddRequest(new ReceivedRequest
+            {
+                Protocol = found.protocol,
+                Signal = found.signal,
+                Path = context.Request.Path.Value ?? "",
+                HttpVersion = context.Request.Protocol,
+                Headers = CopyHeaders(context.Request.Headers),
+                BodyLength = body.Length,
+                Mode = mode,
+            });
+        }
 
         bool grpc = found.protocol == GrpcProtocol;
         switch (mode.Kind)
@@ -186,13 +192,21 @@ internal sealed class ExportHandler
             if (signal == TracesSignal)
             {
                 List<ReceivedSpan> spans = OtlpDecoder.DecodeTraces(message);
-                _data.AddSpans(spans);
+                if (_retain)
+                {
+                    _data.AddSpans(spans);
+                }
+
                 _onSpans(spans);
             }
             else
             {
                 List<ReceivedLogRecord> logs = OtlpDecoder.DecodeLogs(message);
-                _data.AddLogs(logs);
+                if (_retain)
+                {
+                    _data.AddLogs(logs);
+                }
+
                 _onLogs(logs);
             }
 

@@ -106,7 +106,7 @@ public sealed class OtlpReceiver : IAsyncDisposable
         var data = new ReceivedData();
         var stopping = new CancellationTokenSource();
         var receiver = new OtlpReceiver(app, data, stopping);
-        var handler = new ExportHandler(data, () => receiver.Mode, stopping.Token, receiver.RaiseSpans, receiver.RaiseLogs, options.DiscardData);
+        var handler = new ExportHandler(data, () => receiver.Mode, stopping.Token, receiver.RaiseSpans, receiver.RaiseLogs, options.DiscardData, options.RetainReceived);
         app.Run(handler.HandleAsync);
 
         try
