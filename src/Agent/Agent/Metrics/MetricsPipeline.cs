@@ -107,6 +107,9 @@ internal sealed class MetricsPipeline : IDisposable
     /// <summary>Collects and exports now; false if that did not finish within the timeout.</summary>
     public bool ForceFlush(int timeoutMilliseconds)
     {
+        // One budget for waiting and exporting: at exit, a flush started by SIGTERM may still hold
+        // the gate (a hanging collector), and the exit must not then wait a second full timeout.
+        var started = Environment.TickCount64;
         if (!Monitor.TryEnter(_collectGate, timeoutMilliseconds))
         {
             return false;
@@ -114,7 +117,13 @@ internal sealed class MetricsPipeline : IDisposable
 
         try
         {
-            CollectAndExport(Math.Min(timeoutMilliseconds, _settings.ExportTimeoutMilliseconds));
+            var left = timeoutMilliseconds - (int)(Environment.TickCount64 - started);
+            if (left <= 0)
+            {
+                return false;
+            }
+
+            CollectAndExport(Math.Min(left, _settings.ExportTimeoutMilliseconds));
             return true;
         }
         finally
@@ -162,7 +171,8 @@ internal sealed class MetricsPipeline : IDisposable
         }
     }
 
-    private void CollectAndExport(int timeoutMilliseconds)
+    /// <summary>Runs the observable instruments and collects every stream; null when there is nothing to export.</summary>
+    internal MetricsBatch? Collect()
     {
         var epoch = _registry.NextEpoch();
         _collector.RecordObservables();
@@ -176,12 +186,18 @@ internal sealed class MetricsPipeline : IDisposable
 
         _previousCollection = now;
         _registry.RemoveCompleted();
-        if (points == 0)
+        return points == 0 ? null : new MetricsBatch(streams, epoch, now, points);
+    }
+
+    private void CollectAndExport(int timeoutMilliseconds)
+    {
+        if (Collect() is not { } collected)
         {
             return;
         }
 
-        _batch[0] = new MetricsBatch(streams, epoch, now, points);
+        var points = collected.Points;
+        _batch[0] = collected;
         var deadline = DateTime.UtcNow.AddMilliseconds(timeoutMilliseconds);
         foreach (var exporter in _exporters)
         {
@@ -220,6 +236,13 @@ internal sealed class MetricsPipeline : IDisposable
 
     public void Dispose()
     {
+        _stopping = true;
+        _wake.Set();
+        if (_thread.IsAlive)
+        {
+            _thread.Join(1000);
+        }
+
         _collector.Dispose();
         _spanMetrics.Dispose();
         _runtimeMeter?.Dispose();
