@@ -314,6 +314,22 @@ public sealed class MetricsTests
     }
 
     [Fact]
+    public async Task The_console_exporter_prints_each_point_on_stdout()
+    {
+        await using var receiver = await OtlpReceiver.StartAsync();
+        var environment = AgentEnvironment.For(receiver, "metrics-console").With(
+            ("OTEL_METRICS_EXPORTER", "console"),
+            ("OTEL_DOTNET_AUTO_METRICS_ADDITIONAL_SOURCES", "TestApp.Shop"),
+            ("RUN_ONCE", "3"));
+        using var process = TestProcess.StartDotnet(RepoPaths.TestAppDll(App), environment);
+        Assert.Equal(0, await process.WaitForExitAsync(Timeout));
+
+        Assert.Contains("metric shop.orders [TestApp.Shop] shop.region=eu value=3{order} (cumulative)", process.StandardOutput);
+        Assert.Contains(process.StandardOutput, l => l.StartsWith("metric dotnet.gc.collections [System.Runtime] gc.heap.generation=gen0 value=", StringComparison.Ordinal));
+        Assert.Empty(receiver.Metrics);
+    }
+
+    [Fact]
     public async Task Past_the_cardinality_limit_new_attribute_sets_fold_into_the_overflow_point_and_nothing_is_lost()
     {
         await using var receiver = await OtlpReceiver.StartAsync();

@@ -371,6 +371,37 @@ public sealed class MetricsPipelineTests : IDisposable
     }
 
     [Fact]
+    public void Identical_instruments_of_two_meters_of_one_name_are_one_metric_and_gauges_keep_the_last_value()
+    {
+        var pipeline = Start();
+        NewMeter(".shared").CreateCounter<long>("shared.count").Add(2);
+        NewMeter(".shared").CreateCounter<long>("shared.count").Add(3);
+        var gauge = NewMeter().CreateGauge<double>("level", "%");
+        gauge.Record(10);
+        gauge.Record(30);
+
+        var metrics = Collect(pipeline);
+        Assert.Equal(5, Assert.Single(Find(metrics, "shared.count").Sum.DataPoints).AsInt);
+        var level = Find(metrics, "level");
+        Assert.Equal(Metric.DataOneofCase.Gauge, level.DataCase);
+        Assert.Equal(30.0, Assert.Single(level.Gauge.DataPoints).AsDouble);
+    }
+
+    [Fact]
+    public void Past_the_metric_limit_new_instruments_are_ignored()
+    {
+        var registry = new MetricRegistry(AgentSettings.Load(new SettingsReader(new Dictionary<string, string>()), InstrumentationRegistry.Ids).Metrics);
+        for (var i = 0; i < MetricRegistry.MaxStreams; i++)
+        {
+            Assert.NotNull(registry.GetOrAdd("scope", null, "m" + i.ToString(System.Globalization.CultureInfo.InvariantCulture), null, null, InstrumentKind.Counter, true, null));
+        }
+
+        Assert.Null(registry.GetOrAdd("scope", null, "one.more", null, null, InstrumentKind.Counter, true, null));
+        Assert.NotNull(registry.GetOrAdd("scope", null, "m7", null, null, InstrumentKind.Counter, true, null));
+        Assert.Equal(MetricRegistry.MaxStreams, registry.Streams.Length);
+    }
+
+    [Fact]
     public void A_throwing_observable_callback_loses_its_own_measurements_only()
     {
         var pipeline = Start();
