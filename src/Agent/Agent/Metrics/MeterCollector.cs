@@ -90,6 +90,7 @@ internal sealed class MeterCollector : IDisposable
             var stream = _registry.GetOrAdd(instrument.Meter.Name, instrument.Meter.Version, instrument.Name, instrument.Unit, instrument.Description, kind, isInteger, kind == InstrumentKind.Histogram ? AdvisedBounds(instrument) : null);
             if (stream is not null)
             {
+                stream.Attach();
                 listener.EnableMeasurementEvents(instrument, stream);
             }
         }
@@ -103,7 +104,7 @@ internal sealed class MeterCollector : IDisposable
     {
         if (!_disposing && state is MetricStream stream)
         {
-            stream.Completed = true;
+            stream.Detach();
         }
     }
 

@@ -111,8 +111,22 @@ internal sealed class MetricStream
 
     public double[] Bounds { get; }
 
-    /// <summary>Set when the instrument behind it is gone; the stream is exported once more, then dropped.</summary>
-    public bool Completed { get; set; }
+    /// <summary>Set when every instrument behind it is gone; the stream is exported once more, then dropped.</summary>
+    public bool Completed { get; private set; }
+
+    private int _instruments;
+
+    /// <summary>An instrument now records into this stream (two meters of one name may share it).</summary>
+    public void Attach() => Interlocked.Increment(ref _instruments);
+
+    /// <summary>An instrument behind this stream is gone; the stream completes with the last one.</summary>
+    public void Detach()
+    {
+        if (Interlocked.Decrement(ref _instruments) <= 0)
+        {
+            Completed = true;
+        }
+    }
 
     /// <summary>The number of points exported in the last collection.</summary>
     public int CollectedCount { get; private set; }

@@ -60,12 +60,25 @@ internal sealed class MetricsPipeline : IDisposable
     /// <summary>The pipeline OTEL_METRICS_EXPORTER and the metrics switches ask for; null when metrics are not exported.</summary>
     public static MetricsPipeline? Create(AgentSettings agent, IReadOnlyList<KeyValuePair<string, object>> resource)
     {
-        var settings = agent.Metrics;
-        if (!settings.Exported)
+        if (!agent.Metrics.Exported)
         {
             return null;
         }
 
+        try
+        {
+            return CreateCore(agent.Metrics, resource);
+        }
+        catch (Exception ex)
+        {
+            // Metrics that cannot start must not take tracing down with them.
+            AgentLog.Warning($"metrics are off: they could not start: {ex.GetType().Name}: {ex.Message}");
+            return null;
+        }
+    }
+
+    private static MetricsPipeline CreateCore(MetricsSettings settings, IReadOnlyList<KeyValuePair<string, object>> resource)
+    {
         var registry = new MetricRegistry(settings);
         var enabled = MetricsInstrumentations.All.Where(i => settings.IsInstrumentationEnabled(i.Id)).ToList();
         var meters = enabled.SelectMany(i => i.Meters).Concat(settings.AdditionalSources).Append(AgentHealthMetrics.MeterName);
@@ -99,9 +112,16 @@ internal sealed class MetricsPipeline : IDisposable
 
     public void Start()
     {
-        _collector.Start();
-        _spanMetrics.Start();
-        _thread.Start();
+        try
+        {
+            _collector.Start();
+            _spanMetrics.Start();
+            _thread.Start();
+        }
+        catch (Exception ex)
+        {
+            AgentFaults.Report("metrics start", ex);
+        }
     }
 
     /// <summary>Collects and exports now; false if that did not finish within the timeout.</summary>
