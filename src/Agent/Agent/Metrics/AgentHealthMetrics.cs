@@ -18,6 +18,8 @@ internal sealed class AgentHealthMetrics : IDisposable
 
     private readonly Meter _meter;
     private readonly Histogram<double> _exportDuration;
+    private readonly List<Action> _observers = [];
+    private bool _active;
 
     public AgentHealthMetrics()
     {
@@ -27,18 +29,51 @@ internal sealed class AgentHealthMetrics : IDisposable
 
     /// <summary>Observes a batch processor's counters; <paramref name="items"/> names them ("spans", "log_records").</summary>
     public void Observe<T>(BatchExportProcessor<T> processor, string items, string unit)
-        where T : class
+        where T : class => Add(() =>
     {
         _meter.CreateObservableUpDownCounter($"traceagent.{items}.queued", () => (long)processor.QueuedCount, unit, "Items waiting in the export queue now.");
         _meter.CreateObservableCounter($"traceagent.{items}.exported", () => processor.ExportedCount, unit, "Items the exporter accepted.");
         _meter.CreateObservableCounter($"traceagent.{items}.dropped", () => processor.DroppedCount, unit, "Items dropped because the export queue was full.");
         _meter.CreateObservableCounter($"traceagent.{items}.rejected", () => processor.FailedCount, unit, "Items lost in export: refused by the collector, or failed or timed out after the retries.");
-    }
+    });
 
-    public void Observe(MetricsPipeline metrics)
+    public void Observe(MetricsPipeline metrics) => Add(() =>
     {
         _meter.CreateObservableCounter("traceagent.metric_points.exported", () => metrics.ExportedPoints, "{data_point}", "Metric data points the exporter accepted.");
         _meter.CreateObservableCounter("traceagent.metric_points.rejected", () => metrics.FailedPoints, "{data_point}", "Metric data points lost in export: refused by the collector, or failed or timed out after the retries.");
+    });
+
+    /// <summary>Creates the observable instruments asked for so far, and from now on at once; metrics thread.</summary>
+    public void Activate()
+    {
+        Action[] pending;
+        lock (_observers)
+        {
+            _active = true;
+            pending = [.. _observers];
+            _observers.Clear();
+        }
+
+        foreach (var create in pending)
+        {
+            create();
+        }
+    }
+
+    // Observable instruments are read only at a collection: they are made on the metrics thread,
+    // off the app's start-up path.
+    private void Add(Action create)
+    {
+        lock (_observers)
+        {
+            if (!_active)
+            {
+                _observers.Add(create);
+                return;
+            }
+        }
+
+        create();
     }
 
     /// <summary>Wraps exporters so each export's duration and outcome is recorded.</summary>

@@ -18,9 +18,10 @@ internal sealed class MetricsPipeline : IDisposable
     private readonly MetricsSettings _settings;
     private readonly MetricRegistry _registry;
     private readonly MeterCollector _collector;
-    private readonly SpanMetrics _spanMetrics;
     private readonly IReadOnlyList<IExporter<MetricsBatch>> _exporters;
-    private readonly Meter? _runtimeMeter;
+    private readonly bool _redis;
+    private readonly bool _kafka;
+    private readonly bool _net8Runtime;
     private readonly object _collectGate = new();
     private readonly AutoResetEvent _wake = new(false);
     private readonly CancellationTokenSource _shutdown = new();
@@ -33,15 +34,18 @@ internal sealed class MetricsPipeline : IDisposable
     private long _lastReportedLoss;
     private long _lastReportTick = long.MinValue / 2;
     private volatile bool _stopping;
+    private SpanMetrics? _spanMetrics;
+    private Meter? _runtimeMeter;
 
-    private MetricsPipeline(MetricsSettings settings, MetricRegistry registry, MeterCollector collector, SpanMetrics spanMetrics, IReadOnlyList<IExporter<MetricsBatch>> exporters, Meter? runtimeMeter, AgentHealthMetrics health)
+    private MetricsPipeline(MetricsSettings settings, MetricRegistry registry, MeterCollector collector, IReadOnlyList<IExporter<MetricsBatch>> exporters, AgentHealthMetrics health, bool redis, bool kafka, bool net8Runtime)
     {
         _settings = settings;
         _registry = registry;
         _collector = collector;
-        _spanMetrics = spanMetrics;
         _exporters = exporters;
-        _runtimeMeter = runtimeMeter;
+        _redis = redis;
+        _kafka = kafka;
+        _net8Runtime = net8Runtime;
         Health = health;
         _start = MetricClock.NowUnixNano();
         _previousCollection = _start;
@@ -83,8 +87,7 @@ internal sealed class MetricsPipeline : IDisposable
         var enabled = MetricsInstrumentations.All.Where(i => settings.IsInstrumentationEnabled(i.Id)).ToList();
         var meters = enabled.SelectMany(i => i.Meters).Concat(settings.AdditionalSources).Append(AgentHealthMetrics.MeterName);
         var collector = new MeterCollector(registry, new SourceMatcher(meters));
-        var spanMetrics = new SpanMetrics(registry, enabled.Any(i => i.Id == "STACKEXCHANGEREDIS"), enabled.Any(i => i.Id == "KAFKA"));
-        var runtimeMeter = enabled.Any(i => i.Id == "NETRUNTIME") && Net8RuntimeMeter.Needed ? Net8RuntimeMeter.Create() : null;
+        var net8Runtime = enabled.Any(i => i.Id == "NETRUNTIME") && Net8RuntimeMeter.Needed;
 
         var health = new AgentHealthMetrics();
         var exporters = new List<IExporter<MetricsBatch>>();
@@ -102,20 +105,23 @@ internal sealed class MetricsPipeline : IDisposable
             }
         }
 
-        var pipeline = new MetricsPipeline(settings, registry, collector, spanMetrics, health.Measure(exporters, "metrics"), runtimeMeter, health);
+        var pipeline = new MetricsPipeline(settings, registry, collector, health.Measure(exporters, "metrics"), health, enabled.Any(i => i.Id == "STACKEXCHANGEREDIS"), enabled.Any(i => i.Id == "KAFKA"), net8Runtime);
         health.Observe(pipeline);
         pipeline.Description = string.Join(", ", exporters.Select(e => e.Description))
-            + " (" + AgentSettings.Describe(settings) + "; " + string.Join(", ", enabled.Select(i => i.Id + (i.Id == "NETRUNTIME" && runtimeMeter is not null ? " (agent's own System.Runtime meter on .NET 8)" : string.Empty)))
+            + " (" + AgentSettings.Describe(settings) + "; " + string.Join(", ", enabled.Select(i => i.Id + (i.Id == "NETRUNTIME" && net8Runtime ? " (agent's own System.Runtime meter on .NET 8)" : string.Empty)))
             + (settings.AdditionalSources.Count > 0 ? "; additional meters: " + string.Join(",", settings.AdditionalSources) : string.Empty) + ")";
         return pipeline;
     }
 
+    /// <summary>
+    /// Starts the listener now, so no measurement of the app's is missed, and everything else on the
+    /// metrics thread, off the app's start-up path (see StartDeferred).
+    /// </summary>
     public void Start()
     {
         try
         {
             _collector.Start();
-            _spanMetrics.Start();
             _thread.Start();
         }
         catch (Exception ex)
@@ -167,8 +173,34 @@ internal sealed class MetricsPipeline : IDisposable
         }
     }
 
+    /// <summary>
+    /// What can wait a few milliseconds: the span-derived metrics (Redis and Kafka connect later
+    /// anyway), the .NET 8 runtime meter and the health meter's observers (both only read at a
+    /// collection). Done on the metrics thread: about as much start-up work again as the listener.
+    /// </summary>
+    private void StartDeferred()
+    {
+        try
+        {
+            var spanMetrics = new SpanMetrics(_registry, _redis, _kafka);
+            spanMetrics.Start();
+            _spanMetrics = spanMetrics;
+            if (_net8Runtime)
+            {
+                _runtimeMeter = Net8RuntimeMeter.Create();
+            }
+
+            Health.Activate();
+        }
+        catch (Exception ex)
+        {
+            AgentFaults.Report("metrics start", ex);
+        }
+    }
+
     private void Run()
     {
+        StartDeferred();
         while (!_stopping)
         {
             try
@@ -264,7 +296,7 @@ internal sealed class MetricsPipeline : IDisposable
         }
 
         _collector.Dispose();
-        _spanMetrics.Dispose();
+        _spanMetrics?.Dispose();
         _runtimeMeter?.Dispose();
         Health.Dispose();
         foreach (var exporter in _exporters)
