@@ -16,7 +16,7 @@ internal static class Net8RuntimeMeter
     private static readonly string[] GenerationNames = ["gen0", "gen1", "gen2", "loh", "poh"];
 
     [ThreadStatic]
-    private static bool t_inFirstChance;
+    private static bool _inFirstChance;
 
     /// <summary>Whether the runtime lacks a System.Runtime meter of its own.</summary>
     public static bool Needed => Environment.Version.Major < 9;
@@ -53,12 +53,12 @@ internal static class Net8RuntimeMeter
     private static void CountException(Counter<long> exceptions, FirstChanceExceptionEventArgs e)
     {
         // An exception thrown while counting one must not be counted (nor recurse).
-        if (t_inFirstChance)
+        if (_inFirstChance)
         {
             return;
         }
 
-        t_inFirstChance = true;
+        _inFirstChance = true;
         try
         {
             exceptions.Add(1, new KeyValuePair<string, object?>("error.type", e.Exception.GetType().Name));
@@ -69,7 +69,7 @@ internal static class Net8RuntimeMeter
         }
         finally
         {
-            t_inFirstChance = false;
+            _inFirstChance = false;
         }
     }
 

@@ -26,7 +26,7 @@ internal sealed class SpanMetrics : IDisposable
         ["messaging.system", "messaging.operation.name", "messaging.destination.name", "messaging.consumer.group.name", "error.type"];
 
     [ThreadStatic]
-    private static KeyValuePair<string, object?>[]? t_tags;
+    private static KeyValuePair<string, object?>[]? _threadTags;
 
     private readonly ActivityListener _listener;
     private readonly MetricStream? _redis;
@@ -91,7 +91,7 @@ internal sealed class SpanMetrics : IDisposable
             return;
         }
 
-        var tags = t_tags ??= new KeyValuePair<string, object?>[8];
+        var tags = _threadTags ??= new KeyValuePair<string, object?>[8];
         var count = 0;
         foreach (var key in keys)
         {
