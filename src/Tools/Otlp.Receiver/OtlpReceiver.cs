@@ -59,7 +59,7 @@ public sealed class OtlpReceiver : IAsyncDisposable
 
     public IReadOnlyList<ReceivedLogRecord> Logs => _data.Logs;
 
-    /// <summary>Every metric received (OTLP/HTTP /v1/metrics and the gRPC MetricsService), decoded with the official OTLP classes.</summary>
+    /// <summary>The metrics received (OTLP/HTTP /v1/metrics and the gRPC MetricsService), decoded with the official OTLP classes; the latest 100,000 at most.</summary>
     public IReadOnlyList<ReceivedMetric> Metrics => _metrics.Metrics;
 
     /// <summary>Every export request that reached a known path, in arrival order, whatever the mode.</summary>

@@ -41,9 +41,15 @@ public sealed class ReceivedMetric
     }
 }
 
-/// <summary>Every metric the receiver has been sent, behind one lock, with waiters woken on each receipt.</summary>
+/// <summary>
+/// The metrics the receiver has been sent, behind one lock, with waiters woken on each receipt.
+/// Apps export metrics on their own every interval, so a long-running receiver (the viewer) keeps
+/// only the latest <see cref="MaxMetrics"/>.
+/// </summary>
 internal sealed class ReceivedMetricsStore
 {
+    public const int MaxMetrics = 100_000;
+
     private readonly Lock _lock = new();
     private readonly List<ReceivedMetric> _metrics = [];
     private int _exports;
@@ -99,6 +105,10 @@ internal sealed class ReceivedMetricsStore
             }
 
             _metrics.AddRange(received);
+            if (_metrics.Count > MaxMetrics)
+            {
+                _metrics.RemoveRange(0, _metrics.Count - (MaxMetrics / 2));
+            }
             previous = _changed;
             _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
         }
