@@ -46,7 +46,7 @@ public sealed class Net8MetricsTests
             {
                 runtime = await client.GetStringAsync(url + "/runtime");
             }
-            catch (HttpRequestException)
+            catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException)
             {
                 await Task.Delay(100);
             }
