@@ -17,11 +17,14 @@ internal sealed class ExportHandler
     public const string HttpLogsPath = "/v1/logs";
     public const string GrpcTracesPath = "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
     public const string GrpcLogsPath = "/opentelemetry.proto.collector.logs.v1.LogsService/Export";
+    public const string HttpMetricsPath = "/v1/metrics";
+    public const string GrpcMetricsPath = "/opentelemetry.proto.collector.metrics.v1.MetricsService/Export";
 
     private const string HttpProtocol = "http/protobuf";
     private const string GrpcProtocol = "grpc";
     private const string TracesSignal = "traces";
     private const string LogsSignal = "logs";
+    private const string MetricsSignal = "metrics";
     private const int GrpcInvalidArgument = 3;
     private const int GrpcUnimplemented = 12;
 
@@ -32,6 +35,7 @@ internal sealed class ExportHandler
     private readonly Action<IReadOnlyList<ReceivedLogRecord>> _onLogs;
     private readonly bool _discardData;
     private readonly bool _retain;
+    private readonly ReceivedMetricsStore? _metrics;
 
     public ExportHandler(
         ReceivedData data,
@@ -40,8 +44,10 @@ internal sealed class ExportHandler
         Action<IReadOnlyList<ReceivedSpan>> onSpans,
         Action<IReadOnlyList<ReceivedLogRecord>> onLogs,
         bool discardData = false,
-        bool retain = true)
+        bool retain = true,
+        ReceivedMetricsStore? metrics = null)
     {
+        _metrics = metrics;
         _discardData = discardData;
         _retain = retain;
         _data = data;
@@ -59,6 +65,8 @@ internal sealed class ExportHandler
             HttpLogsPath => (HttpProtocol, LogsSignal),
             GrpcTracesPath => (GrpcProtocol, TracesSignal),
             GrpcLogsPath => (GrpcProtocol, LogsSignal),
+            HttpMetricsPath when _metrics is not null => (HttpProtocol, MetricsSignal),
+            GrpcMetricsPath when _metrics is not null => (GrpcProtocol, MetricsSignal),
             _ => null,
         };
 
@@ -131,7 +139,7 @@ internal sealed class ExportHandler
             return;
         }
 
-        if (!TryRecord(signal, message, out string? error))
+        if (!TryRecord(signal, message, out string? error, HttpProtocol))
         {
             await WriteHttpStatusBodyAsync(context, StatusCodes.Status400BadRequest, GrpcInvalidArgument, error).ConfigureAwait(false);
             return;
@@ -164,7 +172,7 @@ internal sealed class ExportHandler
             return;
         }
 
-        if (!TryRecord(signal, message, out string? error))
+        if (!TryRecord(signal, message, out string? error, GrpcProtocol))
         {
             await WriteGrpcTrailersOnlyAsync(context, GrpcInvalidArgument, error, details: null).ConfigureAwait(false);
             return;
@@ -178,7 +186,7 @@ internal sealed class ExportHandler
         await context.Response.Body.WriteAsync(new byte[5], context.RequestAborted).ConfigureAwait(false);
     }
 
-    private bool TryRecord(string signal, byte[] message, out string error)
+    private bool TryRecord(string signal, byte[] message, out string error, string protocol)
     {
         error = "";
         if (_discardData)
@@ -189,7 +197,11 @@ internal sealed class ExportHandler
 
         try
         {
-            if (signal == TracesSignal)
+            if (signal == MetricsSignal)
+            {
+                _metrics!.Add(message, protocol);
+            }
+            else if (signal == TracesSignal)
             {
                 List<ReceivedSpan> spans = OtlpDecoder.DecodeTraces(message);
                 if (_retain)

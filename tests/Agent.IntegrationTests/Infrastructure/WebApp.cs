@@ -55,14 +55,11 @@ public sealed class WebApp : IDisposable
                 using var response = await client.GetAsync(BaseUrl + path);
                 return;
             }
-            catch (HttpRequestException)
+            catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException)
             {
+                // Not listening yet, or (on a loaded machine) too slow to answer the first request
+                // within the client's timeout: both mean "not ready yet".
                 await Task.Delay(100);
-            }
-            catch (TaskCanceledException)
-            {
-                // The app took the connection but not yet the first request (its start-up and
-                // first request's JIT on a busy machine): ask again.
             }
         }
 

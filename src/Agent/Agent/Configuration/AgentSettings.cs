@@ -45,7 +45,7 @@ public sealed record KafkaSettings(KafkaConsumerMode ConsumerMode, IReadOnlyList
 public sealed record LogsSettings(bool Enabled, IReadOnlyList<string> Exporters, bool IncludeFormattedMessage, OtlpExporterSettings Otlp);
 
 /// <summary>Everything the agent is told by its environment, parsed once at start-up.</summary>
-public sealed class AgentSettings
+public sealed partial class AgentSettings
 {
     public static readonly string[] KnownExporters = ["otlp", "console", "zipkin", "none"];
     public static readonly string[] KnownPropagators = ["tracecontext", "baggage", "b3", "b3multi", "none"];
@@ -198,6 +198,7 @@ public sealed class AgentSettings
                 reader.GetBool(ConfigurationKeys.LogsIncludeFormattedMessage, false),
                 logsOtlp),
             AllowAppOpenTelemetry = reader.GetBool(ConfigurationKeys.AllowAppOpenTelemetry, false),
+            Metrics = ReadMetrics(reader),
         };
     }
 

@@ -15,6 +15,9 @@ internal sealed record Configuration(string Key, string Label, string Dll, IRead
             ["OTEL_EXPORTER_OTLP_ENDPOINT"] = otlpEndpoint,
             ["OTEL_EXPORTER_OTLP_PROTOCOL"] = "http/protobuf",
             ["OTEL_LOG_LEVEL"] = "info",
+
+            // Tracing alone; metrics (on by default) have their own row, so each cost shows apart.
+            ["OTEL_METRICS_EXPORTER"] = "none",
         };
         if (ratio is double r)
         {
@@ -47,6 +50,17 @@ internal sealed record Configuration(string Key, string Label, string Dll, IRead
     {
         var env = Agent(options, otlpEndpoint).With(new Dictionary<string, string> { ["OTEL_LOGS_EXPORTER"] = "otlp" });
         return new("agentlogs", "agent, 100%, with OTLP log export", options.PlainApp, env);
+    }
+
+    /// <summary>
+    /// The agent at 100% sampling with metrics exported as a user gets them by default (every
+    /// meter the agent collects, 60 s interval): its CPU per request against the "agent" row's is
+    /// what metrics add on top of tracing.
+    /// </summary>
+    public static Configuration AgentWithMetrics(BenchOptions options, string otlpEndpoint)
+    {
+        var env = Agent(options, otlpEndpoint).With(new Dictionary<string, string> { ["OTEL_METRICS_EXPORTER"] = "otlp" });
+        return new("agentmetrics", "agent, 100%, with metrics (default interval)", options.PlainApp, env);
     }
 
     public static Configuration Sdk(BenchOptions options, string otlpEndpoint) =>

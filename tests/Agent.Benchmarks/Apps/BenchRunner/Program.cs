@@ -36,6 +36,7 @@ var startupConfigurations = new[]
 {
     Configuration.None(options),
     Configuration.Agent(options, receiver.HttpEndpoint),
+    Configuration.AgentWithMetrics(options, receiver.HttpEndpoint),
     Configuration.Sdk(options, receiver.HttpEndpoint),
 };
 var loadConfigurations = new[]
@@ -45,6 +46,7 @@ var loadConfigurations = new[]
     Configuration.Agent(options, receiver.HttpEndpoint, ratio: 0.1),
     Configuration.AgentSameSpans(options, receiver.HttpEndpoint),
     Configuration.AgentWithLogs(options, receiver.HttpEndpoint),
+    Configuration.AgentWithMetrics(options, receiver.HttpEndpoint),
     Configuration.Sdk(options, receiver.HttpEndpoint),
 };
 
