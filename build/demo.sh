@@ -3,14 +3,25 @@
 # PostgreSQL, Redis and a Kafka (mock) broker on free 127.0.0.1 ports, runs the four sample
 # services under the agent (dist/agent/instrument.sh) exporting to the viewer, places a few
 # orders (normal, slow, failing, N+1), and lets the viewer print each trace with its analysis.
-# The traces end up in artifacts/demo/traces.json, the services' output in artifacts/demo/logs/.
-# Everything it started is stopped on exit.
+# Then it stops the services and leaves the viewer serving its web UI (http://127.0.0.1:16686, or
+# a free port when that one is taken) with the URL of each demo trace, until Ctrl+C.
+# The traces end up in artifacts/demo/traces.db (the viewer's store) and artifacts/demo/traces.json,
+# the services' output in artifacts/demo/logs/. Everything it started is stopped on exit.
 #
+#   --exit                  run and exit once the traces are in (no serving; for CI and scripts)
 #   DEMO_SKIP_BUILD=1       reuse dist/agent and the published samples and viewer
 #   DEMO_SKIP_AGENT_BUILD=1 reuse dist/agent (built by build/build.sh), publish the samples and viewer
 #   DEMO_TIMEOUT_SECONDS=N  hard cap for the run after the build (default 180)
 #   DEMO_BUILD_TIMEOUT_SECONDS=N  hard cap for the build (default 1200)
 set -euo pipefail
+serve=1
+for arg in "$@"; do
+  case "$arg" in
+    --exit) serve=0 ;;
+    -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+    *) echo "demo.sh: unknown option '$arg' (try --help)" >&2; exit 2 ;;
+  esac
+done
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
@@ -20,6 +31,7 @@ logs="$demo_dir/logs"
 samples_out="$root/artifacts/samples"
 viewer_dll="$root/artifacts/viewer/traceagent-viewer.dll"
 traces_json="$demo_dir/traces.json"
+traces_db="$demo_dir/traces.db"
 samples=(KafkaMock Payments Orders Worker Frontend)
 
 if [ -t 1 ]; then
@@ -35,6 +47,7 @@ tmp=""
 pg_ctl_bin=""
 pg_data=""
 watchdog=""
+serving=0
 as_postgres=()
 cleanup() {
   local status=$?
@@ -56,7 +69,8 @@ cleanup() {
   exit "$status"
 }
 trap cleanup EXIT
-trap 'exit 130' INT
+# Ctrl+C is how a user ends the serving phase: that is a normal end, not a failure.
+trap 'if [ "$serving" = 1 ]; then exit 0; else exit 130; fi' INT
 trap 'exit 143' TERM
 
 # A background timer that ends the demo (through the EXIT trap) when it runs too long.
@@ -100,6 +114,15 @@ wait_for() {
   done
 }
 
+# A GET with bash alone; prints the response body.
+http_get() {
+  local port=$1 path=$2
+  exec 4<>"/dev/tcp/127.0.0.1/$port" || return 1
+  printf 'GET %s HTTP/1.1\r\nHost: 127.0.0.1:%s\r\nConnection: close\r\n\r\n' "$path" "$port" >&4
+  sed '1,/^\r\{0,1\}$/d' <&4
+  exec 4<&-
+}
+
 # An HTTP request with bash alone (no curl needed); prints the status code.
 http() {
   local method=$1 port=$2 path=$3 status
@@ -112,7 +135,7 @@ http() {
 }
 
 mkdir -p "$logs"
-rm -f "$traces_json" "$logs"/*.log
+rm -f "$traces_json" "$traces_db" "$traces_db"-wal "$traces_db"-shm "$logs"/*.log
 
 # ---- build ---------------------------------------------------------------------------------
 arm_watchdog "${DEMO_BUILD_TIMEOUT_SECONDS:-1200}" "the build"
@@ -179,11 +202,14 @@ say "Kafka mock broker on $kafka"
 # ---- the viewer ------------------------------------------------------------------------------
 otlp_http=4318
 otlp_grpc=4317
+ui_port=16686
 if ! port_free $otlp_http || ! port_free $otlp_grpc; then
   otlp_http=$(free_port)
   otlp_grpc=$(free_port)
 fi
-dotnet "$viewer_dll" --http-port "$otlp_http" --grpc-port "$otlp_grpc" --quiet-ms 3000 --min-spans 2 --json "$traces_json" &
+port_free $ui_port || ui_port=$(free_port)
+dotnet "$viewer_dll" --http-port "$otlp_http" --grpc-port "$otlp_grpc" --ui-port "$ui_port" --quiet-ms 3000 --min-spans 2 \
+  --db "$traces_db" --json "$traces_json" &
 viewer_pid=$!
 pids+=("$viewer_pid")
 wait_for 30 "! port_free $otlp_http" "the viewer" "$viewer_pid"
@@ -249,8 +275,7 @@ count_in_json() {
 }
 wait_for 90 "[ \$(count_in_json '^      \"name\": \"frontend ') -ge 4 ] && [ \$(count_in_json '\"http.route\": \"/payments/') -ge 2 ]" "the four traces"
 
-# Stop the services first (the agent flushes on exit), then the viewer, which shows anything
-# still open and writes the JSON one last time.
+# Stop the services first (the agent flushes on exit): the viewer then holds every span.
 for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
   [ "${pids[i]}" = "$viewer_pid" ] && continue
   kill -TERM "${pids[i]}" 2>/dev/null || true
@@ -259,8 +284,38 @@ for pid in "${pids[@]}"; do
   [ "$pid" = "$viewer_pid" ] && continue
   for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
 done
+"${as_postgres[@]}" "$pg_ctl_bin" -D "$pg_data" -m fast -w stop >/dev/null 2>&1 || true
+
+# The URL of each demo trace, found with the viewer's own search (the same one its page uses).
+ui="http://127.0.0.1:$ui_port"
+trace_url() {
+  local id
+  id=$(http_get "$ui_port" "/viewer-api/search?$1" | grep -oE '"traceId":"[0-9a-f]{32}"' | head -n 1 | cut -d'"' -f4) || true
+  if [ -n "$id" ]; then echo "$ui/trace/$id"; else echo "(not found: $1)"; fi
+}
+echo
+say "the demo's traces in the viewer:"
+printf '    %-22s %s\n' \
+  "normal order" "$(trace_url 'tags=%7B%22http.route%22%3A%22%2Fpayments%2Fcard%22%7D')" \
+  "slow payment" "$(trace_url 'tags=%7B%22http.route%22%3A%22%2Fpayments%2Fbank-transfer%22%7D')" \
+  "failing order" "$(trace_url 'service=frontend&operation=POST%20%2Fcheckout&errors=true')" \
+  "catalog (N+1 queries)" "$(trace_url 'service=frontend&operation=GET%20%2Fcatalog')" \
+  "search" "$ui/search" \
+  "service map" "$ui/map"
+
+if [ "$serve" = 1 ]; then
+  [ -n "$watchdog" ] && kill "$watchdog" 2>/dev/null || true
+  watchdog=""
+  serving=1
+  say "the viewer keeps serving $ui (traces kept in ${traces_db#"$root"/}); press Ctrl+C to stop"
+  wait "$viewer_pid" || true
+  exit 0
+fi
+
+# --exit: the viewer shows anything still open, writes the JSON one last time and exits.
 kill -TERM "$viewer_pid" 2>/dev/null || true
 wait "$viewer_pid" || fail "the viewer exited with an error"
 
 echo
-say "done: traces in ${traces_json#"$root"/}, service output in ${logs#"$root"/}/"
+say "done: traces in ${traces_db#"$root"/} and ${traces_json#"$root"/}, service output in ${logs#"$root"/}/"
+say "to look at them in the browser: dotnet ${viewer_dll#"$root"/} --db ${traces_db#"$root"/}, then http://127.0.0.1:16686"

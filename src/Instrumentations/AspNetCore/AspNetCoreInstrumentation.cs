@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using TraceAgent.Instrumentation;
+using TraceAgent.Sampling;
 
 namespace TraceAgent.Instrumentation.AspNetCore;
 
@@ -25,14 +26,17 @@ public sealed class AspNetCoreInstrumentation : IInstrumentation
     public IDisposable? Start(InstrumentationContext context)
     {
         var tagger = new ServerSpanTagger(context.Settings.Http);
+        var sampling = context.Sampling;
         return DiagnosticListeners.Subscribe(
             SourceName,
             static name => name is "Microsoft.AspNetCore.Hosting.HttpRequestIn" or StartEvent or StopEvent or HostingUnhandled or DiagnosticsUnhandled,
-            (name, payload) => OnEvent(tagger, name, payload),
+            (name, payload) => OnEvent(tagger, sampling, name, payload),
             "ASP.NET Core diagnostic event");
     }
 
-    private static void OnEvent(ServerSpanTagger tagger, string name, object? payload)
+    // A span is tagged when it records data: sampled, or held until its trace is decided (keep
+    // errors or slow requests, docs/sampling.md).
+    private static void OnEvent(ServerSpanTagger tagger, SamplingPolicy sampling, string name, object? payload)
     {
         switch (name)
         {
@@ -43,14 +47,24 @@ public sealed class AspNetCoreInstrumentation : IInstrumentation
                     AddLoneBaggage(activity, context.Request.Headers);
                 }
 
-                if (activity is { Recorded: true })
+                if (activity is not { IsAllDataRequested: true } || tagger.Exclude(activity, context.Request))
+                {
+                    break;
+                }
+
+                if (sampling.DefersServerRoots)
+                {
+                    sampling.DecideServerRoot(activity, context.Request.Path.Value);
+                }
+
+                if (activity.IsAllDataRequested)
                 {
                     tagger.OnStart(activity, context);
                 }
 
                 break;
             case StopEvent when payload is HttpContext context:
-                if (ActivityOf(context) is { Recorded: true } stopped)
+                if (ActivityOf(context) is { IsAllDataRequested: true } stopped)
                 {
                     tagger.OnStop(stopped, context);
                 }
@@ -59,7 +73,7 @@ public sealed class AspNetCoreInstrumentation : IInstrumentation
             case HostingUnhandled:
             case DiagnosticsUnhandled:
                 if (HttpContextOf.Fetch(payload) is HttpContext failedContext && ExceptionOf.Fetch(payload) is Exception exception
-                    && ActivityOf(failedContext) is { Recorded: true } failed)
+                    && ActivityOf(failedContext) is { IsAllDataRequested: true } failed)
                 {
                     ServerSpanTagger.OnException(failed, exception);
                 }

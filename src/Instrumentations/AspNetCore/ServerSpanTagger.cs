@@ -38,17 +38,24 @@ internal sealed class ServerSpanTagger
         _redactQuery = settings.RedactServerQuery;
     }
 
+    /// <summary>True (and the span unsampled) when the request's path is excluded.</summary>
+    public bool Exclude(Activity activity, HttpRequest request)
+    {
+        if (_excludedPaths.IsEmpty || !_excludedPaths.Matches(request.Path.Value))
+        {
+            return false;
+        }
+
+        // No span, and the cleared sampled flag makes the parent-based samplers drop everything
+        // under the request too.
+        activity.IsAllDataRequested = false;
+        activity.ActivityTraceFlags &= ~ActivityTraceFlags.Recorded;
+        return true;
+    }
+
     public void OnStart(Activity activity, HttpContext context)
     {
         var request = context.Request;
-        if (!_excludedPaths.IsEmpty && _excludedPaths.Matches(request.Path.Value))
-        {
-            // No span, and the cleared sampled flag makes the parent-based samplers drop
-            // everything under the request too.
-            activity.IsAllDataRequested = false;
-            activity.ActivityTraceFlags &= ~ActivityTraceFlags.Recorded;
-            return;
-        }
 
         var method = KnownMethods.Contains(request.Method) ? request.Method : "_OTHER";
         activity.SetTag("http.request.method", method);

@@ -29,19 +29,75 @@ internal sealed class EntityFrameworkCoreInstrumentation : IInstrumentation
     private static readonly PropertyFetcher ResultOf = new("Result");
     private static readonly PropertyFetcher ExceptionOf = new("Exception");
 
+    // EF Core assemblies that are no relational provider, or one whose driver traces itself.
+    private static readonly HashSet<string> NotProviders = new(StringComparer.Ordinal)
+    {
+        "Microsoft.EntityFrameworkCore", "Microsoft.EntityFrameworkCore.Relational", "Microsoft.EntityFrameworkCore.Abstractions",
+        "Microsoft.EntityFrameworkCore.Design", "Microsoft.EntityFrameworkCore.Proxies", "Microsoft.EntityFrameworkCore.InMemory",
+        "Microsoft.EntityFrameworkCore.Analyzers", "Microsoft.EntityFrameworkCore.Tools", "Microsoft.EntityFrameworkCore.Cosmos",
+    };
+
     private readonly ConditionalWeakTable<DbCommand, Activity> _open = new();
     private DatabaseSettings _settings = null!;
     private bool _npgsqlTraced;
+
+    // EF Core builds an event payload for every command whenever anyone listens. While the app has
+    // loaded no provider whose driver needs these spans (an app on Npgsql alone, traced by Npgsql's
+    // own spans), the agent does not listen, and EF builds nothing.
+    private volatile bool _needed;
 
     public IDisposable? Start(InstrumentationContext context)
     {
         _settings = context.Settings.Database;
         _npgsqlTraced = context.Settings.IsInstrumentationEnabled("NPGSQL");
-        return DiagnosticListeners.Subscribe(
+        AppDomain.CurrentDomain.AssemblyLoad += OnAssemblyLoad;
+        foreach (var assembly in AppDomain.CurrentDomain.GetAssemblies())
+        {
+            Consider(assembly);
+        }
+
+        var subscription = DiagnosticListeners.Subscribe(
             "Microsoft.EntityFrameworkCore",
-            static name => name is Executing or Executed or Failed or Canceled or ReaderDisposing,
+            name => _needed && name is Executing or Executed or Failed or Canceled or ReaderDisposing,
             OnEvent,
             "EF Core diagnostic event");
+        return new Subscription(this, subscription);
+    }
+
+    private void OnAssemblyLoad(object? sender, AssemblyLoadEventArgs args) => Consider(args.LoadedAssembly);
+
+    private void Consider(System.Reflection.Assembly assembly)
+    {
+        if (_needed)
+        {
+            return;
+        }
+
+        // FullName is cached by the runtime; GetName() would parse and allocate on every load.
+        var fullName = assembly.FullName;
+        if (fullName is null || !fullName.Contains("EntityFrameworkCore", StringComparison.Ordinal))
+        {
+            return;
+        }
+
+        var comma = fullName.IndexOf(',', StringComparison.Ordinal);
+        var name = comma < 0 ? fullName : fullName[..comma];
+        if (NotProviders.Contains(name) || (_npgsqlTraced && name.StartsWith("Npgsql.EntityFrameworkCore.PostgreSQL", StringComparison.Ordinal)))
+        {
+            return;
+        }
+
+        _needed = true;
+        AppDomain.CurrentDomain.AssemblyLoad -= OnAssemblyLoad;
+    }
+
+    private sealed class Subscription(EntityFrameworkCoreInstrumentation owner, IDisposable inner) : IDisposable
+    {
+        public void Dispose()
+        {
+            AppDomain.CurrentDomain.AssemblyLoad -= owner.OnAssemblyLoad;
+            inner.Dispose();
+        }
     }
 
     private void OnEvent(string name, object? payload)

@@ -46,7 +46,7 @@ internal sealed class HttpClientDiagnosticObserver
     private void OnEvent(string name, object? payload)
     {
         var activity = Activity.Current;
-        if (activity is null || !activity.Recorded || activity.Source.Name != HttpClientInstrumentation.SourceName)
+        if (activity is null || !activity.IsAllDataRequested || activity.Source.Name != HttpClientInstrumentation.SourceName)
         {
             return;
         }

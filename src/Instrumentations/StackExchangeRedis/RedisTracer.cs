@@ -86,8 +86,9 @@ internal sealed class RedisTracer : IDisposable
                 return _orphans.Session;
             }
 
-            // An Activity that is not recorded (sampled out) makes no spans: nor do its commands.
-            if (!activity.Recorded)
+            // An Activity that records no data (sampled out) makes no spans: nor do its commands.
+            // One held until its trace is decided (keep errors or slow) records them.
+            if (!activity.IsAllDataRequested)
             {
                 return null;
             }

@@ -1,4 +1,3 @@
-using System.Runtime.CompilerServices;
 using StackExchange.Redis;
 using StackExchange.Redis.Configuration;
 using StackExchange.Redis.Profiling;
@@ -35,20 +34,20 @@ public sealed class StackExchangeRedisInstrumentation : IInstrumentation
         return tracer;
     }
 
+    /// <summary>
+    /// The members of the library the instrumentation relies on, checked by name (no method is
+    /// compiled ahead: that costs start-up time, and every later call into the library runs inside
+    /// a try/catch that counts a fault and leaves the app's call alone).
+    /// </summary>
     private static void RequireApi()
     {
         _ = typeof(DefaultOptionsProvider).GetMethod(nameof(DefaultOptionsProvider.AfterConnectAsync), [typeof(ConnectionMultiplexer), typeof(Action<string>)])
             ?? throw new MissingMethodException(nameof(DefaultOptionsProvider), nameof(DefaultOptionsProvider.AfterConnectAsync));
-        _ = new ProfilingSession().FinishProfiling();
-        foreach (var type in new[] { typeof(RedisTracer), typeof(CommandSpans), typeof(TracingOptionsProviders), typeof(RedisConnectionHook) })
-        {
-            foreach (var method in type.GetMethods(System.Reflection.BindingFlags.Instance | System.Reflection.BindingFlags.Static | System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.DeclaredOnly))
-            {
-                if (!method.IsAbstract && !method.ContainsGenericParameters)
-                {
-                    RuntimeHelpers.PrepareMethod(method.MethodHandle);
-                }
-            }
-        }
+        _ = typeof(DefaultOptionsProvider).GetMethod(nameof(DefaultOptionsProvider.AddProvider), [typeof(DefaultOptionsProvider)])
+            ?? throw new MissingMethodException(nameof(DefaultOptionsProvider), nameof(DefaultOptionsProvider.AddProvider));
+        _ = typeof(ConnectionMultiplexer).GetMethod(nameof(ConnectionMultiplexer.RegisterProfiler), [typeof(Func<ProfilingSession?>)])
+            ?? throw new MissingMethodException(nameof(ConnectionMultiplexer), nameof(ConnectionMultiplexer.RegisterProfiler));
+        _ = typeof(ProfilingSession).GetMethod(nameof(ProfilingSession.FinishProfiling), Type.EmptyTypes)
+            ?? throw new MissingMethodException(nameof(ProfilingSession), nameof(ProfilingSession.FinishProfiling));
     }
 }

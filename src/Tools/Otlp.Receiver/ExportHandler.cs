@@ -17,11 +17,14 @@ internal sealed class ExportHandler
     public const string HttpLogsPath = "/v1/logs";
     public const string GrpcTracesPath = "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
     public const string GrpcLogsPath = "/opentelemetry.proto.collector.logs.v1.LogsService/Export";
+    public const string HttpMetricsPath = "/v1/metrics";
+    public const string GrpcMetricsPath = "/opentelemetry.proto.collector.metrics.v1.MetricsService/Export";
 
     private const string HttpProtocol = "http/protobuf";
     private const string GrpcProtocol = "grpc";
     private const string TracesSignal = "traces";
     private const string LogsSignal = "logs";
+    private const string MetricsSignal = "metrics";
     private const int GrpcInvalidArgument = 3;
     private const int GrpcUnimplemented = 12;
 
@@ -31,6 +34,8 @@ internal sealed class ExportHandler
     private readonly Action<IReadOnlyList<ReceivedSpan>> _onSpans;
     private readonly Action<IReadOnlyList<ReceivedLogRecord>> _onLogs;
     private readonly bool _discardData;
+    private readonly bool _retain;
+    private readonly ReceivedMetricsStore? _metrics;
 
     public ExportHandler(
         ReceivedData data,
@@ -38,9 +43,13 @@ internal sealed class ExportHandler
         CancellationToken stopping,
         Action<IReadOnlyList<ReceivedSpan>> onSpans,
         Action<IReadOnlyList<ReceivedLogRecord>> onLogs,
-        bool discardData = false)
+        bool discardData = false,
+        bool retain = true,
+        ReceivedMetricsStore? metrics = null)
     {
+        _metrics = metrics;
         _discardData = discardData;
+        _retain = retain;
         _data = data;
         _mode = mode;
         _stopping = stopping;
@@ -56,6 +65,8 @@ internal sealed class ExportHandler
             HttpLogsPath => (HttpProtocol, LogsSignal),
             GrpcTracesPath => (GrpcProtocol, TracesSignal),
             GrpcLogsPath => (GrpcProtocol, LogsSignal),
+            HttpMetricsPath when _metrics is not null => (HttpProtocol, MetricsSignal),
+            GrpcMetricsPath when _metrics is not null => (GrpcProtocol, MetricsSignal),
             _ => null,
         };
 
@@ -73,16 +84,19 @@ internal sealed class ExportHandler
 
         byte[] body = await ReadBodyAsync(context).ConfigureAwait(false);
         ReceiverMode mode = _mode();
-        _data.AddRequest(new ReceivedRequest
+        if (_retain)
         {
-            Protocol = found.protocol,
-            Signal = found.signal,
-            Path = context.Request.Path.Value ?? "",
-            HttpVersion = context.Request.Protocol,
-            Headers = CopyHeaders(context.Request.Headers),
-            BodyLength = body.Length,
-            Mode = mode,
-        });
+            _data.AddRequest(new ReceivedRequest
+            {
+                Protocol = found.protocol,
+                Signal = found.signal,
+                Path = context.Request.Path.Value ?? "",
+                HttpVersion = context.Request.Protocol,
+                Headers = CopyHeaders(context.Request.Headers),
+                BodyLength = body.Length,
+                Mode = mode,
+            });
+        }
 
         bool grpc = found.protocol == GrpcProtocol;
         switch (mode.Kind)
@@ -125,7 +139,7 @@ internal sealed class ExportHandler
             return;
         }
 
-        if (!TryRecord(signal, message, out string? error))
+        if (!TryRecord(signal, message, out string? error, HttpProtocol))
         {
             await WriteHttpStatusBodyAsync(context, StatusCodes.Status400BadRequest, GrpcInvalidArgument, error).ConfigureAwait(false);
             return;
@@ -158,7 +172,7 @@ internal sealed class ExportHandler
             return;
         }
 
-        if (!TryRecord(signal, message, out string? error))
+        if (!TryRecord(signal, message, out string? error, GrpcProtocol))
         {
             await WriteGrpcTrailersOnlyAsync(context, GrpcInvalidArgument, error, details: null).ConfigureAwait(false);
             return;
@@ -172,7 +186,7 @@ internal sealed class ExportHandler
         await context.Response.Body.WriteAsync(new byte[5], context.RequestAborted).ConfigureAwait(false);
     }
 
-    private bool TryRecord(string signal, byte[] message, out string error)
+    private bool TryRecord(string signal, byte[] message, out string error, string protocol)
     {
         error = "";
         if (_discardData)
@@ -183,16 +197,28 @@ internal sealed class ExportHandler
 
         try
         {
-            if (signal == TracesSignal)
+            if (signal == MetricsSignal)
+            {
+                _metrics!.Add(message, protocol);
+            }
+            else if (signal == TracesSignal)
             {
                 List<ReceivedSpan> spans = OtlpDecoder.DecodeTraces(message);
-                _data.AddSpans(spans);
+                if (_retain)
+                {
+                    _data.AddSpans(spans);
+                }
+
                 _onSpans(spans);
             }
             else
             {
                 List<ReceivedLogRecord> logs = OtlpDecoder.DecodeLogs(message);
-                _data.AddLogs(logs);
+                if (_retain)
+                {
+                    _data.AddLogs(logs);
+                }
+
                 _onLogs(logs);
             }
 

@@ -20,6 +20,7 @@ public sealed class OtlpReceiver : IAsyncDisposable
 
     private readonly WebApplication _app;
     private readonly ReceivedData _data;
+    private readonly ReceivedMetricsStore _metrics = new();
     private readonly CancellationTokenSource _stopping;
     private ReceiverMode _mode = ReceiverMode.Normal;
     private int _disposed;
@@ -57,6 +58,9 @@ public sealed class OtlpReceiver : IAsyncDisposable
     public IReadOnlyList<ReceivedSpan> Spans => _data.Spans;
 
     public IReadOnlyList<ReceivedLogRecord> Logs => _data.Logs;
+
+    /// <summary>The metrics received (OTLP/HTTP /v1/metrics and the gRPC MetricsService), decoded with the official OTLP classes; the latest 100,000 at most.</summary>
+    public IReadOnlyList<ReceivedMetric> Metrics => _metrics.Metrics;
 
     /// <summary>Every export request that reached a known path, in arrival order, whatever the mode.</summary>
     public IReadOnlyList<ReceivedRequest> Requests => _data.Requests;
@@ -106,7 +110,7 @@ public sealed class OtlpReceiver : IAsyncDisposable
         var data = new ReceivedData();
         var stopping = new CancellationTokenSource();
         var receiver = new OtlpReceiver(app, data, stopping);
-        var handler = new ExportHandler(data, () => receiver.Mode, stopping.Token, receiver.RaiseSpans, receiver.RaiseLogs, options.DiscardData);
+        var handler = new ExportHandler(data, () => receiver.Mode, stopping.Token, receiver.RaiseSpans, receiver.RaiseLogs, options.DiscardData, options.RetainReceived, receiver._metrics);
         app.Run(handler.HandleAsync);
 
         try
@@ -134,12 +138,19 @@ public sealed class OtlpReceiver : IAsyncDisposable
     public Task<IReadOnlyList<ReceivedLogRecord>> WaitForLogsAsync(Func<IReadOnlyList<ReceivedLogRecord>, bool> until, TimeSpan timeout) =>
         _data.WaitForLogsAsync(until, timeout);
 
+    public Task<IReadOnlyList<ReceivedMetric>> WaitForMetricsAsync(Func<IReadOnlyList<ReceivedMetric>, bool> until, TimeSpan timeout) =>
+        _metrics.WaitAsync(until, timeout);
+
     /// <summary>Like <see cref="WaitForSpansAsync"/> over raw requests, for fault tests that count retries.</summary>
     public Task<IReadOnlyList<ReceivedRequest>> WaitForRequestsAsync(Func<IReadOnlyList<ReceivedRequest>, bool> until, TimeSpan timeout) =>
         _data.WaitForRequestsAsync(until, timeout);
 
     /// <summary>Forgets everything received so far.</summary>
-    public void Clear() => _data.Clear();
+    public void Clear()
+    {
+        _data.Clear();
+        _metrics.Clear();
+    }
 
     public async ValueTask DisposeAsync()
     {

@@ -16,4 +16,12 @@ public sealed class OtlpReceiverOptions
     /// listed): for benchmarks, where the receiver shares the machine with the app under test.
     /// </summary>
     public bool DiscardData { get; init; }
+
+    /// <summary>
+    /// Keep every request, span and log record for <see cref="OtlpReceiver.Spans"/>, <see cref="OtlpReceiver.Logs"/>
+    /// and <see cref="OtlpReceiver.Requests"/> (what tests assert on). A long-running tool that only
+    /// listens to the events (the trace viewer) turns this off, so its memory does not grow with
+    /// everything it was ever sent.
+    /// </summary>
+    public bool RetainReceived { get; init; } = true;
 }

@@ -6,7 +6,7 @@ public sealed class ReceivedRequest
     /// <summary>"http/protobuf" or "grpc", as the OTEL_EXPORTER_OTLP_PROTOCOL values name them.</summary>
     public string Protocol { get; init; } = "";
 
-    /// <summary>"traces" or "logs".</summary>
+    /// <summary>"traces", "logs" or "metrics".</summary>
     public string Signal { get; init; } = "";
 
     public string Path { get; init; } = "";

@@ -1,9 +1,12 @@
+using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Text;
 using TraceAgent.Otlp.Receiver;
 using TraceAgent.Viewer;
 using TraceAgent.Viewer.Analysis;
 using TraceAgent.Viewer.Output;
+using TraceAgent.Viewer.Storage;
+using TraceAgent.Viewer.Web;
 
 ViewerOptions options;
 try
@@ -28,109 +31,159 @@ bool color = options.Color ?? (!Console.IsOutputRedirected && Environment.GetEnv
 var printer = new TreePrinter(Console.Out, color);
 using var stop = new CancellationTokenSource();
 var jsonLock = new Lock();
-TraceCollector? collector = null;
+var analysis = new AnalysisContext { NPlusOneThreshold = options.NPlusOneThreshold, FanOutThreshold = options.FanOutThreshold };
 var printed = new HashSet<string>(StringComparer.Ordinal);
 int hidden = 0;
 
-void WriteJson()
-{
-    if (options.JsonPath is null || collector is null)
-    {
-        return;
-    }
-
-    lock (jsonLock)
-    {
-        try
-        {
-            JsonReport.WriteFile(options.JsonPath, collector.Snapshot());
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            Console.Error.WriteLine($"traceagent-viewer: cannot write {options.JsonPath}: {ex.Message}");
-        }
-    }
-}
-
-collector = new TraceCollector(
-    TimeSpan.FromMilliseconds(options.QuietMs),
-    new AnalysisContext { NPlusOneThreshold = options.NPlusOneThreshold, FanOutThreshold = options.FanOutThreshold },
-    (trace, late) =>
-    {
-        // Called from the tick loop only, so the counters need no lock.
-        if (trace.Tree.Spans.Count < options.MinSpans)
-        {
-            hidden += printed.Contains(trace.Tree.TraceId) || late != 0 ? 0 : 1;
-            return;
-        }
-
-        if (late >= 0)
-        {
-            printer.Print(trace.Tree, trace.Findings, printed.Add(trace.Tree.TraceId) ? 0 : Math.Max(late, 1));
-        }
-    });
-
-OtlpReceiver receiver;
+TraceStore store;
 try
 {
-    receiver = await OtlpReceiver.StartAsync(new OtlpReceiverOptions { HttpPort = options.HttpPort, GrpcPort = options.GrpcPort });
+    store = TraceStore.Open(
+        new StoreOptions { DatabasePath = options.DatabasePath, MaxTraces = options.MaxTraces, MaxAge = options.MaxAge });
 }
 catch (IOException ex)
 {
-    Console.Error.WriteLine($"traceagent-viewer: cannot listen on 127.0.0.1:{options.HttpPort} / :{options.GrpcPort}: {ex.Message}");
-    Console.Error.WriteLine("  pick other ports with --http-port and --grpc-port (0 = any free port)");
+    Console.Error.WriteLine($"traceagent-viewer: {ex.Message}");
     return 1;
 }
 
-await using (receiver)
+using (store)
 {
-    receiver.SpansReceived += collector.AddSpans;
-    receiver.LogsReceived += collector.AddLogs;
-
-    // Ctrl+C and SIGTERM end the wait; the traces still open are shown before exiting.
-    using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
-    using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
-    if (options.ExitAfterMs is int limit)
-    {
-        stop.CancelAfter(limit);
-    }
-
-    Console.WriteLine(
-        $"traceagent-viewer: receiving OTLP on {receiver.HttpEndpoint} (http/protobuf) and {receiver.GrpcEndpoint} (grpc); "
-        + $"a trace is shown {options.QuietMs} ms after its last span arrives");
-    Console.Out.Flush();
-
-    using var tick = new PeriodicTimer(TimeSpan.FromMilliseconds(Math.Clamp(options.QuietMs / 5, 20, 250)));
+    OtlpReceiver? receiver = null;
+    ViewerWebServer web;
     try
     {
-        while (await tick.WaitForNextTickAsync(stop.Token))
+        web = await ViewerWebServer.StartAsync(options.UiPort, store, () => receiver);
+    }
+    catch (IOException ex)
+    {
+        Console.Error.WriteLine($"traceagent-viewer: cannot serve the web UI on 127.0.0.1:{options.UiPort}: {ex.Message}");
+        Console.Error.WriteLine("  pick another port with --ui-port (0 = any free port)");
+        return 1;
+    }
+
+    await using (web)
+    {
+        void WriteJson()
         {
-            int before = collector.FinishedCount;
-            collector.FinishQuiet();
-            if (collector.FinishedCount != before)
+            if (options.JsonPath is null)
             {
-                WriteJson();
+                return;
             }
 
-            if (options.ExitAfterTraces is int wanted && printed.Count >= wanted)
+            lock (jsonLock)
             {
-                break;
+                try
+                {
+                    JsonReport.WriteFile(options.JsonPath, store.InStoredOrder());
+                }
+                catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+                {
+                    Console.Error.WriteLine($"traceagent-viewer: cannot write {options.JsonPath}: {ex.Message}");
+                }
             }
         }
-    }
-    catch (OperationCanceledException)
-    {
-        // Asked to stop: fall through to the final flush.
-    }
 
-    receiver.SpansReceived -= collector.AddSpans;
-    receiver.LogsReceived -= collector.AddLogs;
+        var collector = new TraceCollector(
+            TimeSpan.FromMilliseconds(options.QuietMs),
+            analysis,
+            store,
+            (trace, late) =>
+            {
+                // Called from the tick loop only, so the counters need no lock.
+                if (trace.Tree.Spans.Count < options.MinSpans)
+                {
+                    hidden += printed.Contains(trace.Tree.TraceId) || late != 0 ? 0 : 1;
+                    return;
+                }
+
+                if (late >= 0)
+                {
+                    printer.Print(trace.Tree, trace.Findings, printed.Add(trace.Tree.TraceId) ? 0 : Math.Max(late, 1));
+                    Console.Out.WriteLine($"  ↗ {web.TraceUrl(trace.Tree.TraceId)}");
+                }
+            });
+
+        try
+        {
+            receiver = await OtlpReceiver.StartAsync(new OtlpReceiverOptions { HttpPort = options.HttpPort, GrpcPort = options.GrpcPort, RetainReceived = false });
+        }
+        catch (IOException ex)
+        {
+            Console.Error.WriteLine($"traceagent-viewer: cannot listen on 127.0.0.1:{options.HttpPort} / :{options.GrpcPort}: {ex.Message}");
+            Console.Error.WriteLine("  pick other ports with --http-port and --grpc-port (0 = any free port)");
+            return 1;
+        }
+
+        await using (receiver)
+        {
+            receiver.SpansReceived += collector.AddSpans;
+            receiver.LogsReceived += collector.AddLogs;
+
+            // Ctrl+C and SIGTERM end the wait; the traces still open are shown before exiting.
+            using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
+            using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
+            if (options.ExitAfterMs is int limit)
+            {
+                stop.CancelAfter(limit);
+            }
+
+            string kept = store.DatabasePath is null
+                ? "in memory only"
+                : $"in {store.DatabasePath} ({store.Loaded} kept from earlier runs{(store.Unreadable > 0 ? $", {store.Unreadable} unreadable skipped" : "")})";
+            Console.WriteLine($"traceagent-viewer: web UI and Jaeger query API on {web.Url}");
+            Console.WriteLine(
+                $"traceagent-viewer: receiving OTLP on {receiver.HttpEndpoint} (http/protobuf) and {receiver.GrpcEndpoint} (grpc); "
+                + $"a trace is shown {options.QuietMs} ms after its last span arrives");
+            Console.WriteLine(string.Create(
+                CultureInfo.InvariantCulture,
+                $"traceagent-viewer: traces kept {kept}; at most {store.MaxTraces} traces for {Format.Age(store.MaxAge)}, oldest dropped first"));
+            Console.Out.Flush();
+
+            using var tick = new PeriodicTimer(TimeSpan.FromMilliseconds(Math.Clamp(options.QuietMs / 5, 20, 250)));
+            long lastPrune = Environment.TickCount64;
+            try
+            {
+                while (await tick.WaitForNextTickAsync(stop.Token))
+                {
+                    int before = collector.FinishedCount;
+                    long version = store.Version;
+                    collector.FinishQuiet();
+                    if (Environment.TickCount64 - lastPrune > 1000)
+                    {
+                        store.Prune();
+                        lastPrune = Environment.TickCount64;
+                    }
+
+                    if (collector.FinishedCount != before || store.Version != version)
+                    {
+                        WriteJson();
+                    }
+
+                    if (options.ExitAfterTraces is int wanted && printed.Count >= wanted)
+                    {
+                        break;
+                    }
+                }
+            }
+            catch (OperationCanceledException)
+            {
+                // Asked to stop: fall through to the final flush.
+            }
+
+            receiver.SpansReceived -= collector.AddSpans;
+            receiver.LogsReceived -= collector.AddLogs;
+        }
+
+        collector.FinishQuiet(all: true);
+        WriteJson();
+        string hiddenText = hidden > 0 ? $" ({hidden} with fewer than {options.MinSpans} spans not printed)" : "";
+        string droppedText = store.Dropped > 0 ? $"; {store.Dropped} dropped by the bounds" : "";
+        Console.WriteLine($"traceagent-viewer: {printed.Count} trace(s) printed{hiddenText}; {store.Count} kept{droppedText}"
+            + (options.JsonPath is null ? "" : $"; all written to {options.JsonPath}"));
+    }
 }
 
-collector.FinishQuiet(all: true);
-WriteJson();
-string hiddenText = hidden > 0 ? $" ({hidden} with fewer than {options.MinSpans} spans not printed)" : "";
-Console.WriteLine($"traceagent-viewer: {printed.Count} trace(s) printed{hiddenText}" + (options.JsonPath is null ? "" : $"; all {collector.FinishedCount} written to {options.JsonPath}"));
 return 0;
 
 void Stop(PosixSignalContext context)

@@ -3,6 +3,7 @@ using TraceAgent.Otlp.Receiver;
 using TraceAgent.Viewer.Analysis;
 using TraceAgent.Viewer.Model;
 using TraceAgent.Viewer.Output;
+using TraceAgent.Viewer.Storage;
 
 namespace TraceAgent.Viewer;
 
@@ -10,23 +11,28 @@ namespace TraceAgent.Viewer;
 /// Groups incoming spans and log records by trace and decides when a trace is finished: when
 /// nothing for it has arrived for the quiet period (exporters batch, and services export on
 /// their own schedules, so there is no other signal). A span that arrives for a trace already
-/// shown reopens it, and it is shown again once quiet.
+/// shown reopens it (its stored spans are taken back), and it is shown and stored again once quiet.
 /// </summary>
 internal sealed class TraceCollector
 {
     private readonly Lock _lock = new();
     private readonly Dictionary<string, PendingTrace> _pending = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, ShownTrace> _shown = new(StringComparer.Ordinal);
-    private readonly List<string> _shownOrder = [];
-    private readonly HashSet<string> _linkedSpanIds = new(StringComparer.Ordinal);
+
+    // Traces taken out of _pending and not yet in the store: a span arriving meanwhile must find
+    // them here, or it would start a trace of its own that later replaces the stored one.
+    private readonly Dictionary<string, PendingTrace> _finishing = new(StringComparer.Ordinal);
+    private readonly TraceStore _store;
     private readonly TimeSpan _quiet;
     private readonly AnalysisContext _context;
     private readonly Action<ReportedTrace, int> _onFinished;
     private readonly Func<long> _clock;
 
-    public TraceCollector(TimeSpan quiet, AnalysisContext context, Action<ReportedTrace, int> onFinished, Func<long>? clock = null)
+    private int _finishedCount;
+
+    public TraceCollector(TimeSpan quiet, AnalysisContext context, TraceStore store, Action<ReportedTrace, int> onFinished, Func<long>? clock = null)
     {
         _quiet = quiet;
+        _store = store;
         _onFinished = onFinished;
         _clock = clock ?? Stopwatch.GetTimestamp;
         _context = new AnalysisContext
@@ -38,17 +44,8 @@ internal sealed class TraceCollector
         };
     }
 
-    /// <summary>Traces finished so far (a reopened one counts once).</summary>
-    public int FinishedCount
-    {
-        get
-        {
-            lock (_lock)
-            {
-                return _shownOrder.Count;
-            }
-        }
-    }
+    /// <summary>Traces finished since start (a reopened one counts once).</summary>
+    public int FinishedCount => Volatile.Read(ref _finishedCount);
 
     public void AddSpans(IReadOnlyList<ReceivedSpan> spans)
     {
@@ -60,11 +57,6 @@ internal sealed class TraceCollector
                 if (span.TraceId.Length == 0)
                 {
                     continue;
-                }
-
-                foreach (ReceivedSpanLink link in span.Links)
-                {
-                    _linkedSpanIds.Add(link.SpanId);
                 }
 
                 PendingTrace pending = Open(span.TraceId, now);
@@ -108,43 +100,50 @@ internal sealed class TraceCollector
             foreach ((PendingTrace pending, _) in ready)
             {
                 _pending.Remove(pending.TraceId);
+                _finishing[pending.TraceId] = pending;
             }
         }
 
+        var finished = new List<(ReportedTrace Reported, PendingTrace Pending, int Late)>(ready.Count);
         foreach ((PendingTrace pending, int late) in ready.OrderBy(r => r.Trace.FirstArrival))
         {
             TraceTree tree = TraceTree.Build(pending.TraceId, pending.Spans, pending.Logs);
             IReadOnlyList<Finding> findings = TraceAnalyzer.Analyze(tree, _context);
             var reported = new ReportedTrace(tree, findings, Complete: !all || Stopwatch.GetElapsedTime(pending.LastArrival, now) >= _quiet);
-            lock (_lock)
+            finished.Add((reported, pending, late));
+            if (!pending.WasShown)
             {
-                if (!_shown.ContainsKey(pending.TraceId))
-                {
-                    _shownOrder.Add(pending.TraceId);
-                }
-
-                _shown[pending.TraceId] = new ShownTrace(pending.Spans, pending.Logs, reported);
+                Interlocked.Increment(ref _finishedCount);
             }
+        }
 
+        _store.PutAll([.. finished.Select(f => f.Reported)]);
+        lock (_lock)
+        {
+            foreach ((_, PendingTrace pending, _) in finished)
+            {
+                _finishing.Remove(pending.TraceId);
+            }
+        }
+
+        foreach ((ReportedTrace reported, PendingTrace pending, int late) in finished)
+        {
             // Only log records arrived since it was shown: keep them for the report, do not repeat the tree.
             bool print = !pending.WasShown || pending.NewSpans > 0;
             _onFinished(reported, print ? Math.Max(late, 0) : -1);
         }
     }
 
-    public IReadOnlyList<ReportedTrace> Snapshot()
-    {
-        lock (_lock)
-        {
-            return [.. _shownOrder.Select(id => _shown[id].Reported)];
-        }
-    }
-
     private bool IsLinked(string spanId)
     {
+        if (_store.IsLinked(spanId))
+        {
+            return true;
+        }
+
         lock (_lock)
         {
-            return _linkedSpanIds.Contains(spanId);
+            return _pending.Values.Any(p => p.Spans.Any(s => s.Links.Any(l => l.SpanId == spanId)));
         }
     }
 
@@ -153,10 +152,16 @@ internal sealed class TraceCollector
         if (!_pending.TryGetValue(traceId, out PendingTrace? pending))
         {
             pending = new PendingTrace(traceId, now);
-            if (_shown.TryGetValue(traceId, out ShownTrace? shown))
+            if (_finishing.TryGetValue(traceId, out PendingTrace? finishing))
             {
-                pending.Spans.AddRange(shown.Spans);
-                pending.Logs.AddRange(shown.Logs);
+                pending.Spans.AddRange(finishing.Spans);
+                pending.Logs.AddRange(finishing.Logs);
+                pending.WasShown = true;
+            }
+            else if (_store.Get(traceId) is StoredTrace stored)
+            {
+                pending.Spans.AddRange(stored.Spans);
+                pending.Logs.AddRange(stored.Logs);
                 pending.WasShown = true;
             }
 
@@ -183,6 +188,4 @@ internal sealed class TraceCollector
 
         public bool WasShown { get; set; }
     }
-
-    private sealed record ShownTrace(List<ReceivedSpan> Spans, List<ReceivedLogRecord> Logs, ReportedTrace Reported);
 }

@@ -5,11 +5,17 @@ namespace TraceAgent.Viewer;
 internal sealed class ViewerOptions
 {
     public const string Usage = """
-        traceagent-viewer: receives OTLP traces and logs, prints each trace as a tree with its analysis.
+        traceagent-viewer: receives OTLP traces and logs, prints each trace as a tree with its analysis,
+        keeps them, and serves a web UI and a Jaeger-compatible query API.
 
         usage: traceagent-viewer [options]
           --http-port N           OTLP/HTTP (protobuf) port on 127.0.0.1 (default 4318; 0 = any free port)
           --grpc-port N           OTLP/gRPC port on 127.0.0.1 (default 4317; 0 = any free port)
+          --ui-port N             web UI and query API port on 127.0.0.1 (default 16686; 0 = any free port)
+          --db FILE               keep traces in this SQLite file (default ~/.local/share/traceagent/traces.db)
+          --memory                keep traces in memory only (lost on exit)
+          --max-traces N          traces kept; the oldest are dropped first (default 10000)
+          --max-age DURATION      traces older than this are dropped: 30m, 12h, 7d (default 7d)
           --quiet-ms N            a trace is shown once nothing for it arrived for N ms (default 1500)
           --json FILE             keep every trace, its spans, logs and findings in FILE (rewritten as traces finish)
           --exit-after-traces N   exit once N traces have been printed
@@ -28,6 +34,17 @@ internal sealed class ViewerOptions
     public int GrpcPort { get; private set; } = 4317;
 
     public int QuietMs { get; private set; } = 1500;
+
+    public int UiPort { get; private set; } = 16686;
+
+    /// <summary>The database file; null with <see cref="MemoryOnly"/>.</summary>
+    public string? DatabasePath { get; private set; } = DefaultDatabasePath();
+
+    public bool MemoryOnly { get; private set; }
+
+    public int MaxTraces { get; private set; } = Storage.StoreOptions.DefaultMaxTraces;
+
+    public TimeSpan MaxAge { get; private set; } = Storage.StoreOptions.DefaultMaxAge;
 
     public string? JsonPath { get; private set; }
 
@@ -70,6 +87,24 @@ internal sealed class ViewerOptions
                 case "--grpc-port":
                     options.GrpcPort = Int(args, ref i, 0, 65535);
                     break;
+                case "--ui-port":
+                    options.UiPort = Int(args, ref i, 0, 65535);
+                    break;
+                case "--db":
+                    options.DatabasePath = Value(args, ref i);
+                    break;
+                case "--memory":
+                    options.MemoryOnly = true;
+                    break;
+                case "--max-traces":
+                    options.MaxTraces = Int(args, ref i, 1, int.MaxValue);
+                    break;
+                case "--max-age":
+                    string age = Value(args, ref i);
+                    options.MaxAge = Query.QueryParser.LookbackNanos(age) is long nanos and > 0
+                        ? TimeSpan.FromTicks(nanos / 100)
+                        : throw new ArgumentException($"--max-age wants a duration such as 30m, 12h or 7d, not '{age}'");
+                    break;
                 case "--quiet-ms":
                     options.QuietMs = Int(args, ref i, 1, int.MaxValue);
                     break;
@@ -96,12 +131,24 @@ internal sealed class ViewerOptions
             }
         }
 
-        if (options.HttpPort != 0 && options.HttpPort == options.GrpcPort)
+        int[] ports = [.. new[] { options.HttpPort, options.GrpcPort, options.UiPort }.Where(p => p != 0)];
+        if (ports.Distinct().Count() != ports.Length)
         {
-            throw new ArgumentException("--http-port and --grpc-port must differ");
+            throw new ArgumentException("--http-port, --grpc-port and --ui-port must differ");
+        }
+
+        if (options.MemoryOnly)
+        {
+            options.DatabasePath = null;
         }
 
         return options;
+    }
+
+    private static string DefaultDatabasePath()
+    {
+        string data = Environment.GetFolderPath(Environment.SpecialFolder.LocalApplicationData, Environment.SpecialFolderOption.DoNotVerify);
+        return data.Length > 0 ? Path.Combine(data, "traceagent", "traces.db") : Path.Combine(Environment.CurrentDirectory, "traceagent-traces.db");
     }
 
     private static string Value(IReadOnlyList<string> args, ref int i)

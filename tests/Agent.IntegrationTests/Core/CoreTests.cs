@@ -63,10 +63,17 @@ public sealed class CoreTests
         Assert.True(resource.ContainsKey("service.instance.id"));
         Assert.True(resource.ContainsKey("process.runtime.version"));
 
-        var request = Assert.Single(receiver.Requests);
-        Assert.Equal(grpc ? "grpc" : "http/protobuf", request.Protocol);
-        Assert.Equal("secret-value-123", request.Header("x-api-key"));
-        Assert.Equal(gzip ? "gzip" : null, grpc ? request.Header("grpc-encoding") : request.Header("content-encoding"));
+        // The spans in one request; the metrics flushed at exit in another, sent the same way.
+        var request = Assert.Single(receiver.Requests, r => r.Signal == "traces");
+        var metricsRequest = Assert.Single(receiver.Requests, r => r.Signal == "metrics");
+        foreach (var sent in new[] { request, metricsRequest })
+        {
+            Assert.Equal(grpc ? "grpc" : "http/protobuf", sent.Protocol);
+            Assert.Equal("secret-value-123", sent.Header("x-api-key"));
+            Assert.Equal(gzip ? "gzip" : null, grpc ? sent.Header("grpc-encoding") : sent.Header("content-encoding"));
+        }
+
+        Assert.Contains(receiver.Metrics, m => m.ScopeName == "System.Runtime" && m.ServiceName == "console-under-test");
 
         // The start-up summary names the header but never its value.
         Assert.Contains(process.StandardError, l => l.Contains("tracing service 'console-under-test'", StringComparison.Ordinal));

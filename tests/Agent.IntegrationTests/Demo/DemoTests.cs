@@ -4,14 +4,14 @@ using TraceAgent.IntegrationTests.Infrastructure;
 namespace TraceAgent.IntegrationTests.Demo;
 
 [CollectionDefinition(Name, DisableParallelization = true)]
-public sealed class DemoCollection : ICollectionFixture<DemoRun>
+public sealed class DemoCollection : ICollectionFixture<DemoRun>, ICollectionFixture<Viewer.DemoViewer>
 {
     public const string Name = "Demo";
 }
 
 /// <summary>
-/// Runs build/demo.sh once (five processes, PostgreSQL, Redis, a Kafka mock) and keeps what it
-/// left: its exit code, its output and artifacts/demo/traces.json.
+/// Runs build/demo.sh --exit once (five processes, PostgreSQL, Redis, a Kafka mock) and keeps what
+/// it left: its exit code, its output, artifacts/demo/traces.json and artifacts/demo/traces.db.
 /// </summary>
 public sealed class DemoRun : IAsyncLifetime
 {
@@ -48,7 +48,8 @@ public sealed class DemoRun : IAsyncLifetime
             File.Delete(TracesPath);
         }
 
-        using TestProcess demo = TestProcess.Start("bash", [Path.Combine(root, "build", "demo.sh")], environment, workingDirectory: root);
+        // --exit: CI has no terminal to press Ctrl+C in; without it the demo keeps the viewer serving.
+        using TestProcess demo = TestProcess.Start("bash", [Path.Combine(root, "build", "demo.sh"), "--exit"], environment, workingDirectory: root);
         ExitCode = await demo.WaitForExitAsync(samplesBuilt ? RunTimeout : BuildTimeout);
         Output = demo.Describe($"build/demo.sh exited with {ExitCode}");
         if (File.Exists(TracesPath))
@@ -81,6 +82,23 @@ public sealed class DemoTests(DemoRun demo)
         Assert.Contains("N+1 queries", demo.Output, StringComparison.Ordinal);
         Assert.Contains("error origin", demo.Output, StringComparison.Ordinal);
         Assert.True(demo.Traces is not null, $"no {DemoRun.TracesPath}\n{demo.Output}");
+    }
+
+    [Fact]
+    public void The_demo_prints_the_url_of_each_demo_trace_in_the_viewer()
+    {
+        Assert.True(demo.Traces is not null, $"no {DemoRun.TracesPath}\n{demo.Output}");
+        foreach (string what in new[] { "normal order", "slow payment", "failing order", "catalog (N+1 queries)" })
+        {
+            string line = demo.Output.Split('\n').FirstOrDefault(l => l.TrimStart().StartsWith(what, StringComparison.Ordinal) && l.Contains("/trace/", StringComparison.Ordinal))
+                ?? throw new Xunit.Sdk.XunitException($"no URL line for {what}\n{demo.Output}");
+            string id = line[(line.IndexOf("/trace/", StringComparison.Ordinal) + "/trace/".Length)..].Trim();
+            Assert.Contains(demo.Traces!.RootElement.GetProperty("traces").EnumerateArray(), t => t.GetProperty("traceId").GetString() == id);
+            Assert.Matches(@"http://127\.0\.0\.1:\d+/trace/[0-9a-f]{32}", line);
+        }
+
+        string slowId = OrderTrace("/payments/bank-transfer").GetProperty("traceId").GetString()!;
+        Assert.Contains(demo.Output.Split('\n'), l => l.Contains("slow payment", StringComparison.Ordinal) && l.EndsWith(slowId, StringComparison.Ordinal));
     }
 
     [Fact]

@@ -55,8 +55,10 @@ public sealed class WebApp : IDisposable
                 using var response = await client.GetAsync(BaseUrl + path);
                 return;
             }
-            catch (HttpRequestException)
+            catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException)
             {
+                // Not listening yet, or (on a loaded machine) too slow to answer the first request
+                // within the client's timeout: both mean "not ready yet".
                 await Task.Delay(100);
             }
         }

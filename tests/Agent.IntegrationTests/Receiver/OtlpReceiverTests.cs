@@ -162,7 +162,7 @@ public sealed class OtlpReceiverTests : IAsyncLifetime
     [Fact]
     public async Task UnknownPathIsNotFound()
     {
-        using HttpResponseMessage response = await _client.SendAsync(HttpExport("/v1/metrics", OtlpPayloads.TraceRequest()));
+        using HttpResponseMessage response = await _client.SendAsync(HttpExport("/v1/profiles", OtlpPayloads.TraceRequest()));
 
         Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
         Assert.Equal(0, _receiver.RequestCount);

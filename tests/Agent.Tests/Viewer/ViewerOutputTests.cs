@@ -5,6 +5,7 @@ using TraceAgent.Viewer;
 using TraceAgent.Viewer.Analysis;
 using TraceAgent.Viewer.Model;
 using TraceAgent.Viewer.Output;
+using TraceAgent.Viewer.Storage;
 
 namespace TraceAgent.Tests.Viewer;
 
@@ -84,9 +85,11 @@ public sealed class ViewerOutputTests
     {
         long now = 0;
         var finished = new List<(ReportedTrace Trace, int Late)>();
+        using TraceStore store = TraceStore.Open(new StoreOptions());
         var collector = new TraceCollector(
             TimeSpan.FromSeconds(1),
             AnalysisContext.Default,
+            store,
             (trace, late) => finished.Add((trace, late)),
             () => now);
         TraceBuilder trace = new TraceBuilder()
@@ -115,7 +118,8 @@ public sealed class ViewerOutputTests
         Assert.Equal(3, finished[1].Trace.Tree.Spans.Count);
         Assert.DoesNotContain(finished[1].Trace.Findings, f => f.Rule == UntracedServiceRule.Id);
         Assert.Equal(1, collector.FinishedCount);
-        Assert.Single(collector.Snapshot());
+        // The store holds the trace once, with the late span.
+        Assert.Equal(3, Assert.Single(store.InStoredOrder()).Tree.Spans.Count);
     }
 
     [Fact]
@@ -135,6 +139,17 @@ public sealed class ViewerOutputTests
         Assert.Throws<ArgumentException>(() => ViewerOptions.Parse(["--http-port"]));
         Assert.Throws<ArgumentException>(() => ViewerOptions.Parse(["--frobnicate"]));
         Assert.Throws<ArgumentException>(() => ViewerOptions.Parse(["--http-port", "5000", "--grpc-port", "5000"]));
+
+        ViewerOptions store = ViewerOptions.Parse(["--ui-port", "0", "--db", "t.db", "--max-traces", "50", "--max-age", "12h"]);
+        Assert.Equal((0, "t.db", 50, TimeSpan.FromHours(12)), (store.UiPort, store.DatabasePath, store.MaxTraces, store.MaxAge));
+        Assert.Equal(16686, defaults.UiPort);
+        Assert.EndsWith(Path.Combine("traceagent", "traces.db"), defaults.DatabasePath, StringComparison.Ordinal);
+        Assert.Equal((10_000, TimeSpan.FromDays(7)), (defaults.MaxTraces, defaults.MaxAge));
+        Assert.Null(ViewerOptions.Parse(["--memory"]).DatabasePath);
+        Assert.Equal(TimeSpan.FromDays(2), ViewerOptions.Parse(["--max-age", "2d"]).MaxAge);
+        Assert.Contains("--max-age", Assert.Throws<ArgumentException>(() => ViewerOptions.Parse(["--max-age", "forever"])).Message, StringComparison.Ordinal);
+        Assert.Throws<ArgumentException>(() => ViewerOptions.Parse(["--max-traces", "0"]));
+        Assert.Throws<ArgumentException>(() => ViewerOptions.Parse(["--ui-port", "4318"]));
     }
 
     [Fact]

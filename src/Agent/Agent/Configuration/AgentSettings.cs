@@ -45,7 +45,7 @@ public sealed record KafkaSettings(KafkaConsumerMode ConsumerMode, IReadOnlyList
 public sealed record LogsSettings(bool Enabled, IReadOnlyList<string> Exporters, bool IncludeFormattedMessage, OtlpExporterSettings Otlp);
 
 /// <summary>Everything the agent is told by its environment, parsed once at start-up.</summary>
-public sealed class AgentSettings
+public sealed partial class AgentSettings
 {
     public static readonly string[] KnownExporters = ["otlp", "console", "zipkin", "none"];
     public static readonly string[] KnownPropagators = ["tracecontext", "baggage", "b3", "b3multi", "none"];
@@ -71,6 +71,8 @@ public sealed class AgentSettings
     public string Sampler { get; private init; } = "parentbased_always_on";
 
     public double SamplerRatio { get; private init; } = 1.0;
+
+    public SamplingPolicySettings SamplingPolicies { get; private init; } = SamplingPolicySettings.None;
 
     public IReadOnlyList<string> Propagators { get; private init; } = [];
 
@@ -157,6 +159,7 @@ public sealed class AgentSettings
             ZipkinEndpoint = ReadUri(reader, ConfigurationKeys.ZipkinEndpoint, new Uri("http://localhost:9411/api/v2/spans")),
             Sampler = sampler,
             SamplerRatio = ratio,
+            SamplingPolicies = SamplingPolicySettings.Read(reader),
             Propagators = ReadNames(reader, ConfigurationKeys.Propagators, ["tracecontext", "baggage"], KnownPropagators),
             Batch = ReadBatch(reader, ConfigurationKeys.BspScheduleDelay, 5000, ConfigurationKeys.BspExportTimeout, ConfigurationKeys.BspMaxQueueSize, ConfigurationKeys.BspMaxExportBatchSize),
             LogsBatch = ReadBatch(reader, ConfigurationKeys.BlrpScheduleDelay, 1000, ConfigurationKeys.BlrpExportTimeout, ConfigurationKeys.BlrpMaxQueueSize, ConfigurationKeys.BlrpMaxExportBatchSize),
@@ -195,6 +198,7 @@ public sealed class AgentSettings
                 reader.GetBool(ConfigurationKeys.LogsIncludeFormattedMessage, false),
                 logsOtlp),
             AllowAppOpenTelemetry = reader.GetBool(ConfigurationKeys.AllowAppOpenTelemetry, false),
+            Metrics = ReadMetrics(reader),
         };
     }
 

@@ -78,7 +78,31 @@ public static class ConfigurationKeys
     public const string RedisCaptureKeys = "TRACEAGENT_REDIS_CAPTURE_KEYS";
     public const string KafkaConsumerMode = "TRACEAGENT_KAFKA_CONSUMER_MODE";
     public const string KafkaExcludedTopics = "TRACEAGENT_KAFKA_EXCLUDED_TOPICS";
+
+    public const string SamplerMaxTracesPerSecond = "TRACEAGENT_SAMPLER_MAX_TRACES_PER_SECOND";
+    public const string SamplerRules = "TRACEAGENT_SAMPLER_RULES";
+    public const string SamplerKeepErrors = "TRACEAGENT_SAMPLER_KEEP_ERRORS";
+    public const string SamplerKeepSlowerThanMs = "TRACEAGENT_SAMPLER_KEEP_SLOWER_THAN_MS";
+    public const string SamplerKeepMaxBufferedSpans = "TRACEAGENT_SAMPLER_KEEP_MAX_BUFFERED_SPANS";
     public const string AllowAppOpenTelemetry = "TRACEAGENT_ALLOW_APP_OPENTELEMETRY";
+
+    // Metrics (docs/metrics.md).
+    public const string MetricsExporter = "OTEL_METRICS_EXPORTER";
+    public const string MetricExportInterval = "OTEL_METRIC_EXPORT_INTERVAL";
+    public const string MetricExportTimeout = "OTEL_METRIC_EXPORT_TIMEOUT";
+    public const string MetricsExemplarFilter = "OTEL_METRICS_EXEMPLAR_FILTER";
+    public const string OtlpMetricsEndpoint = "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT";
+    public const string OtlpMetricsProtocol = "OTEL_EXPORTER_OTLP_METRICS_PROTOCOL";
+    public const string OtlpMetricsHeaders = "OTEL_EXPORTER_OTLP_METRICS_HEADERS";
+    public const string OtlpMetricsTimeout = "OTEL_EXPORTER_OTLP_METRICS_TIMEOUT";
+    public const string OtlpMetricsCompression = "OTEL_EXPORTER_OTLP_METRICS_COMPRESSION";
+    public const string OtlpMetricsTemporality = "OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE";
+    public const string MetricsEnabled = "OTEL_DOTNET_AUTO_METRICS_ENABLED";
+    public const string MetricsInstrumentationEnabled = "OTEL_DOTNET_AUTO_METRICS_INSTRUMENTATION_ENABLED";
+    public const string MetricsAdditionalSources = "OTEL_DOTNET_AUTO_METRICS_ADDITIONAL_SOURCES";
+    public const string MetricsCardinalityLimit = "TRACEAGENT_METRICS_CARDINALITY_LIMIT";
+
+    public static string MetricsInstrumentationSwitch(string id) => $"OTEL_DOTNET_AUTO_METRICS_{id}_INSTRUMENTATION_ENABLED";
 
     public static string InstrumentationEnabled(string id) => $"OTEL_DOTNET_AUTO_TRACES_{id}_INSTRUMENTATION_ENABLED";
 

@@ -51,6 +51,9 @@ internal class BatchExportProcessor<T> : IDisposable
 
     public long FailedCount => Interlocked.Read(ref _failed);
 
+    /// <summary>Items waiting in the queue now (the agent's own metrics observe it).</summary>
+    public int QueuedCount => Math.Max(0, Volatile.Read(ref _count));
+
     /// <summary>Queues an item, or drops and counts it when the queue is full or the processor stopped.</summary>
     public void Add(T item)
     {

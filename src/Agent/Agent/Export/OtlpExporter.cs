@@ -35,9 +35,12 @@ internal sealed class OtlpExporter<T> : IExporter<T>
         _encode = encode;
         _signal = signal;
         _uri = settings.Protocol == OtlpProtocol.Grpc
-            ? new Uri(settings.Endpoint.GetLeftPart(UriPartial.Authority) + (signal == "logs"
-                ? "/opentelemetry.proto.collector.logs.v1.LogsService/Export"
-                : "/opentelemetry.proto.collector.trace.v1.TraceService/Export"))
+            ? new Uri(settings.Endpoint.GetLeftPart(UriPartial.Authority) + signal switch
+            {
+                "logs" => "/opentelemetry.proto.collector.logs.v1.LogsService/Export",
+                "metrics" => "/opentelemetry.proto.collector.metrics.v1.MetricsService/Export",
+                _ => "/opentelemetry.proto.collector.trace.v1.TraceService/Export",
+            })
             : settings.Endpoint;
         _shownUri = EndpointDisplay.Of(_uri);
     }
@@ -48,6 +51,9 @@ internal sealed class OtlpExporter<T> : IExporter<T>
     {
         // The export call must neither be traced nor carry the app's trace context.
         ActivityHeadersPropagator = null,
+
+        // Nor be counted in the app's own HttpClient metrics.
+        MeterFactory = Metrics.AgentMeterFactory.Instance,
         PooledConnectionLifetime = TimeSpan.FromMinutes(2),
         ConnectTimeout = TimeSpan.FromMilliseconds(Math.Min(_settings.TimeoutMilliseconds, 5000)),
         UseProxy = false,

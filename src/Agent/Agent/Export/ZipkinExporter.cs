@@ -22,7 +22,7 @@ internal sealed class ZipkinExporter : ISpanExporter
         _endpoint = endpoint;
         _serviceName = serviceName;
         _timeoutMilliseconds = timeoutMilliseconds;
-        _client = new HttpClient(new SocketsHttpHandler { ActivityHeadersPropagator = null, UseProxy = false }) { Timeout = Timeout.InfiniteTimeSpan };
+        _client = new HttpClient(new SocketsHttpHandler { ActivityHeadersPropagator = null, UseProxy = false, MeterFactory = Metrics.AgentMeterFactory.Instance }) { Timeout = Timeout.InfiniteTimeSpan };
     }
 
     public string Description => "zipkin " + EndpointDisplay.Of(_endpoint);

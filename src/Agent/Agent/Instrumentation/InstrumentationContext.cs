@@ -2,6 +2,7 @@ using System.Reflection;
 using TraceAgent.Configuration;
 using TraceAgent.Logs;
 using TraceAgent.Propagation;
+using TraceAgent.Sampling;
 using TraceAgent.Tracing;
 
 namespace TraceAgent.Instrumentation;
@@ -32,4 +33,7 @@ public sealed class InstrumentationContext
     public LogExport? Logs { get; }
 
     public void SetHooks(string sourceName, SpanHooks hooks) => _pipeline.SetHooks(sourceName, hooks);
+
+    /// <summary>The sampling in force, for root spans decided by their instrumentation (ASP.NET Core).</summary>
+    public SamplingPolicy Sampling => _pipeline.Sampling;
 }

@@ -6,6 +6,7 @@ using TraceAgent.Diagnostics;
 using TraceAgent.Export;
 using TraceAgent.Instrumentation;
 using TraceAgent.Logs;
+using TraceAgent.Metrics;
 using TraceAgent.Propagation;
 using TraceAgent.Resources;
 using TraceAgent.Sampling;
@@ -23,6 +24,7 @@ public static class AgentBootstrap
     private static TracingPipeline? s_pipeline;
     private static LazyInstrumentationLoader? s_loader;
     private static LogExport? s_logs;
+    private static MetricsPipeline? s_metrics;
     private static int s_shutdownTimeout;
     private static int s_shutDown;
     private static IDisposable[] s_signals = [];
@@ -68,8 +70,10 @@ public static class AgentBootstrap
         // the keys) itself; the runtime's own redaction drops the whole query.
         AppContext.SetSwitch("System.Net.Http.DisableUriRedaction", true);
 
+        var metrics = MetricsPipeline.Create(settings, resource);
         var exporters = CreateExporters(settings, resource, serviceName);
-        var processor = new BatchSpanProcessor(exporters, settings.Batch, settings.Otlp.TimeoutMilliseconds);
+        var processor = new BatchSpanProcessor(metrics?.Health.Measure(exporters, "traces") ?? exporters, settings.Batch, settings.Otlp.TimeoutMilliseconds);
+        metrics?.Health.Observe(processor, "spans", "{span}");
 
         var enabled = new List<InstrumentationDescriptor>();
         var skipped = new List<string>();
@@ -90,12 +94,14 @@ public static class AgentBootstrap
 
         var sources = enabled.SelectMany(d => d.Sources).Concat(settings.AdditionalSources);
         var sampler = Sampler.Create(settings.Sampler, settings.SamplerRatio);
-        var pipeline = new TracingPipeline(sampler, processor, new SourceMatcher(sources));
+        var pipeline = new TracingPipeline(sampler, processor, new SourceMatcher(sources), settings.SamplingPolicies);
         pipeline.Start();
         s_pipeline = pipeline;
 
-        var logs = enabled.Any(d => d.Signal == InstrumentationSignal.Logs) ? CreateLogExport(settings, resource) : null;
+        var logs = enabled.Any(d => d.Signal == InstrumentationSignal.Logs) ? CreateLogExport(settings, resource, metrics?.Health) : null;
         s_logs = logs;
+        s_metrics = metrics;
+        metrics?.Start();
 
         var loader = new LazyInstrumentationLoader(settings, propagator, pipeline, agentDirectory, enabled, logs);
         s_loader = loader;
@@ -109,15 +115,15 @@ public static class AgentBootstrap
         // stopping: if nothing else handles the signal, the process ends right after this.
         s_signals =
         [
-            System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, _ => FlushAll(pipeline.Processor, logs)),
-            System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGINT, _ => FlushAll(pipeline.Processor, logs)),
+            System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, _ => FlushAll(pipeline.Processor, logs, metrics)),
+            System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGINT, _ => FlushAll(pipeline.Processor, logs, metrics)),
         ];
 
         var elapsed = Stopwatch.GetElapsedTime(started);
-        AgentLog.Info(Summary(settings, serviceName, exporters, sampler, enabled, skipped, logs, elapsed));
+        AgentLog.Info(Summary(settings, serviceName, exporters, pipeline.Sampling, enabled, skipped, logs, metrics, elapsed));
     }
 
-    private static LogExport? CreateLogExport(AgentSettings settings, IReadOnlyList<KeyValuePair<string, object>> resource)
+    private static LogExport? CreateLogExport(AgentSettings settings, IReadOnlyList<KeyValuePair<string, object>> resource, AgentHealthMetrics? health)
     {
         if (!settings.Logs.Exporters.Contains("otlp"))
         {
@@ -126,17 +132,20 @@ public static class AgentBootstrap
 
         var encoder = new OtlpLogEncoder(resource, settings.Limits);
         var exporter = new OtlpExporter<LogRecordData>(settings.Logs.Otlp, encoder.Encode, "logs");
-        var processor = new BatchExportProcessor<LogRecordData>([exporter], settings.LogsBatch, settings.Logs.Otlp.TimeoutMilliseconds, "log records", "traceagent-logs-export");
+        var processor = new BatchExportProcessor<LogRecordData>(health?.Measure([exporter], "logs") ?? [exporter], settings.LogsBatch, settings.Logs.Otlp.TimeoutMilliseconds, "log records", "traceagent-logs-export");
+        health?.Observe(processor, "log_records", "{log_record}");
         return new LogExport(processor, settings.Logs.IncludeFormattedMessage);
     }
 
     // Spans and log records are flushed side by side, each on its own export thread, so the
     // process waits for the slower of the two, not for their sum.
-    private static void FlushAll(BatchSpanProcessor spans, LogExport? logs)
+    private static void FlushAll(BatchSpanProcessor spans, LogExport? logs, MetricsPipeline? metrics)
     {
         var logFlush = logs is null ? null : Task.Run(() => logs.Processor.ForceFlush(s_shutdownTimeout));
+        var metricsFlush = metrics is null ? null : Task.Run(() => metrics.ForceFlush(s_shutdownTimeout));
         spans.ForceFlush(s_shutdownTimeout);
         logFlush?.Wait(s_shutdownTimeout);
+        metricsFlush?.Wait(s_shutdownTimeout);
     }
 
     /// <summary>Flushes queued spans, bounded by the export timeout (at most 5 s), and stops.</summary>
@@ -164,8 +173,11 @@ public static class AgentBootstrap
             pipeline.Dispose();
             var logs = s_logs?.Processor;
             var logShutdown = logs is null ? null : Task.Run(() => logs.Shutdown(s_shutdownTimeout));
+            var metrics = s_metrics;
+            var metricsShutdown = metrics is null ? null : Task.Run(() => metrics.Shutdown(s_shutdownTimeout));
             pipeline.Processor.Shutdown(s_shutdownTimeout);
             logShutdown?.Wait(s_shutdownTimeout);
+            metricsShutdown?.Wait(s_shutdownTimeout);
             AgentLog.Debug(string.Create(CultureInfo.InvariantCulture, $"shut down: {pipeline.Processor.ExportedCount} spans exported, {pipeline.Processor.DroppedCount} dropped, {pipeline.Processor.FailedCount} failed, {AgentFaults.Total} faults contained"));
             if (logs is not null)
             {
@@ -201,7 +213,7 @@ public static class AgentBootstrap
         return exporters;
     }
 
-    private static string Summary(AgentSettings settings, string serviceName, List<IExporter<Activity>> exporters, Sampler sampler, List<InstrumentationDescriptor> enabled, List<string> skipped, LogExport? logs, TimeSpan elapsed)
+    private static string Summary(AgentSettings settings, string serviceName, List<IExporter<Activity>> exporters, SamplingPolicy sampler, List<InstrumentationDescriptor> enabled, List<string> skipped, LogExport? logs, MetricsPipeline? metrics, TimeSpan elapsed)
     {
         var text = new StringBuilder();
         text.Append(CultureInfo.InvariantCulture, $"TraceAgent {ResourceBuilder.AgentVersion} tracing service '{serviceName}'");
@@ -236,6 +248,7 @@ public static class AgentBootstrap
             }
         }
 
+        text.Append("; metrics: ").Append(metrics?.Description ?? "off");
         text.Append(CultureInfo.InvariantCulture, $"; started in {elapsed.TotalMilliseconds:0} ms");
         return text.ToString();
     }

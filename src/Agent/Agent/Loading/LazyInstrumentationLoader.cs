@@ -48,17 +48,19 @@ internal sealed class LazyInstrumentationLoader : IDisposable
 
     private void TryStartFor(Assembly assembly)
     {
-        string? name;
+        // Runs for every assembly the app loads, for as long as an instrumentation waits: FullName
+        // is cached by the runtime, where GetName() would parse and allocate each time.
+        string? fullName;
         try
         {
-            name = assembly.GetName().Name;
+            fullName = assembly.FullName;
         }
         catch (Exception)
         {
             return;
         }
 
-        if (name is null)
+        if (fullName is null)
         {
             return;
         }
@@ -68,11 +70,19 @@ internal sealed class LazyInstrumentationLoader : IDisposable
         {
             foreach (var candidate in _pending)
             {
-                if (string.Equals(candidate.TriggerAssembly, name, StringComparison.Ordinal) && _startedOrFailed.Add(candidate.Id))
+                var trigger = candidate.TriggerAssembly;
+                if (fullName.Length > trigger.Length && fullName[trigger.Length] == ',' && fullName.StartsWith(trigger, StringComparison.Ordinal)
+                    && _startedOrFailed.Add(candidate.Id))
                 {
                     descriptor = candidate;
                     break;
                 }
+            }
+
+            if (descriptor is not null && _startedOrFailed.Count == _pending.Count)
+            {
+                // Every instrumentation has its library: stop watching assembly loads.
+                AppDomain.CurrentDomain.AssemblyLoad -= OnAssemblyLoad;
             }
         }
 
@@ -84,6 +94,7 @@ internal sealed class LazyInstrumentationLoader : IDisposable
 
     private void StartInstrumentation(InstrumentationDescriptor descriptor, Assembly library)
     {
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
         try
         {
             var implementation = descriptor.ImplementationAssembly is null
@@ -100,7 +111,9 @@ internal sealed class LazyInstrumentationLoader : IDisposable
                 }
             }
 
-            AgentLog.Debug($"instrumentation {descriptor.Id} started for {library.GetName().Name} {library.GetName().Version}");
+            AgentLog.Debug(string.Create(
+                System.Globalization.CultureInfo.InvariantCulture,
+                $"instrumentation {descriptor.Id} started for {library.GetName().Name} {library.GetName().Version} in {System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds:0.0} ms"));
         }
         catch (Exception ex)
         {

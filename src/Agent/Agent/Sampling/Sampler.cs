@@ -23,10 +23,16 @@ internal sealed class Sampler
 
         // Compare the trace id's 56 rightmost bits (the random part in W3C Trace Context Level 2)
         // with ratio * 2^56: a trace is sampled the same way in every service that uses the same ratio.
-        _threshold = ratio >= 1.0 ? 1UL << 56 : (ulong)(ratio * (1UL << 56));
+        _threshold = ThresholdOf(ratio);
     }
 
     public string Description { get; private init; } = string.Empty;
+
+    /// <summary>True when a span with a parent follows its parent's decision.</summary>
+    public bool IsParentBased => _parentBased;
+
+    /// <summary>The threshold <see cref="IsUnder"/> compares a trace id with, for a ratio from 0 to 1.</summary>
+    public static ulong ThresholdOf(double ratio) => ratio >= 1.0 ? 1UL << 56 : (ulong)(ratio * (1UL << 56));
 
     public static Sampler Create(string name, double ratio) => name switch
     {
@@ -55,14 +61,15 @@ internal sealed class Sampler
             return false;
         }
 
-        return IsUnderRatio(traceId);
+        return IsUnder(traceId, _threshold);
     }
 
-    private bool IsUnderRatio(ActivityTraceId traceId)
+    /// <summary>The same decision for the same trace id in every process that uses the same threshold.</summary>
+    public static bool IsUnder(ActivityTraceId traceId, ulong threshold)
     {
         Span<byte> bytes = stackalloc byte[16];
         traceId.CopyTo(bytes);
         var random = BinaryPrimitives.ReadUInt64BigEndian(bytes[8..]) & ((1UL << 56) - 1);
-        return random < _threshold;
+        return random < threshold;
     }
 }

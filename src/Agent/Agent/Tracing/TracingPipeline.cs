@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using TraceAgent.Configuration;
 using TraceAgent.Diagnostics;
 using TraceAgent.Export;
 using TraceAgent.Sampling;
@@ -17,15 +18,26 @@ internal sealed class TracingPipeline : IDisposable
     // exactly as when the instrumentation is switched off by configuration.
     private static readonly SpanHooks SwitchedOffHooks = new();
     private readonly Sampler _sampler;
+    private readonly SamplingPolicy _policy;
+    private readonly TraceKeeper? _keeper;
+    private readonly bool _childrenFollowParent;
     private readonly BatchSpanProcessor _processor;
     private readonly SourceMatcher _sources;
     private readonly ConcurrentDictionary<string, SpanHooks> _hooksByName = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<ActivitySource, SpanHooks?> _hooksBySource = new();
     private readonly ActivityListener _listener;
 
-    public TracingPipeline(Sampler sampler, BatchSpanProcessor processor, SourceMatcher sources)
+    public TracingPipeline(Sampler sampler, BatchSpanProcessor processor, SourceMatcher sources, SamplingPolicySettings? policies = null)
     {
         _sampler = sampler;
+        policies ??= SamplingPolicySettings.None;
+        _policy = new SamplingPolicy(sampler, policies, processor.OnEnd);
+        _keeper = _policy.Keeper;
+
+        // With a policy in force a local root may be unsampled whatever the head sampler says (a
+        // rule, the rate limit): its children then follow it, even under a sampler that ignores
+        // parents, so a trace is never left with sampled spans under an unsampled root.
+        _childrenFollowParent = policies.Any;
         _processor = processor;
         _sources = sources;
         _listener = new ActivityListener
@@ -39,6 +51,9 @@ internal sealed class TracingPipeline : IDisposable
     }
 
     public BatchSpanProcessor Processor => _processor;
+
+    /// <summary>The sampling in force: head sampler and the agent's policies.</summary>
+    public SamplingPolicy Sampling => _policy;
 
     public void Start() => ActivitySource.AddActivityListener(_listener);
 
@@ -85,8 +100,24 @@ internal sealed class TracingPipeline : IDisposable
                 return ActivitySamplingResult.PropagationData;
             }
 
-            return _sampler.ShouldSample(options.Parent, options.TraceId)
-                ? ActivitySamplingResult.AllDataAndRecorded
+            var parent = options.Parent;
+            if (parent.TraceId == default || parent.IsRemote)
+            {
+                return _policy.SampleLocalRoot(ref options);
+            }
+
+            // A parent in this process.
+            var sampled = _childrenFollowParent
+                ? (parent.TraceFlags & ActivityTraceFlags.Recorded) != 0
+                : _sampler.ShouldSample(parent, options.TraceId);
+            if (sampled)
+            {
+                return ActivitySamplingResult.AllDataAndRecorded;
+            }
+
+            // Under an unsampled parent whose trace is held (keep errors or slow), record too.
+            return _keeper is not null && _keeper.IsHeld(options.TraceId)
+                ? ActivitySamplingResult.AllData
                 : ActivitySamplingResult.PropagationData;
         }
         catch (Exception ex)
@@ -134,11 +165,20 @@ internal sealed class TracingPipeline : IDisposable
         }
     }
 
+    /// <summary>A span whose parent is absent or in another process.</summary>
+    private static bool IsLocalRoot(Activity activity) =>
+        activity.Parent is null && (activity.ParentSpanId == default || activity.HasRemoteParent);
+
     private void OnStarted(Activity activity)
     {
-        if (!activity.Recorded)
+        if (!activity.IsAllDataRequested)
         {
             return;
+        }
+
+        if (_keeper is not null && !activity.Recorded && IsLocalRoot(activity))
+        {
+            _keeper.OpenRoot(activity);
         }
 
         var onStart = HooksOf(activity.Source)?.OnStart;
@@ -159,8 +199,9 @@ internal sealed class TracingPipeline : IDisposable
 
     private void OnStopped(Activity activity)
     {
-        if (!activity.Recorded)
+        if (!activity.IsAllDataRequested)
         {
+            ReleaseUnrecorded(activity);
             return;
         }
 
@@ -177,14 +218,36 @@ internal sealed class TracingPipeline : IDisposable
             }
 
             // A hook may decide that the span must not be exported (e.g. a filtered request).
-            if (!activity.Recorded)
+            if (!activity.IsAllDataRequested)
             {
+                ReleaseUnrecorded(activity);
                 return;
             }
         }
 
-        _processor.OnEnd(activity);
+        if (activity.Recorded)
+        {
+            _processor.OnEnd(activity);
+        }
+        else
+        {
+            // Recorded without the sampled flag: held until its trace is decided.
+            _keeper?.OnEnd(activity);
+        }
     }
 
-    public void Dispose() => _listener.Dispose();
+    /// <summary>A held local root filtered out after it started no longer keeps its trace open.</summary>
+    private void ReleaseUnrecorded(Activity activity)
+    {
+        if (_keeper is not null && !activity.Recorded && IsLocalRoot(activity))
+        {
+            _keeper.OnUnrecordedEnd(activity);
+        }
+    }
+
+    public void Dispose()
+    {
+        _listener.Dispose();
+        _policy.Dispose();
+    }
 }

@@ -23,5 +23,11 @@ internal static class Format
 
     public static string Millis(long nanos) => (nanos / 1_000_000.0).ToString("0.###", CultureInfo.InvariantCulture);
 
+    /// <summary>A retention period: 7 d, 12 h, 30 min.</summary>
+    public static string Age(TimeSpan age) =>
+        age.TotalDays >= 1 && age.TotalDays == Math.Floor(age.TotalDays) ? string.Create(CultureInfo.InvariantCulture, $"{age.TotalDays:0} d")
+        : age.TotalHours >= 1 ? string.Create(CultureInfo.InvariantCulture, $"{age.TotalHours:0.#} h")
+        : string.Create(CultureInfo.InvariantCulture, $"{age.TotalMinutes:0.#} min");
+
     public static string Count(int count) => count.ToString(CultureInfo.InvariantCulture);
 }

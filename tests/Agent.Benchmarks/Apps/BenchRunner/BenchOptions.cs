@@ -45,6 +45,8 @@ internal sealed class BenchOptions
 
     public int? StartupRunsOverride { get; init; }
 
+    public int? Net8RoundsOverride { get; init; }
+
     public string Artifacts => Path.Combine(Repo, "artifacts", "bench");
 
     public string AgentHook => Path.Combine(Artifacts, "agent", "TraceAgent.StartupHook.dll");
@@ -53,6 +55,12 @@ internal sealed class BenchOptions
 
     // Load: the phases. Quick mode keeps their order and shortens them to seconds.
     public int LoadRounds => RoundsOverride ?? (Quick ? 1 : 5);
+
+    /// <summary>
+    /// The .NET 8 load configurations run in the first rounds only (3 by default): the full run
+    /// then stays within about 30 minutes. Their ratios are still paired round by round.
+    /// </summary>
+    public int Net8Rounds => Math.Min(LoadRounds, Net8RoundsOverride ?? (Quick ? 1 : 3));
 
     public TimeSpan Warmup => TimeSpan.FromSeconds(Quick ? 1 : 2);
 
@@ -92,6 +100,7 @@ internal sealed class BenchOptions
         string? profileDirectory = null;
         int? rounds = null;
         int? runs = null;
+        int? net8Rounds = null;
         for (int i = 0; i < args.Length; i++)
         {
             string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException(args[i] + " needs a value");
@@ -112,6 +121,7 @@ internal sealed class BenchOptions
                 case "--no-net8": net8 = false; break;
                 case "--rounds": rounds = NextInt(); break;
                 case "--startup-runs": runs = NextInt(); break;
+                case "--net8-rounds": net8Rounds = NextInt(); break;
                 case "--profile": profile = Next(); break;
                 case "--profile-dir": profileDirectory = Next(); break;
                 case "--parts": parts = ParseParts(Next()); break;
@@ -141,6 +151,7 @@ internal sealed class BenchOptions
             ProfileDirectory = profileDirectory,
             RoundsOverride = rounds,
             StartupRunsOverride = runs,
+            Net8RoundsOverride = net8Rounds,
         };
     }
 

@@ -38,6 +38,13 @@ internal sealed record Configuration(string Key, string Label, string Runtime, T
         env["OTEL_EXPORTER_OTLP_PROTOCOL"] = "http/protobuf";
         env["OTEL_EXPORTER_OTLP_ENDPOINT"] = sinkBase + "/" + route;
         env["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"] = sinkBase + "/" + route + "/v1/traces";
+        if (Tracer == Tracer.Agent)
+        {
+            // Tracing alone: metrics (on by default) have a configuration of their own, so that
+            // each cost shows apart.
+            env["OTEL_METRICS_EXPORTER"] = "none";
+        }
+
         foreach (var (key, value) in Settings)
         {
             env[key] = value;
@@ -57,9 +64,9 @@ internal static class Configurations
     private static readonly Dictionary<string, string> NoSettings = [];
 
     /// <summary>The load part's default set: the configurations, and .NET 8 beside .NET 10.</summary>
-    public static readonly string[] DefaultLoad = ["none", "agent", "sdk", "off", "ratio1", "ratio1-keep", "net8-none", "net8-agent"];
+    public static readonly string[] DefaultLoad = ["none", "agent", "agent-metrics", "sdk", "off", "ratio1", "ratio1-keep", "net8-none", "net8-agent"];
 
-    public static readonly string[] DefaultStartup = ["none", "agent", "agent-no-instr", "sdk", "net8-none", "net8-agent"];
+    public static readonly string[] DefaultStartup = ["none", "agent", "agent-metrics", "agent-no-instr", "sdk", "net8-none", "net8-agent"];
 
     public static IReadOnlyList<Configuration> All { get; } =
     [
@@ -81,6 +88,11 @@ internal static class Configurations
             ["OTEL_TRACES_SAMPLER_ARG"] = "0.01",
             ["TRACEAGENT_SAMPLER_KEEP_ERRORS"] = "true",
         }),
+        // The agent as a user gets it: metrics exported too, every 60 s (the default interval).
+        new("agent-metrics", "agent, 100%, with metrics (default interval)", Configuration.Net10, Tracer.Agent, new Dictionary<string, string>
+        {
+            ["OTEL_METRICS_EXPORTER"] = "otlp",
+        }),
         new("agent-no-instr", "agent, every instrumentation off", Configuration.Net10, Tracer.Agent, new Dictionary<string, string>
         {
             ["OTEL_DOTNET_AUTO_TRACES_INSTRUMENTATION_ENABLED"] = "false",
@@ -89,7 +101,6 @@ internal static class Configurations
 
         // Not in the default sets (--configs picks them): the agent making only the spans the SDK
         // set-up makes (no Redis span), and the agent also exporting the log record /work writes.
-        // A metrics configuration goes here when the agent exports metrics.
         new("agent-sdk-spans", "agent, 100%, the SDK's spans only (Redis off)", Configuration.Net10, Tracer.Agent, new Dictionary<string, string>
         {
             ["OTEL_DOTNET_AUTO_TRACES_STACKEXCHANGEREDIS_INSTRUMENTATION_ENABLED"] = "false",

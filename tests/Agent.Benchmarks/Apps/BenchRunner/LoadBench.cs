@@ -38,6 +38,7 @@ internal sealed record LoadRun(
     double ApiSpansPerRequest,
     double PeerSpansPerRequest,
     double LogRecordsPerRequest,
+    long Metrics,
     IReadOnlyList<string> Warnings);
 
 /// <summary>
@@ -54,14 +55,14 @@ internal static class LoadBench
         using var client = NewClient();
         for (int round = 0; round < options.LoadRounds; round++)
         {
-            var order = Rotate(configurations, round);
+            var order = Rotate([.. configurations.Where(c => c.Runtime != Configuration.Net8 || round < options.Net8Rounds)], round);
             for (int position = 0; position < order.Count; position++)
             {
                 var configuration = order[position];
                 var run = RunOne(options, configuration, sink, backends, client, round, position);
                 runs.Add(run);
                 Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"load round {round + 1}/{options.LoadRounds} {configuration.Key}: first {run.First.Rps:0} req/s {run.First.CpuUs:0} us/req, steady {run.Steady.Rps:0} req/s {run.Steady.CpuUs:0} us/req p99 {run.Steady.P99Ms:0.0} ms, rss {run.ApiRssMb:0}+{run.PeerRssMb:0} MB, spans/req {run.ApiSpansPerRequest:0.00}+{run.PeerSpansPerRequest:0.00}, machine {run.Steady.MachineBusyPercent:0}% busy, foreign {run.Steady.ForeignPercent:0}%"));
+                    $"load round {round + 1}/{options.LoadRounds} {position + 1}/{order.Count} {configuration.Key}: first {run.First.Rps:0} req/s {run.First.CpuUs:0} us/req, steady {run.Steady.Rps:0} req/s {run.Steady.CpuUs:0} us/req p99 {run.Steady.P99Ms:0.0} ms, rss {run.ApiRssMb:0}+{run.PeerRssMb:0} MB, spans/req {run.ApiSpansPerRequest:0.00}+{run.PeerSpansPerRequest:0.00}, machine {run.Steady.MachineBusyPercent:0}% busy, foreign {run.Steady.ForeignPercent:0}%"));
             }
         }
 
@@ -108,6 +109,7 @@ internal static class LoadBench
             api.Spans / (double)requests,
             peer.Spans / (double)requests,
             (api.LogRecords + peer.LogRecords) / (double)requests,
+            api.Metrics + peer.Metrics,
             pair.Warnings());
     }
 

@@ -183,6 +183,9 @@ internal static partial class OpsBench
         env["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"] = sinkBase + "/" + route + "/v1/traces";
         env["OTEL_DOTNET_AUTO_TRACES_ADDITIONAL_SOURCES"] = "BenchOps";
 
+        // Tracing alone, as in the load part's tracing rows (metrics have a row of their own there).
+        env["OTEL_METRICS_EXPORTER"] = "none";
+
         // Spans still queued when the window closes would be exported outside it: export often. A
         // queue that never overflows, even when the export thread gets no core for a while: a
         // dropped span is work not done. (Its size changes nothing per span: a ConcurrentQueue.)

@@ -55,7 +55,8 @@ internal sealed class OtlpSink : IAsyncDisposable
         {
             var message = context.Request.Headers.ContentEncoding.ToString().Contains("gzip", StringComparison.OrdinalIgnoreCase) ? Gunzip(body) : body.ToArray();
 
-            // TracesData and LogsData share a shape: resource_* (1) > scope_* (2) > spans / log_records (2).
+            // TracesData, MetricsData and LogsData share a shape: resource_* (1) > scope_* (2) >
+            // spans / metrics / log_records (2).
             items = CountLeaves(message, depth: 0);
         }
         catch (InvalidDataException)
@@ -65,13 +66,17 @@ internal sealed class OtlpSink : IAsyncDisposable
 
         Interlocked.Increment(ref counters.Requests);
         Interlocked.Add(ref counters.Bytes, body.Length);
-        if (signal == "traces")
+        switch (signal)
         {
-            Interlocked.Add(ref counters.Spans, items);
-        }
-        else
-        {
-            Interlocked.Add(ref counters.LogRecords, items);
+            case "traces":
+                Interlocked.Add(ref counters.Spans, items);
+                break;
+            case "metrics":
+                Interlocked.Add(ref counters.Metrics, items);
+                break;
+            default:
+                Interlocked.Add(ref counters.LogRecords, items);
+                break;
         }
 
         context.Response.StatusCode = StatusCodes.Status200OK;
@@ -169,6 +174,7 @@ internal sealed class OtlpSink : IAsyncDisposable
         public long Bytes;
         public long Spans;
         public long LogRecords;
+        public long Metrics;
         public long Malformed;
 
         public SinkSnapshot Snapshot() => new(
@@ -176,15 +182,17 @@ internal sealed class OtlpSink : IAsyncDisposable
             Interlocked.Read(ref Bytes),
             Interlocked.Read(ref Spans),
             Interlocked.Read(ref LogRecords),
+            Interlocked.Read(ref Metrics),
             Interlocked.Read(ref Malformed));
     }
 }
 
-internal readonly record struct SinkSnapshot(long Requests, long Bytes, long Spans, long LogRecords, long Malformed)
+/// <summary>Counts of one route; Metrics counts metric messages (each with its points), not points.</summary>
+internal readonly record struct SinkSnapshot(long Requests, long Bytes, long Spans, long LogRecords, long Metrics, long Malformed)
 {
     public static SinkSnapshot operator -(SinkSnapshot a, SinkSnapshot b) =>
-        new(a.Requests - b.Requests, a.Bytes - b.Bytes, a.Spans - b.Spans, a.LogRecords - b.LogRecords, a.Malformed - b.Malformed);
+        new(a.Requests - b.Requests, a.Bytes - b.Bytes, a.Spans - b.Spans, a.LogRecords - b.LogRecords, a.Metrics - b.Metrics, a.Malformed - b.Malformed);
 
     public static SinkSnapshot operator +(SinkSnapshot a, SinkSnapshot b) =>
-        new(a.Requests + b.Requests, a.Bytes + b.Bytes, a.Spans + b.Spans, a.LogRecords + b.LogRecords, a.Malformed + b.Malformed);
+        new(a.Requests + b.Requests, a.Bytes + b.Bytes, a.Spans + b.Spans, a.LogRecords + b.LogRecords, a.Metrics + b.Metrics, a.Malformed + b.Malformed);
 }

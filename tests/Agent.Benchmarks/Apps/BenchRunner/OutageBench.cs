@@ -36,6 +36,7 @@ internal static class OutageBench
         env["OTEL_SERVICE_NAME"] = "bench-api";
         env["OTEL_EXPORTER_OTLP_ENDPOINT"] = receiver.HttpEndpoint;
         env["OTEL_EXPORTER_OTLP_PROTOCOL"] = "http/protobuf";
+        env["OTEL_METRICS_EXPORTER"] = "none";
         using var traced = AppProcess.Start(app, env);
         Ready(traced, client, "agent");
         var url = traced.BaseUrl + "/work";

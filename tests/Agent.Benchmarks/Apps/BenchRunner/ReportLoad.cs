@@ -18,7 +18,7 @@ internal sealed partial class Report
 
         S.AppendLine("## 1. Load: two services, both instrumented");
         S.AppendLine();
-        S.AppendLine(F($"Two ASP.NET Core services (tests/Agent.Benchmarks/Apps/BenchApi), both started fresh for every run and both under the configuration measured: `GET /work` on the api makes one HttpClient call to the peer's `/hello`, one Redis GET and one PostgreSQL query. `wrk -t2 -c16 --latency` on 127.0.0.1: {_options.Warmup.TotalSeconds:0} s of load unmeasured, the **first seconds** window ({_options.Window.TotalSeconds:0} s), load on until {(_options.Warmup + _options.Window + _options.Between).TotalSeconds:0} s of load, then the **steady state** window ({_options.Window.TotalSeconds:0} s); each phase is its own wrk run, back to back. {rounds.Count} round(s); in each, every configuration once, in an order rotated from round to round. OTLP goes to a sink in the runner that counts and discards. CPU per request is the process's utime+stime over the window (`/proc/<pid>/stat`) divided by the requests wrk completed in it; OTLP bytes and spans per request are what the sink received from both processes during the window (exports are batched, so these move by a batch either way; the whole run's spans per request are in the round table)."));
+        S.AppendLine(F($"Two ASP.NET Core services (tests/Agent.Benchmarks/Apps/BenchApi), both started fresh for every run and both under the configuration measured: `GET /work` on the api makes one HttpClient call to the peer's `/hello`, one Redis GET and one PostgreSQL query. `wrk -t2 -c16 --latency` on 127.0.0.1: {_options.Warmup.TotalSeconds:0} s of load unmeasured, the **first seconds** window ({_options.Window.TotalSeconds:0} s), load on until {(_options.Warmup + _options.Window + _options.Between).TotalSeconds:0} s of load, then the **steady state** window ({_options.Window.TotalSeconds:0} s); each phase is its own wrk run, back to back. {rounds.Count} round(s) ({_options.Net8Rounds} for the .NET 8 configurations); in each, every configuration once, in an order rotated from round to round. OTLP goes to a sink in the runner that counts and discards. CPU per request is the process's utime+stime over the window (`/proc/<pid>/stat`) divided by the requests wrk completed in it; OTLP bytes and spans per request are what the sink received from both processes during the window (exports are batched, so these move by a batch either way; the whole run's spans per request are in the round table)."));
         S.AppendLine();
         foreach (var (phase, title, pick) in new (string, string, Func<LoadRun, Window>)[]
         {
@@ -102,6 +102,16 @@ internal sealed partial class Report
             _targets.Add((LoadTargets[5], F($"api {api.Format("+0;-0;0", " MB")}, peer {peer.Format("+0;-0;0", " MB")}"), Verdicts.AtMost(worst, 12)));
         }
 
+        if (configurations.FirstOrDefault(c => c.Key == "agent-metrics") is not null && agent is not null)
+        {
+            var added = Paired("agent-metrics", "agent", r => r.Steady.CpuUs, (a, b) => a / b);
+            _targets.Add((MetricsTarget, F($"agent with metrics against the agent without, same round: {added.Format("0.000", "x")}"), Verdicts.AtMost(added, 1.01)));
+        }
+        else
+        {
+            NotMeasured(MetricsTarget);
+        }
+
         if (configurations.FirstOrDefault(c => c.Key == "off") is { } off)
         {
             var cpu = Ratio(off, r => r.Steady.CpuUs);
@@ -133,6 +143,8 @@ internal sealed partial class Report
         "first seconds: throughput better than the OpenTelemetry SDK hook's at the same age",
         "memory under load: VmRSS at most +12 MB (each service)",
     ];
+
+    private const string MetricsTarget = "metrics (default interval) add at most 1% CPU per request on top of tracing";
 
     private const string OffTarget = "sampler off (always_off): CPU per request (both services) at most 1.01x";
 
@@ -166,6 +178,10 @@ internal sealed partial class Report
                 Check(Math.Abs(api - expectedApi) <= 0.03 * expectedApi && Math.Abs(peer - 1) <= 0.03,
                     F($"{name}: {api:0.000} api and {peer:0.000} peer spans per request, {expectedApi} and 1 expected (spans dropped or extra: unequal work)"), hard: false);
             }
+
+            // Metrics leave with the graceful stop at the latest (the default interval is 60 s).
+            bool metrics = c.Tracer == Tracer.Agent && c.Settings.TryGetValue("OTEL_METRICS_EXPORTER", out var exporter) && exporter == "otlp";
+            Check(metrics ? r.Metrics > 0 : r.Metrics == 0, F($"{name}: {r.Metrics} metrics received ({(metrics ? "some" : "none")} expected)"), hard: true);
 
             if (r.Warnings.Count > 0)
             {

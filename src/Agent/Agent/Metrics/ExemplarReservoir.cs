@@ -1,0 +1,118 @@
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+
+namespace TraceAgent.Metrics;
+
+/// <summary>An exemplar as collected: a measurement and the span it was made in.</summary>
+internal struct CollectedExemplar
+{
+    public double Value;
+    public ulong TimeUnixNano;
+    public ulong TraceId0;
+    public ulong TraceId1;
+    public ulong SpanId;
+    public bool HasContext;
+
+    public readonly void CopyTraceId(Span<byte> destination)
+    {
+        MemoryMarshal.Write(destination, in TraceId0);
+        MemoryMarshal.Write(destination[8..], in TraceId1);
+    }
+
+    public readonly void CopySpanId(Span<byte> destination) => MemoryMarshal.Write(destination, in SpanId);
+}
+
+/// <summary>
+/// The specification's aligned-histogram-bucket reservoir: at most one exemplar per bucket,
+/// chosen uniformly among the bucket's offers in the interval. An offer never waits: a slot busy
+/// with another writer (or the collector) is skipped, since losing one candidate exemplar costs
+/// nothing. Nothing here allocates.
+/// </summary>
+internal sealed class ExemplarReservoir
+{
+    private const int Empty = 0;
+    private const int Busy = 1;
+    private const int Full = 2;
+
+    private readonly Slot[] _slots;
+
+    public ExemplarReservoir(int buckets)
+    {
+        _slots = new Slot[buckets];
+    }
+
+    public void Offer(int bucket, double value, Activity? activity)
+    {
+        ref var slot = ref _slots[bucket];
+        var offers = Interlocked.Increment(ref slot.Offers);
+        if (offers > 1 && Random.Shared.NextInt64(offers) != 0)
+        {
+            return;
+        }
+
+        var state = Volatile.Read(ref slot.State);
+        if (state == Busy || Interlocked.CompareExchange(ref slot.State, Busy, state) != state)
+        {
+            return;
+        }
+
+        slot.Exemplar.Value = value;
+        slot.Exemplar.TimeUnixNano = MetricClock.NowUnixNano();
+        if (activity is not null)
+        {
+            Span<byte> id = stackalloc byte[16];
+            activity.TraceId.CopyTo(id);
+            slot.Exemplar.TraceId0 = MemoryMarshal.Read<ulong>(id);
+            slot.Exemplar.TraceId1 = MemoryMarshal.Read<ulong>(id[8..]);
+            activity.SpanId.CopyTo(id[..8]);
+            slot.Exemplar.SpanId = MemoryMarshal.Read<ulong>(id);
+            slot.Exemplar.HasContext = true;
+        }
+        else
+        {
+            slot.Exemplar.HasContext = false;
+        }
+
+        Volatile.Write(ref slot.State, Full);
+    }
+
+    /// <summary>Moves this interval's exemplars into <paramref name="into"/> and empties the reservoir; collector thread only.</summary>
+    public int Collect(CollectedExemplar[] into)
+    {
+        var count = 0;
+        for (var i = 0; i < _slots.Length; i++)
+        {
+            ref var slot = ref _slots[i];
+            var spin = default(SpinWait);
+            while (true)
+            {
+                var state = Volatile.Read(ref slot.State);
+                if (state == Empty)
+                {
+                    break;
+                }
+
+                if (state == Full && Interlocked.CompareExchange(ref slot.State, Busy, Full) == Full)
+                {
+                    into[count++] = slot.Exemplar;
+                    Volatile.Write(ref slot.State, Empty);
+                    break;
+                }
+
+                // A writer is filling the slot: it takes a few nanoseconds and never blocks.
+                spin.SpinOnce(sleep1Threshold: -1);
+            }
+
+            Volatile.Write(ref slot.Offers, 0);
+        }
+
+        return count;
+    }
+
+    private struct Slot
+    {
+        public int State;
+        public long Offers;
+        public CollectedExemplar Exemplar;
+    }
+}

@@ -1,0 +1,108 @@
+using System.Diagnostics;
+using TraceAgent.Diagnostics;
+
+namespace TraceAgent.Metrics;
+
+/// <summary>
+/// The semantic conventions' operation-duration histograms for libraries that publish no meter
+/// (StackExchange.Redis, Confluent.Kafka), measured from the spans the agent makes for them: its own
+/// ActivityListener sees each span end (sampled or not) and records the span's duration with the
+/// conventions' attributes, the span itself as the exemplar. It takes no part in sampling.
+/// </summary>
+internal sealed class SpanMetrics : IDisposable
+{
+    public const string RedisSource = "TraceAgent.StackExchangeRedis";
+    public const string KafkaSource = "TraceAgent.ConfluentKafka";
+
+    private static readonly double[] DatabaseBounds = [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10];
+
+    private static readonly string[] RedisKeys =
+        ["db.system.name", "db.operation.name", "db.namespace", "server.address", "server.port", "error.type", "db.response.status_code"];
+
+    private static readonly string[] KafkaSendKeys =
+        ["messaging.system", "messaging.operation.name", "messaging.operation.type", "messaging.destination.name", "server.address", "server.port", "error.type"];
+
+    private static readonly string[] KafkaProcessKeys =
+        ["messaging.system", "messaging.operation.name", "messaging.destination.name", "messaging.consumer.group.name", "error.type"];
+
+    [ThreadStatic]
+    private static KeyValuePair<string, object?>[]? _threadTags;
+
+    private readonly ActivityListener _listener;
+    private readonly MetricStream? _redis;
+    private readonly MetricStream? _kafkaSend;
+    private readonly MetricStream? _kafkaProcess;
+
+    public SpanMetrics(MetricRegistry registry, bool redis, bool kafka)
+    {
+        if (redis)
+        {
+            _redis = registry.GetOrAdd(RedisSource, null, "db.client.operation.duration", "s", "Duration of database client operations.", InstrumentKind.Histogram, false, DatabaseBounds);
+        }
+
+        if (kafka)
+        {
+            _kafkaSend = registry.GetOrAdd(KafkaSource, null, "messaging.client.operation.duration", "s", "Duration of messaging operation initiated by a producer or consumer client.", InstrumentKind.Histogram, false, MetricStream.SecondsBounds);
+            _kafkaProcess = registry.GetOrAdd(KafkaSource, null, "messaging.process.duration", "s", "Duration of processing operation.", InstrumentKind.Histogram, false, MetricStream.SecondsBounds);
+        }
+
+        _listener = new ActivityListener
+        {
+            ShouldListenTo = source => (redis && source.Name == RedisSource) || (kafka && source.Name == KafkaSource),
+            ActivityStopped = OnStopped,
+        };
+    }
+
+    public void Start()
+    {
+        if (_redis is not null || _kafkaSend is not null)
+        {
+            ActivitySource.AddActivityListener(_listener);
+        }
+    }
+
+    private void OnStopped(Activity activity)
+    {
+        try
+        {
+            if (activity.Source.Name == RedisSource)
+            {
+                Record(_redis, activity, RedisKeys);
+            }
+            else if (activity.Kind == ActivityKind.Producer)
+            {
+                Record(_kafkaSend, activity, KafkaSendKeys);
+            }
+            else if (activity.Kind == ActivityKind.Consumer)
+            {
+                Record(_kafkaProcess, activity, KafkaProcessKeys);
+            }
+        }
+        catch (Exception ex)
+        {
+            AgentFaults.Report("metrics from " + activity.Source.Name + " spans", ex);
+        }
+    }
+
+    private static void Record(MetricStream? stream, Activity activity, string[] keys)
+    {
+        if (stream is null)
+        {
+            return;
+        }
+
+        var tags = _threadTags ??= new KeyValuePair<string, object?>[8];
+        var count = 0;
+        foreach (var key in keys)
+        {
+            if (activity.GetTagItem(key) is { } value)
+            {
+                tags[count++] = new KeyValuePair<string, object?>(key, value);
+            }
+        }
+
+        stream.RecordHistogram(activity.Duration.TotalSeconds, tags.AsSpan(0, count), activity);
+    }
+
+    public void Dispose() => _listener.Dispose();
+}

@@ -1,0 +1,217 @@
+using System.Diagnostics;
+using System.Globalization;
+using TraceAgent.Configuration;
+using TraceAgent.Http;
+
+namespace TraceAgent.Sampling;
+
+/// <summary>
+/// How a local root is sampled: OTEL_TRACES_SAMPLER, then the agent's policies (docs/sampling.md).
+/// A root span's rule is matched on its request path (server spans) or topic (Kafka consumer
+/// spans); the first matching rule's ratio decides, else the head sampler does; a sampled new root
+/// trace then needs a token from the rate limit. What is not sampled is held by the
+/// <see cref="TraceKeeper"/> when errors or slow traces are kept.
+/// </summary>
+/// <remarks>
+/// An ASP.NET Core server span is created before its request path is known to the sampler, so when
+/// rules or a rate limit apply, its decision is deferred: it is created as sampled and decided by
+/// the ASP.NET Core instrumentation at the hosting start event (<see cref="DecideServerRoot"/>),
+/// before the app's code runs, before any child span exists and before any header is sent on.
+/// </remarks>
+public sealed class SamplingPolicy : IDisposable
+{
+    private const string AspNetCoreSource = "Microsoft.AspNetCore";
+    private const string TopicAttribute = "messaging.destination.name";
+
+    private readonly Sampler _sampler;
+    private readonly (string Pattern, ulong Threshold)[] _rules;
+    private readonly RateLimiter? _rateLimit;
+    private readonly bool _tagReasons;
+
+    internal SamplingPolicy(Sampler sampler, SamplingPolicySettings settings, Action<Activity>? export)
+    {
+        _sampler = sampler;
+        _rules = settings.Rules.Select(r => (r.Pattern, Sampler.ThresholdOf(r.Ratio))).ToArray();
+        _rateLimit = settings.MaxTracesPerSecond is { } rate ? new RateLimiter(rate) : null;
+        _tagReasons = settings.Any;
+        Keeper = settings.Keeps && export is not null
+            ? new TraceKeeper(export, settings.KeepErrors, settings.KeepSlowerThanMilliseconds, settings.KeepMaxBufferedSpans)
+            : null;
+        DefersServerRoots = _rules.Length > 0 || _rateLimit is not null;
+        Description = Describe(sampler, settings);
+    }
+
+    /// <summary>The sampling in force, for the start-up summary.</summary>
+    public string Description { get; }
+
+    /// <summary>True when ASP.NET Core root spans are decided at the hosting start event.</summary>
+    public bool DefersServerRoots { get; }
+
+    internal TraceKeeper? Keeper { get; }
+
+    internal Sampler HeadSampler => _sampler;
+
+    /// <summary>
+    /// The decision for a span whose parent is remote or absent (a local root). A span that is not
+    /// sampled is recorded without the sampled flag when the keeper holds such traces.
+    /// </summary>
+    internal ActivitySamplingResult SampleLocalRoot(ref ActivityCreationOptions<ActivityContext> options)
+    {
+        var parent = options.Parent;
+        if (parent.TraceId != default)
+        {
+            // A remote parent: the head sampler decides (a parent-based one follows the parent).
+            if (_sampler.ShouldSample(parent, options.TraceId))
+            {
+                Tag(ref options, _sampler.IsParentBased ? "parent" : "ratio");
+                return ActivitySamplingResult.AllDataAndRecorded;
+            }
+
+            return NotSampled();
+        }
+
+        if (DefersServerRoots && options.Kind == ActivityKind.Server && options.Source.Name == AspNetCoreSource)
+        {
+            // Decided at the hosting start event, when the path is known.
+            return ActivitySamplingResult.AllDataAndRecorded;
+        }
+
+        var (sampled, reason) = DecideNewRoot(options.TraceId, _rules.Length > 0 && options.Kind == ActivityKind.Consumer ? TopicOf(options.Tags) : null);
+        if (sampled)
+        {
+            Tag(ref options, reason);
+            return ActivitySamplingResult.AllDataAndRecorded;
+        }
+
+        return NotSampled();
+    }
+
+    /// <summary>
+    /// Decides an ASP.NET Core root span created as sampled by a deferred decision, from its request
+    /// path: keeps it, holds it as undecided (keep errors or slow), or drops it.
+    /// </summary>
+    public void DecideServerRoot(Activity activity, string? path)
+    {
+        if (!DefersServerRoots || activity.Parent is not null || activity.ParentSpanId != default || !activity.Recorded)
+        {
+            return;
+        }
+
+        var (sampled, reason) = DecideNewRoot(activity.TraceId, path ?? string.Empty);
+        if (sampled)
+        {
+            if (_tagReasons)
+            {
+                activity.SetTag(TraceKeeper.ReasonAttribute, reason);
+            }
+
+            return;
+        }
+
+        activity.ActivityTraceFlags &= ~ActivityTraceFlags.Recorded;
+        if (Keeper is null)
+        {
+            activity.IsAllDataRequested = false;
+        }
+        else
+        {
+            Keeper.OpenRoot(activity);
+        }
+    }
+
+    private (bool Sampled, string Reason) DecideNewRoot(ActivityTraceId traceId, string? ruleText)
+    {
+        bool sampled;
+        string reason;
+        var rule = ruleText is null ? -1 : MatchRule(ruleText);
+        if (rule >= 0)
+        {
+            sampled = Sampler.IsUnder(traceId, _rules[rule].Threshold);
+            reason = "rule";
+        }
+        else
+        {
+            sampled = _sampler.ShouldSample(default, traceId);
+            reason = "ratio";
+        }
+
+        return (sampled && (_rateLimit is null || _rateLimit.TryAcquire()), reason);
+    }
+
+    private int MatchRule(string text)
+    {
+        for (var i = 0; i < _rules.Length; i++)
+        {
+            if (GlobPattern.IsMatch(_rules[i].Pattern, text))
+            {
+                return i;
+            }
+        }
+
+        return -1;
+    }
+
+    private ActivitySamplingResult NotSampled() =>
+        Keeper is null ? ActivitySamplingResult.PropagationData : ActivitySamplingResult.AllData;
+
+    private void Tag(ref ActivityCreationOptions<ActivityContext> options, string reason)
+    {
+        if (_tagReasons)
+        {
+            options.SamplingTags.Add(TraceKeeper.ReasonAttribute, reason);
+        }
+    }
+
+    private static string? TopicOf(IEnumerable<KeyValuePair<string, object?>>? tags)
+    {
+        if (tags is null)
+        {
+            return null;
+        }
+
+        foreach (var tag in tags)
+        {
+            if (tag.Key == TopicAttribute)
+            {
+                return tag.Value as string;
+            }
+        }
+
+        return null;
+    }
+
+    private static string Describe(Sampler sampler, SamplingPolicySettings settings)
+    {
+        var text = sampler.Description;
+        if (settings.Rules.Count > 0)
+        {
+            text += "; rules " + string.Join(",", settings.Rules.Select(r => r.Pattern + "=" + r.Ratio.ToString(CultureInfo.InvariantCulture)));
+        }
+
+        if (settings.MaxTracesPerSecond is { } rate)
+        {
+            text += "; at most " + rate.ToString(CultureInfo.InvariantCulture) + " new traces/s";
+        }
+
+        if (settings.Keeps)
+        {
+            var kept = new List<string>();
+            if (settings.KeepErrors)
+            {
+                kept.Add("with errors");
+            }
+
+            if (settings.KeepSlowerThanMilliseconds is { } ms)
+            {
+                kept.Add("slower than " + ms.ToString(CultureInfo.InvariantCulture) + " ms");
+            }
+
+            text += "; unsampled traces kept when " + string.Join(" or ", kept)
+                + " (up to " + settings.KeepMaxBufferedSpans.ToString(CultureInfo.InvariantCulture) + " spans held)";
+        }
+
+        return text;
+    }
+
+    public void Dispose() => Keeper?.Dispose();
+}

@@ -1,0 +1,132 @@
+using System.Globalization;
+using OpenTelemetry.Proto.Metrics.V1;
+using TraceAgent.IntegrationTests.Infrastructure;
+using TraceAgent.IntegrationTests.Kafka;
+using TraceAgent.Otlp.Receiver;
+using static TraceAgent.IntegrationTests.Metrics.MetricPoints;
+
+namespace TraceAgent.IntegrationTests.Metrics;
+
+/// <summary>
+/// Library metrics against real servers: Npgsql's own meter against PostgreSQL, and, for the
+/// libraries with no meter, the operation durations the agent measures from its Redis and Kafka spans.
+/// </summary>
+public sealed class LibraryMetricsTests
+{
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(60);
+
+    private static Dictionary<string, string?> Environment(OtlpReceiver receiver, string service, params (string Key, string? Value)[] settings) =>
+        AgentEnvironment.For(receiver, service).With(("OTEL_METRIC_EXPORT_INTERVAL", "200")).With(settings);
+
+    [Fact]
+    public async Task Redis_commands_get_the_database_operation_duration_histogram_from_their_spans()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        await using var receiver = await OtlpReceiver.StartAsync();
+        using var app = await WebApp.StartAsync("TestApplication.Redis-high", Environment(receiver, "redis-metrics").With(("REDIS", redis.Endpoint)));
+        await MetricsTests.GetAsync(app.BaseUrl + "/get-set");
+        await MetricsTests.GetAsync(app.BaseUrl + "/get-set");
+        await MetricsTests.GetAsync(app.BaseUrl + "/failing");
+
+        var spans = await receiver.WaitForSpansAsync(all => all.Count(s => s.ScopeName == "TraceAgent.StackExchangeRedis") >= 6, Timeout);
+        var commands = spans.Where(s => s.ScopeName == "TraceAgent.StackExchangeRedis").ToList();
+        bool Of(HistogramDataPoint p, string operation) => (p.Attributes.Attribute("db.operation.name") as string) == operation && p.Attributes.Attribute("error.type") is null;
+        var gets = (ulong)commands.Count(s => s.Name == "GET");
+        var sets = (ulong)commands.Count(s => s.Name == "SET");
+        var metrics = await receiver.WaitForMetricsAsync(
+            all => all.LatestCount("db.client.operation.duration", p => Of(p, "GET")) == gets && all.LatestCount("db.client.operation.duration", p => Of(p, "SET")) == sets,
+            Timeout);
+
+        var metric = metrics.Named("db.client.operation.duration").Last();
+        Assert.Equal("TraceAgent.StackExchangeRedis", metric.ScopeName);
+        Assert.Equal("s", metric.Metric.Unit);
+        var get = Assert.Single(metric.Metric.Histogram.DataPoints, p => Of(p, "GET"));
+        Assert.Equal("redis", get.Attributes.Attribute("db.system.name"));
+        Assert.Equal("127.0.0.1", get.Attributes.Attribute("server.address"));
+        Assert.Equal((long)redis.Port, get.Attributes.Attribute("server.port"));
+        Assert.Equal([0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10], get.ExplicitBounds);
+        Assert.Null(get.Attributes.Attribute("db.query.text"));
+
+        // The failed command is its own series, marked by its error type, like its span.
+        var failedSpan = Assert.Single(commands, s => s.Attribute("error.type") is not null);
+        var failed = Assert.Single(metric.Metric.Histogram.DataPoints, p => p.Attributes.Attribute("error.type") is not null);
+        Assert.Equal(failedSpan.Attribute("error.type"), failed.Attributes.Attribute("error.type"));
+        Assert.Equal(failedSpan.Name, failed.Attributes.Attribute("db.operation.name"));
+
+        var exemplars = metrics.Named("db.client.operation.duration").SelectMany(m => m.Metric.Histogram.DataPoints).SelectMany(p => p.Exemplars).ToList();
+        Assert.NotEmpty(exemplars);
+        foreach (var exemplar in exemplars)
+        {
+            var span = Assert.Single(commands, s => s.TraceId == exemplar.TraceId.Hex() && s.SpanId == exemplar.SpanId.Hex());
+            Assert.Equal(span.Duration.TotalSeconds, exemplar.AsDouble, 6);
+        }
+    }
+
+    [Fact]
+    public async Task Kafka_sends_and_processed_messages_get_the_messaging_duration_histograms_from_their_spans()
+    {
+        using var kafka = KafkaMockCluster.Start();
+        await using var receiver = await OtlpReceiver.StartAsync();
+        using var producer = await WebApp.StartAsync("TestApplication.KafkaProducer-v2.16.0", Environment(receiver, "kafka-metrics-producer").With(("KAFKA_BOOTSTRAP", kafka.BootstrapServers)));
+        var topic = "metrics-" + Guid.NewGuid().ToString("N")[..8];
+        kafka.CreateTopic(topic);
+        for (var i = 0; i < 3; i++)
+        {
+            await MetricsTests.GetAsync(producer.BaseUrl + "/produce/async?topic=" + topic);
+        }
+
+        bool ToTopic(HistogramDataPoint p) => (p.Attributes.Attribute("messaging.destination.name") as string) == topic;
+        var metrics = await receiver.WaitForMetricsAsync(all => all.LatestCount("messaging.client.operation.duration", ToTopic, "kafka-metrics-producer") == 3, Timeout);
+        var send = Assert.Single(metrics.LatestHistogram("messaging.client.operation.duration", ToTopic));
+        Assert.Equal("kafka", send.Attributes.Attribute("messaging.system"));
+        Assert.Equal("send", send.Attributes.Attribute("messaging.operation.name"));
+        Assert.Equal("send", send.Attributes.Attribute("messaging.operation.type"));
+        Assert.Equal("TraceAgent.ConfluentKafka", metrics.Named("messaging.client.operation.duration").Last().ScopeName);
+        var producerSpans = await receiver.WaitForSpansAsync(all => all.Count(s => s.Kind == SpanKinds.Producer) >= 3, Timeout);
+        var sendExemplars = metrics.Named("messaging.client.operation.duration").SelectMany(m => m.Metric.Histogram.DataPoints).Where(ToTopic).SelectMany(p => p.Exemplars).ToList();
+        Assert.NotEmpty(sendExemplars);
+        Assert.All(sendExemplars, e => Assert.Contains(producerSpans, s => s.Kind == SpanKinds.Producer && s.SpanId == e.SpanId.Hex()));
+
+        // The consumer is a console app that exits once it handled the messages: its flush at exit sends them.
+        var consumerEnvironment = Environment(receiver, "kafka-metrics-consumer").With(
+            ("KAFKA_BOOTSTRAP", kafka.BootstrapServers),
+            ("KAFKA_TOPIC", topic),
+            ("KAFKA_GROUP", "group-" + topic),
+            ("KAFKA_COUNT", "3"),
+            ("HTTP_TARGET", producer.BaseUrl + "/ping"));
+        using var consumer = TestProcess.StartDotnet(RepoPaths.TestAppDll("TestApplication.KafkaConsumer-v2.16.0"), consumerEnvironment);
+        Assert.True(await consumer.WaitForExitAsync(Timeout) == 0, consumer.Describe("the consumer failed"));
+
+        var processed = receiver.Metrics.LatestHistogram("messaging.process.duration", ToTopic, "kafka-metrics-consumer");
+        var point = Assert.Single(processed);
+        Assert.Equal(3UL, point.Count);
+        Assert.Equal("process", point.Attributes.Attribute("messaging.operation.name"));
+        Assert.Equal("group-" + topic, point.Attributes.Attribute("messaging.consumer.group.name"));
+    }
+
+    [Theory]
+    [InlineData("low")]
+    [InlineData("high")]
+    public async Task Npgsql_publishes_its_own_meter_which_its_switch_turns_off(string variant)
+    {
+        await using var postgres = await PostgresServer.StartAsync();
+        await postgres.CreateDatabaseAsync("shop");
+        await using var receiver = await OtlpReceiver.StartAsync();
+        var connectionString = $"Host=127.0.0.1;Port={postgres.Port.ToString(CultureInfo.InvariantCulture)};Username=postgres;Password=s3cr3t-db-password;Database=shop;Pooling=true";
+        bool Raw(HistogramDataPoint p) => Route(p) == "/db/raw";
+
+        using (var app = await WebApp.StartAsync("TestApplication.Database-" + variant, Environment(receiver, "npgsql-on").With(("DATABASE_URL", connectionString))))
+        {
+            await MetricsTests.GetAsync(app.BaseUrl + "/db/raw");
+            var metrics = await receiver.WaitForMetricsAsync(all => all.Any(m => m.ScopeName == "Npgsql" && m.Name.StartsWith("db.client.", StringComparison.Ordinal)), Timeout);
+            Assert.All(metrics.Where(m => m.ScopeName == "Npgsql"), m => Assert.Equal("npgsql-on", m.ServiceName));
+        }
+
+        using var off = await WebApp.StartAsync(
+            "TestApplication.Database-" + variant,
+            Environment(receiver, "npgsql-off", ("OTEL_DOTNET_AUTO_METRICS_NPGSQL_INSTRUMENTATION_ENABLED", "false")).With(("DATABASE_URL", connectionString)));
+        await MetricsTests.GetAsync(off.BaseUrl + "/db/raw");
+        var all = await receiver.WaitForMetricsAsync(all => all.LatestCount("http.server.request.duration", Raw, "npgsql-off") == 1, Timeout);
+        Assert.DoesNotContain(all, m => m.ServiceName == "npgsql-off" && m.ScopeName == "Npgsql");
+    }
+}
