@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Reflection;
 using System.Text;
 using TraceAgent.Configuration;
 using TraceAgent.Diagnostics;
@@ -213,10 +214,21 @@ public static class AgentBootstrap
         return exporters;
     }
 
+    /// <summary>Which of the agent's per-runtime builds the hook loaded, e.g. net8.0.</summary>
+    private static string BuildName
+    {
+        get
+        {
+            var framework = typeof(AgentBootstrap).Assembly.GetCustomAttribute<System.Runtime.Versioning.TargetFrameworkAttribute>()?.FrameworkName;
+            var version = framework is null ? -1 : framework.IndexOf("Version=v", StringComparison.Ordinal);
+            return version < 0 ? "unknown" : "net" + framework![(version + 9)..];
+        }
+    }
+
     private static string Summary(AgentSettings settings, string serviceName, List<IExporter<Activity>> exporters, SamplingPolicy sampler, List<InstrumentationDescriptor> enabled, List<string> skipped, LogExport? logs, MetricsPipeline? metrics, TimeSpan elapsed)
     {
         var text = new StringBuilder();
-        text.Append(CultureInfo.InvariantCulture, $"TraceAgent {ResourceBuilder.AgentVersion} tracing service '{serviceName}'");
+        text.Append(CultureInfo.InvariantCulture, $"TraceAgent {ResourceBuilder.AgentVersion} ({BuildName} build) tracing service '{serviceName}'");
         text.Append("; exporters: ").Append(exporters.Count == 0 ? "none" : string.Join(", ", exporters.Select(e => e.Description)));
         if (settings.Otlp.Headers.Count > 0 && settings.TracesExporters.Contains("otlp"))
         {
