@@ -85,9 +85,14 @@ internal sealed class TracingPipeline : IDisposable
                 return ActivitySamplingResult.PropagationData;
             }
 
-            return _sampler.ShouldSample(options.Parent, options.TraceId)
-                ? ActivitySamplingResult.AllDataAndRecorded
-                : ActivitySamplingResult.PropagationData;
+            var decision = _sampler.ShouldSample(new SamplingParameters(options.Parent, options.TraceId, options.TraceState, options.Name, options.Kind, options.Source, options.Tags));
+            if (!ReferenceEquals(decision.TraceState, options.TraceState))
+            {
+                // The init-only TraceState is how a sampler sets the span's tracestate (th of the ot member).
+                options = options with { TraceState = decision.TraceState };
+            }
+
+            return decision.Sampled ? ActivitySamplingResult.AllDataAndRecorded : ActivitySamplingResult.PropagationData;
         }
         catch (Exception ex)
         {
@@ -123,9 +128,21 @@ internal sealed class TracingPipeline : IDisposable
                 return ActivitySamplingResult.None;
             }
 
-            return ActivityContext.TryParse(options.Parent, null, isRemote: true, out var parent)
-                ? (_sampler.ShouldSample(parent, parent.TraceId) ? ActivitySamplingResult.AllDataAndRecorded : ActivitySamplingResult.PropagationData)
-                : (_sampler.ShouldSample(default, ActivityTraceId.CreateRandom()) ? ActivitySamplingResult.AllDataAndRecorded : ActivitySamplingResult.PropagationData);
+            var parsed = ActivityContext.TryParse(options.Parent, options.TraceState, isRemote: true, out var parent);
+            var decision = _sampler.ShouldSample(new SamplingParameters(
+                parsed ? parent : default,
+                parsed ? parent.TraceId : options.TraceId,
+                options.TraceState,
+                options.Name,
+                options.Kind,
+                options.Source,
+                options.Tags));
+            if (!ReferenceEquals(decision.TraceState, options.TraceState))
+            {
+                options = options with { TraceState = decision.TraceState };
+            }
+
+            return decision.Sampled ? ActivitySamplingResult.AllDataAndRecorded : ActivitySamplingResult.PropagationData;
         }
         catch (Exception ex)
         {
@@ -136,6 +153,8 @@ internal sealed class TracingPipeline : IDisposable
 
     private void OnStarted(Activity activity)
     {
+        // Also on unsampled spans: their context still travels downstream.
+        RandomTraceFlag.Apply(activity);
         if (!activity.Recorded)
         {
             return;
