@@ -1,0 +1,151 @@
+using System.Net.Security;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using TraceAgent.Configuration;
+
+namespace TraceAgent.Export.Transport;
+
+/// <summary>
+/// An exporter's TLS material, read once from PEM files: the CAs that alone are trusted for the
+/// collector's certificate (OTEL_EXPORTER_OTLP_CERTIFICATE; without it, the machine's CAs), and the
+/// client certificate and key presented when the collector asks for one. Why a handshake failed is
+/// kept, so the export failure is one clear line instead of the runtime's generic message.
+/// </summary>
+internal sealed class ExportTls
+{
+    private readonly string? _trustVariable;
+    private volatile string? _lastRejection;
+
+    private ExportTls(X509Certificate2Collection? trustedRoots, string? trustVariable, X509Certificate2? clientCertificate)
+    {
+        TrustedRoots = trustedRoots;
+        _trustVariable = trustVariable;
+        ClientCertificate = clientCertificate;
+    }
+
+    public static ExportTls SystemTrust { get; } = new(null, null, null);
+
+    public X509Certificate2Collection? TrustedRoots { get; }
+
+    public X509Certificate2? ClientCertificate { get; }
+
+    /// <summary>Why the last server certificate was refused, or null.</summary>
+    public string? LastRejection => _lastRejection;
+
+    /// <summary>Reads the files; on failure <paramref name="error"/> names the variable, the path and why.</summary>
+    public static bool TryLoad(OtlpTlsSettings? settings, out ExportTls tls, out string? error)
+    {
+        tls = SystemTrust;
+        error = null;
+        if (settings is null || settings.IsEmpty)
+        {
+            return true;
+        }
+
+        X509Certificate2Collection? roots = null;
+        if (settings.CertificateFile is not null)
+        {
+            try
+            {
+                roots = [];
+                roots.ImportFromPemFile(settings.CertificateFile);
+                if (roots.Count == 0)
+                {
+                    error = Describe(settings.CertificateVariable, settings.CertificateFile, "holds no PEM certificate");
+                    return false;
+                }
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or CryptographicException or ArgumentException)
+            {
+                error = Describe(settings.CertificateVariable, settings.CertificateFile, ex.Message);
+                return false;
+            }
+        }
+
+        X509Certificate2? client = null;
+        if (settings.ClientCertificateFile is not null || settings.ClientKeyFile is not null)
+        {
+            if (settings.ClientCertificateFile is null)
+            {
+                error = Describe(settings.ClientKeyVariable, settings.ClientKeyFile!, "is set without a client certificate (OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE)");
+                return false;
+            }
+
+            try
+            {
+                // Without a key file the key is looked for in the certificate's own file.
+                client = X509Certificate2.CreateFromPemFile(settings.ClientCertificateFile, settings.ClientKeyFile);
+                if (OperatingSystem.IsWindows())
+                {
+                    // SChannel cannot use an ephemeral PEM key for client authentication.
+                    client = new X509Certificate2(client.Export(X509ContentType.Pkcs12));
+                }
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or CryptographicException or ArgumentException)
+            {
+                var variable = settings.ClientKeyFile is not null && ex is CryptographicException or ArgumentException
+                    ? settings.ClientCertificateVariable + " / " + settings.ClientKeyVariable
+                    : settings.ClientCertificateVariable;
+                error = Describe(variable, settings.ClientCertificateFile + (settings.ClientKeyFile is null ? string.Empty : " / " + settings.ClientKeyFile), ex.Message);
+                return false;
+            }
+        }
+
+        tls = new ExportTls(roots, settings.CertificateVariable, client);
+        return true;
+    }
+
+    /// <summary>The server certificate check: the configured CAs only (when set), and the endpoint's host named.</summary>
+    public bool Validate(X509Certificate? certificate, X509Chain? chain, SslPolicyErrors errors)
+    {
+        if (certificate is null)
+        {
+            _lastRejection = "the collector sent no certificate";
+            return false;
+        }
+
+        var subject = certificate.Subject;
+        if ((errors & SslPolicyErrors.RemoteCertificateNameMismatch) != 0)
+        {
+            _lastRejection = $"the collector's certificate ({subject}) is not issued for the endpoint's host";
+            return false;
+        }
+
+        if (TrustedRoots is null)
+        {
+            if (errors == SslPolicyErrors.None)
+            {
+                return true;
+            }
+
+            _lastRejection = $"the collector's certificate ({subject}, issued by {certificate.Issuer}) is not trusted by this machine's CAs; set OTEL_EXPORTER_OTLP_CERTIFICATE to its CA";
+            return false;
+        }
+
+        using var custom = new X509Chain();
+        custom.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
+        custom.ChainPolicy.CustomTrustStore.AddRange(TrustedRoots);
+        custom.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+        if (chain is not null)
+        {
+            // Intermediates the server sent.
+            foreach (var element in chain.ChainElements)
+            {
+                custom.ChainPolicy.ExtraStore.Add(element.Certificate);
+            }
+        }
+
+        using var leaf = new X509Certificate2(certificate);
+        if (custom.Build(leaf))
+        {
+            return true;
+        }
+
+        var status = string.Join(", ", custom.ChainStatus.Select(s => s.Status.ToString()).Distinct());
+        _lastRejection = $"the collector's certificate ({subject}, issued by {certificate.Issuer}) is not signed by a CA in {_trustVariable} ({status})";
+        return false;
+    }
+
+    private static string Describe(string? variable, string path, string reason) =>
+        $"{variable}='{path}' cannot be used: {reason.ReplaceLineEndings(" ")}";
+}
