@@ -181,6 +181,12 @@ internal sealed class OtlpExporter<T> : IExporter<T>
 
     private ExportResult Fail(string reason)
     {
+        // A batch given up at exit after failures already reported: the loss summary counts it.
+        if (_lastFailureStatus != -1 && reason == "shutting down")
+        {
+            return ExportResult.Failure;
+        }
+
         var status = reason.GetHashCode(StringComparison.Ordinal);
         if (status != _lastFailureStatus)
         {
@@ -243,11 +249,14 @@ internal sealed class OtlpExporter<T> : IExporter<T>
             request.Headers.TryAddWithoutValidation(header.Key, header.Value);
         }
 
+        _tls.ClientCertificateRequested = false;
         try
         {
             using (Suppression.Begin())
             {
-                using var response = Client.Send(request, HttpCompletionOption.ResponseHeadersRead, cts.Token);
+                // Synchronous HttpClient.Send speaks HTTP/1.1 only; gRPC needs HTTP/2. This runs
+                // on the exporter's own thread, so blocking on the task costs nothing else.
+                using var response = Client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cts.Token).GetAwaiter().GetResult();
                 var complete = OtlpResponse.TryReadBody(response, cts.Token, out var answer);
                 return _settings.Protocol == OtlpProtocol.Grpc ? GrpcOutcome(response, answer, complete) : HttpOutcome(response, answer);
             }
@@ -267,6 +276,10 @@ internal sealed class OtlpExporter<T> : IExporter<T>
             // A certificate that is not trusted today will not be trusted in a second: no retry.
             var why = _tls.LastRejection ?? Innermost(ex).Message;
             return new Answer(Outcome.Permanent, null, "TLS handshake failed: " + why);
+        }
+        catch (Exception ex) when ((ex is HttpRequestException or IOException) && _tls.ClientCertificateExplanation is { } explanation)
+        {
+            return new Answer(Outcome.Permanent, null, "TLS handshake failed: " + explanation);
         }
         catch (HttpRequestException ex)
         {

@@ -35,10 +35,7 @@ internal static class ExportHttp
         };
 
         handler.SslOptions.RemoteCertificateValidationCallback = (_, certificate, chain, errors) => tls.Validate(certificate, chain, errors);
-        if (tls.ClientCertificate is not null)
-        {
-            handler.SslOptions.ClientCertificates = [tls.ClientCertificate];
-        }
+        handler.SslOptions.LocalCertificateSelectionCallback = (_, _, _, _, _) => tls.SelectClientCertificate()!;
 
         return new HttpClient(handler) { Timeout = Timeout.InfiniteTimeSpan };
     }

@@ -32,6 +32,26 @@ internal sealed class ExportTls
     /// <summary>Why the last server certificate was refused, or null.</summary>
     public string? LastRejection => _lastRejection;
 
+    /// <summary>
+    /// Set when a collector asked for a client certificate during a handshake. With TLS 1.3 a
+    /// collector that refuses the client's certificate (or its absence) says so only after the
+    /// handshake, as a closed connection; this is how that failure gets a clear explanation.
+    /// </summary>
+    public bool ClientCertificateRequested { get; set; }
+
+    /// <summary>What a failed connection most likely means, when the collector asked for a client certificate.</summary>
+    public string? ClientCertificateExplanation => !ClientCertificateRequested ? null
+        : ClientCertificate is null
+            ? "the collector asked for a client certificate and none is configured (OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE, OTEL_EXPORTER_OTLP_CLIENT_KEY)"
+            : $"the collector closed the connection after the client certificate ({ClientCertificate.Subject}) was presented: it does not accept that certificate or its issuer";
+
+    /// <summary>Called when the collector asks for a client certificate: the configured one, if any.</summary>
+    public X509Certificate? SelectClientCertificate()
+    {
+        ClientCertificateRequested = true;
+        return ClientCertificate;
+    }
+
     /// <summary>Reads the files; on failure <paramref name="error"/> names the variable, the path and why.</summary>
     public static bool TryLoad(OtlpTlsSettings? settings, out ExportTls tls, out string? error)
     {

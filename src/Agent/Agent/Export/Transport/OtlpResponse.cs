@@ -16,13 +16,13 @@ internal static class OtlpResponse
     /// <summary>The body's first bytes (up to <see cref="MaxKeptBytes"/>); false when it is larger than <see cref="MaxReadBytes"/>.</summary>
     public static bool TryReadBody(HttpResponseMessage response, CancellationToken cancellationToken, out byte[] body)
     {
-        using var stream = response.Content.ReadAsStream(cancellationToken);
+        using var stream = response.Content.ReadAsStreamAsync(cancellationToken).GetAwaiter().GetResult();
         var kept = new MemoryStream();
         var buffer = new byte[16 * 1024];
         var total = 0;
         while (true)
         {
-            var read = stream.Read(buffer, 0, buffer.Length);
+            var read = stream.ReadAsync(buffer.AsMemory(), cancellationToken).AsTask().GetAwaiter().GetResult();
             if (read == 0)
             {
                 body = kept.ToArray();
