@@ -164,7 +164,8 @@ internal sealed class ZipkinExporter : ISpanExporter
                 return b ? "true" : "false";
             case Array array when value is not byte[]:
                 var buffer = new System.Buffers.ArrayBufferWriter<byte>();
-                using (var json = new Utf8JsonWriter(buffer))
+                // Relaxed escaping: the tag is read by people in the Zipkin UI ("é", not "\u00e9").
+                using (var json = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
                 {
                     json.WriteStartArray();
                     foreach (var item in array)
