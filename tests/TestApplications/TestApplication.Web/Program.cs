@@ -4,6 +4,10 @@ using System.Net;
 // A web app with no tracing code: front and back of the HTTP tests are two instances of it.
 var builder = WebApplication.CreateSlimBuilder(args);
 builder.Logging.ClearProviders();
+#if WITH_OPENTELEMETRY_SDK
+// Only when compiled into TestApplication.WebWithOpenTelemetry, the parity test's SDK side.
+SdkSetup.Configure(builder.Services);
+#endif
 var app = builder.Build();
 var backend = Environment.GetEnvironmentVariable("BACKEND_URL") ?? "http://127.0.0.1:1";
 var client = new HttpClient { BaseAddress = new Uri(backend) };
