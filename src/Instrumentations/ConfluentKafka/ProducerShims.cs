@@ -4,6 +4,7 @@ using System.Runtime.InteropServices;
 using System.Text;
 using Confluent.Kafka;
 using TraceAgent.Diagnostics;
+using TraceAgent.Propagation;
 
 namespace TraceAgent.Instrumentation.ConfluentKafka;
 
@@ -554,7 +555,7 @@ internal sealed unsafe class ProducerShims
             value[52] = (byte)'-';
             value[53] = (byte)'0';
             // Sampled (0x01) and, W3C Level 2, random trace id (0x02): the two flags version 00 defines.
-            value[54] = (byte)('0' + ((int)source.ActivityTraceFlags & 0x03));
+            value[54] = (byte)('0' + AgentPropagator.TraceFlagsOf(source));
             WriteField(tracing.TraceParentIndex, value);
             return true;
         }

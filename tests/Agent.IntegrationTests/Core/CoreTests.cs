@@ -199,8 +199,9 @@ public sealed class CoreTests
         Assert.Equal(apiSpan.TraceId, client.TraceId);
         Assert.Equal(apiSpan.SpanId, client.ParentSpanId);
 
-        // The API's own propagator saw the agent's span; the agent injected the client span downstream.
-        Assert.Contains($"api traceparent 00-{apiSpan.TraceId}-{apiSpan.SpanId}-03", traced.StandardOutput);
+        // The API's own propagator saw the agent's span (it writes the sampled flag alone); the agent
+        // injected the client span downstream, sampled and, W3C Level 2, random.
+        Assert.Contains($"api traceparent 00-{apiSpan.TraceId}-{apiSpan.SpanId}-01", traced.StandardOutput);
         Assert.Equal($"00-{client.TraceId}-{client.SpanId}-03", await received.WaitAsync(Timeout));
 
         // The app's own use of the API is what it is without the agent: baggage through the API,

@@ -31,7 +31,7 @@ internal sealed class OtlpExporter<T> : IExporter<T>
     private static readonly MediaTypeHeaderValue GrpcType = new("application/grpc");
 
     private readonly OtlpExporterSettings _settings;
-    private readonly ExportTls _tls;
+    private readonly ExportTlsState _tls;
     private readonly Action<ProtoWriter, IReadOnlyList<T>> _encode;
     private readonly ProtoWriter _writer = new();
     private readonly Uri _uri;
@@ -49,7 +49,7 @@ internal sealed class OtlpExporter<T> : IExporter<T>
     public OtlpExporter(OtlpExporterSettings settings, Action<ProtoWriter, IReadOnlyList<T>> encode, string signal, ExportTls? tls = null, int maxRequestBytes = MaxRequestBytes)
     {
         _settings = settings;
-        _tls = tls ?? ExportTls.SystemTrust;
+        _tls = new ExportTlsState(tls ?? ExportTls.SystemTrust);
         _encode = encode;
         _signal = signal;
         _maxRequestBytes = maxRequestBytes;
@@ -250,6 +250,7 @@ internal sealed class OtlpExporter<T> : IExporter<T>
         }
 
         _tls.ClientCertificateRequested = false;
+        _tls.LastRejection = null;
         try
         {
             using (Suppression.Begin())

@@ -171,7 +171,7 @@ internal sealed class OtlpTraceEncoder
             writer.EndMessage(status);
         }
 
-        writer.WriteFixed32Field(16, SpanFlags(activity.ActivityTraceFlags, activity.HasRemoteParent));
+        writer.WriteFixed32Field(16, SpanFlags((ActivityTraceFlags)Tracing.RandomTraceFlag.W3CFlags(activity), activity.HasRemoteParent));
         writer.EndMessage(span);
     }
 

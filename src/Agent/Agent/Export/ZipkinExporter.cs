@@ -22,7 +22,7 @@ internal sealed class ZipkinExporter : ISpanExporter
         _endpoint = endpoint;
         _serviceName = serviceName;
         _timeoutMilliseconds = timeoutMilliseconds;
-        _client = Transport.ExportHttp.CreateClient(timeoutMilliseconds, Transport.ExportTls.SystemTrust);
+        _client = Transport.ExportHttp.CreateClient(timeoutMilliseconds, new Transport.ExportTlsState(Transport.ExportTls.SystemTrust));
         _client.DefaultRequestHeaders.UserAgent.Add(Transport.ExportHttp.UserAgent);
     }
 

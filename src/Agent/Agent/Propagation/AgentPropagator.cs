@@ -38,6 +38,12 @@ public sealed class AgentPropagator : DistributedContextPropagator
 
     public override IReadOnlyCollection<string> Fields => _fields;
 
+    /// <summary>
+    /// The W3C trace flags to send for a span (sampled, and Level 2's random-trace-id), for
+    /// instrumentations that write traceparent themselves.
+    /// </summary>
+    public static byte TraceFlagsOf(Activity activity) => TraceParent.FlagsOf(activity);
+
     // Unknown names are ignored (the configuration layer reports them) and repeated names count
     // once. "none" turns propagation off even when listed with others, as OpenTelemetry's other
     // SDKs refuse to combine it: an explicit "none" is taken as the stronger intent.

@@ -141,9 +141,8 @@ internal static class TraceParent
         Format(traceId.ToHexString(), spanId.ToHexString(), flags);
 
     // The flags an Activity sends onward: sampled from its current decision (a sampler may have
-    // changed it after the Id was first built), random as the trace's start set it.
-    public static byte FlagsOf(Activity activity) =>
-        (byte)((activity.Recorded ? SampledFlag : 0) | ((byte)activity.ActivityTraceFlags & RandomFlag));
+    // changed it after the Id was first built), random as the trace's start made it.
+    public static byte FlagsOf(Activity activity) => Tracing.RandomTraceFlag.W3CFlags(activity);
 
     // A W3C Activity's Id is already this header and is cached by the Activity, so it is reused
     // when its flags agree with what is sent.

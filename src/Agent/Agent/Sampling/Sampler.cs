@@ -153,7 +153,8 @@ internal sealed class TraceIdRatioSampler : Sampler
         }
 
         var randomness = parameters.Randomness(out var explicitValue);
-        if (!explicitValue && !parameters.IsRoot && (parameters.Parent.TraceFlags & Tracing.RandomTraceFlag.Random) == 0)
+        // In-process parents carry no flag bits but the sampled one; the flag matters for callers.
+        if (!explicitValue && parameters.Parent.IsRemote && (parameters.Parent.TraceFlags & Tracing.RandomTraceFlag.Random) == 0)
         {
             ReportPresumedRandomness();
         }

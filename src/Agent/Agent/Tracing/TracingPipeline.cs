@@ -154,7 +154,7 @@ internal sealed class TracingPipeline : IDisposable
     private void OnStarted(Activity activity)
     {
         // Also on unsampled spans: their context still travels downstream.
-        RandomTraceFlag.Apply(activity);
+        RandomTraceFlag.MarkOutgoing(activity);
         if (!activity.Recorded)
         {
             return;

@@ -14,7 +14,7 @@ internal static class ExportHttp
     /// <summary>Sent on every export request, as the OTLP exporter specification recommends.</summary>
     public static readonly ProductInfoHeaderValue UserAgent = new("TraceAgent-Exporter-Dotnet", ResourceBuilder.AgentVersion);
 
-    public static HttpClient CreateClient(int timeoutMilliseconds, ExportTls tls)
+    public static HttpClient CreateClient(int timeoutMilliseconds, ExportTlsState tls)
     {
         var handler = new SocketsHttpHandler
         {
@@ -34,8 +34,8 @@ internal static class ExportHttp
             MaxResponseHeadersLength = 64,
         };
 
-        handler.SslOptions.RemoteCertificateValidationCallback = (_, certificate, chain, errors) => tls.Validate(certificate, chain, errors);
-        handler.SslOptions.LocalCertificateSelectionCallback = (_, _, _, _, _) => tls.SelectClientCertificate()!;
+        handler.SslOptions.RemoteCertificateValidationCallback = (_, certificate, chain, errors) => tls.Tls.Validate(tls, certificate, chain, errors);
+        handler.SslOptions.LocalCertificateSelectionCallback = (_, _, _, _, _) => tls.Tls.SelectClientCertificate(tls)!;
 
         return new HttpClient(handler) { Timeout = Timeout.InfiniteTimeSpan };
     }

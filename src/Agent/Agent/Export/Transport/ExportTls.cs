@@ -14,7 +14,6 @@ namespace TraceAgent.Export.Transport;
 internal sealed class ExportTls
 {
     private readonly string? _trustVariable;
-    private volatile string? _lastRejection;
 
     private ExportTls(X509Certificate2Collection? trustedRoots, string? trustVariable, X509Certificate2? clientCertificate)
     {
@@ -29,26 +28,10 @@ internal sealed class ExportTls
 
     public X509Certificate2? ClientCertificate { get; }
 
-    /// <summary>Why the last server certificate was refused, or null.</summary>
-    public string? LastRejection => _lastRejection;
-
-    /// <summary>
-    /// Set when a collector asked for a client certificate during a handshake. With TLS 1.3 a
-    /// collector that refuses the client's certificate (or its absence) says so only after the
-    /// handshake, as a closed connection; this is how that failure gets a clear explanation.
-    /// </summary>
-    public bool ClientCertificateRequested { get; set; }
-
-    /// <summary>What a failed connection most likely means, when the collector asked for a client certificate.</summary>
-    public string? ClientCertificateExplanation => !ClientCertificateRequested ? null
-        : ClientCertificate is null
-            ? "the collector asked for a client certificate and none is configured (OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE, OTEL_EXPORTER_OTLP_CLIENT_KEY)"
-            : $"the collector closed the connection after the client certificate ({ClientCertificate.Subject}) was presented: it does not accept that certificate or its issuer";
-
     /// <summary>Called when the collector asks for a client certificate: the configured one, if any.</summary>
-    public X509Certificate? SelectClientCertificate()
+    public X509Certificate? SelectClientCertificate(ExportTlsState state)
     {
-        ClientCertificateRequested = true;
+        state.ClientCertificateRequested = true;
         return ClientCertificate;
     }
 
@@ -116,18 +99,18 @@ internal sealed class ExportTls
     }
 
     /// <summary>The server certificate check: the configured CAs only (when set), and the endpoint's host named.</summary>
-    public bool Validate(X509Certificate? certificate, X509Chain? chain, SslPolicyErrors errors)
+    public bool Validate(ExportTlsState state, X509Certificate? certificate, X509Chain? chain, SslPolicyErrors errors)
     {
         if (certificate is null)
         {
-            _lastRejection = "the collector sent no certificate";
+            state.LastRejection = "the collector sent no certificate";
             return false;
         }
 
         var subject = certificate.Subject;
         if ((errors & SslPolicyErrors.RemoteCertificateNameMismatch) != 0)
         {
-            _lastRejection = $"the collector's certificate ({subject}) is not issued for the endpoint's host";
+            state.LastRejection = $"the collector's certificate ({subject}) is not issued for the endpoint's host";
             return false;
         }
 
@@ -138,7 +121,7 @@ internal sealed class ExportTls
                 return true;
             }
 
-            _lastRejection = $"the collector's certificate ({subject}, issued by {certificate.Issuer}) is not trusted by this machine's CAs; set OTEL_EXPORTER_OTLP_CERTIFICATE to its CA";
+            state.LastRejection = $"the collector's certificate ({subject}, issued by {certificate.Issuer}) is not trusted by this machine's CAs; set OTEL_EXPORTER_OTLP_CERTIFICATE to its CA";
             return false;
         }
 
@@ -162,10 +145,51 @@ internal sealed class ExportTls
         }
 
         var status = string.Join(", ", custom.ChainStatus.Select(s => s.Status.ToString()).Distinct());
-        _lastRejection = $"the collector's certificate ({subject}, issued by {certificate.Issuer}) is not signed by a CA in {_trustVariable} ({status})";
+        state.LastRejection = $"the collector's certificate ({subject}, issued by {certificate.Issuer}) is not signed by a CA in {_trustVariable} ({status})";
         return false;
     }
 
     private static string Describe(string? variable, string path, string reason) =>
         $"{variable}='{path}' cannot be used: {reason.ReplaceLineEndings(" ")}";
+}
+
+/// <summary>
+/// What one exporter's handshakes said, kept apart from the TLS material (which exporters of
+/// several signals share), so each explains its own failures.
+/// </summary>
+internal sealed class ExportTlsState
+{
+    private volatile string? _lastRejection;
+    private volatile bool _clientCertificateRequested;
+
+    public ExportTlsState(ExportTls tls)
+    {
+        Tls = tls;
+    }
+
+    public ExportTls Tls { get; }
+
+    /// <summary>Why the last server certificate was refused, or null.</summary>
+    public string? LastRejection
+    {
+        get => _lastRejection;
+        set => _lastRejection = value;
+    }
+
+    /// <summary>
+    /// Set when a collector asked for a client certificate during a handshake. With TLS 1.3 a
+    /// collector that refuses the client's certificate (or its absence) says so only after the
+    /// handshake, as a closed connection; this is how that failure gets a clear explanation.
+    /// </summary>
+    public bool ClientCertificateRequested
+    {
+        get => _clientCertificateRequested;
+        set => _clientCertificateRequested = value;
+    }
+
+    /// <summary>What a failed connection most likely means, when the collector asked for a client certificate.</summary>
+    public string? ClientCertificateExplanation => !ClientCertificateRequested ? null
+        : Tls.ClientCertificate is null
+            ? "the collector asked for a client certificate and none is configured (OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE, OTEL_EXPORTER_OTLP_CLIENT_KEY)"
+            : $"the collector closed the connection after the client certificate ({Tls.ClientCertificate.Subject}) was presented: it does not accept that certificate or its issuer";
 }
