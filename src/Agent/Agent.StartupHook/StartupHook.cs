@@ -12,7 +12,8 @@ using System.Runtime.Loader;
 /// Why it is built this way:
 /// - It references nothing but the BCL and decides, before any agent type is touched, whether to
 ///   trace at all: OTEL_SDK_DISABLED, excluded processes, the dotnet CLI and build servers (never
-///   trace `dotnet build`), the runtime version, and an app that carries its own OpenTelemetry.
+///   trace `dotnet build`), the runtime version, and an app that carries its own OpenTelemetry SDK
+///   (the API alone is no reason: it exports nothing).
 /// - It is compiled for .NET Core 3.0, the first runtime that runs startup hooks, and uses only what
 ///   that runtime has: a hook compiled for a newer runtime fails to load on an older one, and that
 ///   failure happens before any code here runs, so it kills the app (exit 134). Compiled this way,
@@ -171,10 +172,13 @@ internal static class StartupHook
             return "runtime " + Environment.Version + " is not supported (the agent needs .NET " + OldestTracedRuntime + " or later); the app runs untraced";
         }
 
-        var appOpenTelemetry = FindInTrustedPlatformAssemblies("OpenTelemetry.dll") ?? FindInTrustedPlatformAssemblies("OpenTelemetry.Api.dll");
-        if (appOpenTelemetry is not null)
+        // Only the SDK (OpenTelemetry.dll) exports: an app with it would see every span twice. The
+        // API alone (OpenTelemetry.Api.dll, often brought in by a library) makes ActivitySources
+        // and has no exporter, so such an app is traced like any other.
+        var appSdk = FindInTrustedPlatformAssemblies("OpenTelemetry.dll");
+        if (appSdk is not null)
         {
-            return "the app carries its own OpenTelemetry " + FileVersion(appOpenTelemetry) + " (" + appOpenTelemetry + "); the agent "
+            return "the app carries its own OpenTelemetry SDK " + FileVersion(appSdk) + " (" + appSdk + "); the agent "
                 + FileVersion(typeof(StartupHook).Assembly.Location) + " would export every span twice, so it leaves this app untraced";
         }
 
