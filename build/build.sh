@@ -48,15 +48,22 @@ mkdir -p "$out"
 # The hook targets .NET Core 3.0 so that it loads on every runtime (see StartupHook.cs): it is
 # published as plain IL, with no runtime identifier (no runtime pack for 3.0 is needed or served).
 dotnet publish src/Agent/Agent.StartupHook/Agent.StartupHook.csproj -c "$configuration" -o "$out" --nologo -v quiet -p:GenerateDocumentationFile=false
-for project in \
-  src/Agent/Agent/Agent.csproj \
-  src/Instrumentations/AspNetCore/AspNetCore.csproj \
-  $(ls src/Instrumentations/*/*.csproj | grep -v AspNetCore || true); do
-  dotnet publish "$project" -c "$configuration" -o "$out" --nologo -v quiet -p:GenerateDocumentationFile=false "${ready_to_run[@]}"
+# The agent itself, once per runtime it traces (net8.0/, net9.0/, net10.0/): the same code, each
+# build ReadyToRun for its own runtime, since a runtime uses no ReadyToRun code compiled for another.
+# The hook loads the build of the runtime it runs on.
+frameworks=$(sed -n 's:.*<AgentTargetFrameworks>\(.*\)</AgentTargetFrameworks>.*:\1:p' Directory.Build.props | tr ';' ' ')
+for framework in $frameworks; do
+  for project in \
+    src/Agent/Agent/Agent.csproj \
+    src/Instrumentations/AspNetCore/AspNetCore.csproj \
+    $(ls src/Instrumentations/*/*.csproj | grep -v AspNetCore || true); do
+    dotnet publish "$project" -c "$configuration" -f "$framework" -o "$out/$framework" --nologo -v quiet -p:GenerateDocumentationFile=false "${ready_to_run[@]}"
+  done
+  # Each build holds only the agent's own assemblies: nothing an app could bind to by mistake.
+  find "$out/$framework" -maxdepth 1 -type f ! -name 'TraceAgent.*' -delete
+  find "$out/$framework" -mindepth 1 -maxdepth 1 -type d -exec rm -rf {} +
 done
-# The agent folder holds only the agent's own assemblies: nothing an app could bind to by mistake.
 find "$out" -maxdepth 1 -type f ! -name 'TraceAgent.*' -delete
-find "$out" -mindepth 1 -maxdepth 1 -type d -exec rm -rf {} +
 cp build/instrument.sh "$out/instrument.sh"
 chmod +x "$out/instrument.sh"
 rm -rf "$final.old"

@@ -12,12 +12,16 @@ using System.Runtime.Loader;
 /// Why it is built this way:
 /// - It references nothing but the BCL and decides, before any agent type is touched, whether to
 ///   trace at all: OTEL_SDK_DISABLED, excluded processes, the dotnet CLI and build servers (never
-///   trace `dotnet build`), the runtime version, and an app that carries its own OpenTelemetry.
+///   trace `dotnet build`), the runtime version, and an app that carries its own OpenTelemetry SDK
+///   (the API alone is no reason: it exports nothing).
 /// - It is compiled for .NET Core 3.0, the first runtime that runs startup hooks, and uses only what
 ///   that runtime has: a hook compiled for a newer runtime fails to load on an older one, and that
 ///   failure happens before any code here runs, so it kills the app (exit 134). Compiled this way,
-///   the hook loads everywhere and the "too old" decision is its own, one line and no crash. The
-///   agent's assemblies target .NET 8, the oldest runtime it traces; one build serves 8, 9 and 10.
+///   the hook loads everywhere and the "too old" decision is its own, one line and no crash.
+/// - The agent's assemblies are built once per runtime it traces, in subfolders net8.0/, net9.0/,
+///   net10.0/ (the same code, each ReadyToRun for its runtime: a runtime uses no ReadyToRun code
+///   compiled for another, and would JIT the agent's start-up instead). The hook loads the build of
+///   the running runtime, or of the newest runtime older than it (a newer runtime runs it JIT-compiled).
 /// - The agent's assemblies are not in the app's deps.json, so they are not in the trusted platform
 ///   assemblies (TPA) list. AssemblyLoadContext.Default.Resolving fires only for names that are not
 ///   in that list, and the agent ships only assemblies named TraceAgent.*, which no app has: the
@@ -59,8 +63,15 @@ internal static class StartupHook
                 return;
             }
 
-            AssemblyLoadContext.Default.Resolving += (context, name) => Resolve(directory, context, name);
-            StartAgent(directory);
+            var build = BuildFor(directory, Environment.Version.Major);
+            if (build is null)
+            {
+                Log("error", "no build of the agent for runtime " + Environment.Version + " in " + directory + "; the app runs untraced");
+                return;
+            }
+
+            AssemblyLoadContext.Default.Resolving += (context, name) => Resolve(build, context, name);
+            StartAgent(build);
         }
         catch (Exception ex)
         {
@@ -71,6 +82,21 @@ internal static class StartupHook
                 throw;
             }
         }
+    }
+
+    /// <summary>The subfolder netN.0 with the highest N not above the runtime's major version.</summary>
+    private static string? BuildFor(string directory, int major)
+    {
+        for (var version = major; version >= OldestTracedRuntime; version--)
+        {
+            var candidate = Path.Combine(directory, "net" + version.ToString(System.Globalization.CultureInfo.InvariantCulture) + ".0");
+            if (Directory.Exists(candidate))
+            {
+                return candidate;
+            }
+        }
+
+        return null;
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
@@ -146,10 +172,13 @@ internal static class StartupHook
             return "runtime " + Environment.Version + " is not supported (the agent needs .NET " + OldestTracedRuntime + " or later); the app runs untraced";
         }
 
-        var appOpenTelemetry = FindInTrustedPlatformAssemblies("OpenTelemetry.dll") ?? FindInTrustedPlatformAssemblies("OpenTelemetry.Api.dll");
-        if (appOpenTelemetry is not null)
+        // Only the SDK (OpenTelemetry.dll) exports: an app with it would see every span twice. The
+        // API alone (OpenTelemetry.Api.dll, often brought in by a library) makes ActivitySources
+        // and has no exporter, so such an app is traced like any other.
+        var appSdk = FindInTrustedPlatformAssemblies("OpenTelemetry.dll");
+        if (appSdk is not null)
         {
-            return "the app carries its own OpenTelemetry " + FileVersion(appOpenTelemetry) + " (" + appOpenTelemetry + "); the agent "
+            return "the app carries its own OpenTelemetry SDK " + FileVersion(appSdk) + " (" + appSdk + "); the agent "
                 + FileVersion(typeof(StartupHook).Assembly.Location) + " would export every span twice, so it leaves this app untraced";
         }
 

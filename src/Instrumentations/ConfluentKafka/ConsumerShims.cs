@@ -271,7 +271,7 @@ internal sealed unsafe class ConsumerShims
     /// <summary>
     /// The common case without strings: W3C trace context (and baggage) configured, and the message's
     /// only propagation header one traceparent in the canonical form the agent's producers write
-    /// (version 00, 55 bytes, lower-case hex, non-zero ids, flags 00 or 01). That form the propagator
+    /// (version 00, 55 bytes, lower-case hex, non-zero ids, flags 00 to 03). That form the propagator
     /// accepts as it is, so the context read here is the one it would return. Anything else (trace
     /// state, baggage, repeated or unusual headers) returns false and goes through the propagator.
     /// </summary>
@@ -320,14 +320,14 @@ internal sealed unsafe class ConsumerShims
         var traceId = traceParent.Slice(3, 32);
         var spanId = traceParent.Slice(36, 16);
         if (traceParent[0] != '0' || traceParent[1] != '0' || traceParent[2] != '-' || traceParent[35] != '-' || traceParent[52] != '-'
-            || traceParent[53] != '0' || (traceParent[54] != '0' && traceParent[54] != '1')
+            || traceParent[53] != '0' || traceParent[54] is < (byte)'0' or > (byte)'3'
             || !IsLowerHexNotAllZeros(traceId) || !IsLowerHexNotAllZeros(spanId))
         {
             found = false;
             return false;
         }
 
-        var flags = traceParent[54] == '1' ? ActivityTraceFlags.Recorded : ActivityTraceFlags.None;
+        var flags = (ActivityTraceFlags)(traceParent[54] - '0');
         context = new ActivityContext(ActivityTraceId.CreateFromUtf8String(traceId), ActivitySpanId.CreateFromUtf8String(spanId), flags, traceState: null, isRemote: true);
         return true;
     }

@@ -4,6 +4,7 @@ using System.Runtime.InteropServices;
 using System.Text;
 using Confluent.Kafka;
 using TraceAgent.Diagnostics;
+using TraceAgent.Propagation;
 
 namespace TraceAgent.Instrumentation.ConfluentKafka;
 
@@ -553,7 +554,8 @@ internal sealed unsafe class ProducerShims
 
             value[52] = (byte)'-';
             value[53] = (byte)'0';
-            value[54] = (source.ActivityTraceFlags & ActivityTraceFlags.Recorded) != 0 ? (byte)'1' : (byte)'0';
+            // Sampled (0x01) and, W3C Level 2, random trace id (0x02): the two flags version 00 defines.
+            value[54] = (byte)('0' + AgentPropagator.TraceFlagsOf(source));
             WriteField(tracing.TraceParentIndex, value);
             return true;
         }

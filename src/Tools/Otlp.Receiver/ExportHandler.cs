@@ -59,14 +59,17 @@ internal sealed class ExportHandler
 
     public async Task HandleAsync(HttpContext context)
     {
-        (string protocol, string signal)? route = context.Request.Path.Value switch
+        string path = context.Request.Path.Value ?? "";
+        (string protocol, string signal)? route = path switch
         {
             HttpTracesPath => (HttpProtocol, TracesSignal),
             HttpLogsPath => (HttpProtocol, LogsSignal),
-            GrpcTracesPath => (GrpcProtocol, TracesSignal),
-            GrpcLogsPath => (GrpcProtocol, LogsSignal),
+
+            // A gRPC method may sit under a path prefix (a gateway routing by path): /prefix/opentelemetry...
+            _ when path.EndsWith(GrpcTracesPath, StringComparison.Ordinal) => (GrpcProtocol, TracesSignal),
+            _ when path.EndsWith(GrpcLogsPath, StringComparison.Ordinal) => (GrpcProtocol, LogsSignal),
             HttpMetricsPath when _metrics is not null => (HttpProtocol, MetricsSignal),
-            GrpcMetricsPath when _metrics is not null => (GrpcProtocol, MetricsSignal),
+            _ when _metrics is not null && path.EndsWith(GrpcMetricsPath, StringComparison.Ordinal) => (GrpcProtocol, MetricsSignal),
             _ => null,
         };
 
@@ -95,6 +98,7 @@ internal sealed class ExportHandler
                 Headers = CopyHeaders(context.Request.Headers),
                 BodyLength = body.Length,
                 Mode = mode,
+                ClientCertificateSubject = context.Connection.ClientCertificate?.Subject,
             });
         }
 
@@ -111,12 +115,12 @@ internal sealed class ExportHandler
                 await WriteGarbageAsync(context, grpc).ConfigureAwait(false);
                 break;
             default:
-                await (grpc ? HandleGrpcAsync(context, found.signal, body) : HandleHttpAsync(context, found.signal, body)).ConfigureAwait(false);
+                await (grpc ? HandleGrpcAsync(context, found.signal, body, mode) : HandleHttpAsync(context, found.signal, body, mode)).ConfigureAwait(false);
                 break;
         }
     }
 
-    private async Task HandleHttpAsync(HttpContext context, string signal, byte[] body)
+    private async Task HandleHttpAsync(HttpContext context, string signal, byte[] body, ReceiverMode mode)
     {
         string contentType = context.Request.ContentType ?? "";
         if (contentType.StartsWith("application/json", StringComparison.OrdinalIgnoreCase))
@@ -146,12 +150,41 @@ internal sealed class ExportHandler
         }
 
         // An empty Export*ServiceResponse (no partial_success) is zero bytes.
+        byte[] answer = ExportResponse(mode);
         context.Response.StatusCode = StatusCodes.Status200OK;
         context.Response.ContentType = "application/x-protobuf";
-        context.Response.ContentLength = 0;
+        context.Response.ContentLength = answer.Length;
+        await context.Response.Body.WriteAsync(answer, context.RequestAborted).ConfigureAwait(false);
     }
 
-    private async Task HandleGrpcAsync(HttpContext context, string signal, byte[] body)
+    /// <summary>
+    /// Export{Trace,Logs}ServiceResponse: empty, or with partial_success = 1 { rejected = 1, error_message = 2 }
+    /// (the same field numbers for spans, log records and data points).
+    /// </summary>
+    private static byte[] ExportResponse(ReceiverMode mode)
+    {
+        if (mode.Kind != ReceiverModeKind.PartialSuccess)
+        {
+            return [];
+        }
+
+        var partial = new ProtoWriter();
+        if (mode.Rejected != 0)
+        {
+            partial.WriteVarintField(1, unchecked((ulong)mode.Rejected));
+        }
+
+        if (mode.Message.Length > 0)
+        {
+            partial.WriteStringField(2, mode.Message);
+        }
+
+        var response = new ProtoWriter();
+        response.WriteMessageField(1, partial);
+        return response.ToArray();
+    }
+
+    private async Task HandleGrpcAsync(HttpContext context, string signal, byte[] body, ReceiverMode mode)
     {
         if (!(context.Request.ContentType ?? "").StartsWith("application/grpc", StringComparison.OrdinalIgnoreCase))
         {
@@ -182,8 +215,12 @@ internal sealed class ExportHandler
         context.Response.ContentType = "application/grpc";
         context.Response.AppendTrailer("grpc-status", "0");
 
-        // One uncompressed, empty Export*ServiceResponse: flag 0, length 0.
-        await context.Response.Body.WriteAsync(new byte[5], context.RequestAborted).ConfigureAwait(false);
+        // One uncompressed Export*ServiceResponse: flag 0, big-endian length, the message.
+        byte[] answer = ExportResponse(mode);
+        byte[] frame = new byte[5 + answer.Length];
+        BinaryPrimitives.WriteUInt32BigEndian(frame.AsSpan(1), (uint)answer.Length);
+        answer.CopyTo(frame, 5);
+        await context.Response.Body.WriteAsync(frame, context.RequestAborted).ConfigureAwait(false);
     }
 
     private bool TryRecord(string signal, byte[] message, out string error, string protocol)

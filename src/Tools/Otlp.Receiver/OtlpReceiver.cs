@@ -1,7 +1,9 @@
 using System.Net;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
+using System.Security.Cryptography.X509Certificates;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.AspNetCore.Server.Kestrel.Https;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -43,10 +45,13 @@ public sealed class OtlpReceiver : IAsyncDisposable
     public int GrpcPort { get; private set; }
 
     /// <summary>Base URL for <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> with protocol http/protobuf.</summary>
-    public string HttpEndpoint => $"http://127.0.0.1:{HttpPort}";
+    public string HttpEndpoint => $"{Scheme}://127.0.0.1:{HttpPort}";
 
     /// <summary>Base URL for <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> with protocol grpc.</summary>
-    public string GrpcEndpoint => $"http://127.0.0.1:{GrpcPort}";
+    public string GrpcEndpoint => $"{Scheme}://127.0.0.1:{GrpcPort}";
+
+    /// <summary>"https" when the receiver was started with a server certificate.</summary>
+    public string Scheme { get; private set; } = "http";
 
     /// <summary>How export requests are answered from now on; faulted requests record no spans or logs.</summary>
     public ReceiverMode Mode
@@ -96,12 +101,14 @@ public sealed class OtlpReceiver : IAsyncDisposable
             kestrel.Listen(IPAddress.Loopback, options.HttpPort, listen =>
             {
                 listen.Protocols = HttpProtocols.Http1AndHttp2;
+                UseTls(listen, options);
                 httpListen = listen;
             });
             kestrel.Listen(IPAddress.Loopback, options.GrpcPort, listen =>
             {
                 // HTTP/2 only on a cleartext endpoint means prior knowledge, which is how gRPC clients connect.
                 listen.Protocols = HttpProtocols.Http2;
+                UseTls(listen, options);
                 grpcListen = listen;
             });
         });
@@ -125,9 +132,32 @@ public sealed class OtlpReceiver : IAsyncDisposable
         }
 
         // Kestrel writes the bound endpoint back into the listen options, which is how port 0 resolves.
+        receiver.Scheme = options.ServerCertificate is null ? "http" : "https";
         receiver.HttpPort = httpListen!.IPEndPoint!.Port;
         receiver.GrpcPort = grpcListen!.IPEndPoint!.Port;
         return receiver;
+    }
+
+    private static void UseTls(ListenOptions listen, OtlpReceiverOptions options)
+    {
+        if (options.ServerCertificate is null)
+        {
+            return;
+        }
+
+        listen.UseHttps(new HttpsConnectionAdapterOptions
+        {
+            ServerCertificate = options.ServerCertificate,
+            ClientCertificateMode = options.RequiredClientCertificateAuthority is null ? ClientCertificateMode.NoCertificate : ClientCertificateMode.RequireCertificate,
+            ClientCertificateValidation = options.RequiredClientCertificateAuthority is not { } authority ? null : (certificate, _, _) =>
+            {
+                using var chain = new X509Chain();
+                chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
+                chain.ChainPolicy.CustomTrustStore.Add(authority);
+                chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+                return chain.Build(certificate);
+            },
+        });
     }
 
     /// <summary>Completes with the spans received so far as soon as <paramref name="until"/> holds for them.</summary>

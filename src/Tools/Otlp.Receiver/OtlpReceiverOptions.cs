@@ -1,3 +1,5 @@
+using System.Security.Cryptography.X509Certificates;
+
 namespace TraceAgent.Otlp.Receiver;
 
 public sealed class OtlpReceiverOptions
@@ -24,4 +26,13 @@ public sealed class OtlpReceiverOptions
     /// everything it was ever sent.
     /// </summary>
     public bool RetainReceived { get; init; } = true;
+
+    /// <summary>With a certificate (and its key) both endpoints speak TLS: https:// URLs, gRPC over HTTP/2 with ALPN.</summary>
+    public X509Certificate2? ServerCertificate { get; init; }
+
+    /// <summary>
+    /// With TLS, demand a client certificate issued by this CA: a client without one, or with
+    /// another, fails the handshake.
+    /// </summary>
+    public X509Certificate2? RequiredClientCertificateAuthority { get; init; }
 }

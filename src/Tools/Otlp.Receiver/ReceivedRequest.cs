@@ -22,6 +22,9 @@ public sealed class ReceivedRequest
 
     public ReceiverMode Mode { get; init; } = ReceiverMode.Normal;
 
+    /// <summary>The subject of the client certificate presented over TLS, or null.</summary>
+    public string? ClientCertificateSubject { get; init; }
+
     public string? Header(string name) => Headers.TryGetValue(name, out string? value) ? value : null;
 
     public override string ToString() => $"{Protocol} {Signal} {HttpVersion} {BodyLength} bytes ({Mode})";

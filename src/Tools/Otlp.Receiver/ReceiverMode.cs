@@ -15,13 +15,18 @@ public enum ReceiverModeKind
 
     /// <summary>Answer success with bytes that are not a valid response message.</summary>
     Garbage,
+
+    /// <summary>Decode and record, and answer with OTLP partial_success (rejected count and message).</summary>
+    PartialSuccess,
 }
 
 /// <summary>How the receiver answers export requests; switch it at runtime to test exporter failure handling.</summary>
 public sealed class ReceiverMode
 {
-    private ReceiverMode(ReceiverModeKind kind, int httpStatusCode, int grpcStatusCode, int? retryAfterSeconds)
+    private ReceiverMode(ReceiverModeKind kind, int httpStatusCode, int grpcStatusCode, int? retryAfterSeconds, long rejected = 0, string message = "")
     {
+        Rejected = rejected;
+        Message = message;
         Kind = kind;
         HttpStatusCode = httpStatusCode;
         GrpcStatusCode = grpcStatusCode;
@@ -35,6 +40,15 @@ public sealed class ReceiverMode
     public static ReceiverMode Garbage { get; } = new(ReceiverModeKind.Garbage, 200, 0, null);
 
     public ReceiverModeKind Kind { get; }
+
+    /// <summary>For <see cref="ReceiverModeKind.PartialSuccess"/>: the rejected item count sent back.</summary>
+    public long Rejected { get; }
+
+    /// <summary>For <see cref="ReceiverModeKind.PartialSuccess"/>: the error_message sent back.</summary>
+    public string Message { get; }
+
+    /// <summary>Accept and record every export, answering that <paramref name="rejected"/> items were rejected, with <paramref name="message"/>.</summary>
+    public static ReceiverMode PartialSuccess(long rejected, string message) => new(ReceiverModeKind.PartialSuccess, 200, 0, null, rejected, message);
 
     /// <summary>Status sent on the OTLP/HTTP endpoint.</summary>
     public int HttpStatusCode { get; }

@@ -163,9 +163,65 @@ public sealed class CoreTests
         Assert.Equal(0, process.ExitCode);
         Assert.Equal(["own sdk made 1 span"], process.StandardOutput);
         var line = Assert.Single(process.StandardError);
-        Assert.Contains("OpenTelemetry 1.20.1", line, StringComparison.Ordinal);
+        Assert.Contains("OpenTelemetry SDK 1.20.1", line, StringComparison.Ordinal);
         Assert.Contains("the agent 0.1.0", line, StringComparison.Ordinal);
         Assert.Equal(0, receiver.RequestCount);
+    }
+
+    [Theory]
+    [InlineData("TestApplication.OpenTelemetryApi-direct")]
+    [InlineData("TestApplication.OpenTelemetryApi-library")]
+    public async Task App_with_the_OpenTelemetry_API_but_no_SDK_is_traced_and_the_API_works_as_before(string app)
+    {
+        // The app references OpenTelemetry.Api (directly, or only through a library) and no SDK.
+        var directory = RepoPaths.TestAppDirectory(app);
+        Assert.True(File.Exists(Path.Combine(directory, "OpenTelemetry.Api.dll")));
+        Assert.False(File.Exists(Path.Combine(directory, "OpenTelemetry.dll")));
+
+        using var listener = new System.Net.HttpListener();
+        var url = "http://127.0.0.1:" + TcpPort.FreePort() + "/called/";
+        listener.Prefixes.Add(url);
+        listener.Start();
+        var received = Task.Run(async () =>
+        {
+            var context = await listener.GetContextAsync();
+            var traceParent = context.Request.Headers["traceparent"];
+            context.Response.StatusCode = 204;
+            context.Response.Close();
+            return traceParent;
+        });
+
+        await using var receiver = await OtlpReceiver.StartAsync();
+        var environment = AgentEnvironment.For(receiver, "api-app").With(("OTEL_DOTNET_AUTO_TRACES_ADDITIONAL_SOURCES", "TestApp.OpenTelemetryApi"));
+        using var traced = TestProcess.StartDotnet(RepoPaths.TestAppDll(app), environment, [url]);
+        Assert.Equal(0, await traced.WaitForExitAsync(Timeout));
+
+        // The API's span and the HttpClient call under it, exported by the agent.
+        var spans = await receiver.WaitForSpansAsync(s => s.Any(x => x.Name == "api-span") && s.Any(x => x.Kind == SpanKinds.Client), Timeout);
+        var apiSpan = Assert.Single(spans, s => s.Name == "api-span");
+        var client = Assert.Single(spans, s => s.Kind == SpanKinds.Client);
+        Assert.Equal("TestApp.OpenTelemetryApi", apiSpan.ScopeName);
+        Assert.Equal("2.0.0", apiSpan.ScopeVersion);
+        Assert.Equal("from-the-api", apiSpan.Attribute("api.attribute"));
+        Assert.Equal(apiSpan.TraceId, client.TraceId);
+        Assert.Equal(apiSpan.SpanId, client.ParentSpanId);
+
+        // The API's own propagator saw the agent's span (it writes the sampled flag alone); the agent
+        // injected the client span downstream, sampled and, W3C Level 2, random.
+        Assert.Contains($"api traceparent 00-{apiSpan.TraceId}-{apiSpan.SpanId}-01", traced.StandardOutput);
+        Assert.Equal($"00-{client.TraceId}-{client.SpanId}-03", await received.WaitAsync(Timeout));
+
+        // The app's own use of the API is what it is without the agent: baggage through the API,
+        // and the API's default propagator a no-op because the app installed no SDK.
+        using var untraced = TestProcess.StartDotnet(RepoPaths.TestAppDll(app), new Dictionary<string, string?>(), []);
+        Assert.Equal(0, await untraced.WaitForExitAsync(Timeout));
+        Assert.Equal(
+            ["api traceparent none", "default propagator wrote 0 header(s)", "baggage api.key=api-value", "api app done"],
+            untraced.StandardOutput);
+        Assert.Equal(
+            ["default propagator wrote 0 header(s)", "baggage api.key=api-value", "call answered 204", "api app done"],
+            traced.StandardOutput.Where(l => !l.StartsWith("api traceparent ", StringComparison.Ordinal)));
+        Assert.DoesNotContain(traced.StandardError, l => l.Contains("untraced", StringComparison.Ordinal));
     }
 
     [Fact]

@@ -17,12 +17,23 @@ public sealed class RuntimeTests
     public async Task A_console_app_is_traced_on_every_supported_runtime(string runtime)
     {
         await using var receiver = await OtlpReceiver.StartAsync();
-        var environment = AgentEnvironment.For(receiver, "console-" + runtime).With(("OTEL_DOTNET_AUTO_TRACES_ADDITIONAL_SOURCES", "TestApp.Console"));
+        using var jitLog = new TempFile();
+        var environment = AgentEnvironment.For(receiver, "console-" + runtime).With(
+            ("OTEL_DOTNET_AUTO_TRACES_ADDITIONAL_SOURCES", "TestApp.Console"),
+            ("DOTNET_JitDisasmSummary", "1"),
+            ("DOTNET_JitStdOutFile", jitLog.Path));
         using var process = TestProcess.StartDotnet(RepoPaths.TestAppDll(TestRuntimes.App("TestApplication.Console", runtime)), environment);
 
         Assert.Equal(5, await process.WaitForExitAsync(Timeout));
         Assert.Equal(["console app done"], process.StandardOutput);
-        Assert.Contains(process.StandardError, l => l.Contains("tracing service 'console-" + runtime + "'", StringComparison.Ordinal));
+
+        // The hook loaded the build made for this runtime, and its start-up code ran precompiled: a
+        // runtime uses no ReadyToRun code compiled for another one, and would JIT about two hundred
+        // of the agent's methods at start instead.
+        var build = TestRuntimes.Default == runtime ? "net10.0" : runtime + ".0";
+        Assert.Contains(process.StandardError, l => l.Contains("(" + build + " build) tracing service 'console-" + runtime + "'", StringComparison.Ordinal));
+        var jitted = File.ReadAllLines(jitLog.Path).Where(l => l.Contains(" TraceAgent.", StringComparison.Ordinal) && l.Contains("Tier0", StringComparison.Ordinal)).ToList();
+        Assert.True(jitted.Count <= 5, string.Join("\n", jitted));
 
         // The agent flushes at exit: the spans are in by now.
         var root = Assert.Single(receiver.Spans, s => s.Name == "console-root");
@@ -51,5 +62,12 @@ public sealed class RuntimeTests
         var line = Assert.Single(with.StandardError);
         Assert.Contains(" warn runtime 3.1.3 is not supported (the agent needs .NET 8 or later); the app runs untraced", line, StringComparison.Ordinal);
         Assert.Empty(receiver.Requests);
+    }
+
+    private sealed class TempFile : IDisposable
+    {
+        public string Path { get; } = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "traceagent-jit-" + Guid.NewGuid().ToString("N") + ".txt");
+
+        public void Dispose() => File.Delete(Path);
     }
 }

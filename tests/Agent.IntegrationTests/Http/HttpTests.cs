@@ -316,4 +316,75 @@ public sealed class HttpTests
         var back = spans.Single(s => s.ServiceName == "back" && (s.Attribute("url.path") as string) != WebApp.ReadinessPath);
         Assert.Equal(front.TraceId, back.TraceId);
     }
+
+    [Fact]
+    public async Task Two_services_on_traceidratio_keep_exactly_the_same_traces_and_say_so_in_tracestate()
+    {
+        // Both services sample on their own (traceidratio ignores the caller's flag) with the same
+        // ratio. The callers' trace ids are chosen: the right-most 56 bits decide, against th 8
+        // (0x80000000000000), which traces must be kept; the callers claim "not sampled" throughout.
+        await using var pair = await Pair.StartAsync(("OTEL_TRACES_SAMPLER", "traceidratio"), ("OTEL_TRACES_SAMPLER_ARG", "0.5"));
+        var random = new Random(15);
+        var expectedKept = new HashSet<string>();
+        var all = new List<string>();
+        for (var i = 0; i < 40; i++)
+        {
+            var bytes = new byte[16];
+            random.NextBytes(bytes);
+            bytes[9] = (byte)(i % 2 == 0 ? 0x80 | bytes[9] : 0x7f & bytes[9]);
+            var traceId = Convert.ToHexStringLower(bytes);
+            all.Add(traceId);
+            if (i % 2 == 0)
+            {
+                expectedKept.Add(traceId);
+            }
+
+            var (status, _) = await pair.GetAsync("/front/" + i.ToString(System.Globalization.CultureInfo.InvariantCulture), ("traceparent", $"00-{traceId}-1234567890123456-02"));
+            Assert.Equal(HttpStatusCode.OK, status);
+        }
+
+        // A last kept request: each process exports in order, so once its spans are in, every
+        // span either service made before it is in too.
+        var marker = "0123456789abcdef" + "00" + "f3456789abcdef";
+        await pair.GetAsync("/front/99", ("traceparent", $"00-{marker}-1234567890123456-02"));
+        var spans = await pair.Receiver.WaitForSpansAsync(s => s.Count(x => x.TraceId == marker) >= 3, Timeout);
+
+        var kept = spans.Where(s => all.Contains(s.TraceId)).GroupBy(s => s.TraceId).ToDictionary(g => g.Key, g => g.ToList());
+        Assert.Equal(expectedKept.Order(), kept.Keys.Order());
+        foreach (var (_, trace) in kept)
+        {
+            // Front server, front client, back server: the whole trace in both services.
+            Assert.Equal(["back", "front", "front"], trace.Select(s => s.ServiceName).Order());
+            Assert.All(trace, s => Assert.Equal("ot=th:8", s.TraceState));
+            Assert.All(trace, s => Assert.Equal(0x03u, s.Flags & 0xffu));
+        }
+    }
+
+    [Fact]
+    public async Task Traces_started_at_a_ratio_carry_the_threshold_and_the_random_flag_downstream()
+    {
+        await using var pair = await Pair.StartAsync(("OTEL_TRACES_SAMPLER", "parentbased_traceidratio"), ("OTEL_TRACES_SAMPLER_ARG", "0.25"));
+        for (var i = 0; i < 40; i++)
+        {
+            await pair.GetAsync("/front/" + i.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        }
+
+        var marker = "0123456789abcdef" + "00" + "f3456789abcdef";
+        await pair.GetAsync("/front/99", ("traceparent", $"00-{marker}-1234567890123456-03"));
+        var spans = await pair.Receiver.WaitForSpansAsync(s => s.Count(x => x.TraceId == marker) >= 3, Timeout);
+        var roots = spans.Where(s => s.ServiceName == "front" && s.IsRoot && (s.Attribute("url.path") as string)?.StartsWith("/front/", StringComparison.Ordinal) == true).ToList();
+
+        // Each kept root decided by its own trace id against th c (0xc0000000000000).
+        Assert.NotEmpty(roots);
+        Assert.True(roots.Count < 40, "a quarter of the traces, not all, are kept");
+        foreach (var root in roots)
+        {
+            Assert.True(Convert.ToUInt64(root.TraceId[18..], 16) >= 0xc0000000000000UL, root.TraceId);
+            Assert.Equal("ot=th:c", root.TraceState);
+            Assert.Equal(0x03u, root.Flags & 0xffu);
+            var trace = spans.Where(s => s.TraceId == root.TraceId).ToList();
+            Assert.Equal(3, trace.Count);
+            Assert.All(trace, s => Assert.Equal("ot=th:c", s.TraceState));
+        }
+    }
 }

@@ -263,7 +263,8 @@ public sealed class KafkaTests
         Assert.Equal("two", Header(withAppHeaders, "app-second"));
         // The other request's server span may not have arrived yet: match on the parent that has.
         var send = spans.Single(s => s.Name == "send " + topic && spans.Any(r => r.SpanId == s.ParentSpanId && IsRequest(r, "/produce/headers")));
-        Assert.Equal($"00-{send.TraceId}-{send.SpanId}-01", Header(withAppHeaders, "traceparent"));
+        // Sampled, and (W3C Level 2) random: the trace started in the app, with a random trace id.
+        Assert.Equal($"00-{send.TraceId}-{send.SpanId}-03", Header(withAppHeaders, "traceparent"));
 
         // Without headers of its own the message gets just the agent's.
         var plain = messages.Single(m => Encoding.UTF8.GetString(m.Message.Key!) == "order-1").Message.Headers;

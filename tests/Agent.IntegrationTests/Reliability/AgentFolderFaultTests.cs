@@ -103,27 +103,33 @@ public sealed class AgentFolderFaultTests
         public static AgentCopy Create()
         {
             var directory = Directory.CreateTempSubdirectory("traceagent-damaged-");
-            foreach (var file in Directory.GetFiles(RepoPaths.AgentDirectory))
+            foreach (var file in Directory.GetFiles(RepoPaths.AgentDirectory, "*", SearchOption.AllDirectories))
             {
-                File.Copy(file, Path.Combine(directory.FullName, Path.GetFileName(file)));
+                var target = Path.Combine(directory.FullName, Path.GetRelativePath(RepoPaths.AgentDirectory, file));
+                Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+                File.Copy(file, target);
             }
 
             return new AgentCopy(directory);
         }
 
+        /// <summary>Damages the file in the hook's folder or, for the agent's own assemblies, in every runtime's build.</summary>
         public void Damage(string fileName, Damage damage)
         {
-            var path = Path.Combine(_directory.FullName, fileName);
-            Assert.True(File.Exists(path), path + " is not in the agent folder");
-            if (damage == AgentFolderFaultTests.Damage.Missing)
+            var paths = Directory.GetFiles(_directory.FullName, fileName, SearchOption.AllDirectories);
+            Assert.True(paths.Length > 0, fileName + " is not in the agent folder");
+            foreach (var path in paths)
             {
-                File.Delete(path);
-                return;
-            }
+                if (damage == AgentFolderFaultTests.Damage.Missing)
+                {
+                    File.Delete(path);
+                    continue;
+                }
 
-            // What an interrupted copy leaves: the start of the file and nothing more.
-            var head = File.ReadAllBytes(path).AsSpan(0, 512).ToArray();
-            File.WriteAllBytes(path, head);
+                // What an interrupted copy leaves: the start of the file and nothing more.
+                var head = File.ReadAllBytes(path).AsSpan(0, 512).ToArray();
+                File.WriteAllBytes(path, head);
+            }
         }
 
         public void Dispose() => _directory.Delete(recursive: true);

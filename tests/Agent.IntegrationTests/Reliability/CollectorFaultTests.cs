@@ -156,8 +156,8 @@ public sealed class CollectorFaultTests(ITestOutputHelper output)
 
     /// <summary>
     /// With no load: one span is exported into the fault, then the collector heals and a second
-    /// span is sent. Retryable answers (OTLP: HTTP 429/502/503/504, gRPC UNAVAILABLE,
-    /// RESOURCE_EXHAUSTED...) get the same batch sent again; any other is dropped at once. Exports
+    /// span is sent. Retryable answers (OTLP: HTTP 429/502/503/504, gRPC UNAVAILABLE..., and
+    /// RESOURCE_EXHAUSTED with RetryInfo) get the same batch sent again; any other is dropped at once. Exports
     /// run one at a time, so once the second span has arrived the first one's fate is settled.
     /// </summary>
     private async Task CheckRetrySemanticsAsync(OtlpReceiver receiver, WebApp app, HttpClient client, ReceiverMode mode, bool grpc)
@@ -175,7 +175,7 @@ public sealed class CollectorFaultTests(ITestOutputHelper output)
         var firstFaulted = requests.ToList().FindIndex(r => r.Mode == mode);
         var faultedCount = requests.Count(r => r.Mode == mode);
         var retryable = grpc
-            ? mode.GrpcStatusCode is 1 or 4 or 8 or 10 or 11 or 14 or 15
+            ? mode.GrpcStatusCode is 1 or 4 or 10 or 11 or 14 or 15 || (mode.GrpcStatusCode == 8 && mode.RetryAfterSeconds is not null)
             : mode.HttpStatusCode is 429 or 502 or 503 or 504;
         if (retryable)
         {

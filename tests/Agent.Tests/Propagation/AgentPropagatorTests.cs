@@ -34,7 +34,8 @@ public sealed class AgentPropagatorTests
 
         propagator.Inject(activity, carrier, HeaderCarrier.Setter);
 
-        string expected = $"00-{activity.TraceId.ToHexString()}-{activity.SpanId.ToHexString()}-01";
+        // Sampled, and random: a trace started here has a random trace id (W3C Level 2 flag 02).
+        string expected = $"00-{activity.TraceId.ToHexString()}-{activity.SpanId.ToHexString()}-03";
         Assert.Equal(expected, carrier.Get("traceparent"));
         Assert.Equal("congo=t61rcWkgMzE", carrier.Get("tracestate"));
         Assert.Equal("userId=alice", carrier.Get("baggage"));
@@ -52,7 +53,7 @@ public sealed class AgentPropagatorTests
 
         propagator.Inject(activity, carrier, HeaderCarrier.Setter);
 
-        Assert.Equal($"00-{activity.TraceId.ToHexString()}-{activity.SpanId.ToHexString()}-00", carrier.Get("traceparent"));
+        Assert.Equal($"00-{activity.TraceId.ToHexString()}-{activity.SpanId.ToHexString()}-02", carrier.Get("traceparent"));
         Assert.Null(carrier.Get("tracestate"));
     }
 
@@ -71,7 +72,7 @@ public sealed class AgentPropagatorTests
         Assert.Equal(traceId, carrier.Get("X-B3-TraceId"));
         Assert.Equal(spanId, carrier.Get("X-B3-SpanId"));
         Assert.Equal("0", carrier.Get("X-B3-Sampled"));
-        Assert.Equal($"00-{traceId}-{spanId}-00", carrier.Get("traceparent"));
+        Assert.Equal($"00-{traceId}-{spanId}-02", carrier.Get("traceparent"));
         Assert.Equal(5, carrier.Count);
     }
 

@@ -19,7 +19,9 @@ public sealed class InjectAllocationTests
         DistributedContextPropagator.PropagatorSetterCallback setter = static (_, _, _) => { };
         using var activity = new Activity("allocation");
         activity.SetIdFormat(ActivityIdFormat.W3C);
-        activity.ActivityTraceFlags = ActivityTraceFlags.Recorded;
+        // As the agent's listener leaves an outgoing call's span: sampled, and marked random
+        // (W3C Level 2) before its Id is built, so the cached Id is the header to send.
+        activity.ActivityTraceFlags = ActivityTraceFlags.Recorded | (ActivityTraceFlags)0x02;
         activity.Start();
         for (int i = 0; i < Operations; i++)
         {

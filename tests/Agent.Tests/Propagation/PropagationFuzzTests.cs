@@ -191,10 +191,10 @@ public sealed partial class PropagationFuzzTests
         return new string(chars);
     }
 
-    [GeneratedRegex("^00-(?![0]{32})[0-9a-f]{32}-(?![0]{16})[0-9a-f]{16}-0[01]$")]
+    [GeneratedRegex("^00-(?![0]{32})[0-9a-f]{32}-(?![0]{16})[0-9a-f]{16}-0[0-3]$")]
     private static partial Regex TraceParentRegex();
 
-    [GeneratedRegex(@"^([a-z][a-z0-9_\-*/]{0,255}|[a-z0-9][a-z0-9_\-*/]{0,240}@[a-z][a-z0-9_\-*/]{0,13})=[\x20-\x2b\x2d-\x3c\x3e-\x7e]{0,255}[\x21-\x2b\x2d-\x3c\x3e-\x7e]$")]
+    [GeneratedRegex(@"^[a-z0-9][a-z0-9_\-*/@]{0,255}=[\x20-\x2b\x2d-\x3c\x3e-\x7e]{0,255}[\x21-\x2b\x2d-\x3c\x3e-\x7e]$")]
     private static partial Regex TraceStateMemberRegex();
 
     [GeneratedRegex(@"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+=[\x21\x23-\x2b\x2d-\x3a\x3c-\x5b\x5d-\x7e]*(,[!#$%&'*+\-.^_`|~0-9A-Za-z]+=[\x21\x23-\x2b\x2d-\x3a\x3c-\x5b\x5d-\x7e]*)*$")]

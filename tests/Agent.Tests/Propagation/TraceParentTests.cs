@@ -2,7 +2,7 @@ using TraceAgent.Propagation;
 
 namespace TraceAgent.Tests.Propagation;
 
-// Expected values come from https://www.w3.org/TR/trace-context/#traceparent-header and the
+// Expected values come from https://www.w3.org/TR/trace-context-2/#traceparent-header and the
 // W3C trace-context test suite (test/test.py).
 public sealed class TraceParentTests
 {
@@ -12,11 +12,12 @@ public sealed class TraceParentTests
     [Theory]
     [InlineData("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")]
     [InlineData("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00")]
-    // Flags are a bit field: 03 and 09 are sampled, 02 and 08 are not; unknown bits are set to zero.
-    [InlineData("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-03", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")]
+    // Flags are a bit field: sampled (01) and, Level 2, random (02) are kept; unknown bits are set to zero.
+    [InlineData("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-03", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-03")]
     [InlineData("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-09", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")]
-    [InlineData("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-02", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00")]
-    [InlineData("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-ff", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")]
+    [InlineData("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-02", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-02")]
+    [InlineData("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-0a", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-02")]
+    [InlineData("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-ff", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-03")]
     // Leading and trailing OWS (test_traceparent_ows_handling).
     [InlineData(" 00-12345678901234567890123456789012-1234567890123456-01", "00-12345678901234567890123456789012-1234567890123456-01")]
     [InlineData("\t00-12345678901234567890123456789012-1234567890123456-01", "00-12345678901234567890123456789012-1234567890123456-01")]

@@ -3,8 +3,8 @@ using TraceAgent.Propagation;
 
 namespace TraceAgent.Tests.Propagation;
 
-// Expected values come from https://www.w3.org/TR/trace-context/#tracestate-header (Level 1 key
-// grammar) and the Level 1 W3C test suite: an invalid member discards the whole header.
+// Expected values come from https://www.w3.org/TR/trace-context-2/#tracestate-header (Level 2 key
+// grammar) and the W3C test suite: an invalid member discards the whole header.
 public sealed class TraceStateTests
 {
     [Theory]
@@ -25,11 +25,17 @@ public sealed class TraceStateTests
     [InlineData("foo= 1", "foo= 1")]
     [InlineData("foo=a b", "foo=a b")]
     [InlineData("foo=!\"#$%&'()*+-./:;<>?@[\\]^_`{|}~", "foo=!\"#$%&'()*+-./:;<>?@[\\]^_`{|}~")]
-    // Keys: simple and multi-tenant.
+    // Keys (Level 2 grammar): a letter or digit first, then letters, digits, _ - * / and @ anywhere.
     [InlineData("a=1", "a=1")]
     [InlineData("a0_-*/=1", "a0_-*/=1")]
     [InlineData("0tenant@system=1", "0tenant@system=1")]
     [InlineData("t@s=1", "t@s=1")]
+    [InlineData("1foo=1", "1foo=1")]
+    [InlineData("t@1s=1", "t@1s=1")]
+    // test_tracestate_key_illegal_vendor_format: '@' may end a key or repeat.
+    [InlineData("foo@=1,bar=2", "foo@=1,bar=2")]
+    [InlineData("foo@@bar=1,bar=2", "foo@@bar=1,bar=2")]
+    [InlineData("foo@bar@baz=1,bar=2", "foo@bar@baz=1,bar=2")]
     // Duplicate keys: the left-most is kept (the spec lets vendors discard duplicates).
     [InlineData("foo=1,foo=1", "foo=1")]
     [InlineData("foo=1,bar=2,foo=3", "foo=1,bar=2")]
@@ -63,15 +69,10 @@ public sealed class TraceStateTests
     [InlineData("foo =1")]
     [InlineData("FOO=1")]
     [InlineData("foo.bar=1")]
-    // Illegal vendor format (Level 1 test_tracestate_key_illegal_vendor_format).
-    [InlineData("foo@=1,bar=2")]
+    // A key starts with a lower-case letter or a digit (test_tracestate_key_illegal_vendor_format).
     [InlineData("@foo=1,bar=2")]
-    [InlineData("foo@@bar=1,bar=2")]
-    [InlineData("foo@bar@baz=1,bar=2")]
-    // A simple key starts with a letter; a system id starts with a letter.
-    [InlineData("1foo=1")]
     [InlineData("_foo=1")]
-    [InlineData("t@1s=1")]
+    [InlineData("*foo=1")]
     // Illegal values (test_tracestate_value_illegal_characters).
     [InlineData("foo=bar=baz")]
     [InlineData("foo=,bar=3")]
@@ -90,16 +91,16 @@ public sealed class TraceStateTests
     }
 
     [Fact]
-    public void KeyLengthLimitsFollowTheLevel1Grammar()
+    public void KeyLengthLimitIs256CharactersWhereverTheAtSignsAre()
     {
-        // simple-key: up to 256 characters.
+        // test_tracestate_key_length_limit (Level 2): 256 characters in all, '@' or not.
         Assert.True(TraceState.IsValidKey(new string('z', 256)));
         Assert.False(TraceState.IsValidKey(new string('z', 257)));
-
-        // tenant-id up to 241, system-id up to 14 characters.
         Assert.True(TraceState.IsValidKey(new string('t', 241) + "@" + new string('v', 14)));
-        Assert.False(TraceState.IsValidKey(new string('t', 242) + "@v"));
-        Assert.False(TraceState.IsValidKey("t@" + new string('v', 15)));
+        Assert.True(TraceState.IsValidKey(new string('t', 242) + "@v"));
+        Assert.True(TraceState.IsValidKey("t@" + new string('v', 15)));
+        Assert.True(TraceState.IsValidKey(new string('t', 200) + "@" + new string('v', 55)));
+        Assert.False(TraceState.IsValidKey(new string('t', 200) + "@" + new string('v', 56)));
     }
 
     [Fact]

@@ -4,6 +4,10 @@ using System.Net;
 // A web app with no tracing code: front and back of the HTTP tests are two instances of it.
 var builder = WebApplication.CreateSlimBuilder(args);
 builder.Logging.ClearProviders();
+#if WITH_OPENTELEMETRY_SDK
+// Only when compiled into TestApplication.WebWithOpenTelemetry, the parity test's SDK side.
+SdkSetup.Configure(builder.Services);
+#endif
 var app = builder.Build();
 var backend = Environment.GetEnvironmentVariable("BACKEND_URL") ?? "http://127.0.0.1:1";
 var client = new HttpClient { BaseAddress = new Uri(backend) };
@@ -62,6 +66,25 @@ app.MapGet("/call-timeout", async () =>
     {
         return Results.StatusCode((int)HttpStatusCode.GatewayTimeout);
     }
+});
+// The W3C trace-context test service: the body is a JSON array of {"url", "arguments"}; each url is
+// called with POST and its arguments as the body (w3c/trace-context test/README.md).
+var onward = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
+app.MapPost("/test", async (HttpRequest request) =>
+{
+    using var body = await System.Text.Json.JsonDocument.ParseAsync(request.Body);
+    if (body.RootElement.ValueKind == System.Text.Json.JsonValueKind.Array)
+    {
+        foreach (var action in body.RootElement.EnumerateArray())
+        {
+            var url = action.GetProperty("url").GetString()!;
+            var arguments = action.TryGetProperty("arguments", out var value) ? value.GetRawText() : "[]";
+            using var content = new StringContent(arguments, System.Text.Encoding.UTF8, "application/json");
+            using var response = await onward.PostAsync(url, content);
+        }
+    }
+
+    return Results.Text("null", "application/json");
 });
 app.MapGet("/trace-id", () => Activity.Current?.TraceId.ToHexString() ?? "none");
 app.MapGet("/baggage", () => string.Join(",", Activity.Current?.Baggage.Select(b => b.Key + "=" + b.Value) ?? []));

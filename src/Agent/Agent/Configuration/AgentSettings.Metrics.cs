@@ -46,7 +46,7 @@ public sealed partial class AgentSettings
 
     private static MetricsSettings ReadMetrics(SettingsReader reader)
     {
-        var otlp = ReadOtlp(reader, "METRICS", ConfigurationKeys.OtlpMetricsEndpoint, ConfigurationKeys.OtlpMetricsProtocol, ConfigurationKeys.OtlpMetricsHeaders, ConfigurationKeys.OtlpMetricsTimeout, ConfigurationKeys.OtlpMetricsCompression, "/v1/metrics");
+        var otlp = ReadOtlp(reader, "METRICS", "/v1/metrics");
         var instrumentationDefault = reader.GetBool(ConfigurationKeys.MetricsInstrumentationEnabled, true);
         var switches = new Dictionary<string, bool>(StringComparer.Ordinal);
         foreach (var id in MetricsInstrumentations.Ids)

@@ -20,7 +20,24 @@ public sealed record OtlpExporterSettings(
     OtlpProtocol Protocol,
     IReadOnlyList<KeyValuePair<string, string>> Headers,
     int TimeoutMilliseconds,
-    bool Gzip);
+    bool Gzip,
+    OtlpTlsSettings? Tls = null);
+
+/// <summary>
+/// PEM files for an OTLP exporter's TLS (OTEL_EXPORTER_OTLP_[SIGNAL_]CERTIFICATE, CLIENT_CERTIFICATE,
+/// CLIENT_KEY), with the variable each path came from, so a file that cannot be used is reported by
+/// name. The files are read when the exporter is made, not here.
+/// </summary>
+public sealed record OtlpTlsSettings(
+    string? CertificateFile,
+    string? CertificateVariable,
+    string? ClientCertificateFile,
+    string? ClientCertificateVariable,
+    string? ClientKeyFile,
+    string? ClientKeyVariable)
+{
+    public bool IsEmpty => CertificateFile is null && ClientCertificateFile is null && ClientKeyFile is null;
+}
 
 public sealed record BatchSettings(int ScheduleDelayMilliseconds, int ExportTimeoutMilliseconds, int MaxQueueSize, int MaxExportBatchSize);
 
@@ -120,8 +137,8 @@ public sealed partial class AgentSettings
 
     public static AgentSettings Load(SettingsReader reader, IEnumerable<string> instrumentationIds, IEnumerable<string>? logsInstrumentationIds = null)
     {
-        var traceOtlp = ReadOtlp(reader, "TRACES", ConfigurationKeys.OtlpTracesEndpoint, ConfigurationKeys.OtlpTracesProtocol, ConfigurationKeys.OtlpTracesHeaders, ConfigurationKeys.OtlpTracesTimeout, ConfigurationKeys.OtlpTracesCompression, "/v1/traces");
-        var logsOtlp = ReadOtlp(reader, "LOGS", ConfigurationKeys.OtlpLogsEndpoint, ConfigurationKeys.OtlpLogsProtocol, ConfigurationKeys.OtlpLogsHeaders, ConfigurationKeys.OtlpLogsTimeout, ConfigurationKeys.OtlpLogsCompression, "/v1/logs");
+        var traceOtlp = ReadOtlp(reader, "TRACES", "/v1/traces");
+        var logsOtlp = ReadOtlp(reader, "LOGS", "/v1/logs");
 
         var instrumentationDefault = reader.GetBool(ConfigurationKeys.TracesInstrumentationEnabled, true);
         var switches = new Dictionary<string, bool>(StringComparer.Ordinal);
@@ -216,9 +233,18 @@ public sealed partial class AgentSettings
         return new BatchSettings(scheduleDelay, reader.GetInt(timeoutKey, 30000, 1), maxQueue, maxBatch);
     }
 
-    private static OtlpExporterSettings ReadOtlp(SettingsReader reader, string signal, string endpointKey, string protocolKey, string headersKey, string timeoutKey, string compressionKey, string path)
+    /// <summary>
+    /// One signal's OTLP exporter settings: OTEL_EXPORTER_OTLP_{SIGNAL}_* where set, the generic
+    /// OTEL_EXPORTER_OTLP_* otherwise. <paramref name="signal"/> is TRACES, LOGS (or METRICS), and
+    /// <paramref name="path"/> what OTLP/HTTP appends to a generic endpoint (/v1/traces...).
+    /// </summary>
+    public static OtlpExporterSettings ReadOtlp(SettingsReader reader, string signal, string path)
     {
-        _ = signal;
+        var endpointKey = ConfigurationKeys.OtlpSignal(signal, "ENDPOINT");
+        var protocolKey = ConfigurationKeys.OtlpSignal(signal, "PROTOCOL");
+        var headersKey = ConfigurationKeys.OtlpSignal(signal, "HEADERS");
+        var timeoutKey = ConfigurationKeys.OtlpSignal(signal, "TIMEOUT");
+        var compressionKey = ConfigurationKeys.OtlpSignal(signal, "COMPRESSION");
 
         // Each key is read (and, if invalid, reported) once per process: the generic keys serve
         // both signals, so a signal only reads its own key when that is set.
@@ -243,7 +269,30 @@ public sealed partial class AgentSettings
             protocol,
             reader.GetString(headersKey) is not null ? ParseHeaders(reader, headersKey) : GenericOtlp(reader).Headers,
             reader.GetString(timeoutKey) is not null ? reader.GetInt(timeoutKey, 10000, 1) : GenericOtlp(reader).Timeout,
-            reader.GetString(compressionKey) is not null ? ReadGzip(reader, compressionKey) : GenericOtlp(reader).Gzip);
+            reader.GetString(compressionKey) is not null ? ReadGzip(reader, compressionKey) : GenericOtlp(reader).Gzip,
+            ReadTls(reader, signal));
+    }
+
+    private static OtlpTlsSettings? ReadTls(SettingsReader reader, string signal)
+    {
+        (string? File, string? Variable) Path(string generic, string suffix)
+        {
+            var specific = ConfigurationKeys.OtlpSignal(signal, suffix);
+            var value = reader.GetString(specific);
+            if (value is not null)
+            {
+                return (value, specific);
+            }
+
+            value = reader.GetString(generic);
+            return value is null ? (null, null) : (value, generic);
+        }
+
+        var (ca, caVariable) = Path(ConfigurationKeys.OtlpCertificate, "CERTIFICATE");
+        var (certificate, certificateVariable) = Path(ConfigurationKeys.OtlpClientCertificate, "CLIENT_CERTIFICATE");
+        var (key, keyVariable) = Path(ConfigurationKeys.OtlpClientKey, "CLIENT_KEY");
+        var tls = new OtlpTlsSettings(ca, caVariable, certificate, certificateVariable, key, keyVariable);
+        return tls.IsEmpty ? null : tls;
     }
 
     private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<SettingsReader, GenericOtlpValues> GenericValues = new();

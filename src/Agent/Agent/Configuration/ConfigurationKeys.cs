@@ -28,6 +28,9 @@ public static class ConfigurationKeys
     public const string OtlpCompression = "OTEL_EXPORTER_OTLP_COMPRESSION";
     public const string OtlpTracesCompression = "OTEL_EXPORTER_OTLP_TRACES_COMPRESSION";
     public const string OtlpLogsCompression = "OTEL_EXPORTER_OTLP_LOGS_COMPRESSION";
+    public const string OtlpCertificate = "OTEL_EXPORTER_OTLP_CERTIFICATE";
+    public const string OtlpClientCertificate = "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE";
+    public const string OtlpClientKey = "OTEL_EXPORTER_OTLP_CLIENT_KEY";
     public const string ZipkinEndpoint = "OTEL_EXPORTER_ZIPKIN_ENDPOINT";
 
     public const string TracesSampler = "OTEL_TRACES_SAMPLER";
@@ -103,6 +106,9 @@ public static class ConfigurationKeys
     public const string MetricsCardinalityLimit = "TRACEAGENT_METRICS_CARDINALITY_LIMIT";
 
     public static string MetricsInstrumentationSwitch(string id) => $"OTEL_DOTNET_AUTO_METRICS_{id}_INSTRUMENTATION_ENABLED";
+
+    /// <summary>A signal's own OTLP exporter variable: OTEL_EXPORTER_OTLP_{TRACES|LOGS|METRICS}_{ENDPOINT|PROTOCOL|...}.</summary>
+    public static string OtlpSignal(string signal, string name) => $"OTEL_EXPORTER_OTLP_{signal}_{name}";
 
     public static string InstrumentationEnabled(string id) => $"OTEL_DOTNET_AUTO_TRACES_{id}_INSTRUMENTATION_ENABLED";
 

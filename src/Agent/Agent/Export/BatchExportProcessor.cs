@@ -184,14 +184,9 @@ internal class BatchExportProcessor<T> : IDisposable
                     result = ExportResult.Failure;
                 }
 
-                if (result == ExportResult.Success)
-                {
-                    Interlocked.Add(ref _exported, _batch.Count);
-                }
-                else
-                {
-                    Interlocked.Add(ref _failed, _batch.Count);
-                }
+                var lost = result.LostOf(_batch.Count);
+                Interlocked.Add(ref _exported, _batch.Count - lost);
+                Interlocked.Add(ref _failed, lost);
             }
 
             _batch.Clear();

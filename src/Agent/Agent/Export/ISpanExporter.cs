@@ -2,12 +2,30 @@ using System.Diagnostics;
 
 namespace TraceAgent.Export;
 
-internal enum ExportResult
+/// <summary>
+/// How a batch fared: all accepted, all lost (rejected for good, or retries exhausted), or some
+/// items lost (a collector's partial success, or one of the requests a large batch was split into).
+/// </summary>
+internal readonly record struct ExportResult
 {
-    Success,
+    private const int All = -1;
 
-    /// <summary>The batch is lost (rejected for good, or retries exhausted).</summary>
-    Failure,
+    private ExportResult(int lost)
+    {
+        LostItems = lost;
+    }
+
+    public static ExportResult Success { get; } = new(0);
+
+    public static ExportResult Failure { get; } = new(All);
+
+    /// <summary>Items of the batch lost; -1 for the whole batch.</summary>
+    public int LostItems { get; }
+
+    public static ExportResult Lost(int items) => new(Math.Max(0, items));
+
+    /// <summary>How many of a batch of <paramref name="batchSize"/> items were lost.</summary>
+    public int LostOf(int batchSize) => LostItems == All ? batchSize : Math.Min(LostItems, batchSize);
 }
 
 /// <summary>Sends batches of one signal's items (spans, log records) somewhere.</summary>

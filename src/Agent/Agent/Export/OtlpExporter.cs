@@ -3,73 +3,120 @@ using System.Globalization;
 using System.IO.Compression;
 using System.Net;
 using System.Net.Http.Headers;
+using System.Security.Authentication;
 using TraceAgent.Configuration;
 using TraceAgent.Diagnostics;
+using TraceAgent.Export.Transport;
 using TraceAgent.Tracing;
 
 namespace TraceAgent.Export;
 
 /// <summary>
 /// Sends OTLP over HTTP/protobuf or gRPC with the runtime's own HttpClient (gRPC is HTTP/2 with a
-/// 5-byte message prefix and a grpc-status trailer, so no gRPC package is needed in the app).
-/// Retries what the OTLP specification calls retryable, with backoff and Retry-After, never past
-/// the deadline; everything else is dropped and counted by the caller.
+/// 5-byte message prefix and a grpc-status trailer, so no gRPC package is needed in the app). The
+/// transport knows nothing of the signal beyond its gRPC service and the name of its items: TLS,
+/// proxy, User-Agent, request splitting, bounded answers and partial success serve traces, logs and
+/// metrics alike. Retries what the OTLP specification calls retryable, with backoff and
+/// Retry-After, never past the deadline; everything else is dropped and counted by the caller.
 /// </summary>
 internal sealed class OtlpExporter<T> : IExporter<T>
 {
+    /// <summary>
+    /// The largest request sent: gRPC servers (the OpenTelemetry Collector among them) refuse
+    /// messages over 4 MiB by default. A larger batch goes out in several requests.
+    /// </summary>
+    public const int MaxRequestBytes = 4 * 1024 * 1024;
+
     private static readonly MediaTypeHeaderValue ProtobufType = new("application/x-protobuf");
     private static readonly MediaTypeHeaderValue GrpcType = new("application/grpc");
 
     private readonly OtlpExporterSettings _settings;
+    private readonly ExportTlsState _tls;
     private readonly Action<ProtoWriter, IReadOnlyList<T>> _encode;
-    private HttpClient? _client;
     private readonly ProtoWriter _writer = new();
     private readonly Uri _uri;
     private readonly string _shownUri;
     private readonly string _signal;
+    private readonly string _items;
+    private readonly bool _customUserAgent;
+    private readonly int _maxRequestBytes;
+    private HttpClient? _client;
     private int _lastFailureStatus = -1;
+    private string? _lastPartialMessage;
+    private bool _oversizeReported;
 
-    public OtlpExporter(OtlpExporterSettings settings, Action<ProtoWriter, IReadOnlyList<T>> encode, string signal)
+    /// <param name="signal">"traces", "logs" or "metrics": names the gRPC service and the log lines.</param>
+    public OtlpExporter(OtlpExporterSettings settings, Action<ProtoWriter, IReadOnlyList<T>> encode, string signal, ExportTls? tls = null, int maxRequestBytes = MaxRequestBytes)
     {
         _settings = settings;
+        _tls = new ExportTlsState(tls ?? ExportTls.SystemTrust);
         _encode = encode;
         _signal = signal;
-        _uri = settings.Protocol == OtlpProtocol.Grpc
-            ? new Uri(settings.Endpoint.GetLeftPart(UriPartial.Authority) + signal switch
-            {
-                "logs" => "/opentelemetry.proto.collector.logs.v1.LogsService/Export",
-                "metrics" => "/opentelemetry.proto.collector.metrics.v1.MetricsService/Export",
-                _ => "/opentelemetry.proto.collector.trace.v1.TraceService/Export",
-            })
-            : settings.Endpoint;
+        _maxRequestBytes = maxRequestBytes;
+        _items = signal switch
+        {
+            "logs" => "log records",
+            "metrics" => "data points",
+            _ => "spans",
+        };
+        _uri = settings.Protocol == OtlpProtocol.Grpc ? GrpcUri(settings.Endpoint, signal) : settings.Endpoint;
         _shownUri = EndpointDisplay.Of(_uri);
+        _customUserAgent = settings.Headers.Any(h => string.Equals(h.Key, "User-Agent", StringComparison.OrdinalIgnoreCase));
     }
+
+    public string Description => (_settings.Protocol == OtlpProtocol.Grpc ? "otlp/grpc " : "otlp/http ") + _shownUri;
 
     // Made on the export thread at the first export, not at start-up: loading and setting up the
     // HTTP stack is then off the app's start-up path.
-    private HttpClient Client => _client ??= new HttpClient(new SocketsHttpHandler
-    {
-        // The export call must neither be traced nor carry the app's trace context.
-        ActivityHeadersPropagator = null,
+    private HttpClient Client => _client ??= ExportHttp.CreateClient(_settings.TimeoutMilliseconds, _tls);
 
-        // Nor be counted in the app's own HttpClient metrics.
-        MeterFactory = Metrics.AgentMeterFactory.Instance,
-        PooledConnectionLifetime = TimeSpan.FromMinutes(2),
-        ConnectTimeout = TimeSpan.FromMilliseconds(Math.Min(_settings.TimeoutMilliseconds, 5000)),
-        UseProxy = false,
-    })
+    /// <summary>
+    /// The gRPC method's URL. A path in the endpoint is kept as a prefix (a gateway may route by
+    /// it): https://gw/otlp gives https://gw/otlp/opentelemetry.proto.collector.trace.v1.TraceService/Export.
+    /// </summary>
+    internal static Uri GrpcUri(Uri endpoint, string signal)
     {
-        Timeout = Timeout.InfiniteTimeSpan,
-    };
-
-    public string Description => (_settings.Protocol == OtlpProtocol.Grpc ? "otlp/grpc " : "otlp/http ") + _shownUri;
+        var service = signal switch
+        {
+            "logs" => "opentelemetry.proto.collector.logs.v1.LogsService",
+            "metrics" => "opentelemetry.proto.collector.metrics.v1.MetricsService",
+            _ => "opentelemetry.proto.collector.trace.v1.TraceService",
+        };
+        var prefix = endpoint.GetLeftPart(UriPartial.Path).TrimEnd('/');
+        return new Uri(prefix + "/" + service + "/Export");
+    }
 
     public ExportResult Export(IReadOnlyList<T> batch, DateTime deadlineUtc, CancellationToken cancellationToken)
     {
         _writer.Reset();
         _encode(_writer, batch);
-        var body = Frame(_writer.WrittenSpan);
-        return Send(body, deadlineUtc, cancellationToken);
+        if (_writer.Length <= _maxRequestBytes)
+        {
+            var result = Send(Frame(_writer.WrittenSpan), deadlineUtc, cancellationToken);
+            return result;
+        }
+
+        if (batch.Count == 1)
+        {
+            return Oversized(_writer.Length);
+        }
+
+        // Halves until each part fits: every item arrives, in as few requests as it takes.
+        var half = batch.Count / 2;
+        var first = Export(new Slice(batch, 0, half), deadlineUtc, cancellationToken);
+        var second = Export(new Slice(batch, half, batch.Count - half), deadlineUtc, cancellationToken);
+        return ExportResult.Lost(first.LostOf(half) + second.LostOf(batch.Count - half));
+    }
+
+    private ExportResult Oversized(int bytes)
+    {
+        if (!_oversizeReported)
+        {
+            _oversizeReported = true;
+            AgentLog.Warning(string.Create(CultureInfo.InvariantCulture, $"{_signal} export to {_shownUri}: one of the {_items} alone encodes to {bytes} bytes, more than a request may carry ({_maxRequestBytes} bytes); it is dropped (limit attribute values with OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT)"));
+        }
+
+        return ExportResult.Failure;
     }
 
     internal ExportResult Send(byte[] body, DateTime deadlineUtc, CancellationToken cancellationToken)
@@ -85,8 +132,8 @@ internal sealed class OtlpExporter<T> : IExporter<T>
                 return Fail("the export deadline passed");
             }
 
-            var (outcome, retryAfter, reason) = SendOnce(body, left < perAttempt ? left : perAttempt, cancellationToken);
-            if (outcome == Outcome.Success)
+            var answer = SendOnce(body, left < perAttempt ? left : perAttempt, cancellationToken);
+            if (answer.Outcome == Outcome.Success)
             {
                 if (_lastFailureStatus != -1)
                 {
@@ -94,19 +141,19 @@ internal sealed class OtlpExporter<T> : IExporter<T>
                     AgentLog.Info($"{_signal} export to {_shownUri} works again");
                 }
 
-                return ExportResult.Success;
+                return answer.Rejected > 0 || answer.PartialMessage.Length > 0 ? PartialSuccess(answer.Rejected, answer.PartialMessage) : ExportResult.Success;
             }
 
-            if (outcome == Outcome.Permanent || attempt >= 5 || cancellationToken.IsCancellationRequested)
+            if (answer.Outcome == Outcome.Permanent || attempt >= 5 || cancellationToken.IsCancellationRequested)
             {
-                return Fail(reason);
+                return Fail(answer.Reason);
             }
 
             // Exponential backoff with jitter (OTLP specification), or the server's Retry-After.
-            var delay = retryAfter ?? TimeSpan.FromMilliseconds(Math.Min(8000, 250 * (1 << (attempt - 1))) * (0.5 + Random.Shared.NextDouble() / 2));
+            var delay = answer.RetryAfter ?? TimeSpan.FromMilliseconds(Math.Min(8000, 250 * (1 << (attempt - 1))) * (0.5 + Random.Shared.NextDouble() / 2));
             if (DateTime.UtcNow + delay >= deadlineUtc)
             {
-                return Fail(reason + ", and the next retry would pass the deadline");
+                return Fail(answer.Reason + ", and the next retry would pass the deadline");
             }
 
             if (cancellationToken.WaitHandle.WaitOne(delay))
@@ -116,8 +163,30 @@ internal sealed class OtlpExporter<T> : IExporter<T>
         }
     }
 
+    // OTLP partial success: the request was accepted, the rejected items are lost (the caller
+    // counts them) and the collector's message is worth one line, not one per batch.
+    private ExportResult PartialSuccess(long rejected, string message)
+    {
+        if (!string.Equals(message, _lastPartialMessage, StringComparison.Ordinal))
+        {
+            _lastPartialMessage = message;
+            var shown = message.Length > 300 ? message[..300] + "..." : message;
+            AgentLog.Warning(rejected > 0
+                ? string.Create(CultureInfo.InvariantCulture, $"{_signal} export to {_shownUri}: the collector rejected {rejected} {_items} of a batch: {Printable(shown)}")
+                : $"{_signal} export to {_shownUri}: the collector accepted the batch with a warning: {Printable(shown)}");
+        }
+
+        return rejected > int.MaxValue ? ExportResult.Failure : ExportResult.Lost((int)rejected);
+    }
+
     private ExportResult Fail(string reason)
     {
+        // A batch given up at exit after failures already reported: the loss summary counts it.
+        if (_lastFailureStatus != -1 && reason == "shutting down")
+        {
+            return ExportResult.Failure;
+        }
+
         var status = reason.GetHashCode(StringComparison.Ordinal);
         if (status != _lastFailureStatus)
         {
@@ -135,7 +204,12 @@ internal sealed class OtlpExporter<T> : IExporter<T>
         Permanent,
     }
 
-    private (Outcome Outcome, TimeSpan? RetryAfter, string Reason) SendOnce(byte[] body, TimeSpan timeout, CancellationToken cancellationToken)
+    private readonly record struct Answer(Outcome Outcome, TimeSpan? RetryAfter, string Reason, long Rejected = 0, string PartialMessage = "")
+    {
+        public static Answer Ok(long rejected, string message) => new(Outcome.Success, null, string.Empty, rejected, message);
+    }
+
+    private Answer SendOnce(byte[] body, TimeSpan timeout, CancellationToken cancellationToken)
     {
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         cts.CancelAfter(timeout);
@@ -147,6 +221,9 @@ internal sealed class OtlpExporter<T> : IExporter<T>
             request.VersionPolicy = HttpVersionPolicy.RequestVersionExact;
             content.Headers.ContentType = GrpcType;
             request.Headers.TryAddWithoutValidation("te", "trailers");
+
+            // The server may give up when the client will: milliseconds, at most 8 digits.
+            request.Headers.TryAddWithoutValidation("grpc-timeout", Math.Clamp((long)timeout.TotalMilliseconds, 1, 99_999_999).ToString(CultureInfo.InvariantCulture) + "m");
             if (_settings.Gzip)
             {
                 request.Headers.TryAddWithoutValidation("grpc-encoding", "gzip");
@@ -162,80 +239,163 @@ internal sealed class OtlpExporter<T> : IExporter<T>
         }
 
         request.Content = content;
+        if (!_customUserAgent)
+        {
+            request.Headers.UserAgent.Add(ExportHttp.UserAgent);
+        }
+
         foreach (var header in _settings.Headers)
         {
             request.Headers.TryAddWithoutValidation(header.Key, header.Value);
         }
 
+        _tls.ClientCertificateRequested = false;
+        _tls.LastRejection = null;
         try
         {
-            HttpResponseMessage response;
             using (Suppression.Begin())
             {
-                var task = Client.SendAsync(request, HttpCompletionOption.ResponseContentRead, cts.Token);
-                response = task.GetAwaiter().GetResult();
-            }
-
-            using (response)
-            {
-                return _settings.Protocol == OtlpProtocol.Grpc ? GrpcOutcome(response) : HttpOutcome(response);
+                // Synchronous HttpClient.Send speaks HTTP/1.1 only; gRPC needs HTTP/2. This runs
+                // on the exporter's own thread, so blocking on the task costs nothing else.
+                using var response = Client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cts.Token).GetAwaiter().GetResult();
+                var complete = OtlpResponse.TryReadBody(response, cts.Token, out var answer);
+                return _settings.Protocol == OtlpProtocol.Grpc ? GrpcOutcome(response, answer, complete) : HttpOutcome(response, answer);
             }
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
             // The configured timeout, not what was left of the deadline: the same failure must read
             // the same every time to be logged once, not once per batch.
-            return (Outcome.Retryable, null, string.Create(CultureInfo.InvariantCulture, $"no answer within the export timeout ({_settings.TimeoutMilliseconds} ms)"));
+            return new Answer(Outcome.Retryable, null, string.Create(CultureInfo.InvariantCulture, $"no answer within the export timeout ({_settings.TimeoutMilliseconds} ms)"));
         }
         catch (OperationCanceledException)
         {
-            return (Outcome.Permanent, null, "shutting down");
+            return new Answer(Outcome.Permanent, null, "shutting down");
+        }
+        catch (HttpRequestException ex) when (IsTlsFailure(ex))
+        {
+            // A certificate that is not trusted today will not be trusted in a second: no retry.
+            var why = _tls.LastRejection ?? Innermost(ex).Message;
+            return new Answer(Outcome.Permanent, null, "TLS handshake failed: " + why);
+        }
+        catch (Exception ex) when ((ex is HttpRequestException or IOException) && _tls.ClientCertificateExplanation is { } explanation)
+        {
+            return new Answer(Outcome.Permanent, null, "TLS handshake failed: " + explanation);
         }
         catch (HttpRequestException ex)
         {
-            return (Outcome.Retryable, null, ex.InnerException?.Message ?? ex.Message);
+            return new Answer(Outcome.Retryable, null, ex.InnerException?.Message ?? ex.Message);
+        }
+        catch (IOException ex)
+        {
+            // The answer's body broke off while being read.
+            return new Answer(Outcome.Retryable, null, ex.Message);
         }
     }
 
-    private static (Outcome, TimeSpan?, string) HttpOutcome(HttpResponseMessage response)
+    private static bool IsTlsFailure(Exception ex)
+    {
+        for (var inner = ex; inner is not null; inner = inner.InnerException)
+        {
+            if (inner is AuthenticationException)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private static Exception Innermost(Exception ex)
+    {
+        while (ex.InnerException is not null)
+        {
+            ex = ex.InnerException;
+        }
+
+        return ex;
+    }
+
+    private static Answer HttpOutcome(HttpResponseMessage response, byte[] body)
     {
         var code = (int)response.StatusCode;
         if (code is >= 200 and < 300)
         {
-            return (Outcome.Success, null, string.Empty);
+            // The body is an Export*ServiceResponse; JSON (which the agent never asks for) is not read.
+            var type = response.Content.Headers.ContentType?.MediaType;
+            if (type is null || type.Contains("protobuf", StringComparison.OrdinalIgnoreCase))
+            {
+                if (OtlpResponse.TryReadPartialSuccess(body, out var rejected, out var message))
+                {
+                    return Answer.Ok(rejected, message);
+                }
+            }
+
+            return Answer.Ok(0, string.Empty);
         }
 
         // OTLP/HTTP: 429, 502, 503 and 504 are retryable; every other failure is not.
         var retryable = code is 429 or 502 or 503 or 504;
-        return (retryable ? Outcome.Retryable : Outcome.Permanent, RetryAfter(response), string.Create(CultureInfo.InvariantCulture, $"HTTP {code}"));
+        return new Answer(retryable ? Outcome.Retryable : Outcome.Permanent, RetryAfter(response), string.Create(CultureInfo.InvariantCulture, $"HTTP {code}"));
     }
 
-    private static (Outcome, TimeSpan?, string) GrpcOutcome(HttpResponseMessage response)
+    private static Answer GrpcOutcome(HttpResponseMessage response, byte[] body, bool complete)
     {
         if (response.StatusCode != HttpStatusCode.OK)
         {
             var code = (int)response.StatusCode;
-            return (code is 429 or 502 or 503 or 504 ? Outcome.Retryable : Outcome.Permanent, RetryAfter(response), string.Create(CultureInfo.InvariantCulture, $"HTTP {code}"));
+            return new Answer(code is 429 or 502 or 503 or 504 ? Outcome.Retryable : Outcome.Permanent, RetryAfter(response), string.Create(CultureInfo.InvariantCulture, $"HTTP {code}"));
+        }
+
+        if (!complete)
+        {
+            // Without the whole answer there are no trailers, so no status: the data may or may
+            // not be in; sending it again could duplicate it.
+            return new Answer(Outcome.Permanent, null, string.Create(CultureInfo.InvariantCulture, $"the answer was larger than {OtlpResponse.MaxReadBytes} bytes and was not read"));
         }
 
         var status = Header(response.TrailingHeaders, "grpc-status") ?? Header(response.Headers, "grpc-status");
         if (status is null)
         {
-            return (Outcome.Retryable, null, "no grpc-status in the answer");
+            return new Answer(Outcome.Retryable, null, "no grpc-status in the answer");
         }
 
         if (status == "0")
         {
-            return (Outcome.Success, null, string.Empty);
+            var message = OtlpResponse.GrpcMessage(body, Header(response.Headers, "grpc-encoding"));
+            return OtlpResponse.TryReadPartialSuccess(message, out var rejected, out var text) ? Answer.Ok(rejected, text) : Answer.Ok(0, string.Empty);
         }
 
         // gRPC codes the OTLP specification calls retryable: CANCELLED 1, DEADLINE_EXCEEDED 4,
-        // RESOURCE_EXHAUSTED 8, ABORTED 10, OUT_OF_RANGE 11, UNAVAILABLE 14, DATA_LOSS 15.
-        var retryable = status is "1" or "4" or "8" or "10" or "11" or "14" or "15";
-        var message = Header(response.TrailingHeaders, "grpc-message") ?? Header(response.Headers, "grpc-message");
-        var retryDelay = retryable ? GrpcRetryInfo.FromTrailer(Header(response.TrailingHeaders, "grpc-status-details-bin") ?? Header(response.Headers, "grpc-status-details-bin")) : null;
-        return (retryable ? Outcome.Retryable : Outcome.Permanent, retryDelay, $"grpc-status {status}{(message is null ? string.Empty : " (" + Uri.UnescapeDataString(message) + ")")}");
+        // ABORTED 10, OUT_OF_RANGE 11, UNAVAILABLE 14, DATA_LOSS 15; RESOURCE_EXHAUSTED 8 only
+        // when the server says, with RetryInfo, that recovery is possible.
+        var grpcMessage = Header(response.TrailingHeaders, "grpc-message") ?? Header(response.Headers, "grpc-message");
+        var retryDelay = GrpcRetryInfo.FromTrailer(Header(response.TrailingHeaders, "grpc-status-details-bin") ?? Header(response.Headers, "grpc-status-details-bin"));
+        var retryable = status is "1" or "4" or "10" or "11" or "14" or "15" || (status == "8" && retryDelay is not null);
+        var reason = $"grpc-status {status}{(grpcMessage is null ? string.Empty : " (" + Printable(Unescape(grpcMessage)) + ")")}";
+        return new Answer(retryable ? Outcome.Retryable : Outcome.Permanent, retryable ? retryDelay : null, reason);
     }
+
+    private static string Unescape(string value)
+    {
+        try
+        {
+            return Uri.UnescapeDataString(value);
+        }
+        catch (UriFormatException)
+        {
+            return value;
+        }
+    }
+
+    private static string Printable(string value) =>
+        string.Create(value.Length, value, static (span, s) =>
+        {
+            for (var i = 0; i < s.Length; i++)
+            {
+                span[i] = char.IsControl(s[i]) ? ' ' : s[i];
+            }
+        });
 
     private static string? Header(HttpHeaders headers, string name) =>
         headers.TryGetValues(name, out var values) ? values.FirstOrDefault() : null;
@@ -286,4 +446,32 @@ internal sealed class OtlpExporter<T> : IExporter<T>
     }
 
     public void Dispose() => _client?.Dispose();
+
+    /// <summary>A part of a batch, for the requests a batch too large for one is split into.</summary>
+    private sealed class Slice : IReadOnlyList<T>
+    {
+        private readonly IReadOnlyList<T> _list;
+        private readonly int _start;
+
+        public Slice(IReadOnlyList<T> list, int start, int count)
+        {
+            _list = list;
+            _start = start;
+            Count = count;
+        }
+
+        public int Count { get; }
+
+        public T this[int index] => _list[_start + index];
+
+        public IEnumerator<T> GetEnumerator()
+        {
+            for (var i = 0; i < Count; i++)
+            {
+                yield return _list[_start + i];
+            }
+        }
+
+        System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
+    }
 }

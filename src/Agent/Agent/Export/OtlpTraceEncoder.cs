@@ -171,7 +171,7 @@ internal sealed class OtlpTraceEncoder
             writer.EndMessage(status);
         }
 
-        writer.WriteFixed32Field(16, SpanFlags(activity.ActivityTraceFlags, activity.HasRemoteParent));
+        writer.WriteFixed32Field(16, SpanFlags((ActivityTraceFlags)Tracing.RandomTraceFlag.W3CFlags(activity), activity.HasRemoteParent));
         writer.EndMessage(span);
     }
 
@@ -294,5 +294,20 @@ internal static class OtlpCommon
         }
     }
 
-    private static string Truncate(string value, int? limit) => limit is int max && value.Length > max ? value[..max] : value;
+    // A cut between the two halves of a surrogate pair would leave half a character, which UTF-8
+    // cannot carry (it would arrive as U+FFFD): the cut moves before the pair.
+    internal static string Truncate(string value, int? limit)
+    {
+        if (limit is not int max || value.Length <= max)
+        {
+            return value;
+        }
+
+        if (max > 0 && char.IsHighSurrogate(value[max - 1]) && char.IsLowSurrogate(value[max]))
+        {
+            max--;
+        }
+
+        return value[..max];
+    }
 }

@@ -22,7 +22,8 @@ internal sealed class ZipkinExporter : ISpanExporter
         _endpoint = endpoint;
         _serviceName = serviceName;
         _timeoutMilliseconds = timeoutMilliseconds;
-        _client = new HttpClient(new SocketsHttpHandler { ActivityHeadersPropagator = null, UseProxy = false, MeterFactory = Metrics.AgentMeterFactory.Instance }) { Timeout = Timeout.InfiniteTimeSpan };
+        _client = Transport.ExportHttp.CreateClient(timeoutMilliseconds, new Transport.ExportTlsState(Transport.ExportTls.SystemTrust));
+        _client.DefaultRequestHeaders.UserAgent.Add(Transport.ExportHttp.UserAgent);
     }
 
     public string Description => "zipkin " + EndpointDisplay.Of(_endpoint);
@@ -116,7 +117,7 @@ internal sealed class ZipkinExporter : ISpanExporter
         {
             if (tag.Value is not null)
             {
-                json.WriteString(tag.Key, Convert.ToString(tag.Value, CultureInfo.InvariantCulture));
+                json.WriteString(tag.Key, TagValue(tag.Value));
             }
         }
 
@@ -147,6 +148,64 @@ internal sealed class ZipkinExporter : ISpanExporter
         }
 
         json.WriteEndObject();
+    }
+
+    /// <summary>
+    /// Zipkin tags are strings. Arrays are written as their JSON text (["a","b"], [1,2]), as the
+    /// OpenTelemetry specification's Zipkin mapping says, never as a .NET type name.
+    /// </summary>
+    internal static string TagValue(object value)
+    {
+        switch (value)
+        {
+            case string s:
+                return s;
+            case bool b:
+                return b ? "true" : "false";
+            case Array array when value is not byte[]:
+                var buffer = new System.Buffers.ArrayBufferWriter<byte>();
+                // Relaxed escaping: the tag is read by people in the Zipkin UI ("é", not "\u00e9").
+                using (var json = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
+                {
+                    json.WriteStartArray();
+                    foreach (var item in array)
+                    {
+                        switch (item)
+                        {
+                            case null:
+                                json.WriteNullValue();
+                                break;
+                            case string s:
+                                json.WriteStringValue(s);
+                                break;
+                            case bool b:
+                                json.WriteBooleanValue(b);
+                                break;
+                            case double d when !double.IsFinite(d):
+                                json.WriteStringValue(d.ToString(CultureInfo.InvariantCulture));
+                                break;
+                            case float f when !float.IsFinite(f):
+                                json.WriteStringValue(f.ToString(CultureInfo.InvariantCulture));
+                                break;
+                            case byte or sbyte or short or ushort or int or uint or long:
+                                json.WriteNumberValue(Convert.ToInt64(item, CultureInfo.InvariantCulture));
+                                break;
+                            case ulong or float or double or decimal:
+                                json.WriteNumberValue(Convert.ToDouble(item, CultureInfo.InvariantCulture));
+                                break;
+                            default:
+                                json.WriteStringValue(Convert.ToString(item, CultureInfo.InvariantCulture));
+                                break;
+                        }
+                    }
+
+                    json.WriteEndArray();
+                }
+
+                return System.Text.Encoding.UTF8.GetString(buffer.WrittenSpan);
+            default:
+                return Convert.ToString(value, CultureInfo.InvariantCulture) ?? string.Empty;
+        }
     }
 
     public void Dispose() => _client.Dispose();

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Reflection;
 using System.Text;
 using TraceAgent.Configuration;
 using TraceAgent.Diagnostics;
@@ -130,8 +131,13 @@ public static class AgentBootstrap
             return null;
         }
 
+        if (!TryLoadTls(settings.Logs.Otlp, "logs", out var tls))
+        {
+            return null;
+        }
+
         var encoder = new OtlpLogEncoder(resource, settings.Limits);
-        var exporter = new OtlpExporter<LogRecordData>(settings.Logs.Otlp, encoder.Encode, "logs");
+        var exporter = new OtlpExporter<LogRecordData>(settings.Logs.Otlp, encoder.Encode, "logs", tls);
         var processor = new BatchExportProcessor<LogRecordData>(health?.Measure([exporter], "logs") ?? [exporter], settings.LogsBatch, settings.Logs.Otlp.TimeoutMilliseconds, "log records", "traceagent-logs-export");
         health?.Observe(processor, "log_records", "{log_record}");
         return new LogExport(processor, settings.Logs.IncludeFormattedMessage);
@@ -198,8 +204,12 @@ public static class AgentBootstrap
             switch (name)
             {
                 case "otlp":
-                    var encoder = new OtlpTraceEncoder(resource, settings.Limits);
-                    exporters.Add(new OtlpExporter<Activity>(settings.Otlp, encoder.Encode, "traces"));
+                    if (TryLoadTls(settings.Otlp, "traces", out var tls))
+                    {
+                        var encoder = new OtlpTraceEncoder(resource, settings.Limits);
+                        exporters.Add(new OtlpExporter<Activity>(settings.Otlp, encoder.Encode, "traces", tls));
+                    }
+
                     break;
                 case "console":
                     exporters.Add(new ConsoleExporter(serviceName));
@@ -213,10 +223,56 @@ public static class AgentBootstrap
         return exporters;
     }
 
+    /// <summary>Which of the agent's per-runtime builds the hook loaded, e.g. net8.0.</summary>
+    private static string BuildName
+    {
+        get
+        {
+            var framework = typeof(AgentBootstrap).Assembly.GetCustomAttribute<System.Runtime.Versioning.TargetFrameworkAttribute>()?.FrameworkName;
+            var version = framework is null ? -1 : framework.IndexOf("Version=v", StringComparison.Ordinal);
+            return version < 0 ? "unknown" : "net" + framework![(version + 9)..];
+        }
+    }
+
+    // TLS files are read once per set of paths: signals that share the generic variables share the
+    // material, and a file that cannot be used is reported once, turning off every export that needs it.
+    private static readonly Dictionary<OtlpTlsSettings, (Export.Transport.ExportTls? Tls, string? Error)> TlsByFiles = [];
+
+    /// <summary>The exporter's TLS material; false (export off, reported once) when a file cannot be used.</summary>
+    internal static bool TryLoadTls(OtlpExporterSettings settings, string signal, out Export.Transport.ExportTls tls)
+    {
+        tls = Export.Transport.ExportTls.SystemTrust;
+        if (settings.Tls is null || settings.Endpoint.Scheme != Uri.UriSchemeHttps)
+        {
+            return true;
+        }
+
+        lock (TlsByFiles)
+        {
+            if (!TlsByFiles.TryGetValue(settings.Tls, out var loaded))
+            {
+                loaded = Export.Transport.ExportTls.TryLoad(settings.Tls, out var material, out var error) ? (material, null) : (null, error);
+                TlsByFiles[settings.Tls] = loaded;
+                if (loaded.Error is not null)
+                {
+                    AgentLog.Warning(loaded.Error + "; OTLP export is off for every signal that uses it (" + signal + " first)");
+                }
+            }
+
+            if (loaded.Tls is null)
+            {
+                return false;
+            }
+
+            tls = loaded.Tls;
+            return true;
+        }
+    }
+
     private static string Summary(AgentSettings settings, string serviceName, List<IExporter<Activity>> exporters, SamplingPolicy sampler, List<InstrumentationDescriptor> enabled, List<string> skipped, LogExport? logs, MetricsPipeline? metrics, TimeSpan elapsed)
     {
         var text = new StringBuilder();
-        text.Append(CultureInfo.InvariantCulture, $"TraceAgent {ResourceBuilder.AgentVersion} tracing service '{serviceName}'");
+        text.Append(CultureInfo.InvariantCulture, $"TraceAgent {ResourceBuilder.AgentVersion} ({BuildName} build) tracing service '{serviceName}'");
         text.Append("; exporters: ").Append(exporters.Count == 0 ? "none" : string.Join(", ", exporters.Select(e => e.Description)));
         if (settings.Otlp.Headers.Count > 0 && settings.TracesExporters.Contains("otlp"))
         {

@@ -96,8 +96,12 @@ internal sealed class MetricsPipeline : IDisposable
             switch (name)
             {
                 case "otlp":
-                    var encoder = new OtlpMetricEncoder(resource);
-                    exporters.Add(new OtlpExporter<MetricsBatch>(settings.Otlp, encoder.Encode, "metrics"));
+                    if (Loading.AgentBootstrap.TryLoadTls(settings.Otlp, "metrics", out var tls))
+                    {
+                        var encoder = new OtlpMetricEncoder(resource);
+                        exporters.Add(new OtlpExporter<MetricsBatch>(settings.Otlp, encoder.Encode, "metrics", tls));
+                    }
+
                     break;
                 case "console":
                     exporters.Add(new ConsoleMetricExporter());

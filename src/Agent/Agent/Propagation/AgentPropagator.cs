@@ -38,6 +38,12 @@ public sealed class AgentPropagator : DistributedContextPropagator
 
     public override IReadOnlyCollection<string> Fields => _fields;
 
+    /// <summary>
+    /// The W3C trace flags to send for a span (sampled, and Level 2's random-trace-id), for
+    /// instrumentations that write traceparent themselves.
+    /// </summary>
+    public static byte TraceFlagsOf(Activity activity) => TraceParent.FlagsOf(activity);
+
     // Unknown names are ignored (the configuration layer reports them) and repeated names count
     // once. "none" turns propagation off even when listed with others, as OpenTelemetry's other
     // SDKs refuse to combine it: an explicit "none" is taken as the stronger intent.
@@ -105,7 +111,7 @@ public sealed class AgentPropagator : DistributedContextPropagator
             // A hierarchical-id Activity has no W3C trace id to send in any of our formats.
             if (_traceFormats.Length > 0 && activity.IdFormat == ActivityIdFormat.W3C)
             {
-                InjectTrace(writer, activity.TraceId, activity.SpanId, activity.Recorded, activity.TraceStateString, activity);
+                InjectTrace(writer, activity.TraceId, activity.SpanId, TraceParent.FlagsOf(activity), activity.TraceStateString, activity);
             }
 
             if (_baggage)
@@ -221,8 +227,7 @@ public sealed class AgentPropagator : DistributedContextPropagator
             var writer = new DelegateHeaderWriter<TCarrier>(carrier, setter);
             if (_traceFormats.Length > 0 && context.TraceId != default && context.SpanId != default)
             {
-                bool sampled = (context.TraceFlags & ActivityTraceFlags.Recorded) != 0;
-                InjectTrace(writer, context.TraceId, context.SpanId, sampled, context.TraceState, activity: null);
+                InjectTrace(writer, context.TraceId, context.SpanId, (byte)((byte)context.TraceFlags & TraceParent.KnownFlags), context.TraceState, activity: null);
             }
 
             if (_baggage && baggage is not null)
@@ -267,9 +272,10 @@ public sealed class AgentPropagator : DistributedContextPropagator
         traceState = null;
     }
 
-    private void InjectTrace<TWriter>(TWriter writer, ActivityTraceId traceId, ActivitySpanId spanId, bool sampled, string? traceState, Activity? activity)
+    private void InjectTrace<TWriter>(TWriter writer, ActivityTraceId traceId, ActivitySpanId spanId, byte flags, string? traceState, Activity? activity)
         where TWriter : struct, IHeaderWriter
     {
+        bool sampled = (flags & 1) != 0;
         foreach (PropagationFormat format in _traceFormats)
         {
             switch (format)
@@ -277,7 +283,7 @@ public sealed class AgentPropagator : DistributedContextPropagator
                 case PropagationFormat.TraceContext:
                     string traceParent = activity is not null
                         ? TraceParent.FromActivity(activity)
-                        : TraceParent.Format(traceId, spanId, sampled);
+                        : TraceParent.Format(traceId, spanId, flags);
                     TraceContextPropagation.Inject(writer, traceParent, traceState);
                     break;
                 case PropagationFormat.B3Single:

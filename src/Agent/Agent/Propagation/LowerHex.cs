@@ -37,5 +37,8 @@ internal static class LowerHex
 
     public static byte ParseByte(char high, char low) => (byte)((Value(high) << 4) | Value(low));
 
+    // The digit of a value from 0 to 15.
+    public static char Digit(byte value) => (char)(value < 10 ? '0' + value : 'a' + value - 10);
+
     private static int Value(char c) => c <= '9' ? c - '0' : c - 'a' + 10;
 }

@@ -3,7 +3,9 @@ using System.Diagnostics.CodeAnalysis;
 
 namespace TraceAgent.Propagation;
 
-// The W3C traceparent header, https://www.w3.org/TR/trace-context/#traceparent-header.
+// The W3C traceparent header, https://www.w3.org/TR/trace-context-2/#traceparent-header. Level 2
+// defines two flags: sampled (0x01) and random-trace-id (0x02); both are kept, every other bit is
+// cleared as the spec asks of a version-00 writer.
 internal static class TraceParent
 {
     // version "-" trace-id "-" parent-id "-" trace-flags: 2 + 1 + 32 + 1 + 16 + 1 + 2.
@@ -18,6 +20,12 @@ internal static class TraceParent
     private const int ParentIdOffset = 36;
     private const int FlagsOffset = 53;
     private const byte SampledFlag = 0x01;
+
+    // Level 2: the right-most 7 bytes of the trace id are random. A participant that keeps the trace
+    // id MUST keep this flag as it came (set or unset) on everything it sends onward.
+    public const byte RandomFlag = 0x02;
+
+    public const byte KnownFlags = SampledFlag | RandomFlag;
 
     // Parses a traceparent by the version-00 rules, and a higher version by the spec's "Versioning
     // of traceparent" rules: the first 55 characters are read as version 00 and must be followed
@@ -87,8 +95,8 @@ internal static class TraceParent
 
     // Returns a version-00 traceparent for any acceptable input; null input or an invalid value
     // gives false. The spec says a higher version is downgraded to 00 and flags this version does
-    // not define are set to zero, so only the sampled bit survives (Activity keeps no other bit
-    // either). An input that is already in that form is returned as is, without allocating.
+    // not define are set to zero, so only the sampled and random bits survive. An input that is
+    // already in that form is returned as is, without allocating.
     public static bool TryNormalize(string? value, [NotNullWhen(true)] out string? normalized)
     {
         normalized = null;
@@ -97,19 +105,20 @@ internal static class TraceParent
             return false;
         }
 
-        bool sampled = IsSampled(flags);
-        if (value.Length == Version0Length && value[0] == '0' && value[1] == '0' && value[FlagsOffset] == '0' && value[FlagsOffset + 1] == (sampled ? '1' : '0'))
+        flags &= KnownFlags;
+        if (value.Length == Version0Length && value[0] == '0' && value[1] == '0' && value[FlagsOffset] == '0' && value[FlagsOffset + 1] == LowerHex.Digit(flags))
         {
             normalized = value;
             return true;
         }
 
-        normalized = Format(traceId, parentId, sampled);
+        normalized = Format(traceId, parentId, flags);
         return true;
     }
 
-    // traceId is 32 and spanId 16 lower-case hex characters (checked by the callers).
-    public static string Format(ReadOnlySpan<char> traceId, ReadOnlySpan<char> spanId, bool sampled)
+    // traceId is 32 and spanId 16 lower-case hex characters (checked by the callers); flags holds
+    // only known bits (at most 0x03).
+    public static string Format(ReadOnlySpan<char> traceId, ReadOnlySpan<char> spanId, byte flags)
     {
         Span<char> buffer = stackalloc char[Version0Length];
         buffer[0] = '0';
@@ -120,31 +129,37 @@ internal static class TraceParent
         spanId.CopyTo(buffer.Slice(ParentIdOffset, 16));
         buffer[FlagsOffset - 1] = '-';
         buffer[FlagsOffset] = '0';
-        buffer[FlagsOffset + 1] = sampled ? '1' : '0';
+        buffer[FlagsOffset + 1] = LowerHex.Digit((byte)(flags & KnownFlags));
         return new string(buffer);
     }
 
+    public static string Format(ReadOnlySpan<char> traceId, ReadOnlySpan<char> spanId, bool sampled) =>
+        Format(traceId, spanId, sampled ? SampledFlag : (byte)0);
+
     // ActivityTraceId and ActivitySpanId keep their hex string, so this copies without formatting.
-    public static string Format(ActivityTraceId traceId, ActivitySpanId spanId, bool sampled) =>
-        Format(traceId.ToHexString(), spanId.ToHexString(), sampled);
+    public static string Format(ActivityTraceId traceId, ActivitySpanId spanId, byte flags) =>
+        Format(traceId.ToHexString(), spanId.ToHexString(), flags);
+
+    // The flags an Activity sends onward: sampled from its current decision (a sampler may have
+    // changed it after the Id was first built), random as the trace's start made it.
+    public static byte FlagsOf(Activity activity) => Tracing.RandomTraceFlag.W3CFlags(activity);
 
     // A W3C Activity's Id is already this header and is cached by the Activity, so it is reused
-    // when its flags agree with the Activity's current sampling decision (which a sampler may have
-    // changed after the Id was first built).
+    // when its flags agree with what is sent.
     public static string FromActivity(Activity activity)
     {
-        bool sampled = activity.Recorded;
+        byte flags = FlagsOf(activity);
         string? id = activity.Id;
         if (id is not null
             && id.Length == Version0Length
             && id[0] == '0'
             && id[1] == '0'
             && id[FlagsOffset] == '0'
-            && id[FlagsOffset + 1] == (sampled ? '1' : '0'))
+            && id[FlagsOffset + 1] == LowerHex.Digit(flags))
         {
             return id;
         }
 
-        return Format(activity.TraceId, activity.SpanId, sampled);
+        return Format(activity.TraceId, activity.SpanId, flags);
     }
 }

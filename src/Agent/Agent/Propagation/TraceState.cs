@@ -2,12 +2,15 @@ using System.Buffers;
 
 namespace TraceAgent.Propagation;
 
-// The W3C tracestate header, https://www.w3.org/TR/trace-context/#tracestate-header (Level 1
-// key grammar: simple-key / multi-tenant-key).
+// The W3C tracestate header, https://www.w3.org/TR/trace-context-2/#tracestate-header, with the
+// Level 2 key grammar: a key starts with a lower-case letter or a digit and holds up to 256 of
+// lcalpha / DIGIT / "_" / "-" / "*" / "/" / "@". Level 1's tenant@system split (241 + 14
+// characters, exactly one "@") is gone: "foo@", "foo@@bar" and a 242-character tenant are keys now,
+// and the W3C test suite's strict level expects them forwarded.
 //
 // Why an invalid member discards the whole header: the spec's processing model says "If the
 // tracestate header cannot be parsed the vendor MAY discard the entire header", and the W3C test
-// suite for Level 1 expects exactly that (an illegal key, an illegal value, a key longer than the
+// suite expects exactly that (an illegal key, an illegal value, a key longer than the
 // grammar allows, or a 33rd member each make the whole tracestate disappear). Keeping the valid
 // rest would forward a list the sender never produced and that the next hop may reject anyway.
 //
@@ -26,8 +29,6 @@ internal static class TraceState
     public const int MaxLength = 8192;
 
     private const int MaxKeyLength = 256;
-    private const int MaxTenantLength = 241;
-    private const int MaxSystemLength = 14;
     private const int MaxValueLength = 256;
     private const int StackBufferLength = 512;
 
@@ -77,27 +78,11 @@ internal static class TraceState
         }
     }
 
-    public static bool IsValidKey(ReadOnlySpan<char> key)
-    {
-        int at = key.IndexOf('@');
-        if (at < 0)
-        {
-            // simple-key = lcalpha 0*255( lcalpha / DIGIT / "_" / "-"/ "*" / "/" )
-            return key.Length is > 0 and <= MaxKeyLength && IsLcAlpha(key[0]) && AreKeyChars(key[1..]);
-        }
-
-        // multi-tenant-key = tenant-id "@" system-id
-        // tenant-id = ( lcalpha / DIGIT ) 0*240( lcalpha / DIGIT / "_" / "-"/ "*" / "/" )
-        // system-id = lcalpha 0*13( lcalpha / DIGIT / "_" / "-"/ "*" / "/" )
-        ReadOnlySpan<char> tenant = key[..at];
-        ReadOnlySpan<char> system = key[(at + 1)..];
-        return tenant.Length is > 0 and <= MaxTenantLength
-            && (IsLcAlpha(tenant[0]) || char.IsAsciiDigit(tenant[0]))
-            && AreKeyChars(tenant[1..])
-            && system.Length is > 0 and <= MaxSystemLength
-            && IsLcAlpha(system[0])
-            && AreKeyChars(system[1..]);
-    }
+    // key = ( lcalpha / DIGIT ) 0*255 ( keychar ); keychar = lcalpha / DIGIT / "_" / "-" / "*" / "/" / "@"
+    public static bool IsValidKey(ReadOnlySpan<char> key) =>
+        key.Length is > 0 and <= MaxKeyLength
+        && (IsLcAlpha(key[0]) || char.IsAsciiDigit(key[0]))
+        && AreKeyChars(key[1..]);
 
     // value = 0*255(chr) nblk-chr; chr = %x20 / nblk-chr; nblk-chr = %x21-2B / %x2D-3C / %x3E-7E
     public static bool IsValidValue(ReadOnlySpan<char> value)
@@ -197,7 +182,7 @@ internal static class TraceState
     {
         foreach (char c in chars)
         {
-            if (!(IsLcAlpha(c) || char.IsAsciiDigit(c) || c == '_' || c == '-' || c == '*' || c == '/'))
+            if (!(IsLcAlpha(c) || char.IsAsciiDigit(c) || c is '_' or '-' or '*' or '/' or '@'))
             {
                 return false;
             }

@@ -1,75 +1,219 @@
 using System.Buffers.Binary;
 using System.Diagnostics;
+using System.Globalization;
 
 namespace TraceAgent.Sampling;
 
-/// <summary>
-/// The six samplers of the OpenTelemetry SDK specification. A dropped span is still created
-/// (PropagationData) so that its context, with the sampled flag cleared, reaches children and
-/// downstream services, which then make the same decision.
-/// </summary>
-internal sealed class Sampler
+/// <summary>What a sampler sees of a span about to start.</summary>
+internal readonly struct SamplingParameters
 {
-    private readonly bool _parentBased;
-    private readonly ulong _threshold;
-    private readonly bool _alwaysOn;
-    private readonly bool _alwaysOff;
-
-    private Sampler(bool parentBased, bool alwaysOn, bool alwaysOff, double ratio)
+    public SamplingParameters(in ActivityContext parent, ActivityTraceId traceId, string? traceState, string name, ActivityKind kind, ActivitySource? source, IEnumerable<KeyValuePair<string, object?>>? tags)
     {
-        _parentBased = parentBased;
-        _alwaysOn = alwaysOn;
-        _alwaysOff = alwaysOff;
-
-        // Compare the trace id's 56 rightmost bits (the random part in W3C Trace Context Level 2)
-        // with ratio * 2^56: a trace is sampled the same way in every service that uses the same ratio.
-        _threshold = ThresholdOf(ratio);
+        Parent = parent;
+        TraceId = traceId;
+        TraceState = traceState;
+        Name = name;
+        Kind = kind;
+        Source = source;
+        Tags = tags;
     }
 
-    public string Description { get; private init; } = string.Empty;
+    /// <summary>The parent's context; default for a root.</summary>
+    public ActivityContext Parent { get; }
 
-    /// <summary>True when a span with a parent follows its parent's decision.</summary>
-    public bool IsParentBased => _parentBased;
+    public ActivityTraceId TraceId { get; }
 
-    /// <summary>The threshold <see cref="IsUnder"/> compares a trace id with, for a ratio from 0 to 1.</summary>
-    public static ulong ThresholdOf(double ratio) => ratio >= 1.0 ? 1UL << 56 : (ulong)(ratio * (1UL << 56));
+    /// <summary>The tracestate the span inherits (its parent's), before this sampler changes it.</summary>
+    public string? TraceState { get; }
 
+    public string Name { get; }
+
+    public ActivityKind Kind { get; }
+
+    public ActivitySource? Source { get; }
+
+    public IEnumerable<KeyValuePair<string, object?>>? Tags { get; }
+
+    public bool IsRoot => Parent.TraceId == default;
+
+    /// <summary>
+    /// The trace's 56-bit randomness: the explicit <c>rv</c> of the <c>ot</c> tracestate member when
+    /// present, otherwise the trace id's right-most 7 bytes (W3C Trace Context Level 2).
+    /// </summary>
+    public ulong Randomness(out bool explicitValue)
+    {
+        explicitValue = OtelTraceState.TryGetRandomness(TraceState, out var rv);
+        if (explicitValue)
+        {
+            return rv;
+        }
+
+        Span<byte> bytes = stackalloc byte[16];
+        TraceId.CopyTo(bytes);
+        return BinaryPrimitives.ReadUInt64BigEndian(bytes[8..]) & ProbabilityThreshold.MaxRandomness;
+    }
+}
+
+/// <summary>A sampler's answer: keep (record and export) or not, and the tracestate the span carries.</summary>
+internal readonly struct SamplingDecision
+{
+    public SamplingDecision(bool sampled, string? traceState)
+    {
+        Sampled = sampled;
+        TraceState = traceState;
+    }
+
+    public bool Sampled { get; }
+
+    /// <summary>The span's tracestate: the inherited one (the same reference) when unchanged.</summary>
+    public string? TraceState { get; }
+}
+
+/// <summary>
+/// A head sampler, decided as a span starts. A dropped span is still created (PropagationData) so
+/// that its context, with the sampled flag cleared, reaches children and downstream services.
+/// Samplers compose: <see cref="ParentBasedSampler"/> wraps a root sampler, and a rule or
+/// rate-limiting sampler can wrap any of them the same way, passing the parameters through.
+/// </summary>
+internal abstract class Sampler
+{
+    public abstract string Description { get; }
+
+    public abstract SamplingDecision ShouldSample(in SamplingParameters parameters);
+
+    /// <summary>One of the six OTEL_TRACES_SAMPLER samplers; unknown names give the default, parentbased_always_on.</summary>
     public static Sampler Create(string name, double ratio) => name switch
     {
-        "always_on" => new Sampler(false, true, false, 1) { Description = "always_on" },
-        "always_off" => new Sampler(false, false, true, 0) { Description = "always_off" },
-        "traceidratio" => new Sampler(false, false, false, ratio) { Description = $"traceidratio({ratio:0.######})" },
-        "parentbased_always_off" => new Sampler(true, false, true, 0) { Description = "parentbased_always_off" },
-        "parentbased_traceidratio" => new Sampler(true, false, false, ratio) { Description = $"parentbased_traceidratio({ratio:0.######})" },
-        _ => new Sampler(true, true, false, 1) { Description = "parentbased_always_on" },
+        "always_on" => AlwaysOnSampler.Instance,
+        "always_off" => AlwaysOffSampler.Instance,
+        "traceidratio" => new TraceIdRatioSampler(ratio),
+        "parentbased_always_off" => new ParentBasedSampler(AlwaysOffSampler.Instance),
+        "parentbased_traceidratio" => new ParentBasedSampler(new TraceIdRatioSampler(ratio)),
+        _ => new ParentBasedSampler(AlwaysOnSampler.Instance),
     };
 
-    public bool ShouldSample(in ActivityContext parent, ActivityTraceId traceId)
+    /// <summary>For tests and callers without a tracestate: the decision alone.</summary>
+    public bool ShouldSample(in ActivityContext parent, ActivityTraceId traceId) =>
+        ShouldSample(new SamplingParameters(parent, traceId, parent.TraceState, string.Empty, ActivityKind.Internal, null, null)).Sampled;
+}
+
+internal sealed class AlwaysOnSampler : Sampler
+{
+    public static readonly AlwaysOnSampler Instance = new();
+
+    public override string Description => "always_on";
+
+    public override SamplingDecision ShouldSample(in SamplingParameters parameters) => new(true, parameters.TraceState);
+}
+
+internal sealed class AlwaysOffSampler : Sampler
+{
+    public static readonly AlwaysOffSampler Instance = new();
+
+    public override string Description => "always_off";
+
+    public override SamplingDecision ShouldSample(in SamplingParameters parameters) => new(false, parameters.TraceState);
+}
+
+/// <summary>
+/// OpenTelemetry's TraceIdRatioBased as the specification now defines it for W3C Trace Context
+/// Level 2: keep a span when the trace's randomness is at least the rejection threshold of the
+/// ratio, and record that threshold as <c>th</c> in the <c>ot</c> tracestate member. The decision
+/// depends on the trace alone, so every service (of any OpenTelemetry SDK that follows the
+/// specification) with the same ratio keeps exactly the same traces, and one with a higher ratio
+/// keeps a superset. The parent's sampled flag is ignored (wrap in ParentBasedSampler to follow it).
+/// </summary>
+internal sealed class TraceIdRatioSampler : Sampler
+{
+    private static int s_presumedRandomnessReported;
+    private readonly bool _never;
+    private readonly ProbabilityThreshold _threshold;
+    private readonly string _rootTraceState;
+
+    public TraceIdRatioSampler(double ratio)
     {
-        if (_parentBased && parent.TraceId != default)
-        {
-            return (parent.TraceFlags & ActivityTraceFlags.Recorded) != 0;
-        }
-
-        if (_alwaysOn)
-        {
-            return true;
-        }
-
-        if (_alwaysOff)
-        {
-            return false;
-        }
-
-        return IsUnder(traceId, _threshold);
+        Ratio = ratio;
+        _never = !ProbabilityThreshold.TryFromProbability(ratio, out _threshold);
+        _rootTraceState = "ot=th:" + _threshold.Encoded;
+        Description = string.Create(CultureInfo.InvariantCulture, $"traceidratio({ratio:0.######})");
     }
 
-    /// <summary>The same decision for the same trace id in every process that uses the same threshold.</summary>
-    public static bool IsUnder(ActivityTraceId traceId, ulong threshold)
+    public double Ratio { get; }
+
+    /// <summary>The <c>th</c> value written on kept spans; null when the ratio keeps nothing.</summary>
+    public string? EncodedThreshold => _never ? null : _threshold.Encoded;
+
+    public override string Description { get; }
+
+    public override SamplingDecision ShouldSample(in SamplingParameters parameters)
     {
-        Span<byte> bytes = stackalloc byte[16];
-        traceId.CopyTo(bytes);
-        var random = BinaryPrimitives.ReadUInt64BigEndian(bytes[8..]) & ((1UL << 56) - 1);
-        return random < threshold;
+        if (_never)
+        {
+            return new SamplingDecision(false, OtelTraceState.WithThreshold(parameters.TraceState, null));
+        }
+
+        var randomness = parameters.Randomness(out var explicitValue);
+        // In-process parents carry no flag bits but the sampled one; the flag matters for callers.
+        if (!explicitValue && parameters.Parent.IsRemote && (parameters.Parent.TraceFlags & Tracing.RandomTraceFlag.Random) == 0)
+        {
+            ReportPresumedRandomness();
+        }
+
+        var sampled = randomness >= _threshold.Value;
+        var traceState = parameters.TraceState is null
+            ? (sampled ? _rootTraceState : null)
+            : OtelTraceState.WithThreshold(parameters.TraceState, sampled ? _threshold.Encoded : null);
+        return new SamplingDecision(sampled, traceState);
+    }
+
+    // The specification asks for one warning the first time randomness is presumed for a context
+    // whose random flag is unset: a caller on an older SDK may not make the trace id's low bits random.
+    private static void ReportPresumedRandomness()
+    {
+        if (Interlocked.Exchange(ref s_presumedRandomnessReported, 1) == 0)
+        {
+            Diagnostics.AgentLog.Warning("traceidratio sampler: a caller sent a trace without the W3C random-trace-id flag; its trace id is presumed random (an older SDK upstream may make traces sampled inconsistently)");
+        }
+    }
+}
+
+/// <summary>
+/// OpenTelemetry's ParentBased: a span with a parent follows the parent's sampled flag; a root is
+/// decided by the root sampler. A sampled remote parent's <c>th</c> is passed on only when it agrees
+/// with the decision it claims (randomness &gt;= th), otherwise it is erased, as the specification asks.
+/// </summary>
+internal sealed class ParentBasedSampler : Sampler
+{
+    private readonly Sampler _root;
+
+    public ParentBasedSampler(Sampler root)
+    {
+        _root = root;
+        Description = "parentbased_" + root.Description;
+    }
+
+    public override string Description { get; }
+
+    public Sampler Root => _root;
+
+    public override SamplingDecision ShouldSample(in SamplingParameters parameters)
+    {
+        if (parameters.IsRoot)
+        {
+            return _root.ShouldSample(parameters);
+        }
+
+        var sampled = (parameters.Parent.TraceFlags & ActivityTraceFlags.Recorded) != 0;
+        var traceState = parameters.TraceState;
+
+        // In-process parents were checked when their own remote parent arrived.
+        if (sampled && parameters.Parent.IsRemote && traceState is not null
+            && OtelTraceState.TryGetThreshold(traceState, out var threshold)
+            && parameters.Randomness(out _) < threshold)
+        {
+            traceState = OtelTraceState.WithThreshold(traceState, null);
+        }
+
+        return new SamplingDecision(sampled, traceState);
     }
 }

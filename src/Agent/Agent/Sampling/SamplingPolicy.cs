@@ -24,14 +24,17 @@ public sealed class SamplingPolicy : IDisposable
     private const string TopicAttribute = "messaging.destination.name";
 
     private readonly Sampler _sampler;
-    private readonly (string Pattern, ulong Threshold)[] _rules;
+    private readonly (string Pattern, TraceIdRatioSampler Sampler)[] _rules;
     private readonly RateLimiter? _rateLimit;
     private readonly bool _tagReasons;
 
     internal SamplingPolicy(Sampler sampler, SamplingPolicySettings settings, Action<Activity>? export)
     {
         _sampler = sampler;
-        _rules = settings.Rules.Select(r => (r.Pattern, Sampler.ThresholdOf(r.Ratio))).ToArray();
+
+        // A rule's ratio decides as traceidratio with that ratio does: consistently across services,
+        // with its threshold written as th in the ot tracestate member.
+        _rules = settings.Rules.Select(r => (r.Pattern, new TraceIdRatioSampler(r.Ratio))).ToArray();
         _rateLimit = settings.MaxTracesPerSecond is { } rate ? new RateLimiter(rate) : null;
         _tagReasons = settings.Any;
         Keeper = settings.Keeps && export is not null
@@ -49,35 +52,38 @@ public sealed class SamplingPolicy : IDisposable
 
     internal TraceKeeper? Keeper { get; }
 
-    internal Sampler HeadSampler => _sampler;
-
     /// <summary>
     /// The decision for a span whose parent is remote or absent (a local root). A span that is not
     /// sampled is recorded without the sampled flag when the keeper holds such traces.
     /// </summary>
     internal ActivitySamplingResult SampleLocalRoot(ref ActivityCreationOptions<ActivityContext> options)
     {
-        var parent = options.Parent;
-        if (parent.TraceId != default)
+        var parameters = new SamplingParameters(options.Parent, options.TraceId, options.TraceState, options.Name, options.Kind, options.Source, options.Tags);
+        SamplingDecision decision;
+        string reason;
+        if (!parameters.IsRoot)
         {
             // A remote parent: the head sampler decides (a parent-based one follows the parent).
-            if (_sampler.ShouldSample(parent, options.TraceId))
-            {
-                Tag(ref options, _sampler.IsParentBased ? "parent" : "ratio");
-                return ActivitySamplingResult.AllDataAndRecorded;
-            }
-
-            return NotSampled();
+            decision = _sampler.ShouldSample(parameters);
+            reason = _sampler is ParentBasedSampler ? "parent" : "ratio";
         }
-
-        if (DefersServerRoots && options.Kind == ActivityKind.Server && options.Source.Name == AspNetCoreSource)
+        else if (DefersServerRoots && options.Kind == ActivityKind.Server && options.Source.Name == AspNetCoreSource)
         {
             // Decided at the hosting start event, when the path is known.
             return ActivitySamplingResult.AllDataAndRecorded;
         }
+        else
+        {
+            (decision, reason) = DecideNewRoot(parameters, _rules.Length > 0 && options.Kind == ActivityKind.Consumer ? TopicOf(options.Tags) : null);
+        }
 
-        var (sampled, reason) = DecideNewRoot(options.TraceId, _rules.Length > 0 && options.Kind == ActivityKind.Consumer ? TopicOf(options.Tags) : null);
-        if (sampled)
+        if (!ReferenceEquals(decision.TraceState, options.TraceState))
+        {
+            // The init-only TraceState is how a sampler sets the span's tracestate (th of the ot member).
+            options = options with { TraceState = decision.TraceState };
+        }
+
+        if (decision.Sampled)
         {
             Tag(ref options, reason);
             return ActivitySamplingResult.AllDataAndRecorded;
@@ -97,8 +103,14 @@ public sealed class SamplingPolicy : IDisposable
             return;
         }
 
-        var (sampled, reason) = DecideNewRoot(activity.TraceId, path ?? string.Empty);
-        if (sampled)
+        var parameters = new SamplingParameters(default, activity.TraceId, activity.TraceStateString, activity.OperationName, activity.Kind, activity.Source, null);
+        var (decision, reason) = DecideNewRoot(parameters, path ?? string.Empty);
+        if (!ReferenceEquals(decision.TraceState, activity.TraceStateString))
+        {
+            activity.TraceStateString = decision.TraceState;
+        }
+
+        if (decision.Sampled)
         {
             if (_tagReasons)
             {
@@ -119,23 +131,19 @@ public sealed class SamplingPolicy : IDisposable
         }
     }
 
-    private (bool Sampled, string Reason) DecideNewRoot(ActivityTraceId traceId, string? ruleText)
+    private (SamplingDecision Decision, string Reason) DecideNewRoot(in SamplingParameters parameters, string? ruleText)
     {
-        bool sampled;
-        string reason;
         var rule = ruleText is null ? -1 : MatchRule(ruleText);
-        if (rule >= 0)
+        var (decision, reason) = rule >= 0
+            ? (_rules[rule].Sampler.ShouldSample(parameters), "rule")
+            : (_sampler.ShouldSample(parameters), "ratio");
+        if (decision.Sampled && _rateLimit is not null && !_rateLimit.TryAcquire())
         {
-            sampled = Sampler.IsUnder(traceId, _rules[rule].Threshold);
-            reason = "rule";
-        }
-        else
-        {
-            sampled = _sampler.ShouldSample(default, traceId);
-            reason = "ratio";
+            // Not kept after all: no threshold may claim it was (consistent sampling specification).
+            decision = new SamplingDecision(false, OtelTraceState.WithThreshold(decision.TraceState, null));
         }
 
-        return (sampled && (_rateLimit is null || _rateLimit.TryAcquire()), reason);
+        return (decision, reason);
     }
 
     private int MatchRule(string text)

@@ -107,9 +107,23 @@ internal sealed class TracingPipeline : IDisposable
             }
 
             // A parent in this process.
-            var sampled = _childrenFollowParent
-                ? (parent.TraceFlags & ActivityTraceFlags.Recorded) != 0
-                : _sampler.ShouldSample(parent, options.TraceId);
+            bool sampled;
+            if (_childrenFollowParent)
+            {
+                sampled = (parent.TraceFlags & ActivityTraceFlags.Recorded) != 0;
+            }
+            else
+            {
+                var decision = _sampler.ShouldSample(new SamplingParameters(parent, options.TraceId, options.TraceState, options.Name, options.Kind, options.Source, options.Tags));
+                if (!ReferenceEquals(decision.TraceState, options.TraceState))
+                {
+                    // The init-only TraceState is how a sampler sets the span's tracestate (th of the ot member).
+                    options = options with { TraceState = decision.TraceState };
+                }
+
+                sampled = decision.Sampled;
+            }
+
             if (sampled)
             {
                 return ActivitySamplingResult.AllDataAndRecorded;
@@ -154,9 +168,21 @@ internal sealed class TracingPipeline : IDisposable
                 return ActivitySamplingResult.None;
             }
 
-            return ActivityContext.TryParse(options.Parent, null, isRemote: true, out var parent)
-                ? (_sampler.ShouldSample(parent, parent.TraceId) ? ActivitySamplingResult.AllDataAndRecorded : ActivitySamplingResult.PropagationData)
-                : (_sampler.ShouldSample(default, ActivityTraceId.CreateRandom()) ? ActivitySamplingResult.AllDataAndRecorded : ActivitySamplingResult.PropagationData);
+            var parsed = ActivityContext.TryParse(options.Parent, options.TraceState, isRemote: true, out var parent);
+            var decision = _sampler.ShouldSample(new SamplingParameters(
+                parsed ? parent : default,
+                parsed ? parent.TraceId : options.TraceId,
+                options.TraceState,
+                options.Name,
+                options.Kind,
+                options.Source,
+                options.Tags));
+            if (!ReferenceEquals(decision.TraceState, options.TraceState))
+            {
+                options = options with { TraceState = decision.TraceState };
+            }
+
+            return decision.Sampled ? ActivitySamplingResult.AllDataAndRecorded : ActivitySamplingResult.PropagationData;
         }
         catch (Exception ex)
         {
@@ -171,6 +197,8 @@ internal sealed class TracingPipeline : IDisposable
 
     private void OnStarted(Activity activity)
     {
+        // Also on unsampled spans: their context still travels downstream.
+        RandomTraceFlag.MarkOutgoing(activity);
         if (!activity.IsAllDataRequested)
         {
             return;

@@ -1,0 +1,276 @@
+using TraceAgent.IntegrationTests.Infrastructure;
+using TraceAgent.Otlp.Receiver;
+
+namespace TraceAgent.IntegrationTests.Export;
+
+/// <summary>
+/// The exporter's transport against real servers the tests start: an HTTPS receiver whose CA and
+/// client certificates the test makes, a forward proxy, a collector answering partial success, and
+/// batches too large for one request. The app is the console test app under the agent.
+/// </summary>
+public sealed class ExportTransportTests : IClassFixture<ExportTransportTests.Certificates>
+{
+    private const string ConsoleApp = "TestApplication.Console";
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(60);
+    private readonly TestCertificates _certificates;
+
+    public ExportTransportTests(Certificates certificates)
+    {
+        _certificates = certificates.Value;
+    }
+
+    public sealed class Certificates : IDisposable
+    {
+        public TestCertificates Value { get; } = TestCertificates.Create();
+
+        public void Dispose() => Value.Dispose();
+    }
+
+    private static Dictionary<string, string?> Environment(OtlpReceiver receiver, bool grpc, params (string Key, string? Value)[] more) =>
+        AgentEnvironment.For(receiver, "transport-test", grpc)
+            .With(("OTEL_DOTNET_AUTO_TRACES_ADDITIONAL_SOURCES", "TestApp.Console"), ("OTEL_EXPORTER_OTLP_TIMEOUT", "20000"))
+            .With(more);
+
+    private static async Task<TestProcess> RunAsync(Dictionary<string, string?> environment, params string[] arguments)
+    {
+        var process = TestProcess.StartDotnet(RepoPaths.TestAppDll(ConsoleApp), environment, arguments.Length == 0 ? ["return", "3"] : arguments);
+        await process.WaitForExitAsync(Timeout);
+
+        // Whatever happened to export, the app's own behaviour is unchanged.
+        Assert.Equal(5, process.ExitCode);
+        Assert.Equal(["console app done"], process.StandardOutput);
+        return process;
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Https_to_a_collector_with_a_private_CA_works_and_every_request_names_the_agent(bool grpc)
+    {
+        await using var receiver = await OtlpReceiver.StartAsync(new OtlpReceiverOptions { ServerCertificate = _certificates.Server });
+        Assert.StartsWith("https://", receiver.HttpEndpoint, StringComparison.Ordinal);
+        using var process = await RunAsync(Environment(receiver, grpc, ("OTEL_EXPORTER_OTLP_CERTIFICATE", _certificates.AuthorityPem)));
+
+        var spans = await receiver.WaitForSpansAsync(s => s.Count >= 6, Timeout);
+        Assert.Equal(6, spans.Count);
+        var request = Assert.Single(receiver.Requests);
+        Assert.Equal("TraceAgent-Exporter-Dotnet/0.1.0", request.Header("user-agent"));
+        if (grpc)
+        {
+            // grpc-timeout: the attempt's budget in milliseconds (20000 here at most).
+            var timeout = request.Header("grpc-timeout");
+            Assert.Matches("^[0-9]{1,5}m$", timeout);
+            Assert.InRange(int.Parse(timeout![..^1], System.Globalization.CultureInfo.InvariantCulture), 1, 20000);
+        }
+
+        Assert.DoesNotContain(process.StandardError, l => l.Contains("failed", StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [InlineData(false, null, "is not trusted by this machine's CAs")]
+    [InlineData(true, null, "is not trusted by this machine's CAs")]
+    [InlineData(false, "other", "is not signed by a CA in OTEL_EXPORTER_OTLP_CERTIFICATE")]
+    [InlineData(true, "other", "is not signed by a CA in OTEL_EXPORTER_OTLP_CERTIFICATE")]
+    public async Task An_untrusted_collector_is_refused_with_one_clear_line(bool grpc, string? trust, string reason)
+    {
+        await using var receiver = await OtlpReceiver.StartAsync(new OtlpReceiverOptions { ServerCertificate = _certificates.Server });
+        var environment = Environment(receiver, grpc, ("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "4"));
+        if (trust is not null)
+        {
+            environment["OTEL_EXPORTER_OTLP_CERTIFICATE"] = _certificates.OtherAuthorityPem;
+        }
+
+        // 20 spans in batches of 4: five exports, all refused, one line.
+        using var process = await RunAsync(environment, "return", "10");
+        var line = Assert.Single(process.StandardError, l => l.Contains("TLS handshake failed", StringComparison.Ordinal));
+        Assert.Contains(reason, line, StringComparison.Ordinal);
+        Assert.Contains("CN=traceagent-test-collector", line, StringComparison.Ordinal);
+        Assert.Contains(" warn traces export to https://127.0.0.1:", line, StringComparison.Ordinal);
+        Assert.Empty(receiver.Spans);
+        Assert.Equal(0, receiver.RequestCount);
+        Assert.Contains(process.StandardError, l => l.Contains("20 not accepted by the exporter", StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [InlineData(false, false)]
+    [InlineData(true, false)]
+    [InlineData(false, true)]
+    public async Task The_client_certificate_is_presented_when_the_collector_requires_one(bool grpc, bool combinedFile)
+    {
+        await using var receiver = await OtlpReceiver.StartAsync(new OtlpReceiverOptions
+        {
+            ServerCertificate = _certificates.Server,
+            RequiredClientCertificateAuthority = _certificates.Authority,
+        });
+
+        // Per-signal variables for traces; the key may also sit in the certificate's own file.
+        var environment = Environment(
+            receiver,
+            grpc,
+            ("OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE", _certificates.AuthorityPem),
+            ("OTEL_EXPORTER_OTLP_TRACES_CLIENT_CERTIFICATE", combinedFile ? _certificates.ClientCombinedPem : _certificates.ClientCertificatePem),
+            ("OTEL_EXPORTER_OTLP_TRACES_CLIENT_KEY", combinedFile ? null : _certificates.ClientKeyPem));
+        using var process = await RunAsync(environment);
+
+        await receiver.WaitForSpansAsync(s => s.Count >= 6, Timeout);
+        Assert.Equal("CN=traceagent-test-client", Assert.Single(receiver.Requests).ClientCertificateSubject);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Without_a_client_certificate_a_collector_that_requires_one_refuses_and_it_is_said_once(bool grpc)
+    {
+        await using var receiver = await OtlpReceiver.StartAsync(new OtlpReceiverOptions
+        {
+            ServerCertificate = _certificates.Server,
+            RequiredClientCertificateAuthority = _certificates.Authority,
+        });
+        using var process = await RunAsync(Environment(receiver, grpc, ("OTEL_EXPORTER_OTLP_CERTIFICATE", _certificates.AuthorityPem), ("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "4")), "return", "10");
+
+        var lines = process.StandardError.Where(l => l.Contains("traces export to https://127.0.0.1:", StringComparison.Ordinal) && l.Contains("failed", StringComparison.Ordinal)).ToList();
+        Assert.True(lines.Count == 1, string.Join("\n", lines));
+        Assert.Contains("TLS handshake failed: the collector asked for a client certificate and none is configured", lines[0], StringComparison.Ordinal);
+        Assert.Empty(receiver.Spans);
+    }
+
+    [Fact]
+    public async Task Unreadable_certificate_files_are_reported_once_by_name_and_export_is_off()
+    {
+        await using var receiver = await OtlpReceiver.StartAsync(new OtlpReceiverOptions { ServerCertificate = _certificates.Server });
+        var missing = Path.Combine(_certificates.Directory, "no-such-ca.pem");
+
+        // The generic variable serves traces and logs: one line for both.
+        using var process = await RunAsync(Environment(receiver, false, ("OTEL_EXPORTER_OTLP_CERTIFICATE", missing), ("OTEL_LOGS_EXPORTER", "otlp")));
+        var line = Assert.Single(process.StandardError, l => l.Contains("OTEL_EXPORTER_OTLP_CERTIFICATE", StringComparison.Ordinal));
+        Assert.Contains(" warn OTEL_EXPORTER_OTLP_CERTIFICATE='" + missing + "' cannot be used: ", line, StringComparison.Ordinal);
+        Assert.Contains("OTLP export is off", line, StringComparison.Ordinal);
+        Assert.Equal(0, receiver.RequestCount);
+
+        // A key that is not a key: named with its certificate.
+        var garbage = Path.Combine(_certificates.Directory, "garbage-key.pem");
+        await File.WriteAllTextAsync(garbage, "-----BEGIN PRIVATE KEY-----\nbm90IGEga2V5\n-----END PRIVATE KEY-----\n");
+        using var second = await RunAsync(Environment(
+            receiver,
+            true,
+            ("OTEL_EXPORTER_OTLP_CERTIFICATE", _certificates.AuthorityPem),
+            ("OTEL_EXPORTER_OTLP_TRACES_CLIENT_CERTIFICATE", _certificates.ClientCertificatePem),
+            ("OTEL_EXPORTER_OTLP_TRACES_CLIENT_KEY", garbage)));
+        line = Assert.Single(second.StandardError, l => l.Contains("cannot be used", StringComparison.Ordinal));
+        Assert.Contains("OTEL_EXPORTER_OTLP_TRACES_CLIENT_KEY", line, StringComparison.Ordinal);
+        Assert.Contains(garbage, line, StringComparison.Ordinal);
+        Assert.Equal(0, receiver.RequestCount);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Https_goes_through_the_proxy_HTTPS_PROXY_names(bool grpc)
+    {
+        await using var receiver = await OtlpReceiver.StartAsync(new OtlpReceiverOptions { ServerCertificate = _certificates.Server });
+        await using var proxy = new ConnectProxy();
+        using var process = await RunAsync(Environment(receiver, grpc, ("OTEL_EXPORTER_OTLP_CERTIFICATE", _certificates.AuthorityPem), ("HTTPS_PROXY", proxy.Url)));
+
+        await receiver.WaitForSpansAsync(s => s.Count >= 6, Timeout);
+        var port = grpc ? receiver.GrpcPort : receiver.HttpPort;
+        Assert.Equal([$"CONNECT 127.0.0.1:{port} HTTP/1.1"], proxy.Requests);
+    }
+
+    [Fact]
+    public async Task Plain_http_goes_through_HTTP_PROXY_and_NO_PROXY_bypasses_it()
+    {
+        await using var receiver = await OtlpReceiver.StartAsync();
+        await using var proxy = new ConnectProxy();
+        using var viaProxy = await RunAsync(Environment(receiver, false, ("http_proxy", proxy.Url)));
+        await receiver.WaitForSpansAsync(s => s.Count >= 6, Timeout);
+        Assert.Equal([$"POST {receiver.HttpEndpoint}/v1/traces HTTP/1.1"], proxy.Requests);
+
+        receiver.Clear();
+        using var bypassed = await RunAsync(Environment(receiver, false, ("HTTP_PROXY", proxy.Url), ("NO_PROXY", "example.com,127.0.0.1")));
+        await receiver.WaitForSpansAsync(s => s.Count >= 6, Timeout);
+        Assert.Single(proxy.Requests);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Partial_success_counts_the_rejected_spans_as_lost_and_logs_the_message_once(bool grpc)
+    {
+        await using var receiver = await OtlpReceiver.StartAsync();
+        receiver.Mode = ReceiverMode.PartialSuccess(3, "3 spans had an attribute the backend refuses");
+        using var process = await RunAsync(Environment(receiver, grpc, ("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "4")), "return", "10");
+
+        var requests = receiver.Requests.Count;
+        Assert.True(requests >= 5, "20 spans in batches of at most 4");
+        var line = Assert.Single(process.StandardError, l => l.Contains("rejected", StringComparison.Ordinal));
+        Assert.Contains("traces export to http://127.0.0.1:", line, StringComparison.Ordinal);
+        Assert.Contains("the collector rejected 3 spans of a batch: 3 spans had an attribute the backend refuses", line, StringComparison.Ordinal);
+
+        // The loss summary at exit counts what the collector said it rejected, and no more.
+        var summary = process.StandardError.Last(l => l.Contains("spans lost so far", StringComparison.Ordinal));
+        Assert.Contains($"{3 * requests} not accepted by the exporter; {20 - (3 * requests)} exported", summary, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task A_batch_larger_than_4_MiB_arrives_whole_in_several_requests(bool grpc)
+    {
+        await using var receiver = await OtlpReceiver.StartAsync();
+
+        // 40 root spans with 256 KiB query texts (and their children): about 10 MiB in one batch.
+        // The app then waits, so the export is not cut short by the bounded flush at exit.
+        using var process = TestProcess.StartDotnet(RepoPaths.TestAppDll(ConsoleApp), Environment(receiver, grpc), ["wait", "40", "256"]);
+        await process.WaitForOutputAsync("waiting for a signal", Timeout);
+
+        var spans = await receiver.WaitForSpansAsync(s => s.Count >= 80, Timeout);
+        Assert.Equal(80, spans.Count);
+        Assert.Equal(40, spans.Select(s => s.Attribute("db.query.text")).OfType<string>().Distinct().Count());
+        Assert.All(spans.Where(s => s.Name == "console-root"), s => Assert.InRange(((string)s.Attribute("db.query.text")!).Length, (256 * 1024) - 20, 256 * 1024));
+        Assert.True(receiver.Requests.Count >= 3, "about 10 MiB needs at least three requests of at most 4 MiB");
+        Assert.All(receiver.Requests, r => Assert.True(r.BodyLength <= 4 * 1024 * 1024 + 5, r.ToString()));
+        Assert.DoesNotContain(process.StandardError, l => l.Contains(" warn ", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task A_path_in_a_grpc_endpoint_is_kept()
+    {
+        await using var receiver = await OtlpReceiver.StartAsync();
+        var environment = Environment(receiver, true, ("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.GrpcEndpoint + "/gateway/otlp/"));
+        using var process = await RunAsync(environment);
+        await receiver.WaitForSpansAsync(s => s.Count >= 6, Timeout);
+        Assert.Equal("/gateway/otlp/opentelemetry.proto.collector.trace.v1.TraceService/Export", Assert.Single(receiver.Requests).Path);
+    }
+
+    [Theory]
+    [InlineData(null)]
+    [InlineData(1)]
+    public async Task Grpc_RESOURCE_EXHAUSTED_is_retried_only_when_the_server_sends_RetryInfo(int? retryAfterSeconds)
+    {
+        await using var receiver = await OtlpReceiver.StartAsync();
+        receiver.Mode = ReceiverMode.Status(429, retryAfterSeconds);
+        Assert.Equal(8, receiver.Mode.GrpcStatusCode);
+        var environment = Environment(receiver, true, ("OTEL_BSP_SCHEDULE_DELAY", "60000"));
+        using var process = TestProcess.StartDotnet(RepoPaths.TestAppDll(ConsoleApp), environment, ["wait", "3"]);
+        await process.WaitForOutputAsync("waiting for a signal", Timeout);
+
+        // One export (the flush on SIGTERM); a retry, if any, follows the server's 1 s delay.
+        using (var kill = System.Diagnostics.Process.Start("kill", ["-TERM", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+        {
+            await kill.WaitForExitAsync();
+        }
+
+        await process.WaitForExitAsync(Timeout);
+        if (retryAfterSeconds is null)
+        {
+            Assert.Equal(1, receiver.RequestCount);
+        }
+        else
+        {
+            // Retried after the server's delay, as often as the 5 s flush budget allows.
+            Assert.InRange(receiver.RequestCount, 2, 5);
+        }
+
+        Assert.Contains(process.StandardError, l => l.Contains("grpc-status 8", StringComparison.Ordinal));
+    }
+}

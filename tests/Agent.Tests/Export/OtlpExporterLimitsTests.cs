@@ -1,0 +1,108 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using TraceAgent.Configuration;
+using TraceAgent.Export;
+using TraceAgent.Otlp.Receiver;
+
+namespace TraceAgent.Tests.Export;
+
+/// <summary>The exporter's size limits against real HTTP servers started by the test.</summary>
+public sealed class OtlpExporterLimitsTests : IDisposable
+{
+    private readonly ActivitySource _source = new("limits.test");
+    private readonly ActivityListener _listener;
+
+    public OtlpExporterLimitsTests()
+    {
+        _listener = new ActivityListener
+        {
+            ShouldListenTo = s => s == _source,
+            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
+        };
+        ActivitySource.AddActivityListener(_listener);
+    }
+
+    public void Dispose()
+    {
+        _listener.Dispose();
+        _source.Dispose();
+    }
+
+    [Fact]
+    public async Task An_item_too_large_for_any_request_is_dropped_and_counted_and_the_others_arrive()
+    {
+        await using var receiver = await OtlpReceiver.StartAsync();
+        var activities = new List<Activity>();
+        foreach (var size in new[] { 10, 200_000, 10, 10 })
+        {
+            var activity = _source.StartActivity("span-" + size)!;
+            activity.SetTag("payload", new string('p', size));
+            activity.Stop();
+            activities.Add(activity);
+        }
+
+        // A 64 KiB request limit instead of 4 MiB, so the test stays small.
+        using var exporter = Exporter(receiver.HttpEndpoint + "/v1/traces", OtlpProtocol.HttpProtobuf, maxRequestBytes: 64 * 1024);
+        var result = exporter.Export(activities, DateTime.UtcNow.AddSeconds(30), CancellationToken.None);
+
+        Assert.Equal(1, result.LostOf(activities.Count));
+        var spans = await receiver.WaitForSpansAsync(s => s.Count >= 3, TimeSpan.FromSeconds(30));
+        Assert.Equal(["span-10", "span-10", "span-10"], spans.Select(s => s.Name));
+        Assert.All(receiver.Requests, r => Assert.True(r.BodyLength <= 64 * 1024));
+    }
+
+    [Fact]
+    public async Task A_huge_answer_is_not_read_whole_and_the_status_decides()
+    {
+        // A "collector" that answers 200 with 50 MiB: the exporter stops reading past 1 MiB.
+        using var server = new TcpListener(IPAddress.Loopback, 0);
+        server.Start();
+        var port = ((IPEndPoint)server.LocalEndpoint).Port;
+        var sent = Task.Run(async () =>
+        {
+            using var client = await server.AcceptTcpClientAsync();
+            var stream = client.GetStream();
+            var buffer = new byte[64 * 1024];
+            var head = new System.Text.StringBuilder();
+            while (!head.ToString().Contains("\r\n\r\n", StringComparison.Ordinal))
+            {
+                var read = await stream.ReadAsync(buffer);
+                head.Append(System.Text.Encoding.ASCII.GetString(buffer, 0, read));
+            }
+
+            await stream.WriteAsync("HTTP/1.1 200 OK\r\nContent-Type: application/x-protobuf\r\nContent-Length: 52428800\r\n\r\n"u8.ToArray());
+            var chunk = new byte[64 * 1024];
+            long written = 0;
+            try
+            {
+                while (written < 50L * 1024 * 1024)
+                {
+                    await stream.WriteAsync(chunk);
+                    written += chunk.Length;
+                }
+            }
+            catch (IOException)
+            {
+                // The exporter hung up.
+            }
+
+            return written;
+        });
+
+        var activity = _source.StartActivity("one")!;
+        activity.Stop();
+        using var exporter = Exporter($"http://127.0.0.1:{port}/v1/traces", OtlpProtocol.HttpProtobuf);
+        var result = exporter.Export([activity], DateTime.UtcNow.AddSeconds(30), CancellationToken.None);
+
+        Assert.Equal(ExportResult.Success, result);
+        Assert.True(await sent.WaitAsync(TimeSpan.FromSeconds(30)) < 50L * 1024 * 1024, "the exporter must stop reading, not drain 50 MiB");
+    }
+
+    private static OtlpExporter<Activity> Exporter(string endpoint, OtlpProtocol protocol, int maxRequestBytes = OtlpExporter<Activity>.MaxRequestBytes)
+    {
+        var settings = new OtlpExporterSettings(new Uri(endpoint), protocol, [], 10_000, Gzip: false);
+        var encoder = new OtlpTraceEncoder([new("service.name", "limits")], new SpanLimits(128, null, 128, 128, 128, 128));
+        return new OtlpExporter<Activity>(settings, encoder.Encode, "traces", maxRequestBytes: maxRequestBytes);
+    }
+}
