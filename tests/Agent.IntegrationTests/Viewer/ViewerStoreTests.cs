@@ -43,7 +43,9 @@ public sealed class ViewerStoreTests : IDisposable
 
         await using (ViewerProcess again = await ViewerProcess.StartAsync("--db", DbPath, "--max-traces", "2"))
         {
-            Assert.Contains(again.Process.Output, line => line.Contains("(2 kept from earlier runs)", StringComparison.Ordinal));
+            // The third start-up line: StartAsync returns once the first two were read.
+            string kept = await again.Process.WaitForOutputAsync("traces kept in ", Timeout);
+            Assert.Contains("(2 kept from earlier runs)", kept, StringComparison.Ordinal);
             JsonElement status = await again.GetJsonAsync("/viewer-api/status");
             Assert.Equal(2, status.GetProperty("traces").GetInt32());
             Assert.Equal(1, status.GetProperty("dropped").GetInt32());

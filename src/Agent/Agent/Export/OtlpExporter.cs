@@ -41,6 +41,7 @@ internal sealed class OtlpExporter<T> : IExporter<T>
     private readonly bool _customUserAgent;
     private readonly int _maxRequestBytes;
     private HttpClient? _client;
+    private MemoryStream? _compressed;
     private int _lastFailureStatus = -1;
     private string? _lastPartialMessage;
     private bool _oversizeReported;
@@ -92,8 +93,7 @@ internal sealed class OtlpExporter<T> : IExporter<T>
         _encode(_writer, batch);
         if (_writer.Length <= _maxRequestBytes)
         {
-            var result = Send(Frame(_writer.WrittenSpan), deadlineUtc, cancellationToken);
-            return result;
+            return Send(Frame(_writer.WrittenMemory), deadlineUtc, cancellationToken);
         }
 
         if (batch.Count == 1)
@@ -119,7 +119,7 @@ internal sealed class OtlpExporter<T> : IExporter<T>
         return ExportResult.Failure;
     }
 
-    internal ExportResult Send(byte[] body, DateTime deadlineUtc, CancellationToken cancellationToken)
+    private ExportResult Send(Body body, DateTime deadlineUtc, CancellationToken cancellationToken)
     {
         var attempt = 0;
         var perAttempt = TimeSpan.FromMilliseconds(_settings.TimeoutMilliseconds);
@@ -209,12 +209,12 @@ internal sealed class OtlpExporter<T> : IExporter<T>
         public static Answer Ok(long rejected, string message) => new(Outcome.Success, null, string.Empty, rejected, message);
     }
 
-    private Answer SendOnce(byte[] body, TimeSpan timeout, CancellationToken cancellationToken)
+    private Answer SendOnce(Body body, TimeSpan timeout, CancellationToken cancellationToken)
     {
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         cts.CancelAfter(timeout);
         using var request = new HttpRequestMessage(HttpMethod.Post, _uri);
-        var content = new ByteArrayContent(body);
+        var content = new BodyContent(body);
         if (_settings.Protocol == OtlpProtocol.Grpc)
         {
             request.Version = HttpVersion.Version20;
@@ -417,35 +417,82 @@ internal sealed class OtlpExporter<T> : IExporter<T>
         return null;
     }
 
-    private byte[] Frame(ReadOnlySpan<byte> message)
+    // The body is sent from the writer's buffer (or the reused compression buffer), never copied:
+    // a batch's request is usually larger than the large-object threshold, and a new array per
+    // export made the runtime collect its large-object heap, a full collection, every few batches.
+    private Body Frame(ReadOnlyMemory<byte> message)
     {
-        ReadOnlySpan<byte> payload = message;
-        byte[]? compressed = null;
+        var payload = message;
         if (_settings.Gzip)
         {
-            using var output = new MemoryStream();
-            using (var gzip = new GZipStream(output, CompressionLevel.Fastest, leaveOpen: true))
+            _compressed ??= new MemoryStream();
+            _compressed.SetLength(0);
+            using (var gzip = new GZipStream(_compressed, CompressionLevel.Fastest, leaveOpen: true))
             {
-                gzip.Write(message);
+                gzip.Write(message.Span);
             }
 
-            compressed = output.ToArray();
-            payload = compressed;
+            payload = _compressed.GetBuffer().AsMemory(0, (int)_compressed.Length);
         }
 
         if (_settings.Protocol != OtlpProtocol.Grpc)
         {
-            return compressed ?? payload.ToArray();
+            return new Body(null, payload);
         }
 
-        var framed = new byte[payload.Length + 5];
-        framed[0] = _settings.Gzip ? (byte)1 : (byte)0;
-        BinaryPrimitives.WriteUInt32BigEndian(framed.AsSpan(1), (uint)payload.Length);
-        payload.CopyTo(framed.AsSpan(5));
-        return framed;
+        // gRPC's message prefix: a compressed flag and the length, big-endian.
+        var prefix = new byte[5];
+        prefix[0] = _settings.Gzip ? (byte)1 : (byte)0;
+        BinaryPrimitives.WriteUInt32BigEndian(prefix.AsSpan(1), (uint)payload.Length);
+        return new Body(prefix, payload);
     }
 
     public void Dispose() => _client?.Dispose();
+
+    /// <summary>A request body: an optional prefix, then the payload, both sent as they are.</summary>
+    private readonly record struct Body(byte[]? Prefix, ReadOnlyMemory<byte> Payload)
+    {
+        public int Length => (Prefix?.Length ?? 0) + Payload.Length;
+    }
+
+    private sealed class BodyContent : HttpContent
+    {
+        private readonly Body _body;
+
+        public BodyContent(Body body)
+        {
+            _body = body;
+        }
+
+        protected override void SerializeToStream(Stream stream, TransportContext? context, CancellationToken cancellationToken)
+        {
+            if (_body.Prefix is not null)
+            {
+                stream.Write(_body.Prefix);
+            }
+
+            stream.Write(_body.Payload.Span);
+        }
+
+        protected override Task SerializeToStreamAsync(Stream stream, TransportContext? context) =>
+            SerializeToStreamAsync(stream, context, CancellationToken.None);
+
+        protected override async Task SerializeToStreamAsync(Stream stream, TransportContext? context, CancellationToken cancellationToken)
+        {
+            if (_body.Prefix is not null)
+            {
+                await stream.WriteAsync(_body.Prefix, cancellationToken).ConfigureAwait(false);
+            }
+
+            await stream.WriteAsync(_body.Payload, cancellationToken).ConfigureAwait(false);
+        }
+
+        protected override bool TryComputeLength(out long length)
+        {
+            length = _body.Length;
+            return true;
+        }
+    }
 
     /// <summary>A part of a batch, for the requests a batch too large for one is split into.</summary>
     private sealed class Slice : IReadOnlyList<T>
