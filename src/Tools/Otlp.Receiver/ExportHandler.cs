@@ -36,6 +36,7 @@ internal sealed class ExportHandler
     private readonly bool _discardData;
     private readonly bool _retain;
     private readonly ReceivedMetricsStore? _metrics;
+    private readonly Action<IReadOnlyList<ReceivedMetric>>? _onMetrics;
 
     public ExportHandler(
         ReceivedData data,
@@ -45,9 +46,11 @@ internal sealed class ExportHandler
         Action<IReadOnlyList<ReceivedLogRecord>> onLogs,
         bool discardData = false,
         bool retain = true,
-        ReceivedMetricsStore? metrics = null)
+        ReceivedMetricsStore? metrics = null,
+        Action<IReadOnlyList<ReceivedMetric>>? onMetrics = null)
     {
         _metrics = metrics;
+        _onMetrics = onMetrics;
         _discardData = discardData;
         _retain = retain;
         _data = data;
@@ -236,7 +239,8 @@ internal sealed class ExportHandler
         {
             if (signal == MetricsSignal)
             {
-                _metrics!.Add(message, protocol);
+                IReadOnlyList<ReceivedMetric> metrics = _metrics!.Add(message, protocol, _retain);
+                _onMetrics?.Invoke(metrics);
             }
             else if (signal == TracesSignal)
             {

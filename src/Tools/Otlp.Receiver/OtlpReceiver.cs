@@ -40,6 +40,9 @@ public sealed class OtlpReceiver : IAsyncDisposable
     /// <summary>Raised on a Kestrel thread after each accepted logs export; handler exceptions are swallowed.</summary>
     public event Action<IReadOnlyList<ReceivedLogRecord>>? LogsReceived;
 
+    /// <summary>Raised on a Kestrel thread after each accepted metrics export; handler exceptions are swallowed.</summary>
+    public event Action<IReadOnlyList<ReceivedMetric>>? MetricsReceived;
+
     public int HttpPort { get; private set; }
 
     public int GrpcPort { get; private set; }
@@ -64,7 +67,7 @@ public sealed class OtlpReceiver : IAsyncDisposable
 
     public IReadOnlyList<ReceivedLogRecord> Logs => _data.Logs;
 
-    /// <summary>The metrics received (OTLP/HTTP /v1/metrics and the gRPC MetricsService), decoded with the official OTLP classes; the latest 100,000 at most.</summary>
+    /// <summary>The metrics received (OTLP/HTTP /v1/metrics and the gRPC MetricsService), decoded with the official OTLP classes; the latest 100,000 at most, none when <see cref="OtlpReceiverOptions.RetainReceived"/> is off.</summary>
     public IReadOnlyList<ReceivedMetric> Metrics => _metrics.Metrics;
 
     /// <summary>Every export request that reached a known path, in arrival order, whatever the mode.</summary>
@@ -117,7 +120,7 @@ public sealed class OtlpReceiver : IAsyncDisposable
         var data = new ReceivedData();
         var stopping = new CancellationTokenSource();
         var receiver = new OtlpReceiver(app, data, stopping);
-        var handler = new ExportHandler(data, () => receiver.Mode, stopping.Token, receiver.RaiseSpans, receiver.RaiseLogs, options.DiscardData, options.RetainReceived, receiver._metrics);
+        var handler = new ExportHandler(data, () => receiver.Mode, stopping.Token, receiver.RaiseSpans, receiver.RaiseLogs, options.DiscardData, options.RetainReceived, receiver._metrics, receiver.RaiseMetrics);
         app.Run(handler.HandleAsync);
 
         try
@@ -209,6 +212,8 @@ public sealed class OtlpReceiver : IAsyncDisposable
     private void RaiseSpans(IReadOnlyList<ReceivedSpan> spans) => Raise(SpansReceived, spans);
 
     private void RaiseLogs(IReadOnlyList<ReceivedLogRecord> logs) => Raise(LogsReceived, logs);
+
+    private void RaiseMetrics(IReadOnlyList<ReceivedMetric> metrics) => Raise(MetricsReceived, metrics);
 
     private static void Raise<T>(Action<IReadOnlyList<T>>? handlers, IReadOnlyList<T> items)
     {

@@ -20,8 +20,8 @@ public sealed class OtlpReceiverOptions
     public bool DiscardData { get; init; }
 
     /// <summary>
-    /// Keep every request, span and log record for <see cref="OtlpReceiver.Spans"/>, <see cref="OtlpReceiver.Logs"/>
-    /// and <see cref="OtlpReceiver.Requests"/> (what tests assert on). A long-running tool that only
+    /// Keep every request, span, log record and metric for <see cref="OtlpReceiver.Spans"/>, <see cref="OtlpReceiver.Logs"/>,
+    /// <see cref="OtlpReceiver.Metrics"/> and <see cref="OtlpReceiver.Requests"/> (what tests assert on). A long-running tool that only
     /// listens to the events (the trace viewer) turns this off, so its memory does not grow with
     /// everything it was ever sent.
     /// </summary>

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text;
 using OpenTelemetry.Proto.Collector.Metrics.V1;
 using OpenTelemetry.Proto.Metrics.V1;
+using OpenTelemetry.Proto.Resource.V1;
 
 namespace TraceAgent.Otlp.Receiver;
 
@@ -13,6 +14,9 @@ namespace TraceAgent.Otlp.Receiver;
 public sealed class ReceivedMetric
 {
     public required string ServiceName { get; init; }
+
+    /// <summary>The resource it was sent under (service.instance.id tells two instances of one service apart).</summary>
+    public Resource? Resource { get; init; }
 
     public required string ScopeName { get; init; }
 
@@ -66,8 +70,11 @@ internal sealed class ReceivedMetricsStore
         }
     }
 
-    /// <summary>Decodes an ExportMetricsServiceRequest; a malformed one throws <see cref="FormatException"/>.</summary>
-    public IReadOnlyList<ReceivedMetric> Add(byte[] message, string protocol)
+    /// <summary>
+    /// Decodes an ExportMetricsServiceRequest, keeping its metrics unless <paramref name="retain"/> is off;
+    /// a malformed one throws <see cref="FormatException"/>.
+    /// </summary>
+    public IReadOnlyList<ReceivedMetric> Add(byte[] message, string protocol, bool retain = true)
     {
         ExportMetricsServiceRequest request;
         try
@@ -94,6 +101,7 @@ internal sealed class ReceivedMetricsStore
                         received.Add(new ReceivedMetric
                         {
                             ServiceName = service,
+                            Resource = resourceMetrics.Resource,
                             ScopeName = scopeMetrics.Scope?.Name ?? "",
                             ScopeVersion = scopeMetrics.Scope?.Version ?? "",
                             Export = export,
@@ -104,7 +112,11 @@ internal sealed class ReceivedMetricsStore
                 }
             }
 
-            _metrics.AddRange(received);
+            if (retain)
+            {
+                _metrics.AddRange(received);
+            }
+
             if (_metrics.Count > MaxMetrics)
             {
                 _metrics.RemoveRange(0, _metrics.Count - (MaxMetrics / 2));

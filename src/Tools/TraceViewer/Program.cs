@@ -4,6 +4,7 @@ using System.Text;
 using TraceAgent.Otlp.Receiver;
 using TraceAgent.Viewer;
 using TraceAgent.Viewer.Analysis;
+using TraceAgent.Viewer.Metrics;
 using TraceAgent.Viewer.Output;
 using TraceAgent.Viewer.Storage;
 using TraceAgent.Viewer.Web;
@@ -47,13 +48,14 @@ catch (IOException ex)
     return 1;
 }
 
+var metrics = new RouteMetricsStore();
 using (store)
 {
     OtlpReceiver? receiver = null;
     ViewerWebServer web;
     try
     {
-        web = await ViewerWebServer.StartAsync(options.UiPort, store, () => receiver);
+        web = await ViewerWebServer.StartAsync(options.UiPort, store, metrics, () => receiver);
     }
     catch (IOException ex)
     {
@@ -119,6 +121,7 @@ using (store)
         {
             receiver.SpansReceived += collector.AddSpans;
             receiver.LogsReceived += collector.AddLogs;
+            receiver.MetricsReceived += metrics.Add;
 
             // Ctrl+C and SIGTERM end the wait; the traces still open are shown before exiting.
             using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
@@ -152,6 +155,7 @@ using (store)
                     if (Environment.TickCount64 - lastPrune > 1000)
                     {
                         store.Prune();
+                        metrics.Prune();
                         lastPrune = Environment.TickCount64;
                     }
 
@@ -173,6 +177,7 @@ using (store)
 
             receiver.SpansReceived -= collector.AddSpans;
             receiver.LogsReceived -= collector.AddLogs;
+            receiver.MetricsReceived -= metrics.Add;
         }
 
         collector.FinishQuiet(all: true);

@@ -5,8 +5,9 @@ namespace TraceAgent.Viewer;
 internal sealed class ViewerOptions
 {
     public const string Usage = """
-        traceagent-viewer: receives OTLP traces and logs, prints each trace as a tree with its analysis,
-        keeps them, and serves a web UI and a Jaeger-compatible query API.
+        traceagent-viewer: receives OTLP traces, logs and metrics, prints each trace as a tree with its
+        analysis, keeps them, and serves a web UI (traces, service map, per-route request metrics with
+        exemplar traces) and a Jaeger-compatible query API.
 
         usage: traceagent-viewer [options]
           --http-port N           OTLP/HTTP (protobuf) port on 127.0.0.1 (default 4318; 0 = any free port)

@@ -84,7 +84,8 @@ public sealed class DemoViewer : IAsyncLifetime
         }
     }
 
-    private static ChromeDriver StartChromium()
+    /// <summary>Headless Chromium through chromedriver, as every browser test of the viewer drives it.</summary>
+    internal static ChromeDriver StartChromium()
     {
         const string Chromium = "/usr/bin/chromium";
         const string Driver = "/usr/bin/chromedriver";

@@ -10,6 +10,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using TraceAgent.Otlp.Receiver;
 using TraceAgent.Viewer.Api;
+using TraceAgent.Viewer.Metrics;
 using TraceAgent.Viewer.Query;
 using TraceAgent.Viewer.Storage;
 
@@ -19,12 +20,12 @@ namespace TraceAgent.Viewer.Web;
 /// The web UI and the query APIs on one loopback port: Jaeger's JSON API under /api/ (services,
 /// operations, trace search, one trace, dependencies), the pages' own JSON under /viewer-api/,
 /// the pages' files under /static/, and the page itself for every page path (/search, /trace/ID,
-/// /map), which the page's script routes.
+/// /map, /metrics), which the page's script routes.
 /// </summary>
 internal sealed class ViewerWebServer : IAsyncDisposable
 {
     /// <summary>Paths the single page answers; a new page (metrics, say) adds its path here and a view in app.js.</summary>
-    public static readonly string[] PagePaths = ["/", "/search", "/trace/{traceId}", "/map"];
+    public static readonly string[] PagePaths = ["/", "/search", "/trace/{traceId}", "/map", "/metrics"];
 
     private static readonly JsonWriterOptions Compact = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
     private static readonly JsonWriterOptions Pretty = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping, Indented = true };
@@ -44,7 +45,7 @@ internal sealed class ViewerWebServer : IAsyncDisposable
     public string TraceUrl(string traceId) => $"{Url}/trace/{traceId}";
 
     /// <exception cref="IOException">The port is taken.</exception>
-    public static async Task<ViewerWebServer> StartAsync(int port, TraceStore store, Func<OtlpReceiver?> receiver, TimeProvider? time = null)
+    public static async Task<ViewerWebServer> StartAsync(int port, TraceStore store, RouteMetricsStore metrics, Func<OtlpReceiver?> receiver, TimeProvider? time = null)
     {
         time ??= TimeProvider.System;
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [], ContentRootPath = AppContext.BaseDirectory });
@@ -59,7 +60,7 @@ internal sealed class ViewerWebServer : IAsyncDisposable
         });
 
         WebApplication app = builder.Build();
-        var api = new Handlers(store, receiver, time);
+        var api = new Handlers(store, metrics, receiver, time);
         app.MapGet("/api/services", api.Services);
         app.MapGet("/api/services/{service}/operations", api.OperationsLegacy);
         app.MapGet("/api/operations", api.Operations);
@@ -70,6 +71,7 @@ internal sealed class ViewerWebServer : IAsyncDisposable
         app.MapGet("/viewer-api/search", api.Search);
         app.MapGet("/viewer-api/traces/{traceId}", api.Trace);
         app.MapGet("/viewer-api/service-map", api.Map);
+        app.MapGet("/viewer-api/metrics", api.Metrics);
         app.MapGet("/static/{name}", ServeAsset);
         foreach (string path in PagePaths)
         {
@@ -144,7 +146,7 @@ internal sealed class ViewerWebServer : IAsyncDisposable
         await context.Response.Body.WriteAsync(buffer.GetBuffer().AsMemory(0, (int)buffer.Length)).ConfigureAwait(false);
     }
 
-    private sealed class Handlers(TraceStore store, Func<OtlpReceiver?> receiver, TimeProvider time)
+    private sealed class Handlers(TraceStore store, RouteMetricsStore metrics, Func<OtlpReceiver?> receiver, TimeProvider time)
     {
         public Task Services(HttpContext context)
         {
@@ -406,6 +408,19 @@ internal sealed class ViewerWebServer : IAsyncDisposable
                 json.WriteEndArray();
                 json.WriteEndObject();
             });
+        }
+
+        public Task Metrics(HttpContext context)
+        {
+            string window = context.Request.Query["window"].ToString();
+            window = window.Length == 0 ? "5m" : window;
+            if (QueryParser.LookbackNanos(window) is not long nanos || nanos <= 0 || nanos > RouteMetricsStore.Retention.Ticks * 100)
+            {
+                return Error(context, 400, $"unable to parse param 'window': \"{window}\" is not a duration from 1s to {Analysis.Format.Age(RouteMetricsStore.Retention)} (the metrics are kept that long)");
+            }
+
+            RouteMetricsReport report = metrics.Query(TimeSpan.FromTicks(nanos / 100));
+            return WriteJsonAsync(context, 200, json => MetricsJson.Write(json, window, report, id => store.Get(id) is not null));
         }
 
         private bool TryParse(HttpContext context, int defaultLimit, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out TraceQuery? query, out string error)

@@ -1,6 +1,6 @@
 // TraceAgent viewer: the web UI. Plain JavaScript, no build step, no third-party code, nothing
 // fetched from anywhere but the viewer itself. One page; each view is a function of the path.
-// A new view (a metrics page, say) is one entry in `views` and one path in the server's PagePaths.
+// A new view is one entry in `views` and one path in the server's PagePaths.
 'use strict';
 
 // ---------------------------------------------------------------------------------------------
@@ -124,6 +124,7 @@ const views = [
   { page: 'search', pattern: /^\/(search)?$/, render: renderSearch, title: () => 'Search' },
   { page: 'search', pattern: /^\/trace\/([0-9a-fA-F]{1,32})$/, render: renderTrace, title: () => 'Trace' },
   { page: 'map', pattern: /^\/map$/, render: renderMap, title: () => 'Service map' },
+  { page: 'metrics', pattern: /^\/metrics$/, render: renderMetrics, title: () => 'Metrics' },
 ];
 
 let renderToken = 0;
@@ -943,6 +944,86 @@ function drawMap(container, map) {
     const node = event.target.closest('.map-node[data-type="service"]');
     if (node) navigate(`/search?service=${encodeURIComponent(node.dataset.node)}`);
   });
+}
+
+// ---------------------------------------------------------------------------------------------
+// metrics: per service and route, from the http.server.request.duration histograms the apps send
+
+const METRIC_WINDOWS = [['1m', 'Last minute'], ['5m', 'Last 5 minutes'], ['15m', 'Last 15 minutes'], ['1h', 'Last hour']];
+
+function fmtRate(perSecond) {
+  if (perSecond === 0) return '0/s';
+  if (perSecond >= 10) return `${Math.round(perSecond)}/s`;
+  if (perSecond >= 0.1) return `${perSecond.toFixed(2)}/s`;
+  return `${(perSecond * 60).toFixed(perSecond * 60 >= 1 ? 1 : 2)}/min`;
+}
+
+function fmtPercent(rate) {
+  if (rate === 0) return '0%';
+  const pct = 100 * rate;
+  return `${pct < 1 ? pct.toFixed(2) : pct < 10 ? pct.toFixed(1) : Math.round(pct)}%`;
+}
+
+async function renderMetrics(main, _match, current) {
+  const params = new URLSearchParams(location.search);
+  const windowParam = params.get('window') ?? '5m';
+  main.innerHTML = `
+    <div class="map-layout">
+      <div class="panel">
+        <div class="map-toolbar">
+          <h2>Metrics</h2><span class="muted" id="metrics-note"></span><span class="spacer"></span>
+          <select id="metrics-window" aria-label="Time">${METRIC_WINDOWS.map(([v, t]) => `<option value="${v}">${t}</option>`).join('')}</select>
+          <button type="button" class="btn small" id="metrics-refresh">Refresh</button>
+        </div>
+        <div class="metrics-help muted">Request rate, error rate (5xx or <code>error.type</code>) and duration percentiles per service and route, from the <code>http.server.request.duration</code> histograms the apps export (percentiles interpolated within their bucket). An exemplar is a request recorded in a sampled span: it opens that trace.</div>
+      </div>
+      <div id="metrics-services"><div class="panel empty">Loading…</div></div>
+    </div>`;
+  if (!METRIC_WINDOWS.some(([v]) => v === windowParam)) {
+    $('#metrics-window').insertAdjacentHTML('beforeend', `<option value="${esc(windowParam)}">Last ${esc(windowParam)}</option>`);
+  }
+  $('#metrics-window').value = windowParam;
+  $('#metrics-window').addEventListener('change', event => navigate(`/metrics?window=${encodeURIComponent(event.target.value)}`, true));
+
+  async function load() {
+    const data = await getJson(`/viewer-api/metrics?window=${encodeURIComponent(windowParam)}`);
+    if (!current()) return false;
+    const routes = data.services.reduce((n, s) => n + s.routes.length, 0);
+    const dropped = data.droppedSeries ? ` · ${data.droppedSeries} series over the limit of ${data.maxSeries} not kept` : '';
+    $('#metrics-note').textContent = `${plural(data.services.length, 'service')}, ${plural(routes, 'route')} · updated ${fmtClock(data.toUnixMs)}${dropped}`;
+    const box = $('#metrics-services');
+    if (data.services.length === 0) {
+      box.innerHTML = `<div class="panel empty"><h3>No requests in this time range</h3><p>Run an app under the agent with metrics exported to this viewer (the same OTLP endpoint as traces); <code>OTEL_METRIC_EXPORT_INTERVAL</code> (60000 ms by default) sets how often they arrive.</p></div>`;
+      return true;
+    }
+    const dur = us => us == null ? '–' : fmtDuration(us);
+    box.innerHTML = data.services.map(service => `
+      <div class="panel metrics-service" data-service="${esc(service.service)}">
+        <h3><span class="dot" style="background:${serviceColour(service.service)}"></span><a href="/search?service=${encodeURIComponent(service.service)}" data-link>${esc(service.service)}</a></h3>
+        <table class="grid metrics-table">
+          <thead><tr><th>Route</th><th>Method</th><th class="num">Requests</th><th class="num">Rate</th><th class="num">Errors</th><th class="num">Error rate</th><th class="num">p50</th><th class="num">p95</th><th class="num">p99</th><th>Exemplar traces</th></tr></thead>
+          <tbody>${service.routes.map(r => `<tr class="metrics-row" data-route="${esc(r.route)}" data-method="${esc(r.method)}">
+            <td class="mono">${r.route ? esc(r.route) : '<span class="muted">(no route)</span>'}</td>
+            <td><span class="pill">${esc(r.method || '–')}</span></td>
+            <td class="num">${r.requests}</td>
+            <td class="num">${fmtRate(r.ratePerSecond)}</td>
+            <td class="num ${r.errors ? 'error-text' : ''}">${r.errors}</td>
+            <td class="num ${r.errors ? 'error-text' : ''}">${fmtPercent(r.errorRate)}</td>
+            <td class="num">${dur(r.p50Us)}</td><td class="num">${dur(r.p95Us)}</td><td class="num">${dur(r.p99Us)}</td>
+            <td><div class="exemplars">${r.exemplars.length === 0 ? '<span class="muted">none</span>' : r.exemplars.map(e => `<a class="exemplar${e.error ? ' error' : ''}${e.stored ? '' : ' missing'}" href="/trace/${e.traceId}" data-link data-trace-id="${e.traceId}" title="${esc(`trace ${e.traceId}, span ${e.spanId}\n${fmtDuration(e.durationUs)}, status ${e.statusCode || 'none'}, ${fmtDateTime(e.timeUnixMs)}${e.stored ? '' : '\nnot in the viewer (dropped, or not received yet)'}`)}">${fmtDuration(e.durationUs)}<span class="mono">${e.traceId.slice(0, 8)}</span></a>`).join('')}</div></td>
+          </tr>`).join('')}</tbody>
+        </table>
+      </div>`).join('');
+    return true;
+  }
+
+  $('#metrics-refresh').addEventListener('click', () => load().catch(error => { $('#metrics-services').innerHTML = `<div class="notice">${esc(error.message)}</div>`; }));
+  await load();
+  // Apps export on their own schedule: keep the page current while it is shown.
+  const timer = setInterval(async () => {
+    if (!current()) { clearInterval(timer); return; }
+    try { await load(); } catch { /* the next round or the refresh button reports it */ }
+  }, 5000);
 }
 
 // ---------------------------------------------------------------------------------------------
