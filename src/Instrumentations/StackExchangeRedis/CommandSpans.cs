@@ -26,6 +26,9 @@ internal sealed class CommandSpans
     private static readonly string[] DatabaseNames = Enumerable.Range(0, 16).Select(i => i.ToString(CultureInfo.InvariantCulture)).ToArray();
     private static readonly System.Collections.Concurrent.ConcurrentDictionary<EndPoint, KeyValuePair<string, object?>[]> EndpointTags = new();
 
+    [ThreadStatic]
+    private static List<KeyValuePair<string, object?>>? _threadTags;
+
     private readonly Func<IProfiledCommand, string?>? _commandAndKey;
 
     public CommandSpans(Func<IProfiledCommand, string?>? commandAndKey)
@@ -74,11 +77,11 @@ internal sealed class CommandSpans
     {
         var name = command.Command;
         var start = new DateTimeOffset(DateTime.SpecifyKind(command.CommandCreated, DateTimeKind.Utc));
-        var tags = new List<KeyValuePair<string, object?>>(8)
-        {
-            new("db.system.name", "redis"),
-            new("db.operation.name", name),
-        };
+        // StartActivity copies the tags: one list per thread serves every command.
+        var tags = _threadTags ??= new List<KeyValuePair<string, object?>>(8);
+        tags.Clear();
+        tags.Add(new("db.system.name", "redis"));
+        tags.Add(new("db.operation.name", name));
         if (command.Db >= 0)
         {
             tags.Add(new("db.namespace", command.Db < DatabaseNames.Length ? DatabaseNames[command.Db] : command.Db.ToString(CultureInfo.InvariantCulture)));
@@ -95,6 +98,7 @@ internal sealed class CommandSpans
         }
 
         var activity = Source.StartActivity(name, ActivityKind.Client, parent, tags, startTime: start);
+        tags.Clear();
         if (activity is null)
         {
             return;

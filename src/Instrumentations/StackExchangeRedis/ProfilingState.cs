@@ -9,20 +9,29 @@ namespace TraceAgent.Instrumentation.StackExchangeRedis;
 /// were handed the session and how many came back, and the failures the app observed under it.
 /// Lives as a custom property of its Activity, so it is collected with that Activity.
 /// </summary>
-internal sealed class ProfilingState
+internal sealed class ProfilingState : IThreadPoolWorkItem
 {
     public const int MaxPendingFailures = 32;
+
+    public static readonly List<ObservedFailure> NoFailures = [];
 
     private readonly List<ObservedFailure> _failures = [];
     private int _issued;
     private int _completed;
     private int _sinceDrain;
 
-    public ProfilingState(ActivityContext parent)
+    private readonly Action<ProfilingState>? _afterStop;
+
+    /// <param name="afterStop">What the thread pool runs when the state is queued as a work item
+    /// (once its Activity stopped): the state is its own work item, so a stop allocates nothing.</param>
+    public ProfilingState(ActivityContext parent, Action<ProfilingState>? afterStop = null)
     {
         Parent = parent;
         Created = Stopwatch.GetTimestamp();
+        _afterStop = afterStop;
     }
+
+    void IThreadPoolWorkItem.Execute() => _afterStop?.Invoke(this);
 
     public ProfilingSession Session { get; } = new();
 
@@ -73,10 +82,19 @@ internal sealed class ProfilingState
         }
     }
 
+    /// <summary>
+    /// The failures observed so far, handed over; <see cref="NoFailures"/> (never changed by its
+    /// readers) when there are none, the case of nearly every drain.
+    /// </summary>
     public List<ObservedFailure> TakeFailures()
     {
         lock (_failures)
         {
+            if (_failures.Count == 0)
+            {
+                return NoFailures;
+            }
+
             var taken = new List<ObservedFailure>(_failures);
             _failures.Clear();
             return taken;

@@ -27,6 +27,7 @@ internal sealed class RedisTracer : IDisposable
 
     private readonly CommandSpans _spans;
     private readonly Func<ProfilingSession?> _provider;
+    private readonly Action<ProfilingState> _drainAfterStop;
     private readonly ProfilingState _orphans = new(default);
     private readonly ConcurrentDictionary<ActivitySource, bool> _sources = new();
     private readonly ConcurrentDictionary<ProfilingState, bool> _lingering = new(ReferenceEqualityComparer.Instance);
@@ -34,6 +35,9 @@ internal sealed class RedisTracer : IDisposable
     private readonly List<(WeakReference<ConnectionMultiplexer> Multiplexer, bool Reported)> _multiplexers = [];
     private readonly FieldInfo? _profilerField;
     private readonly Timer _timer;
+    [ThreadStatic]
+    private static List<IProfiledCommand>? _threadCommands;
+
     private ActivityListener? _listener;
     private volatile bool _disposed;
 
@@ -41,6 +45,7 @@ internal sealed class RedisTracer : IDisposable
     {
         _spans = spans;
         _provider = GetSession;
+        _drainAfterStop = DrainAfterStop;
         _profilerField = typeof(ConnectionMultiplexer).GetField("_profilingSessionProvider", BindingFlags.NonPublic | BindingFlags.Instance);
         _timer = new Timer(static s => ((RedisTracer)s!).OnTick(), this, Timeout.Infinite, Timeout.Infinite);
     }
@@ -127,7 +132,7 @@ internal sealed class RedisTracer : IDisposable
                 return existing;
             }
 
-            var state = new ProfilingState(activity.Context);
+            var state = new ProfilingState(activity.Context, _drainAfterStop);
             activity.SetCustomProperty(StateKey, state);
             if (_sources.TryAdd(activity.Source, true))
             {
@@ -160,7 +165,7 @@ internal sealed class RedisTracer : IDisposable
                 // Most sessions are complete when their Activity stops: drain once and forget them.
                 // Only one with a command still in flight goes to the timer's follow-up list (a
                 // command issued after the stop gets there through GetSession).
-                ThreadPool.UnsafeQueueUserWorkItem(static s => s.Tracer.DrainAfterStop(s.State), (Tracer: this, State: state), preferLocal: false);
+                ThreadPool.UnsafeQueueUserWorkItem(state, preferLocal: false);
             }
         }
         catch (Exception ex)
@@ -201,7 +206,9 @@ internal sealed class RedisTracer : IDisposable
         {
             lock (state)
             {
-                var commands = new List<IProfiledCommand>();
+                // Spans are written before this returns, on this thread: one list per thread serves.
+                var commands = _threadCommands ??= [];
+                commands.Clear();
                 var completed = 0;
                 foreach (var command in state.Session.FinishProfiling())
                 {
@@ -220,6 +227,7 @@ internal sealed class RedisTracer : IDisposable
                 }
 
                 _spans.Write(state, commands, failures, final);
+                commands.Clear();
                 state.ReturnFailures(failures);
             }
         }
