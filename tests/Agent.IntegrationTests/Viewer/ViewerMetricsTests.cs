@@ -49,7 +49,8 @@ public sealed class ViewerMetricsTests(ViewerMetricsTests.MetricsRun run) : ICla
         // The percentiles of the slow route lie within the buckets its requests' durations fall
         // into, the durations read from the server spans the viewer received (not from the metrics).
         double[] durations = await ServerSpanSecondsAsync(viewer, SlowRoute, 6);
-        Assert.All(durations, d => Assert.True(d >= SlowMs / 1000.0, $"{d} s"));
+        // Task.Delay's timer counts whole milliseconds and may fire up to one early.
+        Assert.All(durations, d => Assert.True(d >= (SlowMs - 2) / 1000.0, $"{d} s"));
         int lowest = Bucket(durations.Min());
         int highest = Bucket(durations.Max());
         double lower = lowest == 0 ? 0 : SecondsBounds[lowest - 1];
