@@ -53,11 +53,17 @@ dotnet publish src/Agent/Agent.StartupHook/Agent.StartupHook.csproj -c "$configu
 # The hook loads the build of the runtime it runs on.
 frameworks=$(sed -n 's:.*<AgentTargetFrameworks>\(.*\)</AgentTargetFrameworks>.*:\1:p' Directory.Build.props | tr ';' ' ')
 for framework in $frameworks; do
-  for project in \
-    src/Agent/Agent/Agent.csproj \
-    src/Instrumentations/AspNetCore/AspNetCore.csproj \
-    $(ls src/Instrumentations/*/*.csproj | grep -v AspNetCore || true); do
-    dotnet publish "$project" -c "$configuration" -f "$framework" -o "$out/$framework" --nologo -v quiet -p:GenerateDocumentationFile=false "${ready_to_run[@]}"
+  dotnet publish src/Agent/Agent/Agent.csproj -c "$configuration" -f "$framework" -o "$out/$framework" --nologo -v quiet -p:GenerateDocumentationFile=false "${ready_to_run[@]}"
+  # An instrumentation uses the core's internal types, and ReadyToRun code never reaches into
+  # another assembly's internals unless both are compiled as one version bubble: without this the
+  # runtime JIT-compiled nearly every instrumentation method (their spans' hot paths among them) at
+  # tier 0. The bubble is sound because the agent's assemblies only ever ship and load together.
+  bubble=()
+  if [ ${#ready_to_run[@]} -gt 0 ]; then
+    bubble=("-p:PublishReadyToRunCrossgen2ExtraArgs=--inputbubble%3B--inputbubbleref:$root/src/Agent/Agent/bin/$configuration/$framework/$rid/TraceAgent.dll")
+  fi
+  for project in src/Instrumentations/*/*.csproj; do
+    dotnet publish "$project" -c "$configuration" -f "$framework" -o "$out/$framework" --nologo -v quiet -p:GenerateDocumentationFile=false "${ready_to_run[@]}" "${bubble[@]}"
   done
   # Each build holds only the agent's own assemblies: nothing an app could bind to by mistake.
   find "$out/$framework" -maxdepth 1 -type f ! -name 'TraceAgent.*' -delete

@@ -42,6 +42,38 @@ public sealed class RuntimeTests
         Assert.StartsWith(TestRuntimes.Major(runtime) + ".", root.ResourceAttributes["process.runtime.version"] as string, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [MemberData(nameof(TestRuntimes.All), MemberType = typeof(TestRuntimes))]
+    public async Task A_web_app_serving_requests_runs_the_instrumentations_precompiled_on_every_supported_runtime(string runtime)
+    {
+        await using var receiver = await OtlpReceiver.StartAsync();
+        using var jitLog = new TempFile();
+        var environment = AgentEnvironment.For(receiver, "web-" + runtime).With(
+            ("DOTNET_JitDisasmSummary", "1"),
+            ("DOTNET_JitStdOutFile", jitLog.Path));
+        using var app = await WebApp.StartAsync(TestRuntimes.App("TestApplication.Web", runtime), environment);
+        using var client = new HttpClient();
+        for (var i = 0; i < 50; i++)
+        {
+            using var response = await client.GetAsync(app.BaseUrl + "/items/" + i.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            Assert.Equal(System.Net.HttpStatusCode.OK, response.StatusCode);
+        }
+
+        await receiver.WaitForSpansAsync(all => all.Count(s => s.Name == "GET /items/{id:int}") >= 50, Timeout);
+        using (var term = System.Diagnostics.Process.Start("kill", ["-TERM", app.Process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+        {
+            await term.WaitForExitAsync();
+        }
+
+        await app.Process.WaitForExitAsync(Timeout);
+
+        // The server-span code (the ASP.NET Core instrumentation, its assembly apart from the core's)
+        // ran from its ReadyToRun code: compiled at tier 0 it would be slow until the tiered JIT
+        // caught up, and that JIT work competes with the app's first requests.
+        var jitted = File.ReadAllLines(jitLog.Path).Where(l => l.Contains(" TraceAgent.", StringComparison.Ordinal) && l.Contains("Tier0", StringComparison.Ordinal)).ToList();
+        Assert.True(jitted.Count <= 5, string.Join("\n", jitted));
+    }
+
     [Fact]
     public async Task An_app_on_a_runtime_older_than_8_runs_unchanged_and_untraced_with_one_line()
     {
