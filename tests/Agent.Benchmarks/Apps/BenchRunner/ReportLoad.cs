@@ -112,6 +112,17 @@ internal sealed partial class Report
             NotMeasured(MetricsTarget);
         }
 
+        if (configurations.Any(c => c.Key == "ratio1-keep") && configurations.Any(c => c.Key == "ratio1"))
+        {
+            // Holding the unsampled traces' spans until their local roots end, against not holding them.
+            var held = Paired("ratio1-keep", "ratio1", r => r.Steady.CpuUs, (a, b) => a / b);
+            _targets.Add((KeepErrorsTarget, F($"keep errors on against off at 1%, same round: {held.Format("0.000", "x")}"), Verdicts.AtMost(held, 1.05)));
+        }
+        else
+        {
+            NotMeasured(KeepErrorsTarget);
+        }
+
         if (configurations.FirstOrDefault(c => c.Key == "off") is { } off)
         {
             var cpu = Ratio(off, r => r.Steady.CpuUs);
@@ -145,6 +156,8 @@ internal sealed partial class Report
     ];
 
     private const string MetricsTarget = "metrics (default interval) add at most 1% CPU per request on top of tracing";
+
+    private const string KeepErrorsTarget = "sampling policies: at 1%, TRACEAGENT_SAMPLER_KEEP_ERRORS=true adds at most 5% CPU per request";
 
     private const string OffTarget = "sampler off (always_off): CPU per request (both services) at most 1.01x";
 
