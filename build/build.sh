@@ -54,10 +54,10 @@ dotnet publish src/Agent/Agent.StartupHook/Agent.StartupHook.csproj -c "$configu
 frameworks=$(sed -n 's:.*<AgentTargetFrameworks>\(.*\)</AgentTargetFrameworks>.*:\1:p' Directory.Build.props | tr ';' ' ')
 for framework in $frameworks; do
   dotnet publish src/Agent/Agent/Agent.csproj -c "$configuration" -f "$framework" -o "$out/$framework" --nologo -v quiet -p:GenerateDocumentationFile=false "${ready_to_run[@]}"
-  # An instrumentation uses the core's internal types, and ReadyToRun code never reaches into
-  # another assembly's internals unless both are compiled as one version bubble: without this the
-  # runtime JIT-compiled nearly every instrumentation method (their spans' hot paths among them) at
-  # tier 0. The bubble is sound because the agent's assemblies only ever ship and load together.
+  # Each instrumentation compiled as a version bubble of its own had its ReadyToRun code unused for
+  # nearly every method that touches the core's types: the runtime JIT-compiled them (their spans'
+  # hot paths among them) at tier 0 (RuntimeTests checks it). Compiled in one version bubble with
+  # the core, it is used; the bubble is sound because the agent's assemblies ship and load together.
   bubble=()
   if [ ${#ready_to_run[@]} -gt 0 ]; then
     bubble=("-p:PublishReadyToRunCrossgen2ExtraArgs=--inputbubble%3B--inputbubbleref:$root/src/Agent/Agent/bin/$configuration/$framework/$rid/TraceAgent.dll")
