@@ -45,6 +45,7 @@ public sealed class BenchQuickTests
                 "| memory under load: VmRSS at most +12 MB (each service) |",
                 "| sampler off (always_off): CPU per request (both services) at most 1.01x |",
                 "| metrics (default interval) add at most 1% CPU per request on top of tracing |",
+                "| sampling policies: at 1%, TRACEAGENT_SAMPLER_KEEP_ERRORS=true adds at most 5% CPU per request |",
                 "| start-up: at most +30 ms of CPU (app using all six libraries at start) |",
                 "| Redis: at most 2 µs of CPU per command |", "| Kafka: at most 2 µs of CPU per message (produce) |",
                 "| Kafka: at most 2 µs of CPU per message (consume) |", "| export: at most 0.5 µs of CPU per span |",
