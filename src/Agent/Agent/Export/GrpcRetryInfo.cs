@@ -81,12 +81,12 @@ internal static class GrpcRetryInfo
         long nanos = 0;
         while (!duration.IsEmpty)
         {
-            if (!TryVarint(ref duration, out var tag))
+            if (!ProtoFieldReader.TryVarint(ref duration, out var tag))
             {
                 return null;
             }
 
-            if ((tag & 7) != 0 || !TryVarint(ref duration, out var number))
+            if ((tag & 7) != 0 || !ProtoFieldReader.TryVarint(ref duration, out var number))
             {
                 return null;
             }
@@ -112,67 +112,10 @@ internal static class GrpcRetryInfo
     /// <summary>The next length-delimited field; other wire types are skipped.</summary>
     private static bool TryNextField(ref ReadOnlySpan<byte> data, out ulong field, out ReadOnlySpan<byte> payload)
     {
-        payload = default;
-        field = 0;
-        while (!data.IsEmpty)
+        while (ProtoFieldReader.TryField(ref data, out field, out var wireType, out _, out payload))
         {
-            if (!TryVarint(ref data, out var tag))
+            if (wireType == 2)
             {
-                return false;
-            }
-
-            field = tag >> 3;
-            switch (tag & 7)
-            {
-                case 0:
-                    if (!TryVarint(ref data, out _))
-                    {
-                        return false;
-                    }
-
-                    break;
-                case 1:
-                    if (data.Length < 8)
-                    {
-                        return false;
-                    }
-
-                    data = data[8..];
-                    break;
-                case 5:
-                    if (data.Length < 4)
-                    {
-                        return false;
-                    }
-
-                    data = data[4..];
-                    break;
-                case 2:
-                    if (!TryVarint(ref data, out var length) || length > (ulong)data.Length)
-                    {
-                        return false;
-                    }
-
-                    payload = data[..(int)length];
-                    data = data[(int)length..];
-                    return true;
-                default:
-                    return false;
-            }
-        }
-
-        return false;
-    }
-
-    private static bool TryVarint(ref ReadOnlySpan<byte> data, out ulong value)
-    {
-        value = 0;
-        for (var i = 0; i < 10 && i < data.Length; i++)
-        {
-            value |= (ulong)(data[i] & 0x7F) << (7 * i);
-            if ((data[i] & 0x80) == 0)
-            {
-                data = data[(i + 1)..];
                 return true;
             }
         }

@@ -101,7 +101,7 @@ internal static class OtlpResponse
         rejected = 0;
         message = string.Empty;
         var found = false;
-        while (TryField(ref response, out var field, out var wireType, out _, out var payload))
+        while (ProtoFieldReader.TryField(ref response, out var field, out var wireType, out _, out var payload))
         {
             if (field != 1 || wireType != 2)
             {
@@ -110,7 +110,7 @@ internal static class OtlpResponse
 
             found = true;
             var partial = payload;
-            while (TryField(ref partial, out var inner, out var innerType, out var value, out var bytes))
+            while (ProtoFieldReader.TryField(ref partial, out var inner, out var innerType, out var value, out var bytes))
             {
                 if (inner == 1 && innerType == 0)
                 {
@@ -124,68 +124,5 @@ internal static class OtlpResponse
         }
 
         return found && (rejected > 0 || message.Length > 0);
-    }
-
-    private static bool TryField(ref ReadOnlySpan<byte> data, out ulong field, out int wireType, out ulong varint, out ReadOnlySpan<byte> payload)
-    {
-        field = 0;
-        wireType = 0;
-        varint = 0;
-        payload = default;
-        if (data.IsEmpty || !TryVarint(ref data, out var tag))
-        {
-            return false;
-        }
-
-        field = tag >> 3;
-        wireType = (int)(tag & 7);
-        switch (wireType)
-        {
-            case 0:
-                return TryVarint(ref data, out varint);
-            case 1:
-                if (data.Length < 8)
-                {
-                    return false;
-                }
-
-                data = data[8..];
-                return true;
-            case 5:
-                if (data.Length < 4)
-                {
-                    return false;
-                }
-
-                data = data[4..];
-                return true;
-            case 2:
-                if (!TryVarint(ref data, out var length) || length > (ulong)data.Length)
-                {
-                    return false;
-                }
-
-                payload = data[..(int)length];
-                data = data[(int)length..];
-                return true;
-            default:
-                return false;
-        }
-    }
-
-    private static bool TryVarint(ref ReadOnlySpan<byte> data, out ulong value)
-    {
-        value = 0;
-        for (var i = 0; i < 10 && i < data.Length; i++)
-        {
-            value |= (ulong)(data[i] & 0x7F) << (7 * i);
-            if ((data[i] & 0x80) == 0)
-            {
-                data = data[(i + 1)..];
-                return true;
-            }
-        }
-
-        return false;
     }
 }
