@@ -3,6 +3,7 @@ using System.Text.Json;
 using TraceAgent.Otlp.Receiver;
 using TraceAgent.Viewer.Analysis;
 using TraceAgent.Viewer.Model;
+using TraceAgent.Viewer.Query;
 
 namespace TraceAgent.Viewer.Output;
 
@@ -179,7 +180,7 @@ internal static class JsonReport
         json.WriteNumber("severityNumber", log.SeverityNumber);
         json.WriteString("severityText", log.SeverityText);
         json.WritePropertyName("body");
-        WriteValue(json, log.Body);
+        TagValue.Write(json, log.Body);
         json.WriteString("eventName", log.EventName);
         json.WriteString("serviceName", log.ServiceName);
         WriteAttributes(json, "attributes", log.Attributes);
@@ -194,63 +195,9 @@ internal static class JsonReport
         foreach ((string key, object? value) in attributes.OrderBy(a => a.Key, StringComparer.Ordinal))
         {
             json.WritePropertyName(key);
-            WriteValue(json, value);
+            TagValue.Write(json, value);
         }
 
         json.WriteEndObject();
-    }
-
-    private static void WriteValue(Utf8JsonWriter json, object? value)
-    {
-        switch (value)
-        {
-            case null:
-                json.WriteNullValue();
-                break;
-            case string text:
-                json.WriteStringValue(text);
-                break;
-            case bool flag:
-                json.WriteBooleanValue(flag);
-                break;
-            case long number:
-                json.WriteNumberValue(number);
-                break;
-            case int number:
-                json.WriteNumberValue(number);
-                break;
-            case double number when double.IsFinite(number):
-                json.WriteNumberValue(number);
-                break;
-            case double number:
-                // JSON has no NaN or infinity; keep the value readable instead of failing the file.
-                json.WriteStringValue(number.ToString(System.Globalization.CultureInfo.InvariantCulture));
-                break;
-            case byte[] bytes:
-                json.WriteBase64StringValue(bytes);
-                break;
-            case IReadOnlyDictionary<string, object?> map:
-                json.WriteStartObject();
-                foreach ((string key, object? item) in map)
-                {
-                    json.WritePropertyName(key);
-                    WriteValue(json, item);
-                }
-
-                json.WriteEndObject();
-                break;
-            case System.Collections.IEnumerable items:
-                json.WriteStartArray();
-                foreach (object? item in items)
-                {
-                    WriteValue(json, item);
-                }
-
-                json.WriteEndArray();
-                break;
-            default:
-                json.WriteStringValue(Convert.ToString(value, System.Globalization.CultureInfo.InvariantCulture));
-                break;
-        }
     }
 }

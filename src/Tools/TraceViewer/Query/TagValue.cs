@@ -31,7 +31,8 @@ internal static class TagValue
         return Encoding.UTF8.GetString(buffer.ToArray());
     }
 
-    private static void Write(Utf8JsonWriter json, object? value)
+    /// <summary>An attribute or log body value as JSON (also the JSON report's).</summary>
+    internal static void Write(Utf8JsonWriter json, object? value)
     {
         switch (value)
         {
