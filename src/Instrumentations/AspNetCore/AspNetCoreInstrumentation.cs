@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using TraceAgent.Instrumentation;
 using TraceAgent.Sampling;
+using TraceAgent.Tracing;
 
 namespace TraceAgent.Instrumentation.AspNetCore;
 
@@ -23,10 +24,15 @@ public sealed class AspNetCoreInstrumentation : IInstrumentation
     private static readonly PropertyFetcher HttpContextOf = new("httpContext");
     private static readonly PropertyFetcher ExceptionOf = new("exception");
 
+    // The request whose held span is ending on this thread (see OnHeldEnd).
+    [ThreadStatic]
+    private static HeldRequest? _heldEnding;
+
     public IDisposable? Start(InstrumentationContext context)
     {
         var tagger = new ServerSpanTagger(context.Settings.Http);
         var sampling = context.Sampling;
+        context.SetHooks(SourceName, new SpanHooks { OnHeldEnd = activity => OnHeldEnd(tagger, activity) });
         return DiagnosticListeners.Subscribe(
             SourceName,
             static name => name is "Microsoft.AspNetCore.Hosting.HttpRequestIn" or StartEvent or StopEvent or HostingUnhandled or DiagnosticsUnhandled,
@@ -34,8 +40,12 @@ public sealed class AspNetCoreInstrumentation : IInstrumentation
             "ASP.NET Core diagnostic event");
     }
 
-    // A span is tagged when it records data: sampled, or held until its trace is decided (keep
-    // errors or slow requests, docs/sampling.md).
+    // A sampled span is tagged as the request starts and ends. A span held until its trace is
+    // decided (keep errors or slow requests, docs/sampling.md) is only given its error status at
+    // the end; the rest is tagged when the span ends, if its trace is not dropped then (OnHeldEnd,
+    // called by the tracer inside the Activity's Stop, right after the hosting stop event, while
+    // the HttpContext is still the request's). At a low ratio nearly every held trace is dropped,
+    // and tagging it would be most of what keeping errors costs.
     private static void OnEvent(ServerSpanTagger tagger, SamplingPolicy sampling, string name, object? payload)
     {
         switch (name)
@@ -57,7 +67,7 @@ public sealed class AspNetCoreInstrumentation : IInstrumentation
                     sampling.DecideServerRoot(activity, context.Request.Path.Value);
                 }
 
-                if (activity.IsAllDataRequested)
+                if (activity is { IsAllDataRequested: true, Recorded: true })
                 {
                     tagger.OnStart(activity, context);
                 }
@@ -66,7 +76,17 @@ public sealed class AspNetCoreInstrumentation : IInstrumentation
             case StopEvent when payload is HttpContext context:
                 if (ActivityOf(context) is { IsAllDataRequested: true } stopped)
                 {
-                    tagger.OnStop(stopped, context);
+                    if (stopped.Recorded)
+                    {
+                        tagger.OnStop(stopped, context);
+                    }
+                    else
+                    {
+                        ServerSpanTagger.SetStatus(stopped, context);
+                        var held = _heldEnding ??= new HeldRequest();
+                        held.Activity = stopped;
+                        held.Context = context;
+                    }
                 }
 
                 break;
@@ -80,6 +100,20 @@ public sealed class AspNetCoreInstrumentation : IInstrumentation
 
                 break;
         }
+    }
+
+    private static void OnHeldEnd(ServerSpanTagger tagger, Activity activity)
+    {
+        var held = _heldEnding;
+        if (held is null || !ReferenceEquals(held.Activity, activity) || held.Context is not { } context)
+        {
+            return;
+        }
+
+        held.Activity = null;
+        held.Context = null;
+        tagger.OnStart(activity, context);
+        tagger.OnStop(activity, context);
     }
 
     /// <summary>
@@ -111,6 +145,13 @@ public sealed class AspNetCoreInstrumentation : IInstrumentation
         {
             activity.AddBaggage(item.Key, item.Value);
         }
+    }
+
+    private sealed class HeldRequest
+    {
+        public Activity? Activity { get; set; }
+
+        public HttpContext? Context { get; set; }
     }
 
     private static Activity? ActivityOf(HttpContext context) =>

@@ -119,6 +119,15 @@ internal sealed class ServerSpanTagger
         activity.DisplayName = method == "_OTHER" ? "HTTP" : method;
     }
 
+    /// <summary>The error status alone, all a held span's trace is decided on.</summary>
+    public static void SetStatus(Activity activity, HttpContext context)
+    {
+        if (context.Response.StatusCode >= 500)
+        {
+            activity.SetStatus(ActivityStatusCode.Error);
+        }
+    }
+
     public void OnStop(Activity activity, HttpContext context)
     {
         var status = context.Response.StatusCode;

@@ -21,9 +21,17 @@ internal sealed class HttpClientInstrumentation : IInstrumentation
     {
         var settings = context.Settings.Http;
         var redact = settings.RedactClientQuery;
+        // A span held until its trace is decided (keep errors or slow) is redacted only if kept.
         context.SetHooks(SourceName, new SpanHooks
         {
-            OnStop = activity => OnStop(activity, redact),
+            OnStop = activity =>
+            {
+                if (activity.Recorded)
+                {
+                    OnStop(activity, redact);
+                }
+            },
+            OnKept = activity => OnStop(activity, redact),
         });
 
         var tagger = ClientSpanTagger.RuntimeTagsClientSpans ? null : new ClientSpanTagger(redact);

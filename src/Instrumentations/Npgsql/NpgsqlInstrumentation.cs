@@ -26,8 +26,30 @@ internal sealed class NpgsqlInstrumentation : IInstrumentation
     public IDisposable? Start(InstrumentationContext context)
     {
         var settings = context.Settings.Database;
-        context.SetHooks(SourceName, new SpanHooks { OnStop = activity => OnStop(activity, settings) });
+        // A span held until its trace is decided (keep errors or slow) gets only its status at its
+        // end, which the decision needs; the rest is done if the trace is kept (most are not).
+        context.SetHooks(SourceName, new SpanHooks
+        {
+            OnStop = activity =>
+            {
+                SetStatus(activity);
+                if (activity.Recorded)
+                {
+                    OnStop(activity, settings);
+                }
+            },
+            OnKept = activity => OnStop(activity, settings),
+        });
         return null;
+    }
+
+    // Npgsql 8 reports failure with the legacy otel.status_code tag, not the Activity status.
+    private static void SetStatus(Activity activity)
+    {
+        if (activity.Status != ActivityStatusCode.Error && activity.GetTagItem("otel.status_code") is "ERROR")
+        {
+            activity.SetStatus(ActivityStatusCode.Error, activity.GetTagItem("otel.status_description") as string);
+        }
     }
 
     internal static void OnStop(Activity activity, DatabaseSettings settings)
@@ -36,12 +58,7 @@ internal sealed class NpgsqlInstrumentation : IInstrumentation
         var database = activity.GetTagItem("db.namespace") as string ?? activity.GetTagItem("db.name") as string;
         var host = activity.GetTagItem("server.address") as string ?? activity.GetTagItem("net.peer.name") as string ?? activity.GetTagItem("net.peer.ip") as string;
         var port = activity.GetTagItem("server.port") ?? activity.GetTagItem("net.peer.port");
-
-        // Npgsql 8 reports failure with the legacy otel.status_code tag, not the Activity status.
-        if (activity.GetTagItem("otel.status_code") is "ERROR" && activity.Status != ActivityStatusCode.Error)
-        {
-            activity.SetStatus(ActivityStatusCode.Error, activity.GetTagItem("otel.status_description") as string);
-        }
+        SetStatus(activity);
 
         // One pass over the tags to find the ones to drop; they cannot be removed while enumerating.
         string[]? dropped = null;

@@ -30,10 +30,12 @@ internal sealed class CommandSpans
     private static List<KeyValuePair<string, object?>>? _threadTags;
 
     private readonly Func<IProfiledCommand, string?>? _commandAndKey;
+    private readonly Func<ActivityContext, bool> _recordsChildrenOf;
 
-    public CommandSpans(Func<IProfiledCommand, string?>? commandAndKey)
+    public CommandSpans(Func<IProfiledCommand, string?>? commandAndKey, Func<ActivityContext, bool>? recordsChildrenOf = null)
     {
         _commandAndKey = commandAndKey;
+        _recordsChildrenOf = recordsChildrenOf ?? (static _ => true);
     }
 
     /// <summary>
@@ -58,6 +60,19 @@ internal sealed class CommandSpans
 
     public void Write(ProfilingState state, List<IProfiledCommand> commands, List<ObservedFailure> failures, bool final)
     {
+        // Commands are drained after their Activity stops: by then a trace held until its end
+        // (keep errors or slow) may have been dropped, and its commands would make spans that
+        // record nothing.
+        if (!_recordsChildrenOf(state.Parent))
+        {
+            if (failures.Count > 0)
+            {
+                failures.Clear();
+            }
+
+            return;
+        }
+
         var errors = MatchFailures(commands, failures, final);
         var previous = Activity.Current;
         try

@@ -27,7 +27,7 @@ public sealed class StackExchangeRedisInstrumentation : IInstrumentation
             }
         }
 
-        var tracer = new RedisTracer(new CommandSpans(commandAndKey));
+        var tracer = new RedisTracer(new CommandSpans(commandAndKey, context.Sampling.RecordsChildrenOf));
         RedisConnectionHook.Tracer = tracer;
         TracingOptionsProviders.Register();
         tracer.Start();

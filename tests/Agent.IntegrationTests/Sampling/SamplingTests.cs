@@ -168,6 +168,12 @@ public sealed class SamplingTests
         Assert.Equal(500L, failedBack.Attribute("http.response.status_code"));
         Assert.Equal("/status/{code:int}", failedBack.Attribute("http.route"));
 
+        // A held server span is tagged only as it ends, its trace kept: tagged in full all the same.
+        Assert.Equal("path=REDACTED", failed.Attribute("url.query"));
+        Assert.Equal("GET /front", failed.Name);
+        Assert.Equal("GET", failed.Attribute("http.request.method"));
+        Assert.Equal("127.0.0.1", failed.Attribute("client.address"));
+
         // Two requests carry path=REDACTED; the slow one is told apart by its back's duration.
         var slowBack = Assert.Single(spans, s => s.ServiceName == "back" && IsServer(s, "/slow/2000"));
         var slowTrace = spans.Where(s => s.TraceId == slowBack.TraceId).ToList();

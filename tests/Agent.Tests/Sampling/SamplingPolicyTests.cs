@@ -116,6 +116,32 @@ public sealed class SamplingPolicyTests
     }
 
     [Fact]
+    public void Held_spans_are_completed_by_their_hook_only_when_their_trace_is_not_dropped_as_they_end()
+    {
+        using var harness = new Harness("parentbased_traceidratio", 0, Keep());
+        var completed = new ConcurrentQueue<Activity>();
+        var kept = new ConcurrentQueue<Activity>();
+        harness.Pipeline.SetHooks(harness.SourceName, new SpanHooks { OnHeldEnd = completed.Enqueue, OnKept = kept.Enqueue });
+
+        var (good, goodChildren) = Request(harness.Source, fail: false);
+        var (bad, badChildren) = Request(harness.Source, fail: true);
+
+        // Children end before their trace is decided: each is completed, as what completes it may
+        // not outlive its end. A root is completed only when its trace is kept.
+        Assert.Equal([.. goodChildren, .. badChildren, bad], completed);
+        Assert.DoesNotContain(good, completed);
+
+        // After the decision, what the drop left behind records nothing; a kept trace still does.
+        Assert.False(harness.Pipeline.Sampling.RecordsChildrenOf(good.Context));
+        Assert.True(harness.Pipeline.Sampling.RecordsChildrenOf(bad.Context));
+        Assert.True(harness.Pipeline.Sampling.RecordsChildrenOf(default));
+        Assert.Equal(3, harness.Flush().Count(a => a.TraceId == bad.TraceId));
+
+        // What waits for the decision is done for the kept trace's spans alone.
+        Assert.Equal([bad, .. badChildren], kept.OrderBy(a => a == bad ? 0 : 1).ThenBy(a => Array.IndexOf(badChildren, a)));
+    }
+
+    [Fact]
     public void A_slow_request_is_kept_and_a_fast_one_dropped()
     {
         using var harness = new Harness("parentbased_traceidratio", 0, Keep(errors: false, slowMs: 500));

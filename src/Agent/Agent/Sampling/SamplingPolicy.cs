@@ -53,6 +53,15 @@ public sealed class SamplingPolicy : IDisposable
     internal TraceKeeper? Keeper { get; }
 
     /// <summary>
+    /// False when a span made now under this parent would record nothing: the parent is not
+    /// sampled and its trace not held (or no longer: the keeper dropped it).
+    /// </summary>
+    public bool RecordsChildrenOf(ActivityContext parent) =>
+        parent.TraceId == default
+        || (parent.TraceFlags & ActivityTraceFlags.Recorded) != 0
+        || (Keeper is not null && Keeper.IsHeld(parent.TraceId));
+
+    /// <summary>
     /// The decision for a span whose parent is remote or absent (a local root). A span that is not
     /// sampled is recorded without the sampled flag when the keeper holds such traces.
     /// </summary>

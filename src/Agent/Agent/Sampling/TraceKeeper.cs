@@ -84,8 +84,12 @@ internal sealed class TraceKeeper : IDisposable
         }
     }
 
-    /// <summary>A recorded span of a held trace ended (after its instrumentation finished it).</summary>
-    public void OnEnd(Activity activity)
+    /// <summary>
+    /// A recorded span of a held trace ended (after its instrumentation finished it). Unless its
+    /// trace is dropped now, <paramref name="onHeldEnd"/> completes it first (an instrumentation
+    /// that tags held spans only when they may be exported).
+    /// </summary>
+    public void OnEnd(Activity activity, Action<Activity>? onHeldEnd = null)
     {
         if (!_entries.TryGetValue(activity.TraceId, out var entry))
         {
@@ -103,6 +107,7 @@ internal sealed class TraceKeeper : IDisposable
 
             if (entry.Decision == Decision.Keep)
             {
+                Complete(onHeldEnd, activity);
                 export = [activity];
             }
             else
@@ -115,10 +120,23 @@ internal sealed class TraceKeeper : IDisposable
                     entry.EndedRoots.Add(activity);
                 }
 
-                Hold(entry, activity);
                 if (isRoot && entry.Roots.Count == 0)
                 {
+                    // The last local root: the trace is decided now, and the span completed only
+                    // when it is kept.
+                    Hold(entry, activity);
                     export = Decide(activity.TraceId, entry);
+                    if (export is not null)
+                    {
+                        Complete(onHeldEnd, activity);
+                    }
+                }
+                else
+                {
+                    // Undecided: what the instrumentation reads to complete the span (a request's
+                    // HttpContext) may not outlive this call.
+                    Complete(onHeldEnd, activity);
+                    Hold(entry, activity);
                 }
             }
         }
@@ -160,6 +178,23 @@ internal sealed class TraceKeeper : IDisposable
                 span.ActivityTraceFlags |= ActivityTraceFlags.Recorded;
                 _export(span);
             }
+        }
+    }
+
+    private static void Complete(Action<Activity>? onHeldEnd, Activity activity)
+    {
+        if (onHeldEnd is null)
+        {
+            return;
+        }
+
+        try
+        {
+            onHeldEnd(activity);
+        }
+        catch (Exception ex)
+        {
+            AgentFaults.Report("end of " + activity.Source.Name + " span", ex);
         }
     }
 

@@ -11,6 +11,21 @@ public sealed class SpanHooks
     /// <summary>Called when a sampled span of the source stops, before it is queued for export.</summary>
     public Action<Activity>? OnStop { get; init; }
 
+    /// <summary>
+    /// Called when a span held without the sampled flag (its trace kept only if it turns out to
+    /// have an error or be slow, docs/sampling.md) ends and its trace is not dropped at that moment,
+    /// after <see cref="OnStop"/>. An instrumentation that leaves held spans untagged, so that the
+    /// traces the policy drops cost little, tags them here.
+    /// </summary>
+    public Action<Activity>? OnHeldEnd { get; init; }
+
+    /// <summary>
+    /// Called for a held span when its trace is kept, just before it is queued for export (on the
+    /// thread that decided). Work on the span's own data that <see cref="OnStop"/> leaves undone
+    /// for held spans goes here: most held traces are dropped, and work on them is wasted.
+    /// </summary>
+    public Action<Activity>? OnKept { get; init; }
+
     /// <summary>Return false to drop a span of the source before it is created.</summary>
     public Func<ActivityCreationOptions<ActivityContext>, bool>? Filter { get; init; }
 }

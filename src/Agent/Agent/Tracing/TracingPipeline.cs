@@ -31,14 +31,14 @@ internal sealed class TracingPipeline : IDisposable
     {
         _sampler = sampler;
         policies ??= SamplingPolicySettings.None;
-        _policy = new SamplingPolicy(sampler, policies, processor.OnEnd);
+        _processor = processor;
+        _policy = new SamplingPolicy(sampler, policies, ExportKept);
         _keeper = _policy.Keeper;
 
         // With a policy in force a local root may be unsampled whatever the head sampler says (a
         // rule, the rate limit): its children then follow it, even under a sampler that ignores
         // parents, so a trace is never left with sampled spans under an unsampled root.
         _childrenFollowParent = policies.Any;
-        _processor = processor;
         _sources = sources;
         _listener = new ActivityListener
         {
@@ -233,7 +233,8 @@ internal sealed class TracingPipeline : IDisposable
             return;
         }
 
-        var onStop = HooksOf(activity.Source)?.OnStop;
+        var hooks = HooksOf(activity.Source);
+        var onStop = hooks?.OnStop;
         if (onStop is not null)
         {
             try
@@ -260,8 +261,27 @@ internal sealed class TracingPipeline : IDisposable
         else
         {
             // Recorded without the sampled flag: held until its trace is decided.
-            _keeper?.OnEnd(activity);
+            _keeper?.OnEnd(activity, hooks?.OnHeldEnd);
         }
+    }
+
+    /// <summary>A held span whose trace is kept: its instrumentation finishes it, then it is exported.</summary>
+    private void ExportKept(Activity activity)
+    {
+        var onKept = HooksOf(activity.Source)?.OnKept;
+        if (onKept is not null)
+        {
+            try
+            {
+                onKept(activity);
+            }
+            catch (Exception ex)
+            {
+                AgentFaults.Report("end of " + activity.Source.Name + " span", ex);
+            }
+        }
+
+        _processor.OnEnd(activity);
     }
 
     /// <summary>A held local root filtered out after it started no longer keeps its trace open.</summary>
