@@ -24,10 +24,10 @@ internal sealed unsafe class ConsumerShims
 {
     private const string PreviousProperty = "TraceAgent.Kafka.Previous";
 
-    #pragma warning disable IDE1006 // [ThreadStatic] fields are t_camelCase (docs/contributing.md)
+#pragma warning disable IDE1006 // [ThreadStatic] fields are t_camelCase (docs/contributing.md)
     [ThreadStatic]
     private static List<KeyValuePair<string, string>>? t_headers;
-    #pragma warning restore IDE1006
+#pragma warning restore IDE1006
 
     private static readonly Func<List<KeyValuePair<string, string>>, string, IEnumerable<string>?> GetHeader = static (headers, name) =>
     {

@@ -69,10 +69,10 @@ internal sealed class KafkaClient
 /// <summary>The clients by handle, and the creation in progress on this thread.</summary>
 internal sealed class KafkaClients
 {
-    #pragma warning disable IDE1006 // [ThreadStatic] fields are t_camelCase (docs/contributing.md)
+#pragma warning disable IDE1006 // [ThreadStatic] fields are t_camelCase (docs/contributing.md)
     [ThreadStatic]
     private static PendingClient? t_pending;
-    #pragma warning restore IDE1006
+#pragma warning restore IDE1006
 
     private readonly ConcurrentDictionary<nint, KafkaClient> _byHandle = new();
     private readonly NativeRdKafka _native;

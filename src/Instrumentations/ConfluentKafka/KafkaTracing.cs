@@ -23,10 +23,10 @@ internal sealed class KafkaTracing
     // a handful of topics; beyond this many, names are decoded per message (correct, only slower).
     private const int ProducedTopicSlots = 16;
 
-    #pragma warning disable IDE1006 // [ThreadStatic] fields are t_camelCase (docs/contributing.md)
+#pragma warning disable IDE1006 // [ThreadStatic] fields are t_camelCase (docs/contributing.md)
     [ThreadStatic]
     private static List<KeyValuePair<string, object?>>? t_tags;
-    #pragma warning restore IDE1006
+#pragma warning restore IDE1006
 
     private readonly GlobPattern _excluded;
     private readonly Dictionary<string, byte[]> _fieldNames;

@@ -481,10 +481,10 @@ internal sealed unsafe class ProducerShims
         // A name outside the propagator's fields (none today) sets every bit: all fields are removed again.
         private const uint UnknownField = uint.MaxValue;
 
-        #pragma warning disable IDE1006 // [ThreadStatic] fields are t_camelCase (docs/contributing.md)
+#pragma warning disable IDE1006 // [ThreadStatic] fields are t_camelCase (docs/contributing.md)
         [ThreadStatic]
         private static HeaderWriter? t_instance;
-        #pragma warning restore IDE1006
+#pragma warning restore IDE1006
 
         private KafkaTracing? _tracing;
         private nint* _slot;

@@ -26,10 +26,10 @@ internal sealed class CommandSpans
     private static readonly string[] DatabaseNames = Enumerable.Range(0, 16).Select(i => i.ToString(CultureInfo.InvariantCulture)).ToArray();
     private static readonly System.Collections.Concurrent.ConcurrentDictionary<EndPoint, KeyValuePair<string, object?>[]> EndpointTags = new();
 
-    #pragma warning disable IDE1006 // [ThreadStatic] fields are t_camelCase (docs/contributing.md)
+#pragma warning disable IDE1006 // [ThreadStatic] fields are t_camelCase (docs/contributing.md)
     [ThreadStatic]
     private static List<KeyValuePair<string, object?>>? t_tags;
-    #pragma warning restore IDE1006
+#pragma warning restore IDE1006
 
     private readonly Func<IProfiledCommand, string?>? _commandAndKey;
 

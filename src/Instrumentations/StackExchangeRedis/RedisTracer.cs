@@ -36,10 +36,10 @@ internal sealed class RedisTracer : IDisposable
     private readonly List<(WeakReference<ConnectionMultiplexer> Multiplexer, bool Reported)> _multiplexers = [];
     private readonly FieldInfo? _profilerField;
     private readonly Timer _timer;
-    #pragma warning disable IDE1006 // [ThreadStatic] fields are t_camelCase (docs/contributing.md)
+#pragma warning disable IDE1006 // [ThreadStatic] fields are t_camelCase (docs/contributing.md)
     [ThreadStatic]
     private static List<IProfiledCommand>? t_commands;
-    #pragma warning restore IDE1006
+#pragma warning restore IDE1006
 
     private ActivityListener? _listener;
     private volatile bool _disposed;

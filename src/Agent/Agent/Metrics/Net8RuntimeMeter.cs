@@ -15,10 +15,10 @@ internal static class Net8RuntimeMeter
 {
     private static readonly string[] GenerationNames = ["gen0", "gen1", "gen2", "loh", "poh"];
 
-    #pragma warning disable IDE1006 // [ThreadStatic] fields are t_camelCase (docs/contributing.md)
+#pragma warning disable IDE1006 // [ThreadStatic] fields are t_camelCase (docs/contributing.md)
     [ThreadStatic]
     private static bool t_inFirstChance;
-    #pragma warning restore IDE1006
+#pragma warning restore IDE1006
 
     /// <summary>Whether the runtime lacks a System.Runtime meter of its own.</summary>
     public static bool Needed => Environment.Version.Major < 9;

@@ -25,10 +25,10 @@ internal sealed class SpanMetrics : IDisposable
     private static readonly string[] KafkaProcessKeys =
         ["messaging.system", "messaging.operation.name", "messaging.destination.name", "messaging.consumer.group.name", "error.type"];
 
-    #pragma warning disable IDE1006 // [ThreadStatic] fields are t_camelCase (docs/contributing.md)
+#pragma warning disable IDE1006 // [ThreadStatic] fields are t_camelCase (docs/contributing.md)
     [ThreadStatic]
     private static KeyValuePair<string, object?>[]? t_tags;
-    #pragma warning restore IDE1006
+#pragma warning restore IDE1006
 
     private readonly ActivityListener _listener;
     private readonly MetricStream? _redis;

@@ -7,10 +7,10 @@ internal static class StringBuilderCache
 {
     private const int MaxCachedCapacity = 16 * 1024;
 
-    #pragma warning disable IDE1006 // [ThreadStatic] fields are t_camelCase (docs/contributing.md)
+#pragma warning disable IDE1006 // [ThreadStatic] fields are t_camelCase (docs/contributing.md)
     [ThreadStatic]
     private static StringBuilder? t_cached;
-    #pragma warning restore IDE1006
+#pragma warning restore IDE1006
 
     public static StringBuilder Acquire()
     {
