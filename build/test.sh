@@ -5,6 +5,9 @@ set -uo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
 bash build/install-prerequisites.sh --browser || exit 1
+# The style check first: a violation fails here in a few minutes, naming file, line and rule,
+# before the long build and tests (docs/contributing.md).
+bash build/check-style.sh || exit 1
 bash build/build.sh --test-apps || exit 1
 # The solution builds as a whole, as an IDE or a plain `dotnet build` sees it.
 dotnet build Agent.sln -c Release --nologo -v quiet || exit 1

@@ -234,7 +234,7 @@ internal static class StartupHook
 
         try
         {
-            Console.Error.WriteLine("[traceagent] " + DateTime.UtcNow.ToString("yyyy-MM-ddTHH:mm:ss.fffZ", System.Globalization.CultureInfo.InvariantCulture) + " " + level + " " + message.Replace("\r\n", " ").Replace('\n', ' ').Replace('\r', ' '));
+            Console.Error.WriteLine("[traceagent] " + DateTime.UtcNow.ToString("yyyy-MM-ddTHH:mm:ss.fffZ", System.Globalization.CultureInfo.InvariantCulture) + " " + level + " " + message.Replace("\r\n", " ", StringComparison.Ordinal).Replace('\n', ' ').Replace('\r', ' '));
         }
         catch (Exception)
         {

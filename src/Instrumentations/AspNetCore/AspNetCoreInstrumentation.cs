@@ -25,8 +25,10 @@ public sealed class AspNetCoreInstrumentation : IInstrumentation
     private static readonly PropertyFetcher ExceptionOf = new("exception");
 
     // The request whose held span is ending on this thread (see OnHeldEnd).
+#pragma warning disable IDE1006 // [ThreadStatic] fields are t_camelCase (docs/contributing.md)
     [ThreadStatic]
-    private static HeldRequest? _heldEnding;
+    private static HeldRequest? t_heldEnding;
+#pragma warning restore IDE1006
 
     public IDisposable? Start(InstrumentationContext context)
     {
@@ -83,7 +85,7 @@ public sealed class AspNetCoreInstrumentation : IInstrumentation
                     else
                     {
                         ServerSpanTagger.SetStatus(stopped, context);
-                        var held = _heldEnding ??= new HeldRequest();
+                        var held = t_heldEnding ??= new HeldRequest();
                         held.Activity = stopped;
                         held.Context = context;
                     }
@@ -104,7 +106,7 @@ public sealed class AspNetCoreInstrumentation : IInstrumentation
 
     private static void OnHeldEnd(ServerSpanTagger tagger, Activity activity)
     {
-        var held = _heldEnding;
+        var held = t_heldEnding;
         if (held is null || !ReferenceEquals(held.Activity, activity) || held.Context is not { } context)
         {
             return;

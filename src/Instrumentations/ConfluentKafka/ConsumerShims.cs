@@ -24,8 +24,10 @@ internal sealed unsafe class ConsumerShims
 {
     private const string PreviousProperty = "TraceAgent.Kafka.Previous";
 
+#pragma warning disable IDE1006 // [ThreadStatic] fields are t_camelCase (docs/contributing.md)
     [ThreadStatic]
-    private static List<KeyValuePair<string, string>>? _threadHeaders;
+    private static List<KeyValuePair<string, string>>? t_headers;
+#pragma warning restore IDE1006
 
     private static readonly Func<List<KeyValuePair<string, string>>, string, IEnumerable<string>?> GetHeader = static (headers, name) =>
     {
@@ -350,7 +352,7 @@ internal sealed unsafe class ConsumerShims
 
     private List<KeyValuePair<string, string>> ReadPropagationHeaders(nint message)
     {
-        var found = _threadHeaders ??= [];
+        var found = t_headers ??= [];
         nint headers = _tracing.Native.MessageHeaders(message);
         if (headers == 0)
         {

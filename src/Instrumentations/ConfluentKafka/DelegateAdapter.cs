@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Reflection;
 using System.Reflection.Emit;
 
@@ -25,7 +26,7 @@ internal static class DelegateAdapter
         var inner = method.GetParameters();
         if (outer.Length != inner.Length)
         {
-            throw new ArgumentException($"{method.Name} takes {inner.Length} arguments, {delegateType.Name} passes {outer.Length}");
+            throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"{method.Name} takes {inner.Length} arguments, {delegateType.Name} passes {outer.Length}"));
         }
 
         var parameterTypes = new Type[outer.Length + 1];

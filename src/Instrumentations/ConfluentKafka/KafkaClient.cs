@@ -69,8 +69,10 @@ internal sealed class KafkaClient
 /// <summary>The clients by handle, and the creation in progress on this thread.</summary>
 internal sealed class KafkaClients
 {
+#pragma warning disable IDE1006 // [ThreadStatic] fields are t_camelCase (docs/contributing.md)
     [ThreadStatic]
-    private static PendingClient? _threadPending;
+    private static PendingClient? t_pending;
+#pragma warning restore IDE1006
 
     private readonly ConcurrentDictionary<nint, KafkaClient> _byHandle = new();
     private readonly NativeRdKafka _native;
@@ -93,12 +95,12 @@ internal sealed class KafkaClients
     /// Confluent sets the delivery-report callback on the configuration and then creates the handle
     /// from it, on the same thread, in the producer's constructor; the wrapper waits here in between.
     /// </summary>
-    public static void SetPendingDelivery(nint conf, DeliveryCallback callback) => _threadPending = new PendingClient(conf, callback);
+    public static void SetPendingDelivery(nint conf, DeliveryCallback callback) => t_pending = new PendingClient(conf, callback);
 
     public static DeliveryCallback? TakePendingDelivery(nint conf)
     {
-        var pending = _threadPending;
-        _threadPending = null;
+        var pending = t_pending;
+        t_pending = null;
         return pending is not null && pending.Conf == conf ? pending.Callback : null;
     }
 

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Reflection;
 using System.Reflection.Emit;
 using Confluent.Kafka;
@@ -78,7 +79,7 @@ public sealed class KafkaInstrumentation : IInstrumentation
             fields[name].SetValue(null, shim);
         }
 
-        AgentLog.Debug($"Kafka instrumentation: Confluent.Kafka {library.GetName().Version} ({layout.Name}), librdkafka {native.Version:x}, {shims.Count} delegates replaced");
+        AgentLog.Debug(string.Create(CultureInfo.InvariantCulture, $"Kafka instrumentation: Confluent.Kafka {library.GetName().Version} ({layout.Name}), librdkafka {native.Version:x}, {shims.Count} delegates replaced"));
         return new Restore(fields, originals, shims.Keys);
     }
 
@@ -95,7 +96,7 @@ public sealed class KafkaInstrumentation : IInstrumentation
         int dataOffset = size - SizeOf(data);
         if (dataOffset != sizeof(long) || Enum.GetUnderlyingType(vtype) != typeof(int))
         {
-            throw new InvalidOperationException($"unexpected rd_kafka_vu layout: size {size}, value at {dataOffset}");
+            throw new InvalidOperationException(string.Create(CultureInfo.InvariantCulture, $"unexpected rd_kafka_vu layout: size {size}, value at {dataOffset}"));
         }
 
         int Value(string name) => Convert.ToInt32(Enum.Parse(vtype, name), System.Globalization.CultureInfo.InvariantCulture);

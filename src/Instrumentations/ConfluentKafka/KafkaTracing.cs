@@ -23,8 +23,10 @@ internal sealed class KafkaTracing
     // a handful of topics; beyond this many, names are decoded per message (correct, only slower).
     private const int ProducedTopicSlots = 16;
 
+#pragma warning disable IDE1006 // [ThreadStatic] fields are t_camelCase (docs/contributing.md)
     [ThreadStatic]
-    private static List<KeyValuePair<string, object?>>? _threadTags;
+    private static List<KeyValuePair<string, object?>>? t_tags;
+#pragma warning restore IDE1006
 
     private readonly GlobPattern _excluded;
     private readonly Dictionary<string, byte[]> _fieldNames;
@@ -140,15 +142,15 @@ internal sealed class KafkaTracing
     /// </summary>
     public static List<KeyValuePair<string, object?>> RentTags()
     {
-        var tags = _threadTags ?? new List<KeyValuePair<string, object?>>(12);
-        _threadTags = null;
+        var tags = t_tags ?? new List<KeyValuePair<string, object?>>(12);
+        t_tags = null;
         return tags;
     }
 
     public static void ReturnTags(List<KeyValuePair<string, object?>> tags)
     {
         tags.Clear();
-        _threadTags = tags;
+        t_tags = tags;
     }
 
     /// <summary>

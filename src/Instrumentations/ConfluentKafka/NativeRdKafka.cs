@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Reflection;
 using System.Runtime.InteropServices;
 using System.Text;
@@ -57,7 +58,7 @@ internal sealed unsafe class NativeRdKafka
         var theirs = (long)(nint)versionDelegate.DynamicInvoke()!;
         if (theirs != native.Version)
         {
-            throw new InvalidOperationException($"librdkafka resolved as '{import.Value}' reports version {native.Version:x}, Confluent.Kafka's reports {theirs:x}");
+            throw new InvalidOperationException(string.Create(CultureInfo.InvariantCulture, $"librdkafka resolved as '{import.Value}' reports version {native.Version:x}, Confluent.Kafka's reports {theirs:x}"));
         }
 
         return native;

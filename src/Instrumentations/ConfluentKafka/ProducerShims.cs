@@ -19,7 +19,7 @@ namespace TraceAgent.Instrumentation.ConfluentKafka;
 /// </summary>
 internal sealed unsafe class ProducerShims
 {
-    private static long _nextToken = -1;
+    private static long s_nextToken = -1;
 
     private readonly KafkaTracing _tracing;
     private readonly VuLayout _vu;
@@ -189,7 +189,7 @@ internal sealed unsafe class ProducerShims
             // report ends the span and undoes the header changes before Confluent sees it.
             if ((activity is not null || injected) && opaqueSlot is not null && client.TracksDelivery)
             {
-                nint token = (nint)Interlocked.Add(ref _nextToken, 2);
+                nint token = (nint)Interlocked.Add(ref s_nextToken, 2);
                 _inFlight[token] = new InFlight(activity, *opaqueSlot, rk, written, appHeaders);
                 *opaqueSlot = token;
                 scope.Token = token;
@@ -481,8 +481,10 @@ internal sealed unsafe class ProducerShims
         // A name outside the propagator's fields (none today) sets every bit: all fields are removed again.
         private const uint UnknownField = uint.MaxValue;
 
+#pragma warning disable IDE1006 // [ThreadStatic] fields are t_camelCase (docs/contributing.md)
         [ThreadStatic]
-        private static HeaderWriter? _threadInstance;
+        private static HeaderWriter? t_instance;
+#pragma warning restore IDE1006
 
         private KafkaTracing? _tracing;
         private nint* _slot;
@@ -496,7 +498,7 @@ internal sealed unsafe class ProducerShims
 
         public static HeaderWriter For(KafkaTracing tracing, nint* slot)
         {
-            var writer = _threadInstance ??= new HeaderWriter();
+            var writer = t_instance ??= new HeaderWriter();
             writer._tracing = tracing;
             writer._slot = slot;
             writer.Created = 0;

@@ -26,8 +26,10 @@ internal sealed class CommandSpans
     private static readonly string[] DatabaseNames = Enumerable.Range(0, 16).Select(i => i.ToString(CultureInfo.InvariantCulture)).ToArray();
     private static readonly System.Collections.Concurrent.ConcurrentDictionary<EndPoint, KeyValuePair<string, object?>[]> EndpointTags = new();
 
+#pragma warning disable IDE1006 // [ThreadStatic] fields are t_camelCase (docs/contributing.md)
     [ThreadStatic]
-    private static List<KeyValuePair<string, object?>>? _threadTags;
+    private static List<KeyValuePair<string, object?>>? t_tags;
+#pragma warning restore IDE1006
 
     private readonly Func<IProfiledCommand, string?>? _commandAndKey;
     private readonly Func<ActivityContext, bool> _recordsChildrenOf;
@@ -93,7 +95,7 @@ internal sealed class CommandSpans
         var name = command.Command;
         var start = new DateTimeOffset(DateTime.SpecifyKind(command.CommandCreated, DateTimeKind.Utc));
         // StartActivity copies the tags: one list per thread serves every command.
-        var tags = _threadTags ??= new List<KeyValuePair<string, object?>>(8);
+        var tags = t_tags ??= new List<KeyValuePair<string, object?>>(8);
         tags.Clear();
         tags.Add(new("db.system.name", "redis"));
         tags.Add(new("db.operation.name", name));

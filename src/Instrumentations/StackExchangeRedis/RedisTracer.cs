@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using System.Globalization;
 using System.Reflection;
 using System.Runtime.ExceptionServices;
 using StackExchange.Redis;
@@ -35,8 +36,10 @@ internal sealed class RedisTracer : IDisposable
     private readonly List<(WeakReference<ConnectionMultiplexer> Multiplexer, bool Reported)> _multiplexers = [];
     private readonly FieldInfo? _profilerField;
     private readonly Timer _timer;
+#pragma warning disable IDE1006 // [ThreadStatic] fields are t_camelCase (docs/contributing.md)
     [ThreadStatic]
-    private static List<IProfiledCommand>? _threadCommands;
+    private static List<IProfiledCommand>? t_commands;
+#pragma warning restore IDE1006
 
     private ActivityListener? _listener;
     private volatile bool _disposed;
@@ -180,7 +183,7 @@ internal sealed class RedisTracer : IDisposable
         {
             if (_lingering.Count >= MaxLingering)
             {
-                AgentFaults.Report("Redis late commands", new InvalidOperationException($"more than {MaxLingering} ended activities with Redis commands still running; their late commands are dropped"));
+                AgentFaults.Report("Redis late commands", new InvalidOperationException(string.Create(CultureInfo.InvariantCulture, $"more than {MaxLingering} ended activities with Redis commands still running; their late commands are dropped")));
                 return;
             }
 
@@ -207,7 +210,7 @@ internal sealed class RedisTracer : IDisposable
             lock (state)
             {
                 // Spans are written before this returns, on this thread: one list per thread serves.
-                var commands = _threadCommands ??= [];
+                var commands = t_commands ??= [];
                 commands.Clear();
                 var completed = 0;
                 foreach (var command in state.Session.FinishProfiling())

@@ -21,17 +21,17 @@ internal static class TracingOptionsProviders
 {
     private static readonly string[] ProviderListNames = ["KnownProviders"];
 
-    private static Func<IEnumerable<DefaultOptionsProvider>>? _knownProviders;
+    private static Func<IEnumerable<DefaultOptionsProvider>>? s_knownProviders;
     private static readonly HashSet<DefaultOptionsProvider> Ours = new(ReferenceEqualityComparer.Instance);
     private static readonly HashSet<Type> ReportedForeign = [];
     private static readonly object Gate = new();
-    private static object? _lastSeenList;
+    private static object? s_lastSeenList;
 
     public static void Register()
     {
-        _knownProviders = FindProviderList();
-        var builtIns = _knownProviders is not null
-            ? _knownProviders().ToList()
+        s_knownProviders = FindProviderList();
+        var builtIns = s_knownProviders is not null
+            ? s_knownProviders().ToList()
             : FallbackBuiltIns();
 
         var wrapped = new List<DefaultOptionsProvider>();
@@ -61,7 +61,7 @@ internal static class TracingOptionsProviders
             DefaultOptionsProvider.AddProvider(catchAll);
         }
 
-        _lastSeenList = CurrentListObject();
+        s_lastSeenList = CurrentListObject();
     }
 
     /// <summary>
@@ -70,19 +70,19 @@ internal static class TracingOptionsProviders
     /// </summary>
     public static void CheckForForeignProviders()
     {
-        if (_knownProviders is null)
+        if (s_knownProviders is null)
         {
             return;
         }
 
         var list = CurrentListObject();
-        if (ReferenceEquals(list, _lastSeenList))
+        if (ReferenceEquals(list, s_lastSeenList))
         {
             return;
         }
 
-        _lastSeenList = list;
-        foreach (var provider in _knownProviders())
+        s_lastSeenList = list;
+        foreach (var provider in s_knownProviders())
         {
             lock (Gate)
             {
@@ -100,7 +100,7 @@ internal static class TracingOptionsProviders
         }
     }
 
-    private static object? CurrentListObject() => _knownProviders?.Invoke();
+    private static object? CurrentListObject() => s_knownProviders?.Invoke();
 
     private static Func<IEnumerable<DefaultOptionsProvider>>? FindProviderList()
     {
@@ -125,7 +125,7 @@ internal static class TracingOptionsProviders
             .Select(t => (DefaultOptionsProvider)Activator.CreateInstance(t)!)
             .ToList();
 
-    private static ModuleBuilder? _module;
+    private static ModuleBuilder? s_module;
 
     private static DefaultOptionsProvider? EmitTracingSubclass(Type baseType)
     {
@@ -144,10 +144,10 @@ internal static class TracingOptionsProviders
             return null;
         }
 
-        _module ??= AssemblyBuilder
+        s_module ??= AssemblyBuilder
             .DefineDynamicAssembly(new AssemblyName("TraceAgent.Instrumentation.StackExchangeRedis.Providers"), AssemblyBuilderAccess.Run)
             .DefineDynamicModule("Providers");
-        var type = _module.DefineType("TraceAgent.Redis.Traced" + baseType.Name, TypeAttributes.Public | TypeAttributes.Sealed | TypeAttributes.Class, baseType);
+        var type = s_module.DefineType("TraceAgent.Redis.Traced" + baseType.Name, TypeAttributes.Public | TypeAttributes.Sealed | TypeAttributes.Class, baseType);
 
         var constructor = type.DefineConstructor(MethodAttributes.Public, CallingConventions.Standard, Type.EmptyTypes);
         var il = constructor.GetILGenerator();
@@ -181,13 +181,13 @@ internal static class TracingOptionsProviders
         {
             try
             {
-                if (_knownProviders is null)
+                if (s_knownProviders is null)
                 {
                     return !FallbackClaims(endpoint);
                 }
 
                 CheckForForeignProviders();
-                foreach (var provider in _knownProviders())
+                foreach (var provider in s_knownProviders())
                 {
                     if (!ReferenceEquals(provider, this) && provider.IsMatch(endpoint))
                     {

@@ -41,9 +41,9 @@ internal sealed class ExportHandler
     public ExportHandler(
         ReceivedData data,
         Func<ReceiverMode> mode,
-        CancellationToken stopping,
         Action<IReadOnlyList<ReceivedSpan>> onSpans,
         Action<IReadOnlyList<ReceivedLogRecord>> onLogs,
+        CancellationToken stopping,
         bool discardData = false,
         bool retain = true,
         ReceivedMetricsStore? metrics = null,

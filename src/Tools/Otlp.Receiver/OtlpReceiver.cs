@@ -120,7 +120,7 @@ public sealed class OtlpReceiver : IAsyncDisposable
         var data = new ReceivedData();
         var stopping = new CancellationTokenSource();
         var receiver = new OtlpReceiver(app, data, stopping);
-        var handler = new ExportHandler(data, () => receiver.Mode, stopping.Token, receiver.RaiseSpans, receiver.RaiseLogs, options.DiscardData, options.RetainReceived, receiver._metrics, receiver.RaiseMetrics);
+        var handler = new ExportHandler(data, () => receiver.Mode, receiver.RaiseSpans, receiver.RaiseLogs, stopping.Token, options.DiscardData, options.RetainReceived, receiver._metrics, receiver.RaiseMetrics);
         app.Run(handler.HandleAsync);
 
         try

@@ -386,7 +386,7 @@ public sealed class MetricsTests
         receiver.Mode = ReceiverMode.Status(400);
         using var app = await WebApp.StartAsync(App, Environment(receiver, "metrics-rejected", ("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", metricsReceiver.HttpEndpoint + "/v1/metrics")));
         await Orders(app, 3);
-        await receiver.WaitForRequestsAsync(r => r.Count(q => q.Signal == "traces") >= 1, Timeout);
+        await receiver.WaitForRequestsAsync(r => r.Any(q => q.Signal == "traces"), Timeout);
 
         var metrics = await metricsReceiver.WaitForMetricsAsync(all => all.LatestInt("traceagent.spans.rejected", _ => true) >= 3, Timeout);
         Assert.Equal(0, metrics.LatestInt("traceagent.spans.exported", _ => true));

@@ -65,83 +65,83 @@ public sealed class CollectorFaultTests(ITestOutputHelper output)
             using var client = Load.NewClient(Concurrency);
             try
             {
-            await receiver.WaitForSpansAsync(s => s.Any(x => IsServer(x, WebApp.ReadinessPath)), Timeout);
+                await receiver.WaitForSpansAsync(s => s.Any(x => IsServer(x, WebApp.ReadinessPath)), Timeout);
 
-            if (ModeFor(fault) is { } mode)
-            {
-                await CheckRetrySemanticsAsync(receiver, app, client, mode, grpc);
-            }
-
-            // Baseline: the same app and agent with a healthy collector.
-            await Load.RunAsync(client, app.BaseUrl, Warmup, Concurrency, _ => "/hello", _ => "hello");
-            var baseline = await Load.RunAsync(client, app.BaseUrl, Requests, Concurrency, _ => "/hello", _ => "hello");
-            Assert.True(baseline.Correct == Requests, baseline + "\n" + string.Join("\n", baseline.Failures.Take(10)));
-            await receiver.WaitForSpansAsync(s => s.Count(x => IsServer(x, "/hello")) >= Warmup + Requests, Timeout);
-            var baselineHeap = await Probe.GcHeapAsync(client, app.BaseUrl);
-            var baselineProcess = Probe.Read(app.Process.Id);
-
-            // The fault, under the same load.
-            LoadResult faulted;
-            if (fault == Fault.AwayAndBack)
-            {
-                (receiver, faulted) = await AwayAndBackUnderLoadAsync(receiver, options, app, client);
-            }
-            else
-            {
-                if (fault == Fault.Refused)
+                if (ModeFor(fault) is { } mode)
                 {
-                    await receiver.DisposeAsync();
+                    await CheckRetrySemanticsAsync(receiver, app, client, mode, grpc);
+                }
+
+                // Baseline: the same app and agent with a healthy collector.
+                await Load.RunAsync(client, app.BaseUrl, Warmup, Concurrency, _ => "/hello", _ => "hello");
+                var baseline = await Load.RunAsync(client, app.BaseUrl, Requests, Concurrency, _ => "/hello", _ => "hello");
+                Assert.True(baseline.Correct == Requests, baseline + "\n" + string.Join("\n", baseline.Failures.Take(10)));
+                await receiver.WaitForSpansAsync(s => s.Count(x => IsServer(x, "/hello")) >= Warmup + Requests, Timeout);
+                var baselineHeap = await Probe.GcHeapAsync(client, app.BaseUrl);
+                var baselineProcess = Probe.Read(app.Process.Id);
+
+                // The fault, under the same load.
+                LoadResult faulted;
+                if (fault == Fault.AwayAndBack)
+                {
+                    (receiver, faulted) = await AwayAndBackUnderLoadAsync(receiver, options, app, client);
                 }
                 else
                 {
-                    receiver.Mode = ModeFor(fault) ?? (fault == Fault.Hang ? ReceiverMode.Hang : ReceiverMode.Garbage);
+                    if (fault == Fault.Refused)
+                    {
+                        await receiver.DisposeAsync();
+                    }
+                    else
+                    {
+                        receiver.Mode = ModeFor(fault) ?? (fault == Fault.Hang ? ReceiverMode.Hang : ReceiverMode.Garbage);
+                    }
+
+                    faulted = await Load.RunAsync(client, app.BaseUrl, Requests, Concurrency, _ => "/hello", _ => "hello");
                 }
 
-                faulted = await Load.RunAsync(client, app.BaseUrl, Requests, Concurrency, _ => "/hello", _ => "hello");
-            }
+                Assert.True(faulted.Correct == faulted.Sent, faulted + "\n" + string.Join("\n", faulted.Failures.Take(10)));
+                var faultHeap = await Probe.GcHeapAsync(client, app.BaseUrl);
+                var faultProcess = Probe.Read(app.Process.Id);
 
-            Assert.True(faulted.Correct == faulted.Sent, faulted + "\n" + string.Join("\n", faulted.Failures.Take(10)));
-            var faultHeap = await Probe.GcHeapAsync(client, app.BaseUrl);
-            var faultProcess = Probe.Read(app.Process.Id);
+                if (fault != Fault.Garbage)
+                {
+                    // A 200 with an unreadable body is taken as accepted (the agent does not parse
+                    // answers); every other fault loses spans, and says so.
+                    await app.Process.WaitForOutputAsync("spans lost so far", Timeout);
+                }
 
-            if (fault != Fault.Garbage)
-            {
-                // A 200 with an unreadable body is taken as accepted (the agent does not parse
-                // answers); every other fault loses spans, and says so.
-                await app.Process.WaitForOutputAsync("spans lost so far", Timeout);
-            }
+                // Recovery: the collector is back (a new one on the same port, or healthy again).
+                if (fault == Fault.Refused)
+                {
+                    receiver = await OtlpReceiver.StartAsync(options);
+                }
+                else
+                {
+                    receiver.Mode = ReceiverMode.Normal;
+                }
 
-            // Recovery: the collector is back (a new one on the same port, or healthy again).
-            if (fault == Fault.Refused)
-            {
-                receiver = await OtlpReceiver.StartAsync(options);
-            }
-            else
-            {
-                receiver.Mode = ReceiverMode.Normal;
-            }
+                var recovery = await Load.RunAsync(client, app.BaseUrl, RecoveryRequests, Concurrency, i => "/items/" + (800_000 + i).ToString(CultureInfo.InvariantCulture), i => "{\"id\":" + (800_000 + i).ToString(CultureInfo.InvariantCulture) + "}");
+                Assert.Equal(RecoveryRequests, recovery.Correct);
+                await receiver.WaitForSpansAsync(s => s.Count(x => x.Kind == SpanKinds.Server && (x.Attribute("url.path") as string)?.StartsWith("/items/8", StringComparison.Ordinal) == true) >= RecoveryRequests, Timeout);
 
-            var recovery = await Load.RunAsync(client, app.BaseUrl, RecoveryRequests, Concurrency, i => "/items/" + (800_000 + i).ToString(CultureInfo.InvariantCulture), i => "{\"id\":" + (800_000 + i).ToString(CultureInfo.InvariantCulture) + "}");
-            Assert.Equal(RecoveryRequests, recovery.Correct);
-            await receiver.WaitForSpansAsync(s => s.Count(x => x.Kind == SpanKinds.Server && (x.Attribute("url.path") as string)?.StartsWith("/items/8", StringComparison.Ordinal) == true) >= RecoveryRequests, Timeout);
+                var exportFailureLines = app.Process.StandardError.Count(l => l.Contains("export to", StringComparison.Ordinal) && l.Contains("failed", StringComparison.Ordinal));
+                var lossLines = app.Process.StandardError.Count(l => l.Contains("spans lost so far", StringComparison.Ordinal));
+                Report(
+                    $"{fault}{(grpc ? " (grpc)" : string.Empty)}",
+                    $"baseline {baseline}; heap {Mb(baselineHeap)}; {baselineProcess}",
+                    $"fault    {faulted}; heap {Mb(faultHeap)}; {faultProcess}",
+                    $"recovery {recovery}; {exportFailureLines} export-failure lines, {lossLines} loss lines",
+                    app.Process.StandardError.LastOrDefault(l => l.Contains("spans lost so far", StringComparison.Ordinal)) ?? "(no loss line)");
 
-            var exportFailureLines = app.Process.StandardError.Count(l => l.Contains("export to", StringComparison.Ordinal) && l.Contains("failed", StringComparison.Ordinal));
-            var lossLines = app.Process.StandardError.Count(l => l.Contains("spans lost so far", StringComparison.Ordinal));
-            Report(
-                $"{fault}{(grpc ? " (grpc)" : string.Empty)}",
-                $"baseline {baseline}; heap {Mb(baselineHeap)}; {baselineProcess}",
-                $"fault    {faulted}; heap {Mb(faultHeap)}; {faultProcess}",
-                $"recovery {recovery}; {exportFailureLines} export-failure lines, {lossLines} loss lines",
-                app.Process.StandardError.LastOrDefault(l => l.Contains("spans lost so far", StringComparison.Ordinal)) ?? "(no loss line)");
+                // Generous bounds: the point is that the app does not wait for the collector.
+                Assert.True(
+                    faulted.P99Milliseconds < baseline.P99Milliseconds + LatencyAllowanceMilliseconds,
+                    $"p99 under fault {faulted.P99Milliseconds:0.0} ms, baseline {baseline.P99Milliseconds:0.0} ms");
+                Assert.True(faultHeap < baselineHeap + HeapAllowanceBytes, $"heap under fault {Mb(faultHeap)}, baseline {Mb(baselineHeap)}");
 
-            // Generous bounds: the point is that the app does not wait for the collector.
-            Assert.True(
-                faulted.P99Milliseconds < baseline.P99Milliseconds + LatencyAllowanceMilliseconds,
-                $"p99 under fault {faulted.P99Milliseconds:0.0} ms, baseline {baseline.P99Milliseconds:0.0} ms");
-            Assert.True(faultHeap < baselineHeap + HeapAllowanceBytes, $"heap under fault {Mb(faultHeap)}, baseline {Mb(baselineHeap)}");
-
-            // One line per kind of failure, not one per batch.
-            Assert.True(exportFailureLines <= 4, string.Join("\n", app.Process.StandardError));
+                // One line per kind of failure, not one per batch.
+                Assert.True(exportFailureLines <= 4, string.Join("\n", app.Process.StandardError));
             }
             catch (TimeoutException ex)
             {

@@ -55,8 +55,9 @@ public static class Load
                 var started = Stopwatch.GetTimestamp();
                 try
                 {
-                    using var response = await client.GetAsync(baseUrl + path(i));
-                    var body = await response.Content.ReadAsStringAsync();
+                    // A request once sent runs to its end: stopping only stops sending more.
+                    using var response = await client.GetAsync(baseUrl + path(i), CancellationToken.None);
+                    var body = await response.Content.ReadAsStringAsync(CancellationToken.None);
                     latencies[i] = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
                     if (response.StatusCode == HttpStatusCode.OK && body == expectedBody(i))
                     {

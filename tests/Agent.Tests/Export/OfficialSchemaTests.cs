@@ -235,7 +235,7 @@ public sealed class OfficialSchemaTests : IDisposable
         Assert.Equal((ulong)new DateTimeOffset(record.TimestampUtc).ToUnixTimeMilliseconds() * 1_000_000UL, log.TimeUnixNano);
     }
 
-    private (ExportTraceServiceRequest Request, byte[] Bytes) EncodeTraces(SpanLimits limits, params Activity[] activities)
+    private static (ExportTraceServiceRequest Request, byte[] Bytes) EncodeTraces(SpanLimits limits, params Activity[] activities)
     {
         var encoder = new OtlpTraceEncoder([new("service.name", "schema-test")], limits);
         var writer = new ProtoWriter(16);

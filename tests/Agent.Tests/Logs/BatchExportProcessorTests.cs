@@ -29,7 +29,7 @@ public sealed class BatchExportProcessorTests
             if (Interlocked.Increment(ref _calls) == 1)
             {
                 Entered.Set();
-                Release.Wait(TimeSpan.FromSeconds(30));
+                Release.Wait(TimeSpan.FromSeconds(30), CancellationToken.None);
             }
 
             return ExportResult.Success;

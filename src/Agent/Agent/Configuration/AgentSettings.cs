@@ -226,7 +226,7 @@ public sealed partial class AgentSettings
         var maxBatch = reader.GetInt(batchKey, 512, 1);
         if (maxBatch > maxQueue)
         {
-            reader.Invalid(batchKey, maxBatch.ToString(CultureInfo.InvariantCulture), $"is larger than {queueKey} ({maxQueue})", maxQueue.ToString(CultureInfo.InvariantCulture));
+            reader.Invalid(batchKey, maxBatch.ToString(CultureInfo.InvariantCulture), string.Create(CultureInfo.InvariantCulture, $"is larger than {queueKey} ({maxQueue})"), maxQueue.ToString(CultureInfo.InvariantCulture));
             maxBatch = maxQueue;
         }
 
@@ -521,7 +521,7 @@ public sealed partial class AgentSettings
 
         if (bad > 0)
         {
-            reader.Invalid(key, hideValues ? "***" : raw, $"has {bad} entr{(bad == 1 ? "y" : "ies")} that {(bad == 1 ? "is" : "are")} not key=value", result.Count == 0 ? "nothing" : "the other entries");
+            reader.Invalid(key, hideValues ? "***" : raw, string.Create(CultureInfo.InvariantCulture, $"has {bad} entr{(bad == 1 ? "y" : "ies")} that {(bad == 1 ? "is" : "are")} not key=value"), result.Count == 0 ? "nothing" : "the other entries");
         }
 
         return result;

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Globalization;
 using System.Text;
 
@@ -19,6 +20,7 @@ public enum AgentLogLevel
 public static class AgentLog
 {
     private static readonly object Gate = new();
+    private static readonly SearchValues<char> LineBreaks = SearchValues.Create("\r\n\f\u0085\u2028\u2029");
     private static AgentLogLevel s_level = AgentLogLevel.Info;
     private static StreamWriter? s_file;
     private static bool s_toStderr = true;
@@ -70,7 +72,7 @@ public static class AgentLog
         {
             // One event, one line: exception messages (a FileNotFoundException's, say) may span
             // several, which would split the event for whoever reads the log line by line.
-            if (message.AsSpan().IndexOfAny("\r\n\f\u0085\u2028\u2029") >= 0)
+            if (message.AsSpan().IndexOfAny(LineBreaks) >= 0)
             {
                 message = message.ReplaceLineEndings(" ");
             }

@@ -110,7 +110,7 @@ internal class BatchExportProcessor<T> : IDisposable
         ReportLoss(final: true);
         if (!flushed)
         {
-            AgentLog.Warning($"{_items} still queued at exit were not all exported within {timeoutMilliseconds} ms");
+            AgentLog.Warning(string.Create(CultureInfo.InvariantCulture, $"{_items} still queued at exit were not all exported within {timeoutMilliseconds} ms"));
         }
     }
 

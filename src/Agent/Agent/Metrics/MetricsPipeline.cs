@@ -173,7 +173,7 @@ internal sealed class MetricsPipeline : IDisposable
         ReportLoss(final: true);
         if (!flushed)
         {
-            AgentLog.Warning($"metrics: the last collection was not exported within {timeoutMilliseconds} ms");
+            AgentLog.Warning(string.Create(CultureInfo.InvariantCulture, $"metrics: the last collection was not exported within {timeoutMilliseconds} ms"));
         }
     }
 

@@ -15,8 +15,10 @@ internal static class Net8RuntimeMeter
 {
     private static readonly string[] GenerationNames = ["gen0", "gen1", "gen2", "loh", "poh"];
 
+#pragma warning disable IDE1006 // [ThreadStatic] fields are t_camelCase (docs/contributing.md)
     [ThreadStatic]
-    private static bool _inFirstChance;
+    private static bool t_inFirstChance;
+#pragma warning restore IDE1006
 
     /// <summary>Whether the runtime lacks a System.Runtime meter of its own.</summary>
     public static bool Needed => Environment.Version.Major < 9;
@@ -53,12 +55,12 @@ internal static class Net8RuntimeMeter
     private static void CountException(Counter<long> exceptions, FirstChanceExceptionEventArgs e)
     {
         // An exception thrown while counting one must not be counted (nor recurse).
-        if (_inFirstChance)
+        if (t_inFirstChance)
         {
             return;
         }
 
-        _inFirstChance = true;
+        t_inFirstChance = true;
         try
         {
             exceptions.Add(1, new KeyValuePair<string, object?>("error.type", e.Exception.GetType().Name));
@@ -69,7 +71,7 @@ internal static class Net8RuntimeMeter
         }
         finally
         {
-            _inFirstChance = false;
+            t_inFirstChance = false;
         }
     }
 

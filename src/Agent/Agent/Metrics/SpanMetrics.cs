@@ -25,8 +25,10 @@ internal sealed class SpanMetrics : IDisposable
     private static readonly string[] KafkaProcessKeys =
         ["messaging.system", "messaging.operation.name", "messaging.destination.name", "messaging.consumer.group.name", "error.type"];
 
+#pragma warning disable IDE1006 // [ThreadStatic] fields are t_camelCase (docs/contributing.md)
     [ThreadStatic]
-    private static KeyValuePair<string, object?>[]? _threadTags;
+    private static KeyValuePair<string, object?>[]? t_tags;
+#pragma warning restore IDE1006
 
     private readonly ActivityListener _listener;
     private readonly MetricStream? _redis;
@@ -91,7 +93,7 @@ internal sealed class SpanMetrics : IDisposable
             return;
         }
 
-        var tags = _threadTags ??= new KeyValuePair<string, object?>[8];
+        var tags = t_tags ??= new KeyValuePair<string, object?>[8];
         var count = 0;
         foreach (var key in keys)
         {

@@ -7,18 +7,20 @@ internal static class StringBuilderCache
 {
     private const int MaxCachedCapacity = 16 * 1024;
 
+#pragma warning disable IDE1006 // [ThreadStatic] fields are t_camelCase (docs/contributing.md)
     [ThreadStatic]
-    private static StringBuilder? _cached;
+    private static StringBuilder? t_cached;
+#pragma warning restore IDE1006
 
     public static StringBuilder Acquire()
     {
-        StringBuilder? builder = _cached;
+        StringBuilder? builder = t_cached;
         if (builder is null)
         {
             return new StringBuilder(256);
         }
 
-        _cached = null;
+        t_cached = null;
         builder.Clear();
         return builder;
     }
@@ -34,7 +36,7 @@ internal static class StringBuilderCache
     {
         if (builder.Capacity <= MaxCachedCapacity)
         {
-            _cached = builder;
+            t_cached = builder;
         }
     }
 }

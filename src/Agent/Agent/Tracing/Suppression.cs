@@ -7,8 +7,10 @@ namespace TraceAgent.Tracing;
 /// </summary>
 public static class Suppression
 {
+#pragma warning disable IDE1006 // [ThreadStatic] fields are t_camelCase (docs/contributing.md)
     [ThreadStatic]
     private static int t_depth;
+#pragma warning restore IDE1006
 
     public static bool IsActive => t_depth > 0;
 

@@ -52,7 +52,7 @@ internal sealed class TraceTree
     public IReadOnlyList<string> Services => [.. Spans.Select(s => s.Service).Distinct(StringComparer.Ordinal)];
 
     /// <summary>The span the trace is named after: the earliest root, else the earliest top-level span.</summary>
-    public SpanNode? Main => Roots.Count > 0 ? Roots.MinBy(r => r.Start) : TopLevel.FirstOrDefault();
+    public SpanNode? Main => Roots.Count > 0 ? Roots.MinBy(r => r.Start) : (TopLevel.Count > 0 ? TopLevel[0] : null);
 
     public SpanNode? Find(string spanId) => Spans.FirstOrDefault(s => s.SpanId == spanId);
 

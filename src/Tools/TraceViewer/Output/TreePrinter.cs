@@ -231,7 +231,7 @@ internal sealed class TreePrinter
         _ => rule,
     };
 
-    private string ServiceColor(string service)
+    private static string ServiceColor(string service)
     {
         // A stable colour per service name (string.GetHashCode is randomised per process).
         uint hash = 2166136261;

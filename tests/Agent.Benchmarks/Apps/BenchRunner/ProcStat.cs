@@ -67,7 +67,7 @@ internal readonly record struct ProcStat(long Ticks, long ChildTicks, int Parent
                 if (line.StartsWith(field + ":", StringComparison.Ordinal))
                 {
                     var value = line[(field.Length + 1)..].Trim();
-                    return long.Parse(value[..value.IndexOf(' ')], NumberStyles.Integer, CultureInfo.InvariantCulture);
+                    return long.Parse(value[..value.IndexOf(' ', StringComparison.Ordinal)], NumberStyles.Integer, CultureInfo.InvariantCulture);
                 }
             }
         }

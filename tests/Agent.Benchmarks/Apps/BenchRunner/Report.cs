@@ -82,7 +82,7 @@ internal sealed partial class Report
         text.AppendLine("|---|---|---|");
         foreach (var (target, measured, verdict) in _targets)
         {
-            text.AppendLine($"| {target} | {measured} | {verdict} |");
+            text.AppendLine(CultureInfo.InvariantCulture, $"| {target} | {measured} | {verdict} |");
         }
 
         text.AppendLine();
@@ -101,7 +101,7 @@ internal sealed partial class Report
         text.AppendLine(F($"- {passed} checks passed, {problems.Count(c => c.Level == Warning)} warnings, {problems.Count(c => c.Level == Failed)} failed."));
         foreach (var (level, check) in problems)
         {
-            text.AppendLine($"- {level}: {check}");
+            text.AppendLine(CultureInfo.InvariantCulture, $"- {level}: {check}");
         }
 
         text.AppendLine();
@@ -164,7 +164,7 @@ internal sealed partial class Report
     private static string CpuModel()
     {
         var line = File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal));
-        return line is null ? "unknown" : line[(line.IndexOf(':') + 1)..].Trim();
+        return line is null ? "unknown" : line[(line.IndexOf(':', StringComparison.Ordinal) + 1)..].Trim();
     }
 
     private static string MemoryTotal()

@@ -13,7 +13,7 @@ internal sealed partial class Report
             .Where(p => p.Test is not null && p.Base is not null)
             .Select(p => p.Test!.CpuNsPerOp - p.Base!.CpuNsPerOp));
 
-        var sample = runs.FirstOrDefault();
+        var sample = runs.Count > 0 ? runs[0] : null;
         S.AppendLine("## 3. Per operation: CPU time");
         S.AppendLine();
         S.AppendLine(F($"tests/Agent.Benchmarks/Apps/BenchOps runs one kind of operation, paced at {OpsBench.Rate:N0} a second: a warm-up of {_options.OpsWarmup:N0}, then windows of {sample?.Ops ?? 0:N0}, and for each window reports the CPU time its whole process spent, from the first operation until a short settle after the last (`clock_gettime(CLOCK_PROCESS_CPUTIME_ID)`: every thread, the agent's drain and export threads and the libraries' own included). For each operation a base process and a test process are started and warmed up one after the other, then measured in turn, {rounds.Count} window(s) each, which of the two goes first alternating; a round is one window of each, and the difference per operation is the cost. The agent's processes export every 100 ms (`OTEL_BSP_SCHEDULE_DELAY=100`) so that a window's spans are exported inside it (the runner checks that the sink has them all when the window closes), from a queue that never overflows (`OTEL_BSP_MAX_QUEUE_SIZE=262144`: a dropped span would be work not done). Kafka runs against the librdkafka mock cluster in the runner, Redis against redis-server on 127.0.0.1."));

@@ -33,7 +33,7 @@ internal sealed record Backends(string? Redis, string? Postgres, string? Kafka)
 /// </summary>
 internal sealed class ServicePair : IDisposable
 {
-    private static int _runs;
+    private static int s_runs;
 
     private ServicePair(AppProcess api, AppProcess peer, string apiRoute, string peerRoute)
     {
@@ -56,7 +56,7 @@ internal sealed class ServicePair : IDisposable
 
     public static ServicePair Start(BenchOptions options, Configuration configuration, OtlpSink sink, Backends backends, HttpClient client, IReadOnlyDictionary<string, string>? extra = null)
     {
-        int run = Interlocked.Increment(ref _runs);
+        int run = Interlocked.Increment(ref s_runs);
         string apiRoute = string.Create(CultureInfo.InvariantCulture, $"run{run}-api");
         string peerRoute = string.Create(CultureInfo.InvariantCulture, $"run{run}-peer");
         string app = configuration.App(options, "BenchApi");

@@ -6,11 +6,11 @@ namespace OtelSdkHook;
 /// <summary>What a user writes by hand: the OTLP endpoint, protocol and service name come from the OTEL_* variables.</summary>
 internal static class SdkSetup
 {
-    private static TracerProvider? _provider;
+    private static TracerProvider? s_provider;
 
     public static void Start()
     {
-        _provider = Sdk.CreateTracerProviderBuilder()
+        s_provider = Sdk.CreateTracerProviderBuilder()
             .AddAspNetCoreInstrumentation()
             .AddHttpClientInstrumentation()
             .AddSource("Npgsql")
@@ -18,6 +18,6 @@ internal static class SdkSetup
             .Build();
 
         // Flush what is queued when the app ends, as the SDK's hosting integration would.
-        AppDomain.CurrentDomain.ProcessExit += (_, _) => _provider?.Dispose();
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => s_provider?.Dispose();
     }
 }
