@@ -43,7 +43,7 @@ public class MetricsBenchmarks
                 ["OTEL_EXPORTER_OTLP_ENDPOINT"] = "http://127.0.0.1:9",
             }),
             InstrumentationRegistry.Ids);
-        _pipeline = MetricsPipeline.Create(settings, [new("service.name", "bench")]);
+        _pipeline = MetricsPipeline.Create(settings.Metrics, [new("service.name", "bench")]);
         _pipeline!.Start();
         _encoder = new OtlpMetricEncoder([new("service.name", "bench")]);
         _writer = new ProtoWriter();

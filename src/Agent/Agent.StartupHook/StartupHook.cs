@@ -221,13 +221,33 @@ internal static class StartupHook
     private static string? ProcessPath() =>
         typeof(Environment).GetProperty("ProcessPath", BindingFlags.Public | BindingFlags.Static)?.GetValue(null) as string;
 
+    /// <summary>
+    /// Whether OTEL_LOG_LEVEL hides a line of this level ("error", "warn" or "info": the only ones the
+    /// hook writes). The core's parser (SettingsParser.ParseLogLevel) also reports a bad value; this
+    /// copy only has to stay quiet when asked to. It is a copy, not a file linked into both projects,
+    /// because the hook must run before the core is loaded, on any runtime from .NET Core 3.0, as one
+    /// file of BCL calls in the global namespace: a shared file would have to compile for both
+    /// netcoreapp3.0 and the core's frameworks and would bring a second type into the hook. An
+    /// unknown value shows everything, as the core's default (info) shows everything the hook writes.
+    /// </summary>
+    private static bool Silenced(string level)
+    {
+        var configured = Environment.GetEnvironmentVariable("OTEL_LOG_LEVEL")?.Trim().ToLowerInvariant();
+        return configured switch
+        {
+            "none" or "off" => true,
+            "error" => level != "error",
+            "warn" or "warning" => level == "info",
+            _ => false,
+        };
+    }
+
     private static bool IsTrue(string name) =>
         string.Equals(Environment.GetEnvironmentVariable(name)?.Trim(), "true", StringComparison.OrdinalIgnoreCase);
 
     private static void Log(string level, string message)
     {
-        var configured = Environment.GetEnvironmentVariable("OTEL_LOG_LEVEL")?.Trim().ToLowerInvariant();
-        if (configured is "none" or "off" || (configured == "error" && level != "error") || (configured is "warn" or "warning" && level == "info"))
+        if (Silenced(level))
         {
             return;
         }

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
+using TraceAgent.Configuration;
 using TraceAgent.Instrumentation;
 using TraceAgent.Sampling;
 using TraceAgent.Tracing;
@@ -16,6 +17,9 @@ namespace TraceAgent.Instrumentation.AspNetCore;
 public sealed class AspNetCoreInstrumentation : IInstrumentation
 {
     public const string SourceName = "Microsoft.AspNetCore";
+
+    /// <summary>The assembly whose loading starts the instrumentation (its registry line).</summary>
+    public const string TriggerAssembly = "Microsoft.AspNetCore.Hosting";
     private const string StartEvent = "Microsoft.AspNetCore.Hosting.HttpRequestIn.Start";
     private const string StopEvent = "Microsoft.AspNetCore.Hosting.HttpRequestIn.Stop";
     private const string HostingUnhandled = "Microsoft.AspNetCore.Hosting.UnhandledException";
@@ -32,7 +36,7 @@ public sealed class AspNetCoreInstrumentation : IInstrumentation
 
     public IDisposable? Start(InstrumentationContext context)
     {
-        var tagger = new ServerSpanTagger(context.Settings.Http);
+        var tagger = new ServerSpanTagger(context.GetSettings<AspNetCoreSettings>());
         var sampling = context.Sampling;
         context.SetHooks(SourceName, new SpanHooks { OnHeldEnd = activity => OnHeldEnd(tagger, activity) });
         return DiagnosticListeners.Subscribe(

@@ -30,12 +30,12 @@ internal sealed class ServerSpanTagger
     private readonly HeaderCapture _responseHeaders;
     private readonly bool _redactQuery;
 
-    public ServerSpanTagger(HttpSettings settings)
+    public ServerSpanTagger(AspNetCoreSettings settings)
     {
-        _excludedPaths = new GlobPattern(settings.ExcludedServerPaths);
-        _requestHeaders = new HeaderCapture("http.request.header.", settings.ServerRequestHeaders);
-        _responseHeaders = new HeaderCapture("http.response.header.", settings.ServerResponseHeaders);
-        _redactQuery = settings.RedactServerQuery;
+        _excludedPaths = new GlobPattern(settings.ExcludedPaths);
+        _requestHeaders = new HeaderCapture("http.request.header.", settings.RequestHeaders);
+        _responseHeaders = new HeaderCapture("http.response.header.", settings.ResponseHeaders);
+        _redactQuery = settings.RedactQuery;
     }
 
     /// <summary>True (and the span unsampled) when the request's path is excluded.</summary>

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Reflection;
 using System.Reflection.Emit;
 using Confluent.Kafka;
+using TraceAgent.Configuration;
 using TraceAgent.Diagnostics;
 
 namespace TraceAgent.Instrumentation.ConfluentKafka;
@@ -19,6 +20,12 @@ namespace TraceAgent.Instrumentation.ConfluentKafka;
 /// </summary>
 public sealed class KafkaInstrumentation : IInstrumentation
 {
+    /// <summary>The assembly whose loading starts the instrumentation (the core's registry names it; a unit test compares).</summary>
+    public const string TriggerAssembly = "Confluent.Kafka";
+
+    /// <summary>The ActivitySource of the spans the instrumentation makes (the core's registry names it; a unit test compares).</summary>
+    public const string SourceName = KafkaTracing.SourceName;
+
     private const BindingFlags StaticFields = BindingFlags.NonPublic | BindingFlags.Static;
 
     public IDisposable? Start(InstrumentationContext context)
@@ -40,7 +47,7 @@ public sealed class KafkaInstrumentation : IInstrumentation
         var originals = fields.ToDictionary(pair => pair.Key, pair => (Delegate?)pair.Value.GetValue(null) ?? throw new InvalidOperationException($"{pair.Key} is not set after Library.Load()"), StringComparer.Ordinal);
 
         var native = NativeRdKafka.Bind(library, originals["_version"]);
-        var tracing = new KafkaTracing(native, new KafkaClients(native), context.Propagator, context.Settings.Kafka);
+        var tracing = new KafkaTracing(native, new KafkaClients(native), context.Propagator, context.GetSettings<KafkaSettings>());
         var producer = new ProducerShims(tracing, ReadVuLayout(library), originals["_produceva"], originals["_conf_set_dr_msg_cb"], originals["_new"]);
         var consumer = new ConsumerShims(
             tracing,

@@ -17,6 +17,9 @@ namespace TraceAgent.Instrumentation.EntityFrameworkCore;
 internal sealed class EntityFrameworkCoreInstrumentation : IInstrumentation
 {
     public const string SourceName = "TraceAgent.EntityFrameworkCore";
+
+    /// <summary>The assembly whose loading starts the instrumentation (its registry line).</summary>
+    public const string TriggerAssembly = "Microsoft.EntityFrameworkCore";
     private const string Prefix = "Microsoft.EntityFrameworkCore.Database.Command.";
     private const string Executing = Prefix + "CommandExecuting";
     private const string Executed = Prefix + "CommandExecuted";
@@ -48,8 +51,9 @@ internal sealed class EntityFrameworkCoreInstrumentation : IInstrumentation
 
     public IDisposable? Start(InstrumentationContext context)
     {
-        _settings = context.Settings.Database;
-        _npgsqlTraced = context.Settings.IsInstrumentationEnabled("NPGSQL");
+        var settings = context.GetSettings<EntityFrameworkCoreSettings>();
+        _settings = settings.Database;
+        _npgsqlTraced = settings.NpgsqlTraced;
         AppDomain.CurrentDomain.AssemblyLoad += OnAssemblyLoad;
         foreach (var assembly in AppDomain.CurrentDomain.GetAssemblies())
         {

@@ -26,12 +26,12 @@ internal sealed class HttpClientDiagnosticObserver
     private readonly PropertyFetcher _requestStatus = new("RequestTaskStatus");
     private readonly PropertyFetcher _exception = new("Exception");
 
-    public HttpClientDiagnosticObserver(HttpSettings settings, ClientSpanTagger? tagger, bool recordFailures)
+    public HttpClientDiagnosticObserver(HttpClientSettings settings, ClientSpanTagger? tagger, bool recordFailures)
     {
         _recordFailures = recordFailures;
-        _excluded = new GlobPattern(settings.ExcludedClientUrls);
-        _requestHeaders = new HeaderCapture("http.request.header.", settings.ClientRequestHeaders);
-        _responseHeaders = new HeaderCapture("http.response.header.", settings.ClientResponseHeaders);
+        _excluded = new GlobPattern(settings.ExcludedUrls);
+        _requestHeaders = new HeaderCapture("http.request.header.", settings.RequestHeaders);
+        _responseHeaders = new HeaderCapture("http.response.header.", settings.ResponseHeaders);
         _tagger = tagger;
     }
 

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using TraceAgent.Configuration;
 using TraceAgent.Http;
 using TraceAgent.Instrumentation;
 using TraceAgent.Tracing;
@@ -17,10 +18,13 @@ internal sealed class HttpClientInstrumentation : IInstrumentation
 {
     public const string SourceName = "System.Net.Http";
 
+    /// <summary>The assembly whose loading starts the instrumentation (its registry line).</summary>
+    public const string TriggerAssembly = "System.Net.Http";
+
     public IDisposable? Start(InstrumentationContext context)
     {
-        var settings = context.Settings.Http;
-        var redact = settings.RedactClientQuery;
+        var settings = context.GetSettings<HttpClientSettings>();
+        var redact = settings.RedactQuery;
         // A span held until its trace is decided (keep errors or slow) is redacted only if kept.
         context.SetHooks(SourceName, new SpanHooks
         {
@@ -36,7 +40,7 @@ internal sealed class HttpClientInstrumentation : IInstrumentation
 
         var tagger = ClientSpanTagger.RuntimeTagsClientSpans ? null : new ClientSpanTagger(redact);
         var recordFailures = !ClientSpanTagger.RuntimeRecordsFailures;
-        if (tagger is null && !recordFailures && settings.ExcludedClientUrls.Count == 0 && settings.ClientRequestHeaders.Count == 0 && settings.ClientResponseHeaders.Count == 0)
+        if (tagger is null && !recordFailures && settings.ExcludedUrls.Count == 0 && settings.RequestHeaders.Count == 0 && settings.ResponseHeaders.Count == 0)
         {
             return null;
         }

@@ -16,6 +16,13 @@ namespace TraceAgent.Instrumentation.ILogger;
 public sealed class ILoggerInstrumentation : IInstrumentation, IObserver<DiagnosticListener>, IObserver<KeyValuePair<string, object?>>
 {
     public const string HostingListenerName = "Microsoft.Extensions.Hosting";
+
+    /// <summary>
+    /// The assembly whose loading starts the instrumentation (the core's registry names it; a unit
+    /// test compares): the one that writes the HostBuilding event, which is compiled against through
+    /// Microsoft.Extensions.Hosting.Abstractions only.
+    /// </summary>
+    public const string TriggerAssembly = "Microsoft.Extensions.Hosting";
     private const string HostBuildingEvent = "HostBuilding";
 
     private readonly AgentLoggerProvider? _provider;

@@ -14,6 +14,9 @@ internal sealed class NpgsqlInstrumentation : IInstrumentation
 {
     public const string SourceName = "Npgsql";
 
+    /// <summary>The assembly whose loading starts the instrumentation (its registry line).</summary>
+    public const string TriggerAssembly = "Npgsql";
+
     // Attributes of older conventions that the stable names replace, or that must never leave the
     // process (the connection string may hold a password).
     private static readonly HashSet<string> Removed = new(StringComparer.Ordinal)
@@ -25,7 +28,7 @@ internal sealed class NpgsqlInstrumentation : IInstrumentation
 
     public IDisposable? Start(InstrumentationContext context)
     {
-        var settings = context.Settings.Database;
+        var settings = context.GetSettings<DatabaseSettings>();
         // A span held until its trace is decided (keep errors or slow) gets only its status at its
         // end, which the decision needs; the rest is done if the trace is kept (most are not).
         context.SetHooks(SourceName, new SpanHooks

@@ -1,6 +1,7 @@
 using StackExchange.Redis;
 using StackExchange.Redis.Configuration;
 using StackExchange.Redis.Profiling;
+using TraceAgent.Configuration;
 using TraceAgent.Diagnostics;
 
 namespace TraceAgent.Instrumentation.StackExchangeRedis;
@@ -12,13 +13,19 @@ namespace TraceAgent.Instrumentation.StackExchangeRedis;
 /// </summary>
 public sealed class StackExchangeRedisInstrumentation : IInstrumentation
 {
+    /// <summary>The assembly whose loading starts the instrumentation (the core's registry names it; a unit test compares).</summary>
+    public const string TriggerAssembly = "StackExchange.Redis";
+
+    /// <summary>The ActivitySource of the spans the instrumentation makes (the core's registry names it; a unit test compares).</summary>
+    public const string SourceName = CommandSpans.SourceName;
+
     public IDisposable? Start(InstrumentationContext context)
     {
         // Everything the agent calls in the library is bound here, so a version without it fails
         // now, inside the loader's try/catch, and not later on an app thread.
         RequireApi();
         Func<IProfiledCommand, string?>? commandAndKey = null;
-        if (context.Settings.Redis.CaptureKeys)
+        if (context.GetSettings<RedisSettings>().CaptureKeys)
         {
             commandAndKey = CommandSpans.FindCommandAndKey(context.Library);
             if (commandAndKey is null)

@@ -1,4 +1,5 @@
 using TraceAgent.Configuration;
+using TraceAgent.Diagnostics;
 using TraceAgent.Instrumentation;
 
 namespace TraceAgent.Tests.Configuration;
@@ -32,8 +33,8 @@ public sealed class AgentSettingsTests
         Assert.True(settings.TracesEnabled);
         Assert.Equal(new Uri("http://localhost:9411/api/v2/spans"), settings.ZipkinEndpoint);
         Assert.Equal(KafkaConsumerMode.Parent, settings.Kafka.ConsumerMode);
-        Assert.True(settings.Http.RedactClientQuery);
-        Assert.True(settings.Http.RedactServerQuery);
+        Assert.True(settings.HttpClient.RedactQuery);
+        Assert.True(settings.AspNetCore.RedactQuery);
         Assert.True(settings.Database.SanitizeQueryText);
         Assert.False(settings.Redis.CaptureKeys);
         Assert.Equal(["none"], settings.Logs.Exporters);
@@ -225,16 +226,48 @@ public sealed class AgentSettingsTests
             (ConfigurationKeys.DbQuerySanitizationEnabled, "false"),
             (ConfigurationKeys.TracesAdditionalSources, "My.Source, Other.*"));
         Assert.Empty(warnings);
-        Assert.Equal(["X-Request-Id", "X-Tenant"], settings.Http.ServerRequestHeaders);
-        Assert.Equal(["Server"], settings.Http.ClientResponseHeaders);
-        Assert.Equal(["/health*", "/metrics"], settings.Http.ExcludedServerPaths);
-        Assert.Equal(["*/internal/*"], settings.Http.ExcludedClientUrls);
-        Assert.False(settings.Http.RedactClientQuery);
-        Assert.True(settings.Http.RedactServerQuery);
+        Assert.Equal(["X-Request-Id", "X-Tenant"], settings.AspNetCore.RequestHeaders);
+        Assert.Equal(["Server"], settings.HttpClient.ResponseHeaders);
+        Assert.Equal(["/health*", "/metrics"], settings.AspNetCore.ExcludedPaths);
+        Assert.Equal(["*/internal/*"], settings.HttpClient.ExcludedUrls);
+        Assert.False(settings.HttpClient.RedactQuery);
+        Assert.True(settings.AspNetCore.RedactQuery);
         Assert.Equal(KafkaConsumerMode.Link, settings.Kafka.ConsumerMode);
         Assert.Equal(["audit.*"], settings.Kafka.ExcludedTopics);
         Assert.True(settings.Redis.CaptureKeys);
         Assert.False(settings.Database.SanitizeQueryText);
         Assert.Equal(["My.Source", "Other.*"], settings.AdditionalSources);
+    }
+
+    [Theory]
+    [InlineData("debug", AgentLogLevel.Debug)]
+    [InlineData(" WARN ", AgentLogLevel.Warning)]
+    [InlineData("warning", AgentLogLevel.Warning)]
+    [InlineData("off", AgentLogLevel.None)]
+    [InlineData("none", AgentLogLevel.None)]
+    [InlineData("error", AgentLogLevel.Error)]
+    public void The_log_level_and_directory_are_settings_like_the_others(string value, AgentLogLevel expected)
+    {
+        var (settings, warnings) = Load((ConfigurationKeys.LogLevel, value), (ConfigurationKeys.LogDirectory, "/tmp/agent-logs"));
+        Assert.Empty(warnings);
+        Assert.Equal(expected, settings.LogLevel);
+        Assert.Equal("/tmp/agent-logs", settings.LogDirectory);
+        Assert.Equal(AgentLogLevel.Info, Load().Settings.LogLevel);
+        Assert.Null(Load().Settings.LogDirectory);
+    }
+
+    [Fact]
+    public void Each_signal_reads_its_own_TLS_files_before_the_generic_ones()
+    {
+        var (settings, warnings) = Load(
+            (ConfigurationKeys.OtlpEndpoint, "https://collector:4318"),
+            (ConfigurationKeys.OtlpCertificate, "/ca.pem"),
+            (ConfigurationKeys.OtlpSignal("METRICS", "CERTIFICATE"), "/metrics-ca.pem"),
+            (ConfigurationKeys.OtlpSignal("METRICS", "CLIENT_CERTIFICATE"), "/metrics-client.pem"),
+            (ConfigurationKeys.OtlpSignal("LOGS", "CLIENT_KEY"), "/logs-key.pem"));
+        Assert.Empty(warnings);
+        Assert.Equal(new OtlpTlsSettings("/metrics-ca.pem", "OTEL_EXPORTER_OTLP_METRICS_CERTIFICATE", "/metrics-client.pem", "OTEL_EXPORTER_OTLP_METRICS_CLIENT_CERTIFICATE", null, null), settings.Metrics.Otlp.Tls);
+        Assert.Equal(new OtlpTlsSettings("/ca.pem", "OTEL_EXPORTER_OTLP_CERTIFICATE", null, null, "/logs-key.pem", "OTEL_EXPORTER_OTLP_LOGS_CLIENT_KEY"), settings.Logs.Otlp.Tls);
+        Assert.Equal(new OtlpTlsSettings("/ca.pem", "OTEL_EXPORTER_OTLP_CERTIFICATE", null, null, null, null), settings.Otlp.Tls);
     }
 }

@@ -41,7 +41,7 @@ public sealed class MetricsPipelineTests : IDisposable
         }
 
         var agent = AgentSettings.Load(new SettingsReader(values), InstrumentationRegistry.Ids);
-        var pipeline = MetricsPipeline.Create(agent, [new("service.name", "unit-test")])!;
+        var pipeline = MetricsPipeline.Create(agent.Metrics, [new("service.name", "unit-test")])!;
         _disposables.Add(pipeline);
         pipeline.Start();
         return pipeline;

@@ -316,7 +316,7 @@ public sealed class SamplingPolicyTests
             [ConfigurationKeys.SamplerKeepErrors] = "true",
             [ConfigurationKeys.SamplerKeepSlowerThanMs] = "250",
         });
-        var settings = SamplingPolicySettings.Read(reader);
+        var settings = SettingsParser.ReadSamplingPolicies(reader);
 
         Assert.Equal([new SamplingRule("/health*", 0), new SamplingRule("/api/payments/*", 1), new SamplingRule("*", 0.05)], settings.Rules);
         Assert.Null(settings.MaxTracesPerSecond);

@@ -7,6 +7,8 @@ namespace TraceAgent.Configuration;
 /// </summary>
 public static class ConfigurationKeys
 {
+    // Read by the startup hook itself, before the core loads (with the same names as literals):
+    // SdkDisabled, ExcludeProcesses, FailFast and LogLevel decide whether and how loudly to start.
     public const string SdkDisabled = "OTEL_SDK_DISABLED";
     public const string ServiceName = "OTEL_SERVICE_NAME";
     public const string ResourceAttributes = "OTEL_RESOURCE_ATTRIBUTES";
@@ -87,7 +89,6 @@ public static class ConfigurationKeys
     public const string SamplerKeepErrors = "TRACEAGENT_SAMPLER_KEEP_ERRORS";
     public const string SamplerKeepSlowerThanMs = "TRACEAGENT_SAMPLER_KEEP_SLOWER_THAN_MS";
     public const string SamplerKeepMaxBufferedSpans = "TRACEAGENT_SAMPLER_KEEP_MAX_BUFFERED_SPANS";
-    public const string AllowAppOpenTelemetry = "TRACEAGENT_ALLOW_APP_OPENTELEMETRY";
 
     // Metrics (docs/metrics.md).
     public const string MetricsExporter = "OTEL_METRICS_EXPORTER";

@@ -1,12 +1,13 @@
 using System.Collections;
 using System.Globalization;
-using TraceAgent.Diagnostics;
 
 namespace TraceAgent.Configuration;
 
 /// <summary>
 /// Reads raw values once, parses them with the invariant culture and, for a value it cannot use,
-/// writes one line naming the variable, the bad value and the value used instead.
+/// keeps one line naming the variable, the bad value and the value used instead. The lines are
+/// written by whoever applies the settings (the bootstrap), after OTEL_LOG_LEVEL and
+/// OTEL_DOTNET_AUTO_LOG_DIRECTORY, read in the same pass, have configured the agent's log.
 /// </summary>
 public sealed class SettingsReader
 {
@@ -38,8 +39,6 @@ public sealed class SettingsReader
     {
         return _values.TryGetValue(key, out var value) && !string.IsNullOrWhiteSpace(value) ? value.Trim() : null;
     }
-
-    public string? GetFirst(string specificKey, string genericKey) => GetString(specificKey) ?? GetString(genericKey);
 
     public bool GetBool(string key, bool defaultValue)
     {
@@ -123,7 +122,6 @@ public sealed class SettingsReader
         // cleaned and bounded like the value itself.
         var line = $"{key}='{Printable(value)}' {Printable(reason, 600)}; using {Printable(usedInstead, 600)}";
         _warnings.Add(line);
-        AgentLog.Warning(line);
     }
 
     private static string Printable(string value, int maxLength = 200)

@@ -1,5 +1,4 @@
 using System.Reflection;
-using TraceAgent.Configuration;
 using TraceAgent.Logs;
 using TraceAgent.Propagation;
 using TraceAgent.Sampling;
@@ -10,18 +9,19 @@ namespace TraceAgent.Instrumentation;
 /// <summary>What the core gives an instrumentation when it starts.</summary>
 public sealed class InstrumentationContext
 {
+    private readonly string _id;
+    private readonly object? _settings;
     private readonly TracingPipeline _pipeline;
 
-    internal InstrumentationContext(AgentSettings settings, AgentPropagator propagator, TracingPipeline pipeline, Assembly library, LogExport? logs = null)
+    internal InstrumentationContext(string id, object? settings, AgentPropagator propagator, TracingPipeline pipeline, Assembly library, LogExport? logs)
     {
-        Settings = settings;
+        _id = id;
+        _settings = settings;
         Propagator = propagator;
         _pipeline = pipeline;
         Library = library;
         Logs = logs;
     }
-
-    public AgentSettings Settings { get; }
 
     /// <summary>The propagators configured by OTEL_PROPAGATORS, for carriers other than HTTP.</summary>
     public AgentPropagator Propagator { get; }
@@ -32,8 +32,17 @@ public sealed class InstrumentationContext
     /// <summary>Where log records go when OTEL_LOGS_EXPORTER exports them; null when it does not.</summary>
     public LogExport? Logs { get; }
 
-    public void SetHooks(string sourceName, SpanHooks hooks) => _pipeline.SetHooks(sourceName, hooks);
-
     /// <summary>The sampling in force, for root spans decided by their instrumentation (ASP.NET Core).</summary>
     public SamplingPolicy Sampling => _pipeline.Sampling;
+
+    /// <summary>
+    /// The instrumentation's own slice of the settings (a record of Configuration/InstrumentationSettings.cs),
+    /// chosen by its line in InstrumentationRegistry. Asking for another type is a programming error,
+    /// reported by the loader as the instrumentation failing to start.
+    /// </summary>
+    public T GetSettings<T>()
+        where T : class =>
+        _settings as T ?? throw new InvalidOperationException($"instrumentation {_id} asked for {typeof(T).Name}, but its registry line gives it {_settings?.GetType().Name ?? "no settings"}");
+
+    public void SetHooks(string sourceName, SpanHooks hooks) => _pipeline.SetHooks(sourceName, hooks);
 }

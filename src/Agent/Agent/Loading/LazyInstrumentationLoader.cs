@@ -25,7 +25,7 @@ internal sealed class LazyInstrumentationLoader : IDisposable
     private readonly HashSet<string> _startedOrFailed = new(StringComparer.Ordinal);
     private readonly LogExport? _logs;
 
-    public LazyInstrumentationLoader(AgentSettings settings, AgentPropagator propagator, TracingPipeline pipeline, string agentDirectory, IEnumerable<InstrumentationDescriptor> enabled, LogExport? logs = null)
+    public LazyInstrumentationLoader(AgentSettings settings, AgentPropagator propagator, TracingPipeline pipeline, string agentDirectory, IEnumerable<InstrumentationDescriptor> enabled, LogExport? logs)
     {
         _logs = logs;
         _settings = settings;
@@ -102,7 +102,7 @@ internal sealed class LazyInstrumentationLoader : IDisposable
                 : Assembly.LoadFrom(Path.Combine(_agentDirectory, descriptor.ImplementationAssembly + ".dll"));
             var type = implementation.GetType(descriptor.TypeName, throwOnError: true)!;
             var instrumentation = (IInstrumentation)Activator.CreateInstance(type)!;
-            var handle = instrumentation.Start(new InstrumentationContext(_settings, _propagator, _pipeline, library, _logs));
+            var handle = instrumentation.Start(new InstrumentationContext(descriptor.Id, descriptor.SettingsOf(_settings), _propagator, _pipeline, library, _logs));
             if (handle is not null)
             {
                 lock (_gate)

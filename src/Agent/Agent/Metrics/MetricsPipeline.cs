@@ -62,16 +62,16 @@ internal sealed class MetricsPipeline : IDisposable
     public string Description { get; private set; } = string.Empty;
 
     /// <summary>The pipeline OTEL_METRICS_EXPORTER and the metrics switches ask for; null when metrics are not exported.</summary>
-    public static MetricsPipeline? Create(AgentSettings agent, IReadOnlyList<KeyValuePair<string, object>> resource)
+    public static MetricsPipeline? Create(MetricsSettings settings, IReadOnlyList<KeyValuePair<string, object>> resource)
     {
-        if (!agent.Metrics.Exported)
+        if (!settings.Exported)
         {
             return null;
         }
 
         try
         {
-            return CreateCore(agent.Metrics, resource);
+            return CreateCore(settings, resource);
         }
         catch (Exception ex)
         {
@@ -96,7 +96,7 @@ internal sealed class MetricsPipeline : IDisposable
             switch (name)
             {
                 case "otlp":
-                    if (Loading.AgentBootstrap.TryLoadTls(settings.Otlp, "metrics", out var tls))
+                    if (Loading.ExporterFactory.TryLoadTls(settings.Otlp, "metrics", out var tls))
                     {
                         var encoder = new OtlpMetricEncoder(resource);
                         exporters.Add(new OtlpExporter<MetricsBatch>(settings.Otlp, encoder.Encode, "metrics", tls));
@@ -112,7 +112,7 @@ internal sealed class MetricsPipeline : IDisposable
         var pipeline = new MetricsPipeline(settings, registry, collector, health.Measure(exporters, "metrics"), health, enabled.Any(i => i.Id == "STACKEXCHANGEREDIS"), enabled.Any(i => i.Id == "KAFKA"), net8Runtime);
         health.Observe(pipeline);
         pipeline.Description = string.Join(", ", exporters.Select(e => e.Description))
-            + " (" + AgentSettings.Describe(settings) + "; " + string.Join(", ", enabled.Select(i => i.Id + (i.Id == "NETRUNTIME" && net8Runtime ? " (agent's own System.Runtime meter on .NET 8)" : string.Empty)))
+            + " (" + settings.Describe() + "; " + string.Join(", ", enabled.Select(i => i.Id + (i.Id == "NETRUNTIME" && net8Runtime ? " (agent's own System.Runtime meter on .NET 8)" : string.Empty)))
             + (settings.AdditionalSources.Count > 0 ? "; additional meters: " + string.Join(",", settings.AdditionalSources) : string.Empty) + ")";
         return pipeline;
     }

@@ -1,62 +1,15 @@
-using System.Globalization;
 using TraceAgent.Metrics;
 
 namespace TraceAgent.Configuration;
 
-/// <summary>Which temporality each kind of instrument is exported with (OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE).</summary>
-public enum TemporalityPreference
+/// <summary>The metrics variables (docs/metrics.md).</summary>
+internal static partial class SettingsParser
 {
-    Cumulative,
-    Delta,
-    LowMemory,
-}
-
-/// <summary>Which measurements may become exemplars (OTEL_METRICS_EXEMPLAR_FILTER).</summary>
-public enum ExemplarFilter
-{
-    TraceBased,
-    AlwaysOn,
-    AlwaysOff,
-}
-
-public sealed record MetricsSettings(
-    bool Enabled,
-    IReadOnlyList<string> Exporters,
-    int ExportIntervalMilliseconds,
-    int ExportTimeoutMilliseconds,
-    OtlpExporterSettings Otlp,
-    TemporalityPreference Temporality,
-    ExemplarFilter ExemplarFilter,
-    IReadOnlyList<string> AdditionalSources,
-    int CardinalityLimit,
-    bool InstrumentationDefault,
-    IReadOnlyDictionary<string, bool> InstrumentationSwitches)
-{
-    /// <summary>True when metrics are collected and sent somewhere.</summary>
-    public bool Exported => Enabled && Exporters.Any(e => e != "none");
-
-    /// <summary>A metrics instrumentation's switch (OTEL_DOTNET_AUTO_METRICS_{ID}_INSTRUMENTATION_ENABLED).</summary>
-    public bool IsInstrumentationEnabled(string id) =>
-        InstrumentationSwitches.TryGetValue(id, out var enabled) ? enabled : InstrumentationDefault;
-}
-
-public sealed partial class AgentSettings
-{
-    public MetricsSettings Metrics { get; private init; } = null!;
-
     private static MetricsSettings ReadMetrics(SettingsReader reader)
     {
         var otlp = ReadOtlp(reader, "METRICS", "/v1/metrics");
         var instrumentationDefault = reader.GetBool(ConfigurationKeys.MetricsInstrumentationEnabled, true);
-        var switches = new Dictionary<string, bool>(StringComparer.Ordinal);
-        foreach (var id in MetricsInstrumentations.Ids)
-        {
-            var key = ConfigurationKeys.MetricsInstrumentationSwitch(id);
-            if (reader.GetString(key) is not null)
-            {
-                switches[id] = reader.GetBool(key, instrumentationDefault);
-            }
-        }
+        var switches = ReadSwitches(reader, MetricsInstrumentations.Ids, ConfigurationKeys.MetricsInstrumentationSwitch, instrumentationDefault);
 
         // The specification's defaults: export every 60 s, give an export 30 s; a cardinality
         // limit of 2000 points per metric.
@@ -109,8 +62,4 @@ public sealed partial class AgentSettings
                 return ExemplarFilter.TraceBased;
         }
     }
-
-    internal static string Describe(MetricsSettings metrics) => string.Create(
-        CultureInfo.InvariantCulture,
-        $"every {metrics.ExportIntervalMilliseconds} ms, {metrics.Temporality.ToString().ToLowerInvariant()}, exemplars {metrics.ExemplarFilter switch { ExemplarFilter.AlwaysOn => "always_on", ExemplarFilter.AlwaysOff => "always_off", _ => "trace_based" }}");
 }
