@@ -3,6 +3,7 @@ using System.Runtime.InteropServices;
 using System.Text;
 using Confluent.Kafka;
 using TraceAgent.Diagnostics;
+using TraceAgent.Propagation;
 
 namespace TraceAgent.Instrumentation.ConfluentKafka;
 
@@ -270,10 +271,10 @@ internal sealed unsafe class ConsumerShims
 
     /// <summary>
     /// The common case without strings: W3C trace context (and baggage) configured, and the message's
-    /// only propagation header one traceparent in the canonical form the agent's producers write
-    /// (version 00, 55 bytes, lower-case hex, non-zero ids, flags 00 to 03). That form the propagator
-    /// accepts as it is, so the context read here is the one it would return. Anything else (trace
-    /// state, baggage, repeated or unusual headers) returns false and goes through the propagator.
+    /// only propagation header one valid traceparent. It is parsed by the core's traceparent parser on
+    /// the header's UTF-8 bytes, with the propagator's rules (the flags it does not define cleared),
+    /// so the context read here is the one the propagator would return. Anything else (trace state,
+    /// baggage, repeated or invalid headers) returns false and goes through the propagator.
     /// </summary>
     private bool TryReadCanonicalTraceParent(nint message, out ActivityContext context, out bool found)
     {
@@ -300,12 +301,12 @@ internal sealed unsafe class ConsumerShims
             {
                 if (nameBytes.SequenceEqual(fields[f].AsSpan(0, fields[f].Length - 1)))
                 {
-                    if (f != traceParentIndex || found || value == null || size != 55)
+                    if (f != traceParentIndex || found || value == null || size > TraceParent.MaxLength)
                     {
                         return false;
                     }
 
-                    traceParent = new ReadOnlySpan<byte>(value, 55);
+                    traceParent = new ReadOnlySpan<byte>(value, (int)size);
                     found = true;
                     break;
                 }
@@ -317,35 +318,15 @@ internal sealed unsafe class ConsumerShims
             return true;
         }
 
-        var traceId = traceParent.Slice(3, 32);
-        var spanId = traceParent.Slice(36, 16);
-        if (traceParent[0] != '0' || traceParent[1] != '0' || traceParent[2] != '-' || traceParent[35] != '-' || traceParent[52] != '-'
-            || traceParent[53] != '0' || traceParent[54] is < (byte)'0' or > (byte)'3'
-            || !IsLowerHexNotAllZeros(traceId) || !IsLowerHexNotAllZeros(spanId))
+        if (!TraceParent.TryParse(traceParent, out var traceId, out var spanId, out byte flags))
         {
             found = false;
             return false;
         }
 
-        var flags = (ActivityTraceFlags)(traceParent[54] - '0');
-        context = new ActivityContext(ActivityTraceId.CreateFromUtf8String(traceId), ActivitySpanId.CreateFromUtf8String(spanId), flags, traceState: null, isRemote: true);
+        var traceFlags = (ActivityTraceFlags)(flags & TraceParent.KnownFlags);
+        context = new ActivityContext(ActivityTraceId.CreateFromUtf8String(traceId), ActivitySpanId.CreateFromUtf8String(spanId), traceFlags, traceState: null, isRemote: true);
         return true;
-    }
-
-    private static bool IsLowerHexNotAllZeros(ReadOnlySpan<byte> id)
-    {
-        bool nonZero = false;
-        foreach (byte b in id)
-        {
-            if (b is (< (byte)'0' or > (byte)'9') and (< (byte)'a' or > (byte)'f'))
-            {
-                return false;
-            }
-
-            nonZero |= b != '0';
-        }
-
-        return nonZero;
     }
 
     private List<KeyValuePair<string, string>> ReadPropagationHeaders(nint message)

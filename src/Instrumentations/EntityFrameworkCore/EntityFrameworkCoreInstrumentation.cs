@@ -2,6 +2,7 @@ using System.Data.Common;
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using TraceAgent.Configuration;
+using TraceAgent.Instrumentation.Database;
 using TraceAgent.Instrumentation.Npgsql;
 using TraceAgent.Tracing;
 
@@ -49,7 +50,7 @@ internal sealed class EntityFrameworkCoreInstrumentation : IInstrumentation
     public IDisposable? Start(InstrumentationContext context)
     {
         _settings = context.Settings.Database;
-        _npgsqlTraced = context.Settings.IsInstrumentationEnabled("NPGSQL");
+        _npgsqlTraced = context.Settings.IsInstrumentationEnabled(NpgsqlInstrumentation.Id);
         AppDomain.CurrentDomain.AssemblyLoad += OnAssemblyLoad;
         foreach (var assembly in AppDomain.CurrentDomain.GetAssemblies())
         {
