@@ -207,7 +207,7 @@ internal sealed class EntityFrameworkCoreInstrumentation : IInstrumentation
         Activity.Current = current;
     }
 
-    private static string SystemName(string commandType)
+    internal static string SystemName(string commandType)
     {
         if (commandType.StartsWith("Microsoft.Data.Sqlite.", StringComparison.Ordinal))
         {
