@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using System.Runtime.InteropServices;
-using System.Text;
 using Confluent.Kafka;
 using TraceAgent.Diagnostics;
 
@@ -23,25 +21,6 @@ namespace TraceAgent.Instrumentation.ConfluentKafka;
 internal sealed unsafe class ConsumerShims
 {
     private const string PreviousProperty = "TraceAgent.Kafka.Previous";
-
-#pragma warning disable IDE1006 // [ThreadStatic] fields are t_camelCase (docs/contributing.md)
-    [ThreadStatic]
-    private static List<KeyValuePair<string, string>>? t_headers;
-#pragma warning restore IDE1006
-
-    private static readonly Func<List<KeyValuePair<string, string>>, string, IEnumerable<string>?> GetHeader = static (headers, name) =>
-    {
-        // Kafka headers may repeat; like Confluent's Headers.GetLastBytes, the last one wins.
-        for (int i = headers.Count - 1; i >= 0; i--)
-        {
-            if (string.Equals(headers[i].Key, name, StringComparison.Ordinal))
-            {
-                return [headers[i].Value];
-            }
-        }
-
-        return null;
-    };
 
     private readonly KafkaTracing _tracing;
     private readonly ProducerShims _producer;
@@ -182,10 +161,11 @@ internal sealed unsafe class ConsumerShims
         }
 
         IReadOnlyList<KeyValuePair<string, string?>> baggage = [];
-        if (!TryReadCanonicalTraceParent(message, out ActivityContext remote, out bool found))
+        nint messageHeaders = _tracing.Native.MessageHeaders(message);
+        if (!ConsumerHeaderReader.TryReadTraceParentOnly(_tracing, messageHeaders, out ActivityContext remote, out bool found))
         {
-            var headers = ReadPropagationHeaders(message);
-            found = headers.Count > 0 && _tracing.Propagator.TryExtract(headers, GetHeader, out remote, out baggage);
+            var headers = ConsumerHeaderReader.ReadPropagationHeaders(_tracing, messageHeaders);
+            found = headers.Count > 0 && _tracing.Propagator.TryExtract(headers, ConsumerHeaderReader.GetHeader, out remote, out baggage);
             headers.Clear();
         }
 
@@ -268,113 +248,6 @@ internal sealed unsafe class ConsumerShims
 
         // Left current on purpose: the app handles the message under this span (see the class comment).
         client.Open = activity;
-    }
-
-    /// <summary>
-    /// The common case without strings: W3C trace context (and baggage) configured, and the message's
-    /// only propagation header one traceparent in the canonical form the agent's producers write
-    /// (version 00, 55 bytes, lower-case hex, non-zero ids, flags 00 to 03). That form the propagator
-    /// accepts as it is, so the context read here is the one it would return. Anything else (trace
-    /// state, baggage, repeated or unusual headers) returns false and goes through the propagator.
-    /// </summary>
-    private bool TryReadCanonicalTraceParent(nint message, out ActivityContext context, out bool found)
-    {
-        context = default;
-        found = false;
-        if (!_tracing.OnlyTraceContext)
-        {
-            return false;
-        }
-
-        nint headers = _tracing.Native.MessageHeaders(message);
-        if (headers == 0)
-        {
-            return true;
-        }
-
-        byte[][] fields = _tracing.FieldNames;
-        int traceParentIndex = _tracing.TraceParentIndex;
-        ReadOnlySpan<byte> traceParent = default;
-        for (int i = 0; _tracing.Native.HeaderGetAll(headers, i, out byte* name, out byte* value, out nuint size) == 0; i++)
-        {
-            var nameBytes = MemoryMarshal.CreateReadOnlySpanFromNullTerminated(name);
-            for (int f = 0; f < fields.Length; f++)
-            {
-                if (nameBytes.SequenceEqual(fields[f].AsSpan(0, fields[f].Length - 1)))
-                {
-                    if (f != traceParentIndex || found || value == null || size != 55)
-                    {
-                        return false;
-                    }
-
-                    traceParent = new ReadOnlySpan<byte>(value, 55);
-                    found = true;
-                    break;
-                }
-            }
-        }
-
-        if (!found)
-        {
-            return true;
-        }
-
-        var traceId = traceParent.Slice(3, 32);
-        var spanId = traceParent.Slice(36, 16);
-        if (traceParent[0] != '0' || traceParent[1] != '0' || traceParent[2] != '-' || traceParent[35] != '-' || traceParent[52] != '-'
-            || traceParent[53] != '0' || traceParent[54] is < (byte)'0' or > (byte)'3'
-            || !IsLowerHexNotAllZeros(traceId) || !IsLowerHexNotAllZeros(spanId))
-        {
-            found = false;
-            return false;
-        }
-
-        var flags = (ActivityTraceFlags)(traceParent[54] - '0');
-        context = new ActivityContext(ActivityTraceId.CreateFromUtf8String(traceId), ActivitySpanId.CreateFromUtf8String(spanId), flags, traceState: null, isRemote: true);
-        return true;
-    }
-
-    private static bool IsLowerHexNotAllZeros(ReadOnlySpan<byte> id)
-    {
-        bool nonZero = false;
-        foreach (byte b in id)
-        {
-            if (b is (< (byte)'0' or > (byte)'9') and (< (byte)'a' or > (byte)'f'))
-            {
-                return false;
-            }
-
-            nonZero |= b != '0';
-        }
-
-        return nonZero;
-    }
-
-    private List<KeyValuePair<string, string>> ReadPropagationHeaders(nint message)
-    {
-        var found = t_headers ??= [];
-        nint headers = _tracing.Native.MessageHeaders(message);
-        if (headers == 0)
-        {
-            return found;
-        }
-
-        byte[][] fields = _tracing.FieldNames;
-        for (int i = 0; _tracing.Native.HeaderGetAll(headers, i, out byte* name, out byte* value, out nuint size) == 0; i++)
-        {
-            var nameBytes = MemoryMarshal.CreateReadOnlySpanFromNullTerminated(name);
-            for (int f = 0; f < fields.Length; f++)
-            {
-                if (nameBytes.SequenceEqual(fields[f].AsSpan(0, fields[f].Length - 1)))
-                {
-                    string text = value == null ? string.Empty : Encoding.UTF8.GetString(value, (int)size);
-                    found.Add(new KeyValuePair<string, string>(_tracing.FieldNameStrings[f], text));
-                    break;
-                }
-            }
-        }
-
-        return found;
     }
 
     private static Activity? Usable(Activity? activity) => activity is { IsStopped: false } ? activity : null;

@@ -2,6 +2,7 @@ using System.Data.Common;
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using TraceAgent.Configuration;
+using TraceAgent.Instrumentation.Database;
 using TraceAgent.Instrumentation.Npgsql;
 using TraceAgent.Tracing;
 
@@ -210,7 +211,7 @@ internal sealed class EntityFrameworkCoreInstrumentation : IInstrumentation
         Activity.Current = current;
     }
 
-    private static string SystemName(string commandType)
+    internal static string SystemName(string commandType)
     {
         if (commandType.StartsWith("Microsoft.Data.Sqlite.", StringComparison.Ordinal))
         {

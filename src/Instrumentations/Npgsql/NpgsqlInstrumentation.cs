@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using TraceAgent.Configuration;
 using TraceAgent.Instrumentation;
+using TraceAgent.Instrumentation.Database;
 using TraceAgent.Tracing;
 
 namespace TraceAgent.Instrumentation.Npgsql;
@@ -12,6 +13,9 @@ namespace TraceAgent.Instrumentation.Npgsql;
 /// </summary>
 internal sealed class NpgsqlInstrumentation : IInstrumentation
 {
+    /// <summary>The name in OTEL_DOTNET_AUTO_TRACES_NPGSQL_INSTRUMENTATION_ENABLED; EF Core checks it to leave Npgsql's commands to this one.</summary>
+    public const string Id = "NPGSQL";
+
     public const string SourceName = "Npgsql";
 
     /// <summary>The assembly whose loading starts the instrumentation (its registry line).</summary>

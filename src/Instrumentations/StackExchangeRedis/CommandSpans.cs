@@ -11,7 +11,7 @@ namespace TraceAgent.Instrumentation.StackExchangeRedis;
 /// Turns profiled commands into client spans (stable database semantic conventions), and matches
 /// the failures the app observed to the commands that caused them. IProfiledCommand carries no
 /// result: a server error reply, a timeout or a lost connection is only known from the exception
-/// the app sees (see RedisTracer.OnFirstChanceException).
+/// the app sees (see ProfilingSessions.OnFirstChanceException).
 /// </summary>
 internal sealed class CommandSpans
 {

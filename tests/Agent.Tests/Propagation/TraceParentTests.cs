@@ -1,3 +1,4 @@
+using System.Text;
 using TraceAgent.Propagation;
 
 namespace TraceAgent.Tests.Propagation;
@@ -32,6 +33,12 @@ public sealed class TraceParentTests
     {
         Assert.True(TraceParent.TryNormalize(header, out string? normalized));
         Assert.Equal(expected, normalized);
+
+        // The UTF-8 parser (Kafka headers) follows the same rules and finds the same fields.
+        Assert.True(TraceParent.TryParse(Encoding.UTF8.GetBytes(header), out ReadOnlySpan<byte> traceId, out ReadOnlySpan<byte> parentId, out byte flags));
+        Assert.Equal(expected.Substring(3, 32), Encoding.ASCII.GetString(traceId));
+        Assert.Equal(expected.Substring(36, 16), Encoding.ASCII.GetString(parentId));
+        Assert.Equal(Convert.ToByte(expected.Substring(53, 2), 16), flags & TraceParent.KnownFlags);
     }
 
     [Fact]
@@ -107,6 +114,7 @@ public sealed class TraceParentTests
     {
         Assert.False(TraceParent.TryNormalize(header, out string? normalized));
         Assert.Null(normalized);
+        Assert.False(TraceParent.TryParse(Encoding.UTF8.GetBytes(header ?? string.Empty), out ReadOnlySpan<byte> _, out _, out _));
     }
 
     [Fact]

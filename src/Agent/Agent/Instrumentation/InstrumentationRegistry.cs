@@ -38,7 +38,7 @@ internal sealed record InstrumentationDescriptor(
 /// </summary>
 internal static class InstrumentationRegistry
 {
-    private const string NpgsqlId = "NPGSQL";
+    private const string NpgsqlId = NpgsqlInstrumentation.Id;
 
     public static readonly IReadOnlyList<InstrumentationDescriptor> All =
     [

@@ -1,12 +1,14 @@
 using System.Diagnostics;
 using System.Diagnostics.CodeAnalysis;
+using System.Numerics;
 
 namespace TraceAgent.Propagation;
 
 // The W3C traceparent header, https://www.w3.org/TR/trace-context-2/#traceparent-header. Level 2
 // defines two flags: sampled (0x01) and random-trace-id (0x02); both are kept, every other bit is
-// cleared as the spec asks of a version-00 writer.
-internal static class TraceParent
+// cleared as the spec asks of a version-00 writer. Public for the instrumentations built as their
+// own assemblies (Kafka reads and writes it on header bytes).
+public static class TraceParent
 {
     // version "-" trace-id "-" parent-id "-" trace-flags: 2 + 1 + 32 + 1 + 16 + 1 + 2.
     public const int Version0Length = 55;
@@ -36,7 +38,26 @@ internal static class TraceParent
         ReadOnlySpan<char> value,
         out ReadOnlySpan<char> traceId,
         out ReadOnlySpan<char> parentId,
+        out byte flags) =>
+        TryParseText(value, out traceId, out parentId, out flags);
+
+    // The same rules on UTF-8 bytes, for carriers whose values are bytes (Kafka headers): no string
+    // is made. A byte outside ASCII is never a hex digit, '-' or OWS, so it fails as it would as text.
+    public static bool TryParse(
+        ReadOnlySpan<byte> value,
+        out ReadOnlySpan<byte> traceId,
+        out ReadOnlySpan<byte> parentId,
+        out byte flags) =>
+        TryParseText(value, out traceId, out parentId, out flags);
+
+    // One parser for UTF-16 and UTF-8: the JIT compiles it once per element type, with the
+    // conversions below reduced to plain loads.
+    private static bool TryParseText<T>(
+        ReadOnlySpan<T> value,
+        out ReadOnlySpan<T> traceId,
+        out ReadOnlySpan<T> parentId,
         out byte flags)
+        where T : unmanaged, IBinaryInteger<T>
     {
         traceId = default;
         parentId = default;
@@ -46,15 +67,15 @@ internal static class TraceParent
             return false;
         }
 
-        value = Whitespace.TrimOws(value);
+        value = TrimOws(value);
         if (value.Length < Version0Length)
         {
             return false;
         }
 
-        char v0 = value[0];
-        char v1 = value[1];
-        if (!LowerHex.IsDigit(v0) || !LowerHex.IsDigit(v1) || value[2] != '-')
+        char v0 = At(value, 0);
+        char v1 = At(value, 1);
+        if (!LowerHex.IsDigit(v0) || !LowerHex.IsDigit(v1) || At(value, 2) != '-')
         {
             return false;
         }
@@ -66,21 +87,21 @@ internal static class TraceParent
         }
 
         bool isVersion0 = v0 == '0' && v1 == '0';
-        if (isVersion0 ? value.Length != Version0Length : value.Length > Version0Length && value[Version0Length] != '-')
+        if (isVersion0 ? value.Length != Version0Length : value.Length > Version0Length && At(value, Version0Length) != '-')
         {
             return false;
         }
 
-        if (value[ParentIdOffset - 1] != '-' || value[FlagsOffset - 1] != '-')
+        if (At(value, ParentIdOffset - 1) != '-' || At(value, FlagsOffset - 1) != '-')
         {
             return false;
         }
 
-        ReadOnlySpan<char> trace = value.Slice(TraceIdOffset, 32);
-        ReadOnlySpan<char> parent = value.Slice(ParentIdOffset, 16);
-        char f0 = value[FlagsOffset];
-        char f1 = value[FlagsOffset + 1];
-        if (!LowerHex.IsValidId(trace) || !LowerHex.IsValidId(parent) || !LowerHex.IsDigit(f0) || !LowerHex.IsDigit(f1))
+        ReadOnlySpan<T> trace = value.Slice(TraceIdOffset, 32);
+        ReadOnlySpan<T> parent = value.Slice(ParentIdOffset, 16);
+        char f0 = At(value, FlagsOffset);
+        char f1 = At(value, FlagsOffset + 1);
+        if (!IsValidId(trace) || !IsValidId(parent) || !LowerHex.IsDigit(f0) || !LowerHex.IsDigit(f1))
         {
             return false;
         }
@@ -121,16 +142,32 @@ internal static class TraceParent
     public static string Format(ReadOnlySpan<char> traceId, ReadOnlySpan<char> spanId, byte flags)
     {
         Span<char> buffer = stackalloc char[Version0Length];
-        buffer[0] = '0';
-        buffer[1] = '0';
-        buffer[2] = '-';
-        traceId.CopyTo(buffer.Slice(TraceIdOffset, 32));
-        buffer[ParentIdOffset - 1] = '-';
-        spanId.CopyTo(buffer.Slice(ParentIdOffset, 16));
-        buffer[FlagsOffset - 1] = '-';
-        buffer[FlagsOffset] = '0';
-        buffer[FlagsOffset + 1] = LowerHex.Digit((byte)(flags & KnownFlags));
+        FormatText(traceId, spanId, flags, buffer);
         return new string(buffer);
+    }
+
+    // The same header as UTF-8 bytes into the first Version0Length bytes of destination, for
+    // carriers whose values are bytes (Kafka headers): no string is made.
+    public static void Format(ActivityTraceId traceId, ActivitySpanId spanId, byte flags, Span<byte> destination) =>
+        FormatText(traceId.ToHexString(), spanId.ToHexString(), flags, destination);
+
+    private static void FormatText<T>(ReadOnlySpan<char> traceId, ReadOnlySpan<char> spanId, byte flags, Span<T> destination)
+        where T : unmanaged, IBinaryInteger<T>
+    {
+        if (traceId.Length != 32 || spanId.Length != 16 || destination.Length < Version0Length)
+        {
+            throw new ArgumentException("traceparent needs a 32-character trace id, a 16-character span id and 55 characters of room");
+        }
+
+        destination[0] = T.CreateTruncating('0');
+        destination[1] = T.CreateTruncating('0');
+        destination[2] = T.CreateTruncating('-');
+        Copy(traceId, destination.Slice(TraceIdOffset, 32));
+        destination[ParentIdOffset - 1] = T.CreateTruncating('-');
+        Copy(spanId, destination.Slice(ParentIdOffset, 16));
+        destination[FlagsOffset - 1] = T.CreateTruncating('-');
+        destination[FlagsOffset] = T.CreateTruncating('0');
+        destination[FlagsOffset + 1] = T.CreateTruncating(LowerHex.Digit((byte)(flags & KnownFlags)));
     }
 
     public static string Format(ReadOnlySpan<char> traceId, ReadOnlySpan<char> spanId, bool sampled) =>
@@ -161,5 +198,55 @@ internal static class TraceParent
         }
 
         return Format(activity.TraceId, activity.SpanId, flags);
+    }
+
+    // An element as a character; a UTF-8 byte above 0x7f becomes a Latin-1 character, which no
+    // check here accepts, as the UTF-16 text of that byte sequence would not be accepted either.
+    private static char At<T>(ReadOnlySpan<T> value, int index)
+        where T : unmanaged, IBinaryInteger<T> => (char)ushort.CreateTruncating(value[index]);
+
+    private static bool IsValidId<T>(ReadOnlySpan<T> value)
+        where T : unmanaged, IBinaryInteger<T>
+    {
+        bool nonZero = false;
+        for (int i = 0; i < value.Length; i++)
+        {
+            char c = At(value, i);
+            if (!LowerHex.IsDigit(c))
+            {
+                return false;
+            }
+
+            nonZero |= c != '0';
+        }
+
+        return nonZero;
+    }
+
+    private static ReadOnlySpan<T> TrimOws<T>(ReadOnlySpan<T> value)
+        where T : unmanaged, IBinaryInteger<T>
+    {
+        int start = 0;
+        int end = value.Length;
+        while (start < end && Whitespace.IsOws(At(value, start)))
+        {
+            start++;
+        }
+
+        while (end > start && Whitespace.IsOws(At(value, end - 1)))
+        {
+            end--;
+        }
+
+        return value[start..end];
+    }
+
+    private static void Copy<T>(ReadOnlySpan<char> source, Span<T> destination)
+        where T : unmanaged, IBinaryInteger<T>
+    {
+        for (int i = 0; i < source.Length; i++)
+        {
+            destination[i] = T.CreateTruncating(source[i]);
+        }
     }
 }

@@ -1,6 +1,6 @@
-using TraceAgent.Instrumentation.Npgsql;
+using TraceAgent.Instrumentation.Database;
 
-namespace TraceAgent.Tests.Http;
+namespace TraceAgent.Tests.Instrumentations.Database;
 
 public sealed class SqlTextTests
 {

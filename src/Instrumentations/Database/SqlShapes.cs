@@ -1,6 +1,6 @@
 using System.Collections.Concurrent;
 
-namespace TraceAgent.Instrumentation.Npgsql;
+namespace TraceAgent.Instrumentation.Database;
 
 /// <summary>What the agent derives from one SQL text: its summary, operation, table and masked text.</summary>
 internal sealed record SqlShape(string? Summary, string? Operation, string? Collection, int Statements, string Sanitized);

@@ -1,6 +1,6 @@
 using System.Text;
 
-namespace TraceAgent.Instrumentation.Npgsql;
+namespace TraceAgent.Instrumentation.Database;
 
 /// <summary>
 /// Reads SQL text without a parser: masks literals and finds each statement's operation and first

@@ -1,0 +1,186 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Runtime.ExceptionServices;
+using StackExchange.Redis;
+using StackExchange.Redis.Profiling;
+using TraceAgent.Diagnostics;
+using TraceAgent.Tracing;
+
+namespace TraceAgent.Instrumentation.StackExchangeRedis;
+
+/// <summary>
+/// The profiler's bookkeeping: one ProfilingSession per current Activity, kept on the Activity
+/// itself, handed to the <see cref="SessionDrainer"/> when that Activity stops. The stop is seen by
+/// a second ActivityListener that only listens to the sources whose activities have had Redis
+/// commands run under them (it is rebuilt when a new one shows up, a handful of times per process),
+/// so activities of other sources pay nothing. Commands with no current Activity share one session,
+/// <see cref="Orphans"/>, whose commands become root spans. A session is drained early after
+/// <see cref="DrainEvery"/> commands, so an Activity that never stops holds at most that many.
+/// </summary>
+internal sealed class ProfilingSessions : IDisposable
+{
+    public const int DrainEvery = 512;
+    private const string StateKey = "TraceAgent.StackExchangeRedis.Session";
+
+    private readonly SessionDrainer _drainer;
+    private readonly Action<ProfilingState> _drainAfterStop;
+    private readonly ConcurrentDictionary<ActivitySource, bool> _sources = new();
+    private readonly object _gate = new();
+
+    private ActivityListener? _listener;
+    private volatile bool _disposed;
+
+    public ProfilingSessions(SessionDrainer drainer)
+    {
+        _drainer = drainer;
+        _drainAfterStop = drainer.DrainAfterStop;
+        Provider = GetSession;
+    }
+
+    /// <summary>The provider every multiplexer is given (RegisterProfiler); one instance, so a foreign one can be told apart.</summary>
+    public Func<ProfilingSession?> Provider { get; }
+
+    /// <summary>The session of commands run with no current Activity.</summary>
+    public ProfilingState Orphans { get; } = new(default);
+
+    public void Start() => AppDomain.CurrentDomain.FirstChanceException += OnFirstChanceException;
+
+    private ProfilingSession? GetSession()
+    {
+        try
+        {
+            if (_disposed || Suppression.IsActive)
+            {
+                return null;
+            }
+
+            var activity = Activity.Current;
+            if (activity is null)
+            {
+                if (Orphans.OnIssued(DrainEvery))
+                {
+                    _drainer.ScheduleDrain(Orphans);
+                }
+
+                return Orphans.Session;
+            }
+
+            // An Activity that records no data (sampled out) makes no spans: nor do its commands.
+            // One held until its trace is decided (keep errors or slow) records them.
+            if (!activity.IsAllDataRequested)
+            {
+                return null;
+            }
+
+            if (activity.GetCustomProperty(StateKey) is not ProfilingState state)
+            {
+                state = CreateState(activity);
+            }
+
+            if (state.OnIssued(DrainEvery))
+            {
+                _drainer.ScheduleDrain(state);
+            }
+
+            if (activity.IsStopped)
+            {
+                // A command started after its Activity ended (fire and forget): the timer drains it.
+                _drainer.Linger(state);
+            }
+
+            return state.Session;
+        }
+        catch (Exception ex)
+        {
+            AgentFaults.Report("Redis profiling session", ex);
+            return null;
+        }
+    }
+
+    private ProfilingState CreateState(Activity activity)
+    {
+        lock (_gate)
+        {
+            if (activity.GetCustomProperty(StateKey) is ProfilingState existing)
+            {
+                return existing;
+            }
+
+            var state = new ProfilingState(activity.Context, _drainAfterStop);
+            activity.SetCustomProperty(StateKey, state);
+            if (_sources.TryAdd(activity.Source, true))
+            {
+                ListenToKnownSources();
+            }
+
+            return state;
+        }
+    }
+
+    private void ListenToKnownSources()
+    {
+        // Added before the old one is removed, so no stop is missed; a state drained twice is harmless.
+        var next = new ActivityListener
+        {
+            ShouldListenTo = source => _sources.ContainsKey(source),
+            ActivityStopped = OnActivityStopped,
+        };
+        ActivitySource.AddActivityListener(next);
+        _listener?.Dispose();
+        _listener = next;
+    }
+
+    private void OnActivityStopped(Activity activity)
+    {
+        try
+        {
+            if (activity.GetCustomProperty(StateKey) is ProfilingState state)
+            {
+                // Most sessions are complete when their Activity stops: drain once and forget them.
+                // Only one with a command still in flight goes to the timer's follow-up list (a
+                // command issued after the stop gets there through GetSession).
+                ThreadPool.UnsafeQueueUserWorkItem(state, preferLocal: false);
+            }
+        }
+        catch (Exception ex)
+        {
+            AgentFaults.Report("Redis activity stop", ex);
+        }
+    }
+
+    /// <summary>
+    /// The profiler never sees a command's result. An exception from StackExchange.Redis surfaces on
+    /// the app's thread (sync calls) or at its await (async calls), where the Activity the command
+    /// ran under is current again: remember it there and match it to a command at the next drain.
+    /// </summary>
+    private void OnFirstChanceException(object? sender, FirstChanceExceptionEventArgs e)
+    {
+        try
+        {
+            if (e.Exception is not (RedisException or RedisTimeoutException))
+            {
+                return;
+            }
+
+            var activity = Activity.Current;
+            var state = activity is null ? Orphans : activity.GetCustomProperty(StateKey) as ProfilingState;
+            state?.AddFailure(e.Exception);
+        }
+        catch (Exception ex)
+        {
+            AgentFaults.Report("Redis exception observer", ex);
+        }
+    }
+
+    /// <summary>No new session is handed out, failures are no longer observed and the stop listener goes.</summary>
+    public void Dispose()
+    {
+        _disposed = true;
+        AppDomain.CurrentDomain.FirstChanceException -= OnFirstChanceException;
+        lock (_gate)
+        {
+            _listener?.Dispose();
+            _listener = null;
+        }
+    }
+}

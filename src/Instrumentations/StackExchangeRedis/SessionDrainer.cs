@@ -1,0 +1,115 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Globalization;
+using StackExchange.Redis.Profiling;
+using TraceAgent.Diagnostics;
+
+namespace TraceAgent.Instrumentation.StackExchangeRedis;
+
+/// <summary>
+/// Turns what a profiling session recorded into client spans (<see cref="CommandSpans"/>): after its
+/// Activity stops, when it has collected <see cref="ProfilingSessions.DrainEvery"/> commands, and, for
+/// sessions with commands still running after their Activity ended ("lingering"), on every tick until
+/// they complete or <see cref="LingerTicks"/> have passed.
+/// </summary>
+internal sealed class SessionDrainer(CommandSpans spans)
+{
+    private const int MaxLingering = 4096;
+    private static readonly long LingerTicks = Stopwatch.Frequency * 30;
+
+#pragma warning disable IDE1006 // [ThreadStatic] fields are t_camelCase (docs/contributing.md)
+    [ThreadStatic]
+    private static List<IProfiledCommand>? t_commands;
+#pragma warning restore IDE1006
+
+    private readonly ConcurrentDictionary<ProfilingState, bool> _lingering = new(ReferenceEqualityComparer.Instance);
+
+    /// <summary>Keeps a session whose Activity has ended, with commands still running, for the timer.</summary>
+    public void Linger(ProfilingState state)
+    {
+        if (Interlocked.Exchange(ref state.Lingering, 1) == 0)
+        {
+            if (_lingering.Count >= MaxLingering)
+            {
+                AgentFaults.Report("Redis late commands", new InvalidOperationException(string.Create(CultureInfo.InvariantCulture, $"more than {MaxLingering} ended activities with Redis commands still running; their late commands are dropped")));
+                return;
+            }
+
+            _lingering.TryAdd(state, true);
+        }
+    }
+
+    public void ScheduleDrain(ProfilingState state) =>
+        ThreadPool.UnsafeQueueUserWorkItem(static s => s.Drainer.Drain(s.State, final: false), (Drainer: this, State: state), preferLocal: false);
+
+    /// <summary>Run on the thread pool (ProfilingState is the work item) once the session's Activity has stopped.</summary>
+    public void DrainAfterStop(ProfilingState state)
+    {
+        Drain(state, final: false);
+        if (state.InFlight > 0)
+        {
+            Linger(state);
+        }
+    }
+
+    /// <summary>The timer's round: lingering sessions drained, and let go once complete or too old.</summary>
+    public void DrainLingering()
+    {
+        var now = Stopwatch.GetTimestamp();
+        foreach (var state in _lingering.Keys)
+        {
+            Drain(state, final: false);
+            if (state.InFlight <= 0 || now - state.Created > LingerTicks)
+            {
+                _lingering.TryRemove(state, out _);
+                Drain(state, final: true);
+            }
+        }
+    }
+
+    /// <summary>At shutdown: whatever the lingering sessions hold becomes spans now.</summary>
+    public void DrainLingeringFinal()
+    {
+        foreach (var state in _lingering.Keys)
+        {
+            Drain(state, final: true);
+        }
+    }
+
+    public void Drain(ProfilingState state, bool final)
+    {
+        try
+        {
+            lock (state)
+            {
+                // Spans are written before this returns, on this thread: one list per thread serves.
+                var commands = t_commands ??= [];
+                commands.Clear();
+                var completed = 0;
+                foreach (var command in state.Session.FinishProfiling())
+                {
+                    commands.Add(command);
+                    if (command.RetransmissionOf is null)
+                    {
+                        completed++;
+                    }
+                }
+
+                state.OnCompleted(completed);
+                var failures = state.TakeFailures();
+                if (commands.Count == 0 && failures.Count == 0)
+                {
+                    return;
+                }
+
+                spans.Write(state, commands, failures, final);
+                commands.Clear();
+                state.ReturnFailures(failures);
+            }
+        }
+        catch (Exception ex)
+        {
+            AgentFaults.Report("Redis span creation", ex);
+        }
+    }
+}
