@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Globalization;
 using TraceAgent.Diagnostics;
 using TraceAgent.Export;
+using TraceAgent.Tracing;
 
 namespace TraceAgent.Sampling;
 
@@ -107,7 +108,7 @@ internal sealed class TraceKeeper : IDisposable
 
             if (entry.Decision == Decision.Keep)
             {
-                Complete(onHeldEnd, activity);
+                SpanHooks.Run(onHeldEnd, activity, "end");
                 export = [activity];
             }
             else
@@ -128,14 +129,14 @@ internal sealed class TraceKeeper : IDisposable
                     export = Decide(activity.TraceId, entry);
                     if (export is not null)
                     {
-                        Complete(onHeldEnd, activity);
+                        SpanHooks.Run(onHeldEnd, activity, "end");
                     }
                 }
                 else
                 {
                     // Undecided: what the instrumentation reads to complete the span (a request's
                     // HttpContext) may not outlive this call.
-                    Complete(onHeldEnd, activity);
+                    SpanHooks.Run(onHeldEnd, activity, "end");
                     Hold(entry, activity);
                 }
             }
@@ -178,23 +179,6 @@ internal sealed class TraceKeeper : IDisposable
                 span.ActivityTraceFlags |= ActivityTraceFlags.Recorded;
                 _export(span);
             }
-        }
-    }
-
-    private static void Complete(Action<Activity>? onHeldEnd, Activity activity)
-    {
-        if (onHeldEnd is null)
-        {
-            return;
-        }
-
-        try
-        {
-            onHeldEnd(activity);
-        }
-        catch (Exception ex)
-        {
-            AgentFaults.Report("end of " + activity.Source.Name + " span", ex);
         }
     }
 

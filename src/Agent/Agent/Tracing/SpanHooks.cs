@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using TraceAgent.Diagnostics;
 
 namespace TraceAgent.Tracing;
 
@@ -28,4 +29,22 @@ public sealed class SpanHooks
 
     /// <summary>Return false to drop a span of the source before it is created.</summary>
     public Func<ActivityCreationOptions<ActivityContext>, bool>? Filter { get; init; }
+
+    /// <summary>Runs a hook; one that throws is counted as a fault and the span goes on.</summary>
+    internal static void Run(Action<Activity>? hook, Activity activity, string stage)
+    {
+        if (hook is null)
+        {
+            return;
+        }
+
+        try
+        {
+            hook(activity);
+        }
+        catch (Exception ex)
+        {
+            AgentFaults.Report(stage + " of " + activity.Source.Name + " span", ex);
+        }
+    }
 }

@@ -209,20 +209,7 @@ internal sealed class TracingPipeline : IDisposable
             _keeper.OpenRoot(activity);
         }
 
-        var onStart = HooksOf(activity.Source)?.OnStart;
-        if (onStart is null)
-        {
-            return;
-        }
-
-        try
-        {
-            onStart(activity);
-        }
-        catch (Exception ex)
-        {
-            AgentFaults.Report("start of " + activity.Source.Name + " span", ex);
-        }
+        SpanHooks.Run(HooksOf(activity.Source)?.OnStart, activity, "start");
     }
 
     private void OnStopped(Activity activity)
@@ -237,14 +224,7 @@ internal sealed class TracingPipeline : IDisposable
         var onStop = hooks?.OnStop;
         if (onStop is not null)
         {
-            try
-            {
-                onStop(activity);
-            }
-            catch (Exception ex)
-            {
-                AgentFaults.Report("end of " + activity.Source.Name + " span", ex);
-            }
+            SpanHooks.Run(onStop, activity, "end");
 
             // A hook may decide that the span must not be exported (e.g. a filtered request).
             if (!activity.IsAllDataRequested)
@@ -268,19 +248,7 @@ internal sealed class TracingPipeline : IDisposable
     /// <summary>A held span whose trace is kept: its instrumentation finishes it, then it is exported.</summary>
     private void ExportKept(Activity activity)
     {
-        var onKept = HooksOf(activity.Source)?.OnKept;
-        if (onKept is not null)
-        {
-            try
-            {
-                onKept(activity);
-            }
-            catch (Exception ex)
-            {
-                AgentFaults.Report("end of " + activity.Source.Name + " span", ex);
-            }
-        }
-
+        SpanHooks.Run(HooksOf(activity.Source)?.OnKept, activity, "end");
         _processor.OnEnd(activity);
     }
 
