@@ -39,10 +39,13 @@ internal sealed class NpgsqlInstrumentation : IInstrumentation
         {
             OnStop = activity =>
             {
-                SetStatus(activity);
                 if (activity.Recorded)
                 {
                     OnStop(activity, settings);
+                }
+                else
+                {
+                    SetStatus(activity);
                 }
             },
             OnKept = activity => OnStop(activity, settings),
