@@ -31,6 +31,16 @@ for path in glob.glob(os.path.join(sys.argv[1], "*.trx")):
         passed += int(counters.get("passed", 0))
         failed += int(counters.get("failed", 0)) + int(counters.get("error", 0)) + int(counters.get("timeout", 0)) + int(counters.get("aborted", 0))
         skipped += int(counters.get("notExecuted", 0))
+# The failures again, last, with their messages: a CI log often keeps only its tail.
+for path in glob.glob(os.path.join(sys.argv[1], "*.trx")):
+    for result in ET.parse(path).getroot().iter("{http://microsoft.com/schemas/VisualStudio/TeamTest/2010}UnitTestResult"):
+        if result.get("outcome") not in ("Passed", "NotExecuted"):
+            print(f"FAILED {result.get('testName')}")
+            message = result.find(".//{*}Message")
+            trace = result.find(".//{*}StackTrace")
+            text = "\n".join(x.text or "" for x in (message, trace) if x is not None)
+            for line in text.splitlines()[:25]:
+                print(f"    {line}")
 print(f"{passed} passed, {failed} failed, {skipped} skipped")
 PY
 exit $status
