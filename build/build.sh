@@ -63,6 +63,10 @@ for framework in $frameworks; do
     bubble=("-p:PublishReadyToRunCrossgen2ExtraArgs=--inputbubble%3B--inputbubbleref:$root/src/Agent/Agent/bin/$configuration/$framework/$rid/TraceAgent.dll")
   fi
   for project in src/Instrumentations/*/*.csproj; do
+    # Their ReadyToRun images depend on the core's exact build (a mismatch stops the app at load:
+    # "MVID mismatch"), but MSBuild redoes them only when the instrumentation's own IL changed: the
+    # images of the last build go, so that a change to the core alone recompiles them too.
+    [ -n "$rid" ] && rm -rf "$(dirname "$project")/obj/$configuration/$framework/$rid/R2R"
     dotnet publish "$project" -c "$configuration" -f "$framework" -o "$out/$framework" --nologo -v quiet -p:GenerateDocumentationFile=false "${ready_to_run[@]}" "${bubble[@]}"
   done
   # Each build holds only the agent's own assemblies: nothing an app could bind to by mistake.

@@ -196,6 +196,27 @@ public sealed class ExportTransportTests : IClassFixture<ExportTransportTests.Ce
     [Theory]
     [InlineData(false)]
     [InlineData(true)]
+    public async Task Export_to_a_plain_http_collector_loads_no_HttpClient_into_the_app_and_https_does(bool https)
+    {
+        // The agent's own HTTP/1.1 client carries plain OTLP/HTTP; HttpClient is for TLS, proxies
+        // and gRPC. The console app makes no HTTP call of its own.
+        await using var receiver = https
+            ? await OtlpReceiver.StartAsync(new OtlpReceiverOptions { ServerCertificate = _certificates.Server })
+            : await OtlpReceiver.StartAsync();
+        var environment = https ? Environment(receiver, false, ("OTEL_EXPORTER_OTLP_CERTIFICATE", _certificates.AuthorityPem)) : Environment(receiver, false);
+        using var process = TestProcess.StartDotnet(RepoPaths.TestAppDll(ConsoleApp), environment, ["wait", "3"]);
+        await process.WaitForOutputAsync("waiting for a signal", Timeout);
+
+        var spans = await receiver.WaitForSpansAsync(s => s.Count >= 6, Timeout);
+        Assert.Equal(6, spans.Count);
+        Assert.Equal("TraceAgent-Exporter-Dotnet/0.1.0", Assert.Single(receiver.Requests).Header("user-agent"));
+        var mapped = File.ReadAllLines($"/proc/{process.Id}/maps").Any(l => l.EndsWith("/System.Net.Http.dll", StringComparison.Ordinal));
+        Assert.Equal(https, mapped);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
     public async Task Partial_success_counts_the_rejected_spans_as_lost_and_logs_the_message_once(bool grpc)
     {
         await using var receiver = await OtlpReceiver.StartAsync();

@@ -27,13 +27,11 @@ internal sealed class OtlpExporter<T> : IExporter<T>
     /// </summary>
     public const int MaxRequestBytes = 4 * 1024 * 1024;
 
-    private static readonly MediaTypeHeaderValue ProtobufType = new("application/x-protobuf");
-    private static readonly MediaTypeHeaderValue GrpcType = new("application/grpc");
-
     private readonly OtlpExporterSettings _settings;
     private readonly ExportTlsState _tls;
     private readonly Action<ProtoWriter, IReadOnlyList<T>> _encode;
     private readonly ProtoWriter _writer = new();
+    private readonly byte[] _readBuffer = new byte[4096];
     private readonly Uri _uri;
     private readonly string _shownUri;
     private readonly string _signal;
@@ -41,6 +39,8 @@ internal sealed class OtlpExporter<T> : IExporter<T>
     private readonly bool _customUserAgent;
     private readonly int _maxRequestBytes;
     private HttpClient? _client;
+    private PlainHttpClient? _plain;
+    private bool _plainChecked;
     private MemoryStream? _compressed;
     private int _lastFailureStatus = -1;
     private string? _lastPartialMessage;
@@ -211,6 +211,53 @@ internal sealed class OtlpExporter<T> : IExporter<T>
 
     private Answer SendOnce(Body body, TimeSpan timeout, CancellationToken cancellationToken)
     {
+        if (!_plainChecked)
+        {
+            _plainChecked = true;
+            if (PlainHttpClient.CanSend(_uri, _settings.Protocol == OtlpProtocol.Grpc))
+            {
+                _plain = new PlainHttpClient(_uri, "application/x-protobuf", _settings.Gzip ? "gzip" : null, _customUserAgent ? null : ExportHttp.UserAgentText, _settings.Headers, ExportHttp.ConnectTimeoutMilliseconds(_settings.TimeoutMilliseconds));
+            }
+        }
+
+        // Kept apart: a process exporting to a plain-HTTP collector never loads HttpClient.
+        return _plain is not null ? SendPlain(_plain, body, timeout, cancellationToken) : SendWithHttpClient(body, timeout, cancellationToken);
+    }
+
+    private Answer SendPlain(PlainHttpClient client, Body body, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var answer = client.Post(body.Prefix, body.Payload.Span, timeout, cancellationToken);
+            if (!answer.Complete && answer.Status is >= 200 and < 300)
+            {
+                // Too large to read: the status decides, as it does through HttpClient.
+                return Answer.Ok(0, string.Empty);
+            }
+
+            return HttpOutcome(answer.Status, answer.ContentType, RetryAfter(answer.RetryAfter), answer.Body);
+        }
+        catch (TimeoutException)
+        {
+            return TimedOut();
+        }
+        catch (OperationCanceledException)
+        {
+            return new Answer(Outcome.Permanent, null, "shutting down");
+        }
+        catch (Exception ex) when (ex is System.Net.Sockets.SocketException or IOException or ObjectDisposedException)
+        {
+            return new Answer(Outcome.Retryable, null, ex.Message);
+        }
+    }
+
+    // The configured timeout, not what was left of the deadline: the same failure must read the
+    // same every time to be logged once, not once per batch.
+    private Answer TimedOut() =>
+        new(Outcome.Retryable, null, string.Create(CultureInfo.InvariantCulture, $"no answer within the export timeout ({_settings.TimeoutMilliseconds} ms)"));
+
+    private Answer SendWithHttpClient(Body body, TimeSpan timeout, CancellationToken cancellationToken)
+    {
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         cts.CancelAfter(timeout);
         using var request = new HttpRequestMessage(HttpMethod.Post, _uri);
@@ -219,7 +266,7 @@ internal sealed class OtlpExporter<T> : IExporter<T>
         {
             request.Version = HttpVersion.Version20;
             request.VersionPolicy = HttpVersionPolicy.RequestVersionExact;
-            content.Headers.ContentType = GrpcType;
+            content.Headers.ContentType = new MediaTypeHeaderValue("application/grpc");
             request.Headers.TryAddWithoutValidation("te", "trailers");
 
             // The server may give up when the client will: milliseconds, at most 8 digits.
@@ -231,7 +278,7 @@ internal sealed class OtlpExporter<T> : IExporter<T>
         }
         else
         {
-            content.Headers.ContentType = ProtobufType;
+            content.Headers.ContentType = new MediaTypeHeaderValue("application/x-protobuf");
             if (_settings.Gzip)
             {
                 content.Headers.ContentEncoding.Add("gzip");
@@ -255,18 +302,21 @@ internal sealed class OtlpExporter<T> : IExporter<T>
         {
             using (Suppression.Begin())
             {
-                // Synchronous HttpClient.Send speaks HTTP/1.1 only; gRPC needs HTTP/2. This runs
-                // on the exporter's own thread, so blocking on the task costs nothing else.
-                using var response = Client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cts.Token).GetAwaiter().GetResult();
-                var complete = OtlpResponse.TryReadBody(response, cts.Token, out var answer);
-                return _settings.Protocol == OtlpProtocol.Grpc ? GrpcOutcome(response, answer, complete) : HttpOutcome(response, answer);
+                // Synchronous where the runtime allows it (HTTP/1.1: TLS or a proxy); gRPC needs
+                // HTTP/2, which it sends asynchronously only, and the export thread waits for it.
+                var grpc = _settings.Protocol == OtlpProtocol.Grpc;
+                using var response = grpc
+                    ? Client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cts.Token).GetAwaiter().GetResult()
+                    : Client.Send(request, HttpCompletionOption.ResponseHeadersRead, cts.Token);
+                var complete = OtlpResponse.TryReadBody(response, synchronous: !grpc, _readBuffer, cts.Token, out var answer);
+                return grpc
+                    ? GrpcOutcome(response, answer, complete)
+                    : HttpOutcome((int)response.StatusCode, response.Content.Headers.ContentType?.MediaType, RetryAfter(response), answer);
             }
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
-            // The configured timeout, not what was left of the deadline: the same failure must read
-            // the same every time to be logged once, not once per batch.
-            return new Answer(Outcome.Retryable, null, string.Create(CultureInfo.InvariantCulture, $"no answer within the export timeout ({_settings.TimeoutMilliseconds} ms)"));
+            return TimedOut();
         }
         catch (OperationCanceledException)
         {
@@ -316,13 +366,11 @@ internal sealed class OtlpExporter<T> : IExporter<T>
         return ex;
     }
 
-    private static Answer HttpOutcome(HttpResponseMessage response, byte[] body)
+    private static Answer HttpOutcome(int code, string? type, TimeSpan? retryAfter, byte[] body)
     {
-        var code = (int)response.StatusCode;
         if (code is >= 200 and < 300)
         {
             // The body is an Export*ServiceResponse; JSON (which the agent never asks for) is not read.
-            var type = response.Content.Headers.ContentType?.MediaType;
             if (type is null || type.Contains("protobuf", StringComparison.OrdinalIgnoreCase))
             {
                 if (OtlpResponse.TryReadPartialSuccess(body, out var rejected, out var message))
@@ -336,7 +384,7 @@ internal sealed class OtlpExporter<T> : IExporter<T>
 
         // OTLP/HTTP: 429, 502, 503 and 504 are retryable; every other failure is not.
         var retryable = code is 429 or 502 or 503 or 504;
-        return new Answer(retryable ? Outcome.Retryable : Outcome.Permanent, RetryAfter(response), string.Create(CultureInfo.InvariantCulture, $"HTTP {code}"));
+        return new Answer(retryable ? Outcome.Retryable : Outcome.Permanent, retryAfter, string.Create(CultureInfo.InvariantCulture, $"HTTP {code}"));
     }
 
     private static Answer GrpcOutcome(HttpResponseMessage response, byte[] body, bool complete)
@@ -400,6 +448,29 @@ internal sealed class OtlpExporter<T> : IExporter<T>
     private static string? Header(HttpHeaders headers, string name) =>
         headers.TryGetValues(name, out var values) ? values.FirstOrDefault() : null;
 
+    /// <summary>Retry-After as a plain-HTTP answer carries it: seconds, or an HTTP date (RFC 9110).</summary>
+    internal static TimeSpan? RetryAfter(string? value)
+    {
+        value = value?.Trim();
+        if (string.IsNullOrEmpty(value))
+        {
+            return null;
+        }
+
+        if (long.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var seconds))
+        {
+            return TimeSpan.FromSeconds(Math.Min(seconds, 86_400));
+        }
+
+        if (DateTimeOffset.TryParseExact(value, "r", CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var date))
+        {
+            var wait = date - DateTimeOffset.UtcNow;
+            return wait > TimeSpan.Zero ? wait : TimeSpan.Zero;
+        }
+
+        return null;
+    }
+
     private static TimeSpan? RetryAfter(HttpResponseMessage response)
     {
         var retryAfter = response.Headers.RetryAfter;
@@ -447,7 +518,17 @@ internal sealed class OtlpExporter<T> : IExporter<T>
         return new Body(prefix, payload);
     }
 
-    public void Dispose() => _client?.Dispose();
+    public void Dispose()
+    {
+        _plain?.Dispose();
+        if (_client is not null)
+        {
+            DisposeClient();
+        }
+    }
+
+    // Apart, so that disposing an exporter that never made an HttpClient does not load it.
+    private void DisposeClient() => _client!.Dispose();
 
     /// <summary>A request body: an optional prefix, then the payload, both sent as they are.</summary>
     private readonly record struct Body(byte[]? Prefix, ReadOnlyMemory<byte> Payload)

@@ -11,8 +11,16 @@ namespace TraceAgent.Export.Transport;
 /// </summary>
 internal static class ExportHttp
 {
+    private static ProductInfoHeaderValue? s_userAgent;
+
     /// <summary>Sent on every export request, as the OTLP exporter specification recommends.</summary>
-    public static readonly ProductInfoHeaderValue UserAgent = new("TraceAgent-Exporter-Dotnet", ResourceBuilder.AgentVersion);
+    public static string UserAgentText { get; } = "TraceAgent-Exporter-Dotnet/" + ResourceBuilder.AgentVersion;
+
+    /// <summary><see cref="UserAgentText"/> for HttpClient; made when first asked for, so that a process that sends without HttpClient does not load it.</summary>
+    public static ProductInfoHeaderValue UserAgent => s_userAgent ??= new("TraceAgent-Exporter-Dotnet", ResourceBuilder.AgentVersion);
+
+    /// <summary>A connection is given at most 5 s, or the export timeout when that is shorter.</summary>
+    public static int ConnectTimeoutMilliseconds(int timeoutMilliseconds) => Math.Min(timeoutMilliseconds, 5000);
 
     public static HttpClient CreateClient(int timeoutMilliseconds, ExportTlsState tls)
     {
@@ -24,7 +32,7 @@ internal static class ExportHttp
             // Nor be counted in the app's own HttpClient metrics.
             MeterFactory = Metrics.AgentMeterFactory.Instance,
             PooledConnectionLifetime = TimeSpan.FromMinutes(2),
-            ConnectTimeout = TimeSpan.FromMilliseconds(Math.Min(timeoutMilliseconds, 5000)),
+            ConnectTimeout = TimeSpan.FromMilliseconds(ConnectTimeoutMilliseconds(timeoutMilliseconds)),
 
             // HTTPS_PROXY, HTTP_PROXY, ALL_PROXY and NO_PROXY (either case), as the runtime reads
             // them for every HttpClient of the process (HttpClient.DefaultProxy).

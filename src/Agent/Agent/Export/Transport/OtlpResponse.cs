@@ -13,29 +13,34 @@ internal static class OtlpResponse
     public const int MaxKeptBytes = 64 * 1024;
     public const int MaxReadBytes = 1024 * 1024;
 
-    /// <summary>The body's first bytes (up to <see cref="MaxKeptBytes"/>); false when it is larger than <see cref="MaxReadBytes"/>.</summary>
-    public static bool TryReadBody(HttpResponseMessage response, CancellationToken cancellationToken, out byte[] body)
+    /// <summary>
+    /// The body's first bytes (up to <see cref="MaxKeptBytes"/>); false when it is larger than
+    /// <see cref="MaxReadBytes"/>. <paramref name="buffer"/> is the caller's, reused from answer to
+    /// answer; an empty answer (the usual OTLP/HTTP success) allocates nothing. Synchronous reads for
+    /// an answer received by a synchronous send (HTTP/1.1), so that no thread-pool thread is woken.
+    /// </summary>
+    public static bool TryReadBody(HttpResponseMessage response, bool synchronous, byte[] buffer, CancellationToken cancellationToken, out byte[] body)
     {
-        using var stream = response.Content.ReadAsStreamAsync(cancellationToken).GetAwaiter().GetResult();
-        var kept = new MemoryStream();
-        var buffer = new byte[16 * 1024];
+        using var stream = synchronous ? response.Content.ReadAsStream(cancellationToken) : response.Content.ReadAsStreamAsync(cancellationToken).GetAwaiter().GetResult();
+        MemoryStream? kept = null;
         var total = 0;
         while (true)
         {
-            var read = stream.ReadAsync(buffer.AsMemory(), cancellationToken).AsTask().GetAwaiter().GetResult();
+            var read = synchronous ? stream.Read(buffer) : stream.ReadAsync(buffer.AsMemory(), cancellationToken).AsTask().GetAwaiter().GetResult();
             if (read == 0)
             {
-                body = kept.ToArray();
+                body = kept?.ToArray() ?? [];
                 return true;
             }
 
             total += read;
             if (total > MaxReadBytes)
             {
-                body = kept.ToArray();
+                body = kept?.ToArray() ?? [];
                 return false;
             }
 
+            kept ??= new MemoryStream();
             var keep = Math.Min(read, MaxKeptBytes - (int)kept.Length);
             if (keep > 0)
             {
