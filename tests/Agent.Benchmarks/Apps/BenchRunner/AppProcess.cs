@@ -33,6 +33,7 @@ internal sealed partial class AppProcess : IDisposable
     public static AppProcess Start(string app, IReadOnlyDictionary<string, string> environment, IEnumerable<string>? arguments = null, bool web = true, bool input = false)
     {
         int port = web ? FreePort() : 0;
+        app = Path.GetFullPath(app);
         bool dll = app.EndsWith(".dll", StringComparison.Ordinal);
         var info = new ProcessStartInfo(dll ? "dotnet" : app)
         {
@@ -40,6 +41,11 @@ internal sealed partial class AppProcess : IDisposable
             RedirectStandardError = true,
             RedirectStandardOutput = true,
             RedirectStandardInput = input,
+
+            // Run from the app's own folder, as a deployed app is: an ASP.NET Core host watches its
+            // content root (the working directory) for configuration changes, and the repository,
+            // with builds writing into it, kept that watcher's thread busy in every configuration.
+            WorkingDirectory = Path.GetDirectoryName(app) ?? Environment.CurrentDirectory,
         };
         if (dll)
         {
