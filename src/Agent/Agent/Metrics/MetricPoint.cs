@@ -9,6 +9,12 @@ namespace TraceAgent.Metrics;
 /// </summary>
 internal sealed class MetricPoint
 {
+    // Not Array.Empty: its instantiation over the agent's own struct is in no ReadyToRun image, and
+    // every process JIT-compiled it at start.
+#pragma warning disable CA1825 // Avoid zero-length array allocations: one, shared
+    private static readonly CollectedExemplar[] NoExemplars = new CollectedExemplar[0];
+#pragma warning restore CA1825
+
     private readonly long[]? _buckets;
     private readonly ExemplarReservoir? _exemplars;
     private long _long;
@@ -58,7 +64,7 @@ internal sealed class MetricPoint
 
     public double CollectedMax { get; set; }
 
-    public CollectedExemplar[] CollectedExemplars { get; } = [];
+    public CollectedExemplar[] CollectedExemplars { get; } = NoExemplars;
 
     public int CollectedExemplarCount { get; set; }
 

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Diagnostics.CodeAnalysis;
-using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 
 namespace TraceAgent.Propagation;
 
@@ -42,22 +43,50 @@ public static class TraceParent
         TryParseText(value, out traceId, out parentId, out flags);
 
     // The same rules on UTF-8 bytes, for carriers whose values are bytes (Kafka headers): no string
-    // is made. A byte outside ASCII is never a hex digit, '-' or OWS, so it fails as it would as text.
+    // is made. The bytes are widened on the stack and read by the one parser; the ids returned are
+    // the same positions of the bytes. A byte outside ASCII becomes a Latin-1 character, never a
+    // hex digit, '-' or OWS, so it fails as it would as text.
     public static bool TryParse(
         ReadOnlySpan<byte> value,
         out ReadOnlySpan<byte> traceId,
         out ReadOnlySpan<byte> parentId,
-        out byte flags) =>
-        TryParseText(value, out traceId, out parentId, out flags);
-
-    // One parser for UTF-16 and UTF-8: the JIT compiles it once per element type, with the
-    // conversions below reduced to plain loads.
-    private static bool TryParseText<T>(
-        ReadOnlySpan<T> value,
-        out ReadOnlySpan<T> traceId,
-        out ReadOnlySpan<T> parentId,
         out byte flags)
-        where T : unmanaged, IBinaryInteger<T>
+    {
+        traceId = default;
+        parentId = default;
+        flags = 0;
+        if (value.Length > MaxLength)
+        {
+            return false;
+        }
+
+        Span<char> text = stackalloc char[value.Length];
+        for (int i = 0; i < value.Length; i++)
+        {
+            text[i] = (char)value[i];
+        }
+
+        if (!TryParseText(text, out var traceText, out var parentText, out flags))
+        {
+            return false;
+        }
+
+        traceId = value.Slice(OffsetIn(text, traceText), traceText.Length);
+        parentId = value.Slice(OffsetIn(text, parentText), parentText.Length);
+        return true;
+    }
+
+    private static int OffsetIn(ReadOnlySpan<char> whole, ReadOnlySpan<char> part) =>
+        (int)(Unsafe.ByteOffset(ref MemoryMarshal.GetReference(whole), ref MemoryMarshal.GetReference(part)) / sizeof(char));
+
+    // The one parser, for UTF-16 and (widened) UTF-8. Not generic over the element type: the
+    // ReadyToRun image held no code for such a parser's instantiation over char, so every process
+    // JIT-compiled it, at tier 0 first, on the request path of its first seconds.
+    private static bool TryParseText(
+        ReadOnlySpan<char> value,
+        out ReadOnlySpan<char> traceId,
+        out ReadOnlySpan<char> parentId,
+        out byte flags)
     {
         traceId = default;
         parentId = default;
@@ -73,9 +102,9 @@ public static class TraceParent
             return false;
         }
 
-        char v0 = At(value, 0);
-        char v1 = At(value, 1);
-        if (!LowerHex.IsDigit(v0) || !LowerHex.IsDigit(v1) || At(value, 2) != '-')
+        char v0 = value[0];
+        char v1 = value[1];
+        if (!LowerHex.IsDigit(v0) || !LowerHex.IsDigit(v1) || value[2] != '-')
         {
             return false;
         }
@@ -87,20 +116,20 @@ public static class TraceParent
         }
 
         bool isVersion0 = v0 == '0' && v1 == '0';
-        if (isVersion0 ? value.Length != Version0Length : value.Length > Version0Length && At(value, Version0Length) != '-')
+        if (isVersion0 ? value.Length != Version0Length : value.Length > Version0Length && value[Version0Length] != '-')
         {
             return false;
         }
 
-        if (At(value, ParentIdOffset - 1) != '-' || At(value, FlagsOffset - 1) != '-')
+        if (value[ParentIdOffset - 1] != '-' || value[FlagsOffset - 1] != '-')
         {
             return false;
         }
 
-        ReadOnlySpan<T> trace = value.Slice(TraceIdOffset, 32);
-        ReadOnlySpan<T> parent = value.Slice(ParentIdOffset, 16);
-        char f0 = At(value, FlagsOffset);
-        char f1 = At(value, FlagsOffset + 1);
+        ReadOnlySpan<char> trace = value.Slice(TraceIdOffset, 32);
+        ReadOnlySpan<char> parent = value.Slice(ParentIdOffset, 16);
+        char f0 = value[FlagsOffset];
+        char f1 = value[FlagsOffset + 1];
         if (!IsValidId(trace) || !IsValidId(parent) || !LowerHex.IsDigit(f0) || !LowerHex.IsDigit(f1))
         {
             return false;
@@ -148,26 +177,37 @@ public static class TraceParent
 
     // The same header as UTF-8 bytes into the first Version0Length bytes of destination, for
     // carriers whose values are bytes (Kafka headers): no string is made.
-    public static void Format(ActivityTraceId traceId, ActivitySpanId spanId, byte flags, Span<byte> destination) =>
-        FormatText(traceId.ToHexString(), spanId.ToHexString(), flags, destination);
+    public static void Format(ActivityTraceId traceId, ActivitySpanId spanId, byte flags, Span<byte> destination)
+    {
+        if (destination.Length < Version0Length)
+        {
+            throw new ArgumentException("traceparent needs 55 bytes of room");
+        }
 
-    private static void FormatText<T>(ReadOnlySpan<char> traceId, ReadOnlySpan<char> spanId, byte flags, Span<T> destination)
-        where T : unmanaged, IBinaryInteger<T>
+        Span<char> text = stackalloc char[Version0Length];
+        FormatText(traceId.ToHexString(), spanId.ToHexString(), flags, text);
+        for (int i = 0; i < Version0Length; i++)
+        {
+            destination[i] = (byte)text[i];
+        }
+    }
+
+    private static void FormatText(ReadOnlySpan<char> traceId, ReadOnlySpan<char> spanId, byte flags, Span<char> destination)
     {
         if (traceId.Length != 32 || spanId.Length != 16 || destination.Length < Version0Length)
         {
             throw new ArgumentException("traceparent needs a 32-character trace id, a 16-character span id and 55 characters of room");
         }
 
-        destination[0] = T.CreateTruncating('0');
-        destination[1] = T.CreateTruncating('0');
-        destination[2] = T.CreateTruncating('-');
-        Copy(traceId, destination.Slice(TraceIdOffset, 32));
-        destination[ParentIdOffset - 1] = T.CreateTruncating('-');
-        Copy(spanId, destination.Slice(ParentIdOffset, 16));
-        destination[FlagsOffset - 1] = T.CreateTruncating('-');
-        destination[FlagsOffset] = T.CreateTruncating('0');
-        destination[FlagsOffset + 1] = T.CreateTruncating(LowerHex.Digit((byte)(flags & KnownFlags)));
+        destination[0] = '0';
+        destination[1] = '0';
+        destination[2] = '-';
+        traceId.CopyTo(destination.Slice(TraceIdOffset, 32));
+        destination[ParentIdOffset - 1] = '-';
+        spanId.CopyTo(destination.Slice(ParentIdOffset, 16));
+        destination[FlagsOffset - 1] = '-';
+        destination[FlagsOffset] = '0';
+        destination[FlagsOffset + 1] = LowerHex.Digit((byte)(flags & KnownFlags));
     }
 
     public static string Format(ReadOnlySpan<char> traceId, ReadOnlySpan<char> spanId, bool sampled) =>
@@ -200,18 +240,12 @@ public static class TraceParent
         return Format(activity.TraceId, activity.SpanId, flags);
     }
 
-    // An element as a character; a UTF-8 byte above 0x7f becomes a Latin-1 character, which no
-    // check here accepts, as the UTF-16 text of that byte sequence would not be accepted either.
-    private static char At<T>(ReadOnlySpan<T> value, int index)
-        where T : unmanaged, IBinaryInteger<T> => (char)ushort.CreateTruncating(value[index]);
-
-    private static bool IsValidId<T>(ReadOnlySpan<T> value)
-        where T : unmanaged, IBinaryInteger<T>
+    private static bool IsValidId(ReadOnlySpan<char> value)
     {
         bool nonZero = false;
         for (int i = 0; i < value.Length; i++)
         {
-            char c = At(value, i);
+            char c = value[i];
             if (!LowerHex.IsDigit(c))
             {
                 return false;
@@ -223,30 +257,20 @@ public static class TraceParent
         return nonZero;
     }
 
-    private static ReadOnlySpan<T> TrimOws<T>(ReadOnlySpan<T> value)
-        where T : unmanaged, IBinaryInteger<T>
+    private static ReadOnlySpan<char> TrimOws(ReadOnlySpan<char> value)
     {
         int start = 0;
         int end = value.Length;
-        while (start < end && Whitespace.IsOws(At(value, start)))
+        while (start < end && Whitespace.IsOws(value[start]))
         {
             start++;
         }
 
-        while (end > start && Whitespace.IsOws(At(value, end - 1)))
+        while (end > start && Whitespace.IsOws(value[end - 1]))
         {
             end--;
         }
 
         return value[start..end];
-    }
-
-    private static void Copy<T>(ReadOnlySpan<char> source, Span<T> destination)
-        where T : unmanaged, IBinaryInteger<T>
-    {
-        for (int i = 0; i < source.Length; i++)
-        {
-            destination[i] = T.CreateTruncating(source[i]);
-        }
     }
 }

@@ -83,7 +83,7 @@ public sealed class SamplingPolicy : IDisposable
         }
         else
         {
-            (decision, reason) = DecideNewRoot(parameters, _rules.Length > 0 && options.Kind == ActivityKind.Consumer ? TopicOf(options.Tags) : null);
+            decision = DecideNewRoot(parameters, _rules.Length > 0 && options.Kind == ActivityKind.Consumer ? TopicOf(options.Tags) : null, out reason);
         }
 
         if (!ReferenceEquals(decision.TraceState, options.TraceState))
@@ -113,7 +113,7 @@ public sealed class SamplingPolicy : IDisposable
         }
 
         var parameters = new SamplingParameters(default, activity.TraceId, activity.TraceStateString, activity.OperationName, activity.Kind, activity.Source, null);
-        var (decision, reason) = DecideNewRoot(parameters, path ?? string.Empty);
+        var decision = DecideNewRoot(parameters, path ?? string.Empty, out var reason);
         if (!ReferenceEquals(decision.TraceState, activity.TraceStateString))
         {
             activity.TraceStateString = decision.TraceState;
@@ -140,19 +140,20 @@ public sealed class SamplingPolicy : IDisposable
         }
     }
 
-    private (SamplingDecision Decision, string Reason) DecideNewRoot(in SamplingParameters parameters, string? ruleText)
+    // The reason as an out parameter, not in a tuple: a ValueTuple over the agent's own struct is
+    // an instantiation no ReadyToRun image holds, JIT-compiled in every process.
+    private SamplingDecision DecideNewRoot(in SamplingParameters parameters, string? ruleText, out string reason)
     {
         var rule = ruleText is null ? -1 : MatchRule(ruleText);
-        var (decision, reason) = rule >= 0
-            ? (_rules[rule].Sampler.ShouldSample(parameters), "rule")
-            : (_sampler.ShouldSample(parameters), "ratio");
+        reason = rule >= 0 ? "rule" : "ratio";
+        var decision = rule >= 0 ? _rules[rule].Sampler.ShouldSample(parameters) : _sampler.ShouldSample(parameters);
         if (decision.Sampled && _rateLimit is not null && !_rateLimit.TryAcquire())
         {
             // Not kept after all: no threshold may claim it was (consistent sampling specification).
             decision = new SamplingDecision(false, OtelTraceState.WithThreshold(decision.TraceState, null));
         }
 
-        return (decision, reason);
+        return decision;
     }
 
     private int MatchRule(string text)
