@@ -241,9 +241,9 @@ internal sealed unsafe class ConsumerShims
             activity.SetCustomProperty(PreviousProperty, previous);
         }
 
-        foreach (var item in baggage)
+        for (int i = 0; i < baggage.Count; i++)
         {
-            activity.AddBaggage(item.Key, item.Value);
+            activity.AddBaggage(baggage[i].Key, baggage[i].Value);
         }
 
         // Left current on purpose: the app handles the message under this span (see the class comment).

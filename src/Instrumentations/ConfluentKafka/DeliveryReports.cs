@@ -20,10 +20,10 @@ internal sealed unsafe class DeliveryReports(KafkaTracing tracing)
     public int InFlightCount => _inFlight.Count;
 
     /// <summary>Swaps the message's opaque for a new token that finds this span at delivery; returns the token.</summary>
-    public nint Track(Activity? activity, nint* opaqueSlot, nint rk, uint written, List<NativeHeader>? appHeaders)
+    public nint Track(Activity? activity, nint* opaqueSlot, nint rk, uint written, List<NativeHeader>? appHeaders, bool partitionTagged)
     {
         nint token = (nint)Interlocked.Add(ref s_nextToken, 2);
-        _inFlight[token] = new InFlight(activity, *opaqueSlot, rk, written, appHeaders);
+        _inFlight[token] = new InFlight(activity, *opaqueSlot, rk, written, appHeaders, partitionTagged);
         *opaqueSlot = token;
         return token;
     }
@@ -59,7 +59,16 @@ internal sealed unsafe class DeliveryReports(KafkaTracing tracing)
         {
             if (m->Partition >= 0)
             {
-                activity.SetTag(KafkaSemantics.PartitionId, KafkaSemantics.Partition(m->Partition));
+                // Produce to a topic (no partition given, the common case) started the span without the
+                // tag: adding it skips SetTag's search of the span's tags for one to replace.
+                if (inFlight.PartitionTagged)
+                {
+                    activity.SetTag(KafkaSemantics.PartitionId, KafkaSemantics.Partition(m->Partition));
+                }
+                else
+                {
+                    activity.AddTag(KafkaSemantics.PartitionId, KafkaSemantics.Partition(m->Partition));
+                }
             }
 
             if (m->Err == 0)
@@ -98,6 +107,9 @@ internal sealed unsafe class DeliveryReports(KafkaTracing tracing)
         }
     }
 
-    /// <summary>A span waiting for its delivery report; <c>Written</c> has a bit per propagator field the agent wrote.</summary>
-    private sealed record InFlight(Activity? Activity, nint Opaque, nint Handle, uint Written, List<NativeHeader>? AppHeaders);
+    /// <summary>
+    /// A span waiting for its delivery report; <c>Written</c> has a bit per propagator field the agent
+    /// wrote, <c>PartitionTagged</c> whether the span started with a partition tag (the app chose one).
+    /// </summary>
+    private sealed record InFlight(Activity? Activity, nint Opaque, nint Handle, uint Written, List<NativeHeader>? AppHeaders, bool PartitionTagged);
 }

@@ -148,7 +148,7 @@ internal sealed unsafe class ProducerShims
             // report ends the span and undoes the header changes before Confluent sees it.
             if ((activity is not null || injected) && arguments.OpaqueSlot is not null && client.TracksDelivery)
             {
-                scope.Token = _deliveries.Track(activity, arguments.OpaqueSlot, rk, written, appHeaders);
+                scope.Token = _deliveries.Track(activity, arguments.OpaqueSlot, rk, written, appHeaders, arguments.Partition >= 0);
             }
         }
         finally
