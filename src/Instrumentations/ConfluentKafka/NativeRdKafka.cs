@@ -12,20 +12,18 @@ namespace TraceAgent.Instrumentation.ConfluentKafka;
 /// with NativeLibrary against the Confluent.Kafka assembly, the same probing (deps.json, resolvers)
 /// its DllImport used, so the loader hands back the module already in the process. A version check
 /// against Confluent's own delegate guards against a mismatch. Unmanaged function pointers keep each
-/// call free of delegate marshalling. The header functions, called for every message, also skip the
-/// GC transition (SuppressGCTransition): they only walk or extend an in-memory list (malloc at most),
-/// never block on I/O and never call back into managed code, which is what that requires.
+/// call free of delegate marshalling.
 /// </summary>
 internal sealed unsafe class NativeRdKafka
 {
     public const int ErrNoEnt = -156; // RD_KAFKA_RESP_ERR__NOENT
 
-    private readonly delegate* unmanaged[Cdecl, SuppressGCTransition]<nint, nint> _headersNew;
+    private readonly delegate* unmanaged[Cdecl]<nint, nint> _headersNew;
     private readonly delegate* unmanaged[Cdecl]<nint, void> _headersDestroy;
-    private readonly delegate* unmanaged[Cdecl, SuppressGCTransition]<nint, byte*, nint, byte*, nint, int> _headerAdd;
-    private readonly delegate* unmanaged[Cdecl, SuppressGCTransition]<nint, byte*, int> _headerRemove;
-    private readonly delegate* unmanaged[Cdecl, SuppressGCTransition]<nint, nuint, byte**, byte**, nuint*, int> _headerGetAll;
-    private readonly delegate* unmanaged[Cdecl, SuppressGCTransition]<nint, nint*, int> _messageHeaders;
+    private readonly delegate* unmanaged[Cdecl]<nint, byte*, nint, byte*, nint, int> _headerAdd;
+    private readonly delegate* unmanaged[Cdecl]<nint, byte*, int> _headerRemove;
+    private readonly delegate* unmanaged[Cdecl]<nint, nuint, byte**, byte**, nuint*, int> _headerGetAll;
+    private readonly delegate* unmanaged[Cdecl]<nint, nint*, int> _messageHeaders;
     private readonly delegate* unmanaged[Cdecl]<nint, byte*> _topicName;
     private readonly delegate* unmanaged[Cdecl]<nint, byte*> _name;
     private readonly delegate* unmanaged[Cdecl]<nint, byte*, byte*, nuint*, int> _confGet;
@@ -33,12 +31,12 @@ internal sealed unsafe class NativeRdKafka
 
     private NativeRdKafka(nint library)
     {
-        _headersNew = (delegate* unmanaged[Cdecl, SuppressGCTransition]<nint, nint>)NativeLibrary.GetExport(library, "rd_kafka_headers_new");
+        _headersNew = (delegate* unmanaged[Cdecl]<nint, nint>)NativeLibrary.GetExport(library, "rd_kafka_headers_new");
         _headersDestroy = (delegate* unmanaged[Cdecl]<nint, void>)NativeLibrary.GetExport(library, "rd_kafka_headers_destroy");
-        _headerAdd = (delegate* unmanaged[Cdecl, SuppressGCTransition]<nint, byte*, nint, byte*, nint, int>)NativeLibrary.GetExport(library, "rd_kafka_header_add");
-        _headerRemove = (delegate* unmanaged[Cdecl, SuppressGCTransition]<nint, byte*, int>)NativeLibrary.GetExport(library, "rd_kafka_header_remove");
-        _headerGetAll = (delegate* unmanaged[Cdecl, SuppressGCTransition]<nint, nuint, byte**, byte**, nuint*, int>)NativeLibrary.GetExport(library, "rd_kafka_header_get_all");
-        _messageHeaders = (delegate* unmanaged[Cdecl, SuppressGCTransition]<nint, nint*, int>)NativeLibrary.GetExport(library, "rd_kafka_message_headers");
+        _headerAdd = (delegate* unmanaged[Cdecl]<nint, byte*, nint, byte*, nint, int>)NativeLibrary.GetExport(library, "rd_kafka_header_add");
+        _headerRemove = (delegate* unmanaged[Cdecl]<nint, byte*, int>)NativeLibrary.GetExport(library, "rd_kafka_header_remove");
+        _headerGetAll = (delegate* unmanaged[Cdecl]<nint, nuint, byte**, byte**, nuint*, int>)NativeLibrary.GetExport(library, "rd_kafka_header_get_all");
+        _messageHeaders = (delegate* unmanaged[Cdecl]<nint, nint*, int>)NativeLibrary.GetExport(library, "rd_kafka_message_headers");
         _topicName = (delegate* unmanaged[Cdecl]<nint, byte*>)NativeLibrary.GetExport(library, "rd_kafka_topic_name");
         _name = (delegate* unmanaged[Cdecl]<nint, byte*>)NativeLibrary.GetExport(library, "rd_kafka_name");
         _confGet = (delegate* unmanaged[Cdecl]<nint, byte*, byte*, nuint*, int>)NativeLibrary.GetExport(library, "rd_kafka_conf_get");
