@@ -40,14 +40,22 @@ internal static class InstrumentationRegistry
 {
     private const string NpgsqlId = NpgsqlInstrumentation.Id;
 
+    // The ActivitySources of the two instrumentations in their own assemblies, spelled once here for
+    // every part of the core that needs them (the span-derived metrics listen to them too) and held
+    // to each assembly's own SourceName constant by InstrumentationRegistryTests.
+    public const string RedisId = "STACKEXCHANGEREDIS";
+    public const string RedisSource = "TraceAgent.StackExchangeRedis";
+    public const string KafkaId = "KAFKA";
+    public const string KafkaSource = "TraceAgent.ConfluentKafka";
+
     public static readonly IReadOnlyList<InstrumentationDescriptor> All =
     [
         new("ASPNETCORE", "Microsoft.AspNetCore.Hosting", "TraceAgent.Instrumentation.AspNetCore", "TraceAgent.Instrumentation.AspNetCore.AspNetCoreInstrumentation", ["Microsoft.AspNetCore"], static s => s.AspNetCore),
         new("HTTPCLIENT", HttpClientInstrumentation.TriggerAssembly, null, typeof(HttpClientInstrumentation).FullName!, [HttpClientInstrumentation.SourceName], static s => s.HttpClient),
         new(NpgsqlId, NpgsqlInstrumentation.TriggerAssembly, null, typeof(NpgsqlInstrumentation).FullName!, [NpgsqlInstrumentation.SourceName], static s => s.Database),
         new("ENTITYFRAMEWORKCORE", EntityFrameworkCoreInstrumentation.TriggerAssembly, null, typeof(EntityFrameworkCoreInstrumentation).FullName!, [EntityFrameworkCoreInstrumentation.SourceName], static s => new EntityFrameworkCoreSettings(s.Database, s.IsInstrumentationEnabled(NpgsqlId))),
-        new("STACKEXCHANGEREDIS", "StackExchange.Redis", "TraceAgent.Instrumentation.StackExchangeRedis", "TraceAgent.Instrumentation.StackExchangeRedis.StackExchangeRedisInstrumentation", ["TraceAgent.StackExchangeRedis"], static s => s.Redis),
-        new("KAFKA", "Confluent.Kafka", "TraceAgent.Instrumentation.ConfluentKafka", "TraceAgent.Instrumentation.ConfluentKafka.KafkaInstrumentation", ["TraceAgent.ConfluentKafka"], static s => s.Kafka),
+        new(RedisId, "StackExchange.Redis", "TraceAgent.Instrumentation.StackExchangeRedis", "TraceAgent.Instrumentation.StackExchangeRedis.StackExchangeRedisInstrumentation", [RedisSource], static s => s.Redis),
+        new(KafkaId, "Confluent.Kafka", "TraceAgent.Instrumentation.ConfluentKafka", "TraceAgent.Instrumentation.ConfluentKafka.KafkaInstrumentation", [KafkaSource], static s => s.Kafka),
 
         // Hosting, not Logging: the instrumentation attaches to hosts as they are built; an app that
         // only makes a LoggerFactory by hand offers no hook (docs/instrumentations/logs.md). It needs

@@ -1,3 +1,5 @@
+using TraceAgent.Instrumentation;
+
 namespace TraceAgent.Metrics;
 
 /// <summary>One metrics instrumentation: its switch id and the meters it turns on.</summary>
@@ -18,8 +20,8 @@ internal static class MetricsInstrumentations
         new("HTTPCLIENT", ["System.Net.Http", "System.Net.NameResolution"], "meters"),
         new("NETRUNTIME", [RuntimeMeter], "meter"),
         new("NPGSQL", ["Npgsql"], "meter"),
-        new("STACKEXCHANGEREDIS", [SpanMetrics.RedisSource], "from spans"),
-        new("KAFKA", [SpanMetrics.KafkaSource], "from spans"),
+        new(InstrumentationRegistry.RedisId, [SpanMetrics.RedisSource], "from spans"),
+        new(InstrumentationRegistry.KafkaId, [SpanMetrics.KafkaSource], "from spans"),
     ];
 
     public static IEnumerable<string> Ids => All.Select(i => i.Id);

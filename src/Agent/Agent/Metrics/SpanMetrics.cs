@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using TraceAgent.Diagnostics;
+using TraceAgent.Instrumentation;
 
 namespace TraceAgent.Metrics;
 
@@ -11,8 +12,8 @@ namespace TraceAgent.Metrics;
 /// </summary>
 internal sealed class SpanMetrics : IDisposable
 {
-    public const string RedisSource = "TraceAgent.StackExchangeRedis";
-    public const string KafkaSource = "TraceAgent.ConfluentKafka";
+    public const string RedisSource = InstrumentationRegistry.RedisSource;
+    public const string KafkaSource = InstrumentationRegistry.KafkaSource;
 
     private static readonly double[] DatabaseBounds = [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10];
 

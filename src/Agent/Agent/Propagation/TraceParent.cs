@@ -52,22 +52,16 @@ public static class TraceParent
         out ReadOnlySpan<byte> parentId,
         out byte flags)
     {
-        traceId = default;
-        parentId = default;
-        flags = 0;
-        if (value.Length > MaxLength)
-        {
-            return false;
-        }
-
-        Span<char> text = stackalloc char[value.Length];
-        for (int i = 0; i < value.Length; i++)
+        // One byte past the limit is enough for the parser to refuse a value that is too long.
+        Span<char> text = stackalloc char[Math.Min(value.Length, MaxLength + 1)];
+        for (int i = 0; i < text.Length; i++)
         {
             text[i] = (char)value[i];
         }
 
         if (!TryParseText(text, out var traceText, out var parentText, out flags))
         {
+            traceId = parentId = default;
             return false;
         }
 

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Reflection;
 using Confluent.Kafka;
 using TraceAgent.Configuration;
 using TraceAgent.Instrumentation.ConfluentKafka;
@@ -14,7 +13,7 @@ public sealed unsafe class KafkaDeliveryReportTests : IDisposable
     private const nint AppOpaque = 0x7f00_1000;
 
     private readonly TestSpans _spans = new();
-    private readonly DeliveryReports _reports = new(Tracing());
+    private readonly DeliveryReports _reports = new(KafkaTestTracing.Create());
 
     public void Dispose() => _spans.Dispose();
 
@@ -88,15 +87,5 @@ public sealed unsafe class KafkaDeliveryReportTests : IDisposable
         }
 
         return values;
-    }
-
-    private static KafkaTracing Tracing()
-    {
-        var library = typeof(Library).Assembly;
-        Library.Load();
-        var librdkafka = library.GetType(KafkaLayout.LibrdkafkaType, throwOnError: true)!;
-        var version = (Delegate)librdkafka.GetField("_version", BindingFlags.NonPublic | BindingFlags.Static)!.GetValue(null)!;
-        var native = NativeRdKafka.Bind(library, version);
-        return new KafkaTracing(native, new KafkaClients(native), AgentPropagator.Create(["tracecontext", "baggage"]), new KafkaSettings(KafkaConsumerMode.Parent, []));
     }
 }

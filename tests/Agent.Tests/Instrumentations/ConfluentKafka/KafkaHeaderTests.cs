@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Reflection;
 using System.Runtime.InteropServices;
 using System.Text;
 using Confluent.Kafka;
@@ -18,7 +17,7 @@ public sealed unsafe class KafkaHeaderTests : IDisposable
     private const string ParentSpanId = "00f067aa0ba902b7";
 
     private readonly TestSpans _spans = new();
-    private readonly KafkaTracing _tracing = Tracing();
+    private readonly KafkaTracing _tracing = KafkaTestTracing.Create();
     private readonly List<nint> _lists = [];
 
     public void Dispose()
@@ -226,15 +225,6 @@ public sealed unsafe class KafkaHeaderTests : IDisposable
     private static ActivityContext Remote(ActivityTraceFlags flags) =>
         new(ActivityTraceId.CreateFromString(TraceId), ActivitySpanId.CreateFromString(ParentSpanId), flags, isRemote: true);
 
-    private static KafkaTracing Tracing()
-    {
-        var library = typeof(Library).Assembly;
-        Library.Load();
-        var librdkafka = library.GetType(KafkaLayout.LibrdkafkaType, throwOnError: true)!;
-        var version = (Delegate)librdkafka.GetField("_version", BindingFlags.NonPublic | BindingFlags.Static)!.GetValue(null)!;
-        var native = NativeRdKafka.Bind(library, version);
-        return new KafkaTracing(native, new KafkaClients(native), AgentPropagator.Create(["tracecontext", "baggage"]), new KafkaSettings(KafkaConsumerMode.Parent, []));
-    }
 
     private nint NewList(KafkaTracing tracing, params (string Name, string Value)[] headers)
     {
