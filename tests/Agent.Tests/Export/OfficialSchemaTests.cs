@@ -164,6 +164,62 @@ public sealed class OfficialSchemaTests : IDisposable
         Assert.Equal(size, Assert.Single(Assert.Single(spans[0].Events).Attributes).Value.StringValue.Length);
     }
 
+    [Theory]
+    [InlineData(39, 'x')]
+    [InlineData(39, '日')]
+    [InlineData(40, '日')]
+    [InlineData(127, 'x')]
+    [InlineData(127, 'é')]
+    [InlineData(128, 'é')]
+    [InlineData(200, 'x')]
+    public void Attributes_whose_bodies_outgrow_a_one_byte_length_keep_their_lengths(int length, char repeated)
+    {
+        // Attributes and their values reserve a one-byte length when the value looks short, and move
+        // their body when it is not (multi-byte text, a long key, a value made into text).
+        var text = new string(repeated, length);
+        var longKey = "key." + new string('k', 120);
+        var activity = _source.StartActivity(text)!;
+        activity.SetTag("value", text);
+        activity.SetTag(longKey, 42);
+        activity.SetTag("as.text", new LongText(text));
+        activity.SetTag("after", true);
+        activity.Stop();
+
+        var span = SingleSpan(EncodeTraces(NoLimits, activity).Request);
+
+        Assert.Equal(text, span.Name);
+        Assert.Equal(text, Attribute(span, "value").StringValue);
+        Assert.Equal(42L, Attribute(span, longKey).IntValue);
+        Assert.Equal("text:" + text, Attribute(span, "as.text").StringValue);
+        Assert.True(Attribute(span, "after").BoolValue);
+    }
+
+    [Fact]
+    public void An_encoder_that_reuses_encoded_attribute_names_writes_the_same_spans()
+    {
+        // The encoder keeps the encoded form of a name seen twice as the same string object; names
+        // made anew for each span are never taken for another.
+        var encoder = new OtlpTraceEncoder([new("service.name", "schema-test")], NoLimits);
+        var writer = new ProtoWriter(16);
+        for (int round = 0; round < 4; round++)
+        {
+            var made = "made." + round.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            var activity = _source.StartActivity("round")!;
+            activity.SetTag("constant.name", round);
+            activity.SetTag(made, "v" + round.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            activity.Stop();
+
+            writer.Reset();
+            encoder.Encode(writer, [activity]);
+            var span = SingleSpan(ExportTraceServiceRequest.Parser.ParseFrom(writer.WrittenSpan.ToArray()));
+
+            Assert.Equal(["constant.name", made], span.Attributes.Select(a => a.Key));
+            Assert.Equal(round, Attribute(span, "constant.name").IntValue);
+            Assert.Equal(activity.TraceId.ToHexString(), Convert.ToHexStringLower(span.TraceId.Span));
+            Assert.Equal(activity.SpanId.ToHexString(), Convert.ToHexStringLower(span.SpanId.Span));
+        }
+    }
+
     [Fact]
     public void Spans_of_several_sources_and_flags_decode_into_their_scopes()
     {
@@ -287,5 +343,10 @@ public sealed class OfficialSchemaTests : IDisposable
                     break;
             }
         }
+    }
+
+    private sealed class LongText(string text)
+    {
+        public override string ToString() => "text:" + text;
     }
 }

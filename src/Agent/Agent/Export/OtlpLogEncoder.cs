@@ -1,5 +1,6 @@
 using TraceAgent.Configuration;
 using TraceAgent.Logs;
+using TraceAgent.Propagation;
 
 namespace TraceAgent.Export;
 
@@ -110,9 +111,9 @@ internal sealed class OtlpLogEncoder
         {
             Span<byte> id = stackalloc byte[16];
             writer.WriteFixed32Field(8, (uint)record.TraceFlags); // flags: the W3C trace flags
-            record.TraceId.CopyTo(id);
+            LowerHex.DecodeId(record.TraceId.ToHexString(), id);
             writer.WriteBytesField(9, id); // trace_id
-            record.SpanId.CopyTo(id[..8]);
+            LowerHex.DecodeId(record.SpanId.ToHexString(), id[..8]);
             writer.WriteBytesField(10, id[..8]); // span_id
         }
 

@@ -1,6 +1,8 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Runtime.CompilerServices;
 using TraceAgent.Configuration;
+using TraceAgent.Propagation;
 
 namespace TraceAgent.Export;
 
@@ -13,6 +15,7 @@ internal sealed class OtlpTraceEncoder
     private readonly byte[] _resource;
     private readonly SpanLimits _limits;
     private readonly Dictionary<ActivitySource, List<Activity>> _byScope = new();
+    private readonly AttributeKeys _keys = new();
 
     public OtlpTraceEncoder(IReadOnlyList<KeyValuePair<string, object>> resource, SpanLimits limits)
     {
@@ -81,9 +84,9 @@ internal sealed class OtlpTraceEncoder
     {
         Span<byte> id = stackalloc byte[16];
         var span = writer.BeginMessage(2); // ScopeSpans.spans = 2
-        activity.TraceId.CopyTo(id);
+        LowerHex.DecodeId(activity.TraceId.ToHexString(), id);
         writer.WriteBytesField(1, id);
-        activity.SpanId.CopyTo(id[..8]);
+        LowerHex.DecodeId(activity.SpanId.ToHexString(), id[..8]);
         writer.WriteBytesField(2, id[..8]);
         var traceState = activity.TraceStateString;
         if (!string.IsNullOrEmpty(traceState))
@@ -93,7 +96,7 @@ internal sealed class OtlpTraceEncoder
 
         if (activity.ParentSpanId != default)
         {
-            activity.ParentSpanId.CopyTo(id[..8]);
+            LowerHex.DecodeId(activity.ParentSpanId.ToHexString(), id[..8]);
             writer.WriteBytesField(4, id[..8]);
         }
 
@@ -139,9 +142,9 @@ internal sealed class OtlpTraceEncoder
             }
 
             var message = writer.BeginMessage(13);
-            link.Context.TraceId.CopyTo(id);
+            LowerHex.DecodeId(link.Context.TraceId.ToHexString(), id);
             writer.WriteBytesField(1, id);
-            link.Context.SpanId.CopyTo(id[..8]);
+            LowerHex.DecodeId(link.Context.SpanId.ToHexString(), id[..8]);
             writer.WriteBytesField(2, id[..8]);
             if (!string.IsNullOrEmpty(link.Context.TraceState))
             {
@@ -192,7 +195,7 @@ internal sealed class OtlpTraceEncoder
                 continue;
             }
 
-            OtlpCommon.WriteKeyValue(writer, field, tag.Key, tag.Value, _limits.AttributeValueLengthLimit);
+            OtlpCommon.WriteKeyValue(writer, field, tag.Key, tag.Value, _limits.AttributeValueLengthLimit, _keys);
             count++;
         }
 
@@ -222,14 +225,40 @@ internal static class OtlpCommon
         return writer.WrittenSpan.ToArray();
     }
 
-    public static void WriteKeyValue(ProtoWriter writer, int field, string key, object value, int? lengthLimit)
+    public static void WriteKeyValue(ProtoWriter writer, int field, string key, object value, int? lengthLimit, AttributeKeys? keys = null)
     {
-        var keyValue = writer.BeginMessage(field);
-        writer.WriteStringField(1, key);
-        var any = writer.BeginMessage(2);
-        WriteAnyValueBody(writer, value, lengthLimit);
-        writer.EndMessage(any);
-        writer.EndMessage(keyValue);
+        // Most attributes are a short key and a short value: one-byte lengths. A long text (a query,
+        // a URL) would make both move, so its KeyValue keeps the four-byte form.
+        if (value is string { Length: >= 40 } or Array)
+        {
+            var keyValue = writer.BeginMessage(field);
+            WriteKey(writer, key, keys);
+            var any = writer.BeginMessage(2);
+            WriteAnyValueBody(writer, value, lengthLimit);
+            writer.EndMessage(any);
+            writer.EndMessage(keyValue);
+        }
+        else
+        {
+            var keyValue = writer.BeginShortMessage(field);
+            WriteKey(writer, key, keys);
+            var any = writer.BeginShortMessage(2);
+            WriteAnyValueBody(writer, value, lengthLimit);
+            writer.EndShortMessage(any);
+            writer.EndShortMessage(keyValue);
+        }
+    }
+
+    private static void WriteKey(ProtoWriter writer, string key, AttributeKeys? keys)
+    {
+        if (keys is null)
+        {
+            writer.WriteStringField(1, key);
+        }
+        else
+        {
+            keys.Write(writer, key);
+        }
     }
 
     // AnyValue: string_value 1, bool_value 2, int_value 3, double_value 4, array_value 5, bytes_value 7.
@@ -309,5 +338,46 @@ internal static class OtlpCommon
         }
 
         return value[..max];
+    }
+}
+
+/// <summary>
+/// KeyValue.key fields already encoded, for the attribute names spans repeat (constants in the
+/// instrumentations, the same string object every time): a direct-mapped table by object identity,
+/// so a lookup neither hashes nor compares text. A name is kept the second time the same string
+/// object is seen, so names made per request (each a new string) never allocate here. Bounded: 256
+/// entries of at most 128 bytes. One per encoder, used by its export thread only.
+/// </summary>
+internal sealed class AttributeKeys
+{
+    private const int Slots = 256;
+    private const int MaxEncodedLength = 128;
+
+    private readonly string?[] _names = new string?[Slots];
+    private readonly byte[]?[] _encoded = new byte[]?[Slots];
+
+    public void Write(ProtoWriter writer, string name)
+    {
+        var slot = RuntimeHelpers.GetHashCode(name) & (Slots - 1);
+        if (!ReferenceEquals(_names[slot], name))
+        {
+            _names[slot] = name;
+            _encoded[slot] = null;
+            writer.WriteStringField(1, name);
+            return;
+        }
+
+        if (_encoded[slot] is { } encoded)
+        {
+            writer.WriteRaw(encoded);
+            return;
+        }
+
+        var start = writer.Length;
+        writer.WriteStringField(1, name);
+        if (writer.Length - start <= MaxEncodedLength)
+        {
+            _encoded[slot] = writer.WrittenSpan[start..].ToArray();
+        }
     }
 }

@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Runtime.CompilerServices;
 using System.Text;
 
 namespace TraceAgent.Export;
@@ -6,7 +7,9 @@ namespace TraceAgent.Export;
 /// <summary>
 /// A protobuf wire-format writer into one growing buffer that is reused from export to export.
 /// Nested messages reserve a 4-byte length and patch it afterwards with a padded varint, which the
-/// protobuf wire format allows, so no size pass is needed.
+/// protobuf wire format allows, so no size pass is needed. Messages that are nearly always short
+/// (an attribute and its value) reserve one byte instead and move their body in the rare case it
+/// reaches 128 bytes: six bytes fewer per attribute on the wire.
 /// </summary>
 internal sealed class ProtoWriter
 {
@@ -47,9 +50,23 @@ internal sealed class ProtoWriter
         _position += bytes.Length;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void WriteTag(int field, int wireType) => WriteVarint((uint)((field << 3) | wireType));
 
+    // Tags and most lengths are one byte: that case is inlined into the callers.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void WriteVarint(ulong value)
+    {
+        if (value < 0x80 && _position < _buffer.Length)
+        {
+            _buffer[_position++] = (byte)value;
+            return;
+        }
+
+        WriteVarintSlow(value);
+    }
+
+    private void WriteVarintSlow(ulong value)
     {
         Ensure(10);
         while (value >= 0x80)
@@ -99,12 +116,23 @@ internal sealed class ProtoWriter
     public void WriteStringField(int field, string value)
     {
         WriteTag(field, WireLengthDelimited);
-        var max = Encoding.UTF8.GetMaxByteCount(value.Length);
-        if (max < 128)
+        if (value.Length < 128)
         {
-            Ensure(1 + max);
+            // Encoded at once behind a one-byte length, which the text nearly always fits (ASCII);
+            // otherwise it moves right by one byte (at most 381 bytes take a two-byte length).
+            Ensure(2 + Encoding.UTF8.GetMaxByteCount(value.Length));
             var written = Encoding.UTF8.GetBytes(value, _buffer.AsSpan(_position + 1));
-            _buffer[_position] = (byte)written;
+            if (written >= 0x80)
+            {
+                _buffer.AsSpan(_position + 1, written).CopyTo(_buffer.AsSpan(_position + 2));
+                _buffer[_position++] = (byte)(written | 0x80);
+                _buffer[_position] = (byte)(written >> 7);
+            }
+            else
+            {
+                _buffer[_position] = (byte)written;
+            }
+
             _position += 1 + written;
             return;
         }
@@ -133,6 +161,47 @@ internal sealed class ProtoWriter
         _buffer[start + 1] = (byte)(((length >> 7) & 0x7F) | 0x80);
         _buffer[start + 2] = (byte)(((length >> 14) & 0x7F) | 0x80);
         _buffer[start + 3] = (byte)((length >> 21) & 0x7F);
+    }
+
+    /// <summary>
+    /// Starts a length-delimited field expected to be shorter than 128 bytes, with a one-byte length;
+    /// pass the result to <see cref="EndShortMessage"/>. A longer body is still written correctly.
+    /// </summary>
+    public int BeginShortMessage(int field)
+    {
+        WriteTag(field, WireLengthDelimited);
+        Ensure(1);
+        return _position++;
+    }
+
+    public void EndShortMessage(int start)
+    {
+        var length = _position - start - 1;
+        if (length < 0x80)
+        {
+            _buffer[start] = (byte)length;
+            return;
+        }
+
+        // Longer than expected: move the body (the last thing written) right by the length's extra bytes.
+        var extra = VarintSize((uint)length) - 1;
+        Ensure(extra);
+        _buffer.AsSpan(start + 1, length).CopyTo(_buffer.AsSpan(start + 1 + extra));
+        _position = start;
+        WriteVarintSlow((uint)length);
+        _position += length;
+    }
+
+    private static int VarintSize(uint value)
+    {
+        var size = 1;
+        while (value >= 0x80)
+        {
+            value >>= 7;
+            size++;
+        }
+
+        return size;
     }
 
     private void Ensure(int extra)

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Runtime.InteropServices;
+using TraceAgent.Propagation;
 
 namespace TraceAgent.Metrics;
 
@@ -61,10 +62,10 @@ internal sealed class ExemplarReservoir
         if (activity is not null)
         {
             Span<byte> id = stackalloc byte[16];
-            activity.TraceId.CopyTo(id);
+            LowerHex.DecodeId(activity.TraceId.ToHexString(), id);
             slot.Exemplar.TraceId0 = MemoryMarshal.Read<ulong>(id);
             slot.Exemplar.TraceId1 = MemoryMarshal.Read<ulong>(id[8..]);
-            activity.SpanId.CopyTo(id[..8]);
+            LowerHex.DecodeId(activity.SpanId.ToHexString(), id[..8]);
             slot.Exemplar.SpanId = MemoryMarshal.Read<ulong>(id);
             slot.Exemplar.HasContext = true;
         }

@@ -35,6 +35,29 @@ internal static class LowerHex
         return nonZero;
     }
 
+    /// <summary>
+    /// The bytes of an identifier the runtime holds as text (ActivityTraceId and ActivitySpanId keep
+    /// their value as lower-case hex; ToHexString returns it without a copy). The runtime made or
+    /// validated that text, so this decodes without checking, with no branch or table per digit; the
+    /// runtime's own CopyTo checks every pair. Text of the wrong length leaves zeros.
+    /// </summary>
+    public static void DecodeId(string hex, Span<byte> destination)
+    {
+        if (hex.Length != destination.Length * 2)
+        {
+            destination.Clear();
+            return;
+        }
+
+        for (int i = 0; i < destination.Length; i++)
+        {
+            destination[i] = (byte)((Nibble(hex[2 * i]) << 4) | Nibble(hex[(2 * i) + 1]));
+        }
+    }
+
+    // '0'-'9' (0x30-0x39) have bit 6 clear, 'a'-'f' (0x61-0x66) set: their low nibble plus 9.
+    private static int Nibble(char c) => (c & 0xF) + (9 * (c >> 6));
+
     public static byte ParseByte(char high, char low) => (byte)((Value(high) << 4) | Value(low));
 
     // The digit of a value from 0 to 15.

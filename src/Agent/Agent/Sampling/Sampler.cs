@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Diagnostics;
 using System.Globalization;
+using TraceAgent.Propagation;
 
 namespace TraceAgent.Sampling;
 
@@ -49,7 +50,7 @@ internal readonly struct SamplingParameters
         }
 
         Span<byte> bytes = stackalloc byte[16];
-        TraceId.CopyTo(bytes);
+        LowerHex.DecodeId(TraceId.ToHexString(), bytes);
         return BinaryPrimitives.ReadUInt64BigEndian(bytes[8..]) & ProbabilityThreshold.MaxRandomness;
     }
 }
