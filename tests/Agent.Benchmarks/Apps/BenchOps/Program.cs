@@ -15,7 +15,8 @@ using StackExchange.Redis;
 //   modes: redis (one GET in a server span of the app's own source, like a request making one
 //          call; 32 such requests in flight at once), redis-root (GETs with no current span, 32 in
 //          flight), kafka-produce, kafka-consume, spans (one server span with typical HTTP
-//          attributes, of the app's own source)
+//          attributes, of the app's own source), metrics (one /work request's framework-meter
+//          measurements, api and peer, each in its server span)
 var mode = args[0];
 int ops = int.Parse(args[1], CultureInfo.InvariantCulture);
 int warmup = int.Parse(args[2], CultureInfo.InvariantCulture);
@@ -109,6 +110,50 @@ switch (mode)
             consumer.Assign(assignment);
             resource = consumer;
             step = () => consumer.Consume(wait) is null ? throw new InvalidOperationException("ran out of messages to consume") : 1;
+            break;
+        }
+
+    case "metrics":
+        {
+            // The measurements one /work request of the load part makes through the framework's
+            // meters, by their names and attributes (the agent collects these meters by name): the
+            // api's server and HttpClient instruments, its peer's server instruments, each inside
+            // its sampled server span (histograms take exemplars from it). Tracing is on in both
+            // processes; only the metrics differ.
+            double[] bounds = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10];
+            var hosting = new System.Diagnostics.Metrics.Meter("Microsoft.AspNetCore.Hosting");
+            var http = new System.Diagnostics.Metrics.Meter("System.Net.Http");
+            var serverDuration = hosting.CreateHistogram<double>("http.server.request.duration", "s", null, null, new System.Diagnostics.Metrics.InstrumentAdvice<double> { HistogramBucketBoundaries = bounds });
+            var serverActive = hosting.CreateUpDownCounter<long>("http.server.active_requests", "{request}");
+            var clientDuration = http.CreateHistogram<double>("http.client.request.duration", "s", null, null, new System.Diagnostics.Metrics.InstrumentAdvice<double> { HistogramBucketBoundaries = bounds });
+            var clientActive = http.CreateUpDownCounter<long>("http.client.active_requests", "{request}");
+            var clock = Stopwatch.StartNew();
+            step = () =>
+            {
+                foreach (var (route, calls) in new[] { ("/work", true), ("/peer", false) })
+                {
+                    using var span = source.StartActivity("GET " + route, ActivityKind.Server);
+                    var active = new TagList { { "http.request.method", "GET" }, { "url.scheme", "http" } };
+                    serverActive.Add(1, active);
+                    if (calls)
+                    {
+                        var client = new TagList { { "http.request.method", "GET" }, { "server.address", "127.0.0.1" }, { "server.port", 5001 }, { "url.scheme", "http" } };
+                        clientActive.Add(1, client);
+                        client.Add("http.response.status_code", 200);
+                        client.Add("network.protocol.version", "1.1");
+                        clientDuration.Record(clock.Elapsed.TotalSeconds % 0.01, client);
+                        client.RemoveAt(5);
+                        client.RemoveAt(4);
+                        clientActive.Add(-1, client);
+                    }
+
+                    var done = new TagList { { "http.request.method", "GET" }, { "url.scheme", "http" }, { "http.route", route }, { "http.response.status_code", 200 }, { "network.protocol.version", "1.1" } };
+                    serverDuration.Record(clock.Elapsed.TotalSeconds % 0.02, done);
+                    serverActive.Add(-1, active);
+                }
+
+                return 1;
+            };
             break;
         }
 
