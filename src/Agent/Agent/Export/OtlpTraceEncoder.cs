@@ -229,24 +229,13 @@ internal static class OtlpCommon
     {
         // Most attributes are a short key and a short value: one-byte lengths. A long text (a query,
         // a URL) would make both move, so its KeyValue keeps the four-byte form.
-        if (value is string { Length: >= 40 } or Array)
-        {
-            var keyValue = writer.BeginMessage(field);
-            WriteKey(writer, key, keys);
-            var any = writer.BeginMessage(2);
-            WriteAnyValueBody(writer, value, lengthLimit);
-            writer.EndMessage(any);
-            writer.EndMessage(keyValue);
-        }
-        else
-        {
-            var keyValue = writer.BeginShortMessage(field);
-            WriteKey(writer, key, keys);
-            var any = writer.BeginShortMessage(2);
-            WriteAnyValueBody(writer, value, lengthLimit);
-            writer.EndShortMessage(any);
-            writer.EndShortMessage(keyValue);
-        }
+        var expectShort = value is not (string { Length: >= 40 } or Array);
+        var keyValue = writer.BeginMessage(field, expectShort);
+        WriteKey(writer, key, keys);
+        var any = writer.BeginMessage(2, expectShort);
+        WriteAnyValueBody(writer, value, lengthLimit);
+        writer.EndMessage(any, expectShort);
+        writer.EndMessage(keyValue, expectShort);
     }
 
     private static void WriteKey(ProtoWriter writer, string key, AttributeKeys? keys)

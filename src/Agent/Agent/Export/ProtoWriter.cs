@@ -164,18 +164,29 @@ internal sealed class ProtoWriter
     }
 
     /// <summary>
-    /// Starts a length-delimited field expected to be shorter than 128 bytes, with a one-byte length;
-    /// pass the result to <see cref="EndShortMessage"/>. A longer body is still written correctly.
+    /// Starts a length-delimited field; one expected to be shorter than 128 bytes gets a one-byte
+    /// length (a longer body is still written correctly). Pass the same expectation to EndMessage.
     /// </summary>
-    public int BeginShortMessage(int field)
+    public int BeginMessage(int field, bool expectShort)
     {
+        if (!expectShort)
+        {
+            return BeginMessage(field);
+        }
+
         WriteTag(field, WireLengthDelimited);
         Ensure(1);
         return _position++;
     }
 
-    public void EndShortMessage(int start)
+    public void EndMessage(int start, bool expectShort)
     {
+        if (!expectShort)
+        {
+            EndMessage(start);
+            return;
+        }
+
         var length = _position - start - 1;
         if (length < 0x80)
         {
