@@ -82,7 +82,10 @@ public sealed class MetricsTests
             var span = Assert.Single(spans, s => s.TraceId == exemplar.TraceId.Hex() && s.SpanId == exemplar.SpanId.Hex());
             Assert.Equal(SpanKinds.Server, span.Kind);
             Assert.Equal(OrdersRoute, span.Attribute("http.route"));
-            Assert.InRange(exemplar.AsDouble, 0, span.Duration.TotalSeconds + 0.001);
+            // ASP.NET Core times the request from before the span starts (its own timestamp, then
+            // the listeners' start callbacks, JIT-compiled on a process's first request) to just
+            // before the span stops: the value may exceed the span's duration by that start path.
+            Assert.InRange(exemplar.AsDouble, 0, span.Duration.TotalSeconds + 0.02);
         }
 
         // The app's own meters (OTEL_DOTNET_AUTO_METRICS_ADDITIONAL_SOURCES=TestApp.*), not the others.
