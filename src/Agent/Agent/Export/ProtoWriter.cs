@@ -115,28 +115,18 @@ internal sealed class ProtoWriter
 
     public void WriteStringField(int field, string value)
     {
-        WriteTag(field, WireLengthDelimited);
         if (value.Length < 128)
         {
             // Encoded at once behind a one-byte length, which the text nearly always fits (ASCII);
-            // otherwise it moves right by one byte (at most 381 bytes take a two-byte length).
-            Ensure(2 + Encoding.UTF8.GetMaxByteCount(value.Length));
-            var written = Encoding.UTF8.GetBytes(value, _buffer.AsSpan(_position + 1));
-            if (written >= 0x80)
-            {
-                _buffer.AsSpan(_position + 1, written).CopyTo(_buffer.AsSpan(_position + 2));
-                _buffer[_position++] = (byte)(written | 0x80);
-                _buffer[_position] = (byte)(written >> 7);
-            }
-            else
-            {
-                _buffer[_position] = (byte)written;
-            }
-
-            _position += 1 + written;
+            // otherwise EndMessage moves it right by one byte (at most 381 bytes take a two-byte length).
+            var start = BeginMessage(field, expectShort: true);
+            Ensure(Encoding.UTF8.GetMaxByteCount(value.Length));
+            _position += Encoding.UTF8.GetBytes(value, _buffer.AsSpan(_position));
+            EndMessage(start, expectShort: true);
             return;
         }
 
+        WriteTag(field, WireLengthDelimited);
         var length = Encoding.UTF8.GetByteCount(value);
         WriteVarint((uint)length);
         Ensure(length);

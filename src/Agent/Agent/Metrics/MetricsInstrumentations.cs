@@ -20,8 +20,8 @@ internal static class MetricsInstrumentations
         new("HTTPCLIENT", ["System.Net.Http", "System.Net.NameResolution"], "meters"),
         new("NETRUNTIME", [RuntimeMeter], "meter"),
         new("NPGSQL", ["Npgsql"], "meter"),
-        new(InstrumentationRegistry.RedisId, [SpanMetrics.RedisSource], "from spans"),
-        new(InstrumentationRegistry.KafkaId, [SpanMetrics.KafkaSource], "from spans"),
+        new(InstrumentationRegistry.RedisId, [InstrumentationRegistry.RedisSource], "from spans"),
+        new(InstrumentationRegistry.KafkaId, [InstrumentationRegistry.KafkaSource], "from spans"),
     ];
 
     public static IEnumerable<string> Ids => All.Select(i => i.Id);

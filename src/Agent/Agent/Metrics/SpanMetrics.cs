@@ -12,9 +12,6 @@ namespace TraceAgent.Metrics;
 /// </summary>
 internal sealed class SpanMetrics : IDisposable
 {
-    public const string RedisSource = InstrumentationRegistry.RedisSource;
-    public const string KafkaSource = InstrumentationRegistry.KafkaSource;
-
     private static readonly double[] DatabaseBounds = [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10];
 
     private static readonly string[] RedisKeys =
@@ -40,18 +37,18 @@ internal sealed class SpanMetrics : IDisposable
     {
         if (redis)
         {
-            _redis = registry.GetOrAdd(RedisSource, null, "db.client.operation.duration", "s", "Duration of database client operations.", InstrumentKind.Histogram, false, DatabaseBounds);
+            _redis = registry.GetOrAdd(InstrumentationRegistry.RedisSource, null, "db.client.operation.duration", "s", "Duration of database client operations.", InstrumentKind.Histogram, false, DatabaseBounds);
         }
 
         if (kafka)
         {
-            _kafkaSend = registry.GetOrAdd(KafkaSource, null, "messaging.client.operation.duration", "s", "Duration of messaging operation initiated by a producer or consumer client.", InstrumentKind.Histogram, false, MetricStream.SecondsBounds);
-            _kafkaProcess = registry.GetOrAdd(KafkaSource, null, "messaging.process.duration", "s", "Duration of processing operation.", InstrumentKind.Histogram, false, MetricStream.SecondsBounds);
+            _kafkaSend = registry.GetOrAdd(InstrumentationRegistry.KafkaSource, null, "messaging.client.operation.duration", "s", "Duration of messaging operation initiated by a producer or consumer client.", InstrumentKind.Histogram, false, MetricStream.SecondsBounds);
+            _kafkaProcess = registry.GetOrAdd(InstrumentationRegistry.KafkaSource, null, "messaging.process.duration", "s", "Duration of processing operation.", InstrumentKind.Histogram, false, MetricStream.SecondsBounds);
         }
 
         _listener = new ActivityListener
         {
-            ShouldListenTo = source => (redis && source.Name == RedisSource) || (kafka && source.Name == KafkaSource),
+            ShouldListenTo = source => (redis && source.Name == InstrumentationRegistry.RedisSource) || (kafka && source.Name == InstrumentationRegistry.KafkaSource),
             ActivityStopped = OnStopped,
         };
     }
@@ -68,7 +65,7 @@ internal sealed class SpanMetrics : IDisposable
     {
         try
         {
-            if (activity.Source.Name == RedisSource)
+            if (activity.Source.Name == InstrumentationRegistry.RedisSource)
             {
                 Record(_redis, activity, RedisKeys);
             }
