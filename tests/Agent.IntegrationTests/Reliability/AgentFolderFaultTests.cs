@@ -1,3 +1,5 @@
+using System.Buffers.Binary;
+using System.Reflection.PortableExecutable;
 using TraceAgent.IntegrationTests.Infrastructure;
 using TraceAgent.Otlp.Receiver;
 
@@ -5,7 +7,8 @@ namespace TraceAgent.IntegrationTests.Reliability;
 
 /// <summary>
 /// A damaged installation (a file missing, or cut short by a failed copy) must never take the app
-/// down: the app runs untraced, or without the one instrumentation, and a line says why.
+/// down: the app runs untraced, or without the one instrumentation, and a line says why. Nor must
+/// a folder that mixes two builds (a partial upgrade), which the runtime would stop at load.
 /// </summary>
 public sealed class AgentFolderFaultTests
 {
@@ -17,6 +20,9 @@ public sealed class AgentFolderFaultTests
     {
         Missing,
         Truncated,
+
+        /// <summary>Compiled against another build of the core: its ReadyToRun code records another core MVID.</summary>
+        OtherBuild,
     }
 
     [Theory]
@@ -43,9 +49,10 @@ public sealed class AgentFolderFaultTests
     }
 
     [Theory]
-    [InlineData(Damage.Missing)]
-    [InlineData(Damage.Truncated)]
-    public async Task Damaged_instrumentation_assembly_switches_only_that_instrumentation_off(Damage damage)
+    [InlineData(Damage.Missing, "could not start")]
+    [InlineData(Damage.Truncated, "could not start")]
+    [InlineData(Damage.OtherBuild, "TraceAgent.Instrumentation.AspNetCore.dll is from another build of the agent")]
+    public async Task Damaged_instrumentation_assembly_switches_only_that_instrumentation_off(Damage damage, string reason)
     {
         await using var receiver = await OtlpReceiver.StartAsync();
         using var folder = AgentCopy.Create();
@@ -63,7 +70,8 @@ public sealed class AgentFolderFaultTests
         // HttpClient is still traced; ASP.NET Core is not, and one line says so.
         var spans = await receiver.WaitForSpansAsync(s => s.Any(x => x.Kind == SpanKinds.Client), Timeout);
         Assert.DoesNotContain(spans, s => s.Kind == SpanKinds.Server);
-        Assert.Single(process.StandardError, l => l.Contains("instrumentation ASPNETCORE is off", StringComparison.Ordinal) && l.Contains("the app runs on", StringComparison.Ordinal));
+        Assert.Single(process.StandardError, l => l.Contains("instrumentation ASPNETCORE is off", StringComparison.Ordinal)
+            && l.Contains(reason, StringComparison.Ordinal) && l.Contains("the app runs on", StringComparison.Ordinal));
     }
 
     private static async Task<string> GetWhenReadyAsync(HttpClient client, string url, TestProcess process)
@@ -126,6 +134,12 @@ public sealed class AgentFolderFaultTests
                     continue;
                 }
 
+                if (damage == AgentFolderFaultTests.Damage.OtherBuild)
+                {
+                    ChangeRecordedCoreMvid(path);
+                    continue;
+                }
+
                 // What an interrupted copy leaves: the start of the file and nothing more.
                 var head = File.ReadAllBytes(path).AsSpan(0, 512).ToArray();
                 File.WriteAllBytes(path, head);
@@ -133,5 +147,41 @@ public sealed class AgentFolderFaultTests
         }
 
         public void Dispose() => _directory.Delete(recursive: true);
+
+        /// <summary>
+        /// What an instrumentation built against another core carries: another MVID in its
+        /// ReadyToRun header's ManifestAssemblyMvids section (type 118), found here through the
+        /// CLI header's ManagedNativeHeader directory.
+        /// </summary>
+        private static void ChangeRecordedCoreMvid(string path)
+        {
+            var bytes = File.ReadAllBytes(path);
+            using var reader = new PEReader(new MemoryStream(bytes));
+            var headers = reader.PEHeaders;
+            int FileOffset(int rva)
+            {
+                var section = headers.SectionHeaders.Single(s => rva >= s.VirtualAddress && rva < s.VirtualAddress + Math.Max(s.VirtualSize, s.SizeOfRawData));
+                return rva - section.VirtualAddress + section.PointerToRawData;
+            }
+
+            var native = headers.CorHeader!.ManagedNativeHeaderDirectory;
+            Assert.True(native.Size > 0, path + " has no ReadyToRun header: build/build.sh publishes the agent ReadyToRun on x64 and arm64");
+            var header = FileOffset(native.RelativeVirtualAddress);
+            Assert.Equal(0x00525452u, BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(header)));
+            var count = BinaryPrimitives.ReadInt32LittleEndian(bytes.AsSpan(header + 12));
+            var changed = 0;
+            for (var i = 0; i < count; i++)
+            {
+                var entry = header + 16 + (12 * i);
+                if (BinaryPrimitives.ReadInt32LittleEndian(bytes.AsSpan(entry)) == 118 && BinaryPrimitives.ReadInt32LittleEndian(bytes.AsSpan(entry + 8)) >= 16)
+                {
+                    bytes[FileOffset(BinaryPrimitives.ReadInt32LittleEndian(bytes.AsSpan(entry + 4)))] ^= 0xFF;
+                    changed++;
+                }
+            }
+
+            Assert.Equal(1, changed);
+            File.WriteAllBytes(path, bytes);
+        }
     }
 }

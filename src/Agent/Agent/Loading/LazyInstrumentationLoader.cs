@@ -97,9 +97,24 @@ internal sealed class LazyInstrumentationLoader : IDisposable
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
         try
         {
-            var implementation = descriptor.ImplementationAssembly is null
-                ? typeof(LazyInstrumentationLoader).Assembly
-                : Assembly.LoadFrom(Path.Combine(_agentDirectory, descriptor.ImplementationAssembly + ".dll"));
+            Assembly implementation;
+            if (descriptor.ImplementationAssembly is null)
+            {
+                implementation = typeof(LazyInstrumentationLoader).Assembly;
+            }
+            else
+            {
+                var path = Path.Combine(_agentDirectory, descriptor.ImplementationAssembly + ".dll");
+                if (OtherBuild(path) is { } expected)
+                {
+                    AgentLog.Warning($"instrumentation {descriptor.Id} is off: {Path.GetFileName(path)} is from another build of the agent than TraceAgent.dll (its ReadyToRun code expects TraceAgent {expected}, loaded is {CoreMvid}; loading it would stop the app); the app runs on, untraced by it. Replace the whole agent folder with the files of one build");
+                    SwitchOff(descriptor);
+                    return;
+                }
+
+                implementation = Assembly.LoadFrom(path);
+            }
+
             var type = implementation.GetType(descriptor.TypeName, throwOnError: true)!;
             var instrumentation = (IInstrumentation)Activator.CreateInstance(type)!;
             var handle = instrumentation.Start(new InstrumentationContext(descriptor.Id, descriptor.SettingsOf(_settings), _propagator, _pipeline, library, _logs));
@@ -120,16 +135,46 @@ internal sealed class LazyInstrumentationLoader : IDisposable
             var inner = (ex as TargetInvocationException)?.InnerException ?? ex;
             AgentLog.Warning($"instrumentation {descriptor.Id} is off: it could not start for {library.GetName().Name} {library.GetName().Version} ({inner.GetType().Name}: {inner.Message}); the app runs on, untraced by it");
 
-            // The listener still hears the library's own activities; without the instrumentation
-            // they would be exported bare (no name, no attributes): treat them as switched off.
-            foreach (var source in descriptor.Sources)
-            {
-                _pipeline.SwitchOff(source);
-            }
+            SwitchOff(descriptor);
             if (_settings.FailFast)
             {
                 throw;
             }
+        }
+    }
+
+    // The listener still hears the library's own activities; without the instrumentation they
+    // would be exported bare (no name, no attributes): treat them as switched off.
+    private void SwitchOff(InstrumentationDescriptor descriptor)
+    {
+        foreach (var source in descriptor.Sources)
+        {
+            _pipeline.SwitchOff(source);
+        }
+    }
+
+    private static Guid CoreMvid => typeof(LazyInstrumentationLoader).Assembly.ManifestModule.ModuleVersionId;
+
+    /// <summary>
+    /// The core's MVID an instrumentation's ReadyToRun code was compiled against, when it is not
+    /// the loaded core's (a folder mixing two builds); null when they match, or when the file has
+    /// no such record (IL only) or cannot be read: then loading goes on as before.
+    /// </summary>
+    private static Guid? OtherBuild(string path)
+    {
+        try
+        {
+            var mvids = ReadyToRunManifest.DependencyMvids(path);
+            return mvids.Count == 0 || mvids.Contains(CoreMvid) ? null : mvids[0];
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+        catch (Exception ex)
+        {
+            AgentFaults.Report("reading the ReadyToRun manifest of " + Path.GetFileName(path), ex);
+            return null;
         }
     }
 
