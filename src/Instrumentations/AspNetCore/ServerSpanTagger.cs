@@ -22,7 +22,9 @@ internal sealed class ServerSpanTagger
     // request, and allocations there are the agent's cost to the app.
     private static readonly object[] BoxedStatusCodes = Enumerable.Range(0, 600).Select(i => (object)i).ToArray();
 
-    private readonly ConcurrentDictionary<(string Method, string Route), (string Route, string Name)> _names = new();
+    // Keyed by the route's own text, a reference type: a tuple key would make the runtime
+    // JIT-compile the dictionary's code for it, three times over, in every app's first seconds.
+    private readonly ConcurrentDictionary<string, RouteNames> _routes = new(StringComparer.Ordinal);
     private readonly GlobPattern _excludedPaths;
     private HostEntry? _lastHost;
     private ClientEntry? _lastClient;
@@ -136,13 +138,9 @@ internal sealed class ServerSpanTagger
         var rawRoute = (context.GetEndpoint() as RouteEndpoint)?.RoutePattern.RawText;
         if (rawRoute is not null)
         {
-            var (route, name) = _names.GetOrAdd((method, rawRoute), static key =>
-            {
-                var route = key.Route.Length == 0 || key.Route[0] != '/' ? "/" + key.Route : key.Route;
-                return (route, (key.Method == "_OTHER" ? "HTTP" : key.Method) + " " + route);
-            });
-            activity.SetTag("http.route", route);
-            activity.DisplayName = name;
+            var names = _routes.GetOrAdd(rawRoute, static raw => new RouteNames(raw.Length == 0 || raw[0] != '/' ? "/" + raw : raw));
+            activity.SetTag("http.route", names.Route);
+            activity.DisplayName = names.NameFor(method);
         }
 
         if (status >= 500)
@@ -177,6 +175,44 @@ internal sealed class ServerSpanTagger
         activity.SetStatus(ActivityStatusCode.Error, exception.Message);
         ExceptionEvents.Record(activity, exception);
     }
+
+    /// <summary>A route's normalised text and its span name for each method, made once.</summary>
+    private sealed class RouteNames(string route)
+    {
+        private readonly string?[] _names = new string?[KnownMethodCount + 1];
+
+        public string Route { get; } = route;
+
+        public string NameFor(string method)
+        {
+            var slot = MethodSlot(method);
+            if (slot < 0)
+            {
+                return method + " " + Route;
+            }
+
+            // Two threads may both make a name the first time: equal strings, either one is kept.
+            return _names[slot] ??= (method == "_OTHER" ? "HTTP" : method) + " " + Route;
+        }
+    }
+
+    private const int KnownMethodCount = 10;
+
+    private static int MethodSlot(string method) => method switch
+    {
+        "GET" => 0,
+        "POST" => 1,
+        "PUT" => 2,
+        "DELETE" => 3,
+        "HEAD" => 4,
+        "OPTIONS" => 5,
+        "PATCH" => 6,
+        "TRACE" => 7,
+        "CONNECT" => 8,
+        "QUERY" => 9,
+        "_OTHER" => KnownMethodCount,
+        _ => -1,
+    };
 
     private sealed record HostEntry(string Raw, bool IsHttps, string Host, object Port);
 

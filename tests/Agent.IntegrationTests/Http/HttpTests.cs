@@ -115,6 +115,33 @@ public sealed class HttpTests
         Assert.True(client.StartTimeUnixNano >= frontServer.StartTimeUnixNano && client.EndTimeUnixNano <= frontServer.EndTimeUnixNano);
     }
 
+    [Fact]
+    public async Task A_route_served_for_several_methods_names_each_span_by_its_own_method()
+    {
+        await using var pair = await Pair.StartAsync();
+        foreach (var (method, id) in new[] { ("GET", 1), ("POST", 2), ("PURGE", 3), ("GET", 4), ("PURGE", 5), ("POST", 6) })
+        {
+            using var request = new HttpRequestMessage(new HttpMethod(method), pair.Front.BaseUrl + "/any/" + id.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            using var response = await pair.Client.SendAsync(request);
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        }
+
+        var spans = await pair.Receiver.WaitForSpansAsync(all => all.Count(s => s.ServiceName == "front" && s.Kind == SpanKinds.Server) >= 6, Timeout);
+        var byPath = spans.Where(s => s.ServiceName == "front" && s.Kind == SpanKinds.Server).ToDictionary(s => (string)s.Attribute("url.path")!);
+        foreach (var (path, name, method) in new[]
+        {
+            ("/any/1", "GET /any/{id:int}", "GET"), ("/any/4", "GET /any/{id:int}", "GET"),
+            ("/any/2", "POST /any/{id:int}", "POST"), ("/any/6", "POST /any/{id:int}", "POST"),
+            ("/any/3", "HTTP /any/{id:int}", "_OTHER"), ("/any/5", "HTTP /any/{id:int}", "_OTHER"),
+        })
+        {
+            Assert.Equal(name, byPath[path].Name);
+            Assert.Equal("/any/{id:int}", byPath[path].Attribute("http.route"));
+            Assert.Equal(method, byPath[path].Attribute("http.request.method"));
+            Assert.Equal(method == "_OTHER" ? "PURGE" : null, byPath[path].Attribute("http.request.method_original"));
+        }
+    }
+
     [Theory]
     [MemberData(nameof(TestRuntimes.All), MemberType = typeof(TestRuntimes))]
     public async Task Errors_get_the_right_status_and_error_type(string runtime)

@@ -86,6 +86,7 @@ app.MapPost("/test", async (HttpRequest request) =>
 
     return Results.Text("null", "application/json");
 });
+app.MapMethods("/any/{id:int}", ["GET", "POST", "PURGE"], (int id) => Results.Ok(new { id }));
 app.MapGet("/trace-id", () => Activity.Current?.TraceId.ToHexString() ?? "none");
 app.MapGet("/baggage", () => string.Join(",", Activity.Current?.Baggage.Select(b => b.Key + "=" + b.Value) ?? []));
 
