@@ -13,11 +13,6 @@ namespace TraceAgent.Instrumentation.AspNetCore;
 /// <summary>Sets the stable HTTP server semantic-convention attributes from an HttpContext.</summary>
 internal sealed class ServerSpanTagger
 {
-    private static readonly HashSet<string> KnownMethods = new(StringComparer.Ordinal)
-    {
-        "GET", "POST", "PUT", "DELETE", "HEAD", "OPTIONS", "PATCH", "TRACE", "CONNECT", "QUERY",
-    };
-
     // Per-request values that rarely change are boxed or formatted once: the tagger runs on every
     // request, and allocations there are the agent's cost to the app.
     private static readonly object[] BoxedStatusCodes = Enumerable.Range(0, 600).Select(i => (object)i).ToArray();
@@ -59,7 +54,7 @@ internal sealed class ServerSpanTagger
     {
         var request = context.Request;
 
-        var method = KnownMethods.Contains(request.Method) ? request.Method : "_OTHER";
+        var method = MethodSlot(request.Method) is >= 0 and < KnownMethodCount ? request.Method : "_OTHER";
         activity.SetTag("http.request.method", method);
         if (method == "_OTHER")
         {
@@ -198,6 +193,7 @@ internal sealed class ServerSpanTagger
 
     private const int KnownMethodCount = 10;
 
+    /// <summary>The HTTP methods the conventions know (0 to 9), "_OTHER" (10), or -1.</summary>
     private static int MethodSlot(string method) => method switch
     {
         "GET" => 0,

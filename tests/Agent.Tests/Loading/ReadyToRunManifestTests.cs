@@ -15,12 +15,18 @@ public sealed class ReadyToRunManifestTests : IDisposable
 
     public void Dispose() => Directory.Delete(_directory, recursive: true);
 
+    private static int NativeHeaderSize(string path)
+    {
+        using var reader = new System.Reflection.PortableExecutable.PEReader(File.OpenRead(path));
+        return reader.PEHeaders.CorHeader!.ManagedNativeHeaderDirectory.Size;
+    }
+
     [Fact]
     public void An_assembly_without_ReadyToRun_code_has_no_dependencies()
     {
         // The test build of the core is IL only (the agent's folder is published ReadyToRun).
         var core = typeof(ReadyToRunManifest).Assembly.Location;
-        Assert.Equal(0, new System.Reflection.PortableExecutable.PEReader(File.OpenRead(core)).PEHeaders.CorHeader!.ManagedNativeHeaderDirectory.Size);
+        Assert.Equal(0, NativeHeaderSize(core));
         Assert.Empty(ReadyToRunManifest.DependencyMvids(core));
     }
 
@@ -28,7 +34,7 @@ public sealed class ReadyToRunManifestTests : IDisposable
     public void A_framework_assembly_has_ReadyToRun_code_but_no_version_bubble_dependencies()
     {
         var framework = typeof(HttpClient).Assembly.Location;
-        Assert.True(new System.Reflection.PortableExecutable.PEReader(File.OpenRead(framework)).PEHeaders.CorHeader!.ManagedNativeHeaderDirectory.Size > 0);
+        Assert.True(NativeHeaderSize(framework) > 0);
         Assert.Empty(ReadyToRunManifest.DependencyMvids(framework));
     }
 
