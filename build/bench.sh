@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # The performance benchmark suite: start-up, two services under load (first seconds and steady
-# state), per-operation CPU, the agent's stages (BenchmarkDotNet) and a collector outage, for no
+# state), paired windows on warmed services for the small differences, per-operation CPU, the agent's stages (BenchmarkDotNet) and a collector outage, for no
 # agent, the agent (100%, sampler off, 1%), the OpenTelemetry SDK in a startup hook, and .NET 8.
 # Writes docs/performance.md (or --output FILE). The full run takes about 30 minutes on 2 cores:
 # run it on a quiet machine, the report says how quiet it was.
 #
-#   bash build/bench.sh [--quick] [--output FILE] [--parts startup,load,ops,stages,outage]
+#   bash build/bench.sh [--quick] [--output FILE] [--parts startup,load,paired,ops,stages,outage]
 #                       [--configs none,agent,...] [--rounds N] [--startup-runs N] [--net8-rounds N] [--no-net8]
 #                       [--no-agent-build]
 #
@@ -14,7 +14,7 @@
 # --parts: run only these parts (the report marks the others' targets "not measured").
 # --configs: load configurations (default none,agent,agent-metrics,sdk,off,ratio1,ratio1-keep,
 #          net8-none,net8-agent; also agent-sdk-spans, agent-logs); each one's baseline is added.
-# --rounds N: load and per-operation rounds (default 5); --startup-runs N (default 11);
+# --rounds N: load and per-operation rounds (default 5; the paired part runs twice as many); --startup-runs N (default 11);
 #          --net8-rounds N: rounds with the .NET 8 load configurations (default 3).
 # --no-net8: leave the .NET 8 configurations out.
 # --no-agent-build: use dist/agent as it is (the integration tests run this while other tests use it).
@@ -22,7 +22,7 @@ set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
 output="$root/docs/performance.md"
-parts="startup,load,ops,stages,outage"
+parts="startup,load,paired,ops,stages,outage"
 build_agent=1
 net8=1
 runner_args=()
@@ -48,7 +48,7 @@ fi
 source build/bench-env.sh
 has() { [[ ",$parts," == *",$1,"* ]]; }
 what=(agent runner)
-if has startup || has load || has outage; then what+=(api); fi
+if has startup || has load || has paired || has outage; then what+=(api); fi
 if has startup || has load; then what+=(sdk-hook); fi
 if has load && [ "$net8" = 1 ]; then what+=(api-net8); fi
 if has startup; then what+=(startup); [ "$net8" = 1 ] && what+=(startup-net8); fi

@@ -113,7 +113,7 @@ internal static class LoadBench
             pair.Warnings());
     }
 
-    private static Window Measure(BenchOptions options, ServicePair pair, OtlpSink sink, TimeSpan duration)
+    public static Window Measure(BenchOptions options, ServicePair pair, OtlpSink sink, TimeSpan duration)
     {
         var before = Snapshot.Take(options, pair, sink);
         var result = Wrk.Run(pair.WorkUrl, duration);

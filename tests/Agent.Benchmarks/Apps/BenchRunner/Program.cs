@@ -46,6 +46,16 @@ else
     report.Skipped("load");
 }
 
+if (options.Parts.Contains("paired"))
+{
+    report.Paired(PairedBench.Run(options, sink, backends));
+    Took("paired");
+}
+else
+{
+    report.Skipped("paired");
+}
+
 if (options.Parts.Contains("ops"))
 {
     report.Ops(OpsBench.Run(options, sink, backends, kafka!));

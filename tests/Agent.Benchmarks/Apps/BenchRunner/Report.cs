@@ -42,7 +42,8 @@ internal sealed partial class Report
         IEnumerable<string> targets = part switch
         {
             "startup" => [StartupTarget],
-            "load" => [.. LoadTargets, MetricsTarget, OffTarget],
+            "load" => [.. LoadTargets, MetricsTarget],
+            "paired" => PairedBench.Comparisons.Select(c => c.Target),
             "ops" => OpsBench.Workloads.Where(w => w.Target.Length > 0).Select(w => w.Target),
             _ => [],
         };

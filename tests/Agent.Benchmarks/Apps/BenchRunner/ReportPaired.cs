@@ -1,0 +1,62 @@
+namespace TraceAgent.Bench;
+
+internal sealed partial class Report
+{
+    public void Paired(IReadOnlyList<PairedRun> runs)
+    {
+        S.AppendLine("## 1b. Paired windows: the small differences");
+        S.AppendLine();
+        S.AppendLine(F($"The load part's rounds spread by ±10% or more (fresh processes, minutes apart): too much to judge a 1% or 5% target. Here, for each comparison, the load part's two services are started under both configurations at once (four processes), each pair is warmed up with {(_options.Warmup + _options.Window + _options.Between).TotalSeconds:0} s of the same `/work` load (the age of the load part's steady window), then the two pairs are measured in alternating {_options.Window.TotalSeconds:0} s windows, the order reversed every round (base then test, test then base, ...). A round's ratio divides the test window's CPU per request (both services, `/proc`) by the base window's, seconds apart on the same processes."));
+        S.AppendLine();
+        S.AppendLine("| comparison | base | test | base CPU/req (µs) | test CPU/req (µs) | CPU per request, test / base: median [min to max] | added (µs/req) | req/s, test / base |");
+        S.AppendLine("|---|---|---|---:|---:|---:|---:|---:|");
+        foreach (var c in PairedBench.Comparisons)
+        {
+            var mine = runs.Where(r => r.Comparison == c.Key).ToList();
+            if (mine.Count == 0)
+            {
+                NotMeasured(c.Target);
+                continue;
+            }
+
+            Spread Of(bool test, Func<Window, double> metric) => Spread.Of(mine.Where(r => r.Test == test).Select(r => metric(r.Window)));
+            var ratio = Between(mine, w => w.CpuUs, (t, b) => t / b);
+            S.AppendLine(F($"| {c.Key} | {Configurations.Get(c.BaseKey).Label} | {Configurations.Get(c.TestKey).Label} | {Of(false, w => w.CpuUs).Median:0.0} | {Of(true, w => w.CpuUs).Median:0.0} | {ratio.Format("0.000", "x")} | {Between(mine, w => w.CpuUs, (t, b) => t - b).Format("+0.0;-0.0;0")} | {Between(mine, w => w.Rps, (t, b) => t / b).Format("0.00", "x")} |"));
+            _targets.Add((c.Target, F($"{Configurations.Get(c.TestKey).Label} against {Configurations.Get(c.BaseKey).Label}, paired windows: {ratio.Format("0.000", "x")}"), Verdicts.AtMost(ratio, c.Limit)));
+        }
+
+        S.AppendLine();
+        S.AppendLine("Each round, CPU per request of both services (µs), base and test, and the machine's other CPU in the test window:");
+        S.AppendLine();
+        S.AppendLine("| round | comparison | order | base | test | test / base | other CPU |");
+        S.AppendLine("|---:|---|---|---:|---:|---:|---:|");
+        foreach (var group in runs.GroupBy(r => (r.Comparison, r.Round)))
+        {
+            var b = group.FirstOrDefault(r => !r.Test);
+            var t = group.FirstOrDefault(r => r.Test);
+            if (b is null || t is null)
+            {
+                continue;
+            }
+
+            S.AppendLine(F($"| {group.Key.Round + 1} | {group.Key.Comparison} | {(group.First().Test ? "test first" : "base first")} | {b.Window.CpuUs:0.0} | {t.Window.CpuUs:0.0} | {t.Window.CpuUs / b.Window.CpuUs:0.000}x | {t.Window.ForeignPercent:0}% |"));
+        }
+
+        S.AppendLine();
+        foreach (var r in runs)
+        {
+            var configuration = Configurations.Get(r.Test ? PairedBench.Comparisons.First(c => c.Key == r.Comparison).TestKey : PairedBench.Comparisons.First(c => c.Key == r.Comparison).BaseKey);
+            string name = F($"paired {r.Comparison}, {configuration.Label}, round {r.Round + 1}");
+            Check(r.Window.Errors == 0, F($"{name}: {r.Window.Errors} failed requests in the window"), hard: true);
+            bool none = configuration.Tracer == Tracer.None || configuration.Settings.GetValueOrDefault("OTEL_TRACES_SAMPLER") == "always_off";
+            Check(none ? r.Window.Spans == 0 : r.Window.Spans < 0.5, F($"{name}: {r.Window.Spans:0.000} spans per request exported ({(none ? "none" : "a few sampled traces")} expected)"), hard: true);
+        }
+    }
+
+    /// <summary>Per round, the test window's value combined with the base window's.</summary>
+    private static Spread Between(IReadOnlyList<PairedRun> runs, Func<Window, double> metric, Func<double, double, double> combine) => Spread.Of(runs
+        .GroupBy(r => r.Round)
+        .Select(g => (Test: g.FirstOrDefault(r => r.Test), Base: g.FirstOrDefault(r => !r.Test)))
+        .Where(p => p.Test is not null && p.Base is not null)
+        .Select(p => combine(metric(p.Test!.Window), metric(p.Base!.Window))));
+}
