@@ -8,8 +8,9 @@ using TraceAgent.Tracing;
 namespace TraceAgent.Benchmarks;
 
 /// <summary>
-/// One span through the agent's pipeline (sampler, start and stop callbacks, enqueue to the batch
-/// processor, whose exporter here discards), beside the same code on a source nobody listens to.
+/// One span through the agent's pipeline (sampler, start and stop callbacks, the span's OTLP
+/// encoding as it ends and its enqueueing, as with the default OTLP exporter; the exporter here
+/// discards), beside the same code on a source nobody listens to.
 /// </summary>
 [MemoryDiagnoser]
 public class SpanPipelineBenchmarks
@@ -17,13 +18,14 @@ public class SpanPipelineBenchmarks
     private static readonly ActivitySource Traced = new("Bench.Traced");
     private static readonly ActivitySource Untraced = new("Bench.Untraced");
     private TracingPipeline? _pipeline;
-    private BatchSpanProcessor? _processor;
+    private EncodingSpanProcessor? _processor;
 
     [GlobalSetup]
     public void Setup()
     {
         // A queue large enough that the benchmark measures enqueueing, not dropping.
-        _processor = new BatchSpanProcessor([new DiscardingExporter()], new BatchSettings(5000, 30000, 1 << 20, 512), 30000);
+        var encoder = new OtlpTraceEncoder([new("service.name", "bench")], new SpanLimits(128, null, 128, 128, 128, 128));
+        _processor = new EncodingSpanProcessor(encoder, [new DiscardingExporter()], new BatchSettings(5000, 30000, 1 << 20, 512), 30000);
         _pipeline = new TracingPipeline(Sampler.Create("parentbased_always_on", 1), _processor, new SourceMatcher(["Bench.Traced"]));
         _pipeline.Start();
     }
@@ -54,11 +56,11 @@ public class SpanPipelineBenchmarks
         }
     }
 
-    private sealed class DiscardingExporter : ISpanExporter
+    private sealed class DiscardingExporter : IExporter<EncodedSpan>
     {
         public string Description => "discard";
 
-        public ExportResult Export(IReadOnlyList<Activity> batch, DateTime deadlineUtc, CancellationToken cancellationToken) => ExportResult.Success;
+        public ExportResult Export(IReadOnlyList<EncodedSpan> batch, DateTime deadlineUtc, CancellationToken cancellationToken) => ExportResult.Success;
 
         public void Dispose()
         {

@@ -137,4 +137,50 @@ public sealed class OtlpTraceEncoderTests
         Assert.Equal(300, spans.Count(s => s.ScopeName == "source.a"));
         Assert.Equal(batch.Select(x => x.SpanId.ToHexString()).Order(), spans.Select(s => s.SpanId).Order());
     }
+
+    [Fact]
+    public void Spans_encoded_as_they_end_on_several_threads_make_the_same_request_as_their_activities()
+    {
+        using var a = new ActivitySource("source.a", "1.0");
+        using var b = new ActivitySource("source.b");
+        using var listener = new ActivityListener
+        {
+            ShouldListenTo = s => s == a || s == b,
+            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
+        };
+        ActivitySource.AddActivityListener(listener);
+        var batch = new List<Activity>();
+        for (var i = 0; i < 200; i++)
+        {
+            var activity = (i % 3 == 0 ? b : a).StartActivity("span" + i, ActivityKind.Client)!;
+            activity.SetTag("http.request.method", "GET");
+            activity.SetTag("index", i);
+            activity.SetTag("long.text", new string('x', i * 3));
+            if (i % 10 == 0)
+            {
+                activity.AddEvent(new ActivityEvent("exception", tags: new ActivityTagsCollection { ["exception.type"] = "E" }));
+                activity.SetStatus(ActivityStatusCode.Error, "failed " + i);
+            }
+
+            activity.Stop();
+            batch.Add(activity);
+        }
+
+        var encoder = new OtlpTraceEncoder([new("service.name", "s")], new SpanLimits(128, 300, 128, 128, 128, 128));
+        var expected = new ProtoWriter(16);
+        encoder.Encode(expected, batch);
+
+        // Each span encoded on a thread of its own choosing, into holders reused from a larger span.
+        var holders = batch.Select(_ => new EncodedSpan()).ToArray();
+        Parallel.For(0, batch.Count, new ParallelOptions { MaxDegreeOfParallelism = 4 }, i => encoder.Encode(batch[(i + 7) % batch.Count], holders[i]));
+        Parallel.For(0, batch.Count, new ParallelOptions { MaxDegreeOfParallelism = 4 }, i => encoder.Encode(batch[i], holders[i]));
+        var actual = new ProtoWriter(16);
+        encoder.Encode(actual, holders);
+
+        Assert.Equal(expected.WrittenSpan.ToArray(), actual.WrittenSpan.ToArray());
+        var spans = OtlpDecoder.DecodeTraces(actual.WrittenSpan);
+        Assert.Equal(200, spans.Count);
+        Assert.Equal(new string('x', 300), spans.Single(s => s.Name == "span199").Attribute("long.text"));
+        Assert.Equal("failed 10", spans.Single(s => s.Name == "span10").StatusMessage);
+    }
 }

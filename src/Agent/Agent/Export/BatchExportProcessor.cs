@@ -10,7 +10,7 @@ namespace TraceAgent.Export;
 /// and exports them in batches from one background thread, as the OpenTelemetry batch span and
 /// log record processor specifications say.
 /// </summary>
-internal class BatchExportProcessor<T> : IDisposable
+internal class BatchExportProcessor<T> : IExportCounters, IDisposable
     where T : class
 {
     private readonly ConcurrentQueue<T> _queue = new();
@@ -54,13 +54,16 @@ internal class BatchExportProcessor<T> : IDisposable
     /// <summary>Items waiting in the queue now (the agent's own metrics observe it).</summary>
     public int QueuedCount => Math.Max(0, Volatile.Read(ref _count));
 
-    /// <summary>Queues an item, or drops and counts it when the queue is full or the processor stopped.</summary>
-    public void Add(T item)
+    /// <summary>
+    /// Queues an item, or drops and counts it when the queue is full or the processor stopped;
+    /// false when dropped.
+    /// </summary>
+    public bool Add(T item)
     {
         if (_stopping)
         {
             Interlocked.Increment(ref _dropped);
-            return;
+            return false;
         }
 
         var count = Interlocked.Increment(ref _count);
@@ -68,7 +71,7 @@ internal class BatchExportProcessor<T> : IDisposable
         {
             Interlocked.Decrement(ref _count);
             Interlocked.Increment(ref _dropped);
-            return;
+            return false;
         }
 
         _queue.Enqueue(item);
@@ -76,6 +79,13 @@ internal class BatchExportProcessor<T> : IDisposable
         {
             _wake.Set();
         }
+
+        return true;
+    }
+
+    /// <summary>The batch's items after every exporter had them (export thread): a subclass may reuse them.</summary>
+    protected virtual void OnExported(List<T> batch)
+    {
     }
 
     /// <summary>Exports what is queued now; returns false if that did not finish within the timeout.</summary>
@@ -189,6 +199,7 @@ internal class BatchExportProcessor<T> : IDisposable
                 Interlocked.Add(ref _failed, lost);
             }
 
+            OnExported(_batch);
             _batch.Clear();
 
             // Under sustained load into a failing collector this loop may not return for long:

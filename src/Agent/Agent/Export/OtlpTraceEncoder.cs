@@ -15,31 +15,61 @@ internal sealed class OtlpTraceEncoder
     private readonly byte[] _resource;
     private readonly SpanLimits _limits;
     private readonly Dictionary<ActivitySource, List<Activity>> _byScope = new();
+    private readonly Dictionary<ActivitySource, List<EncodedSpan>> _encodedByScope = new();
     private readonly AttributeKeys _keys = new();
+    private readonly Action<ProtoWriter, Activity> _writeActivity;
+
+    // Spans encoded as they end are encoded on the app's threads: a writer and key table per thread.
+#pragma warning disable IDE1006 // [ThreadStatic] fields are t_camelCase (docs/contributing.md)
+    [ThreadStatic]
+    private static ProtoWriter? t_writer;
+    [ThreadStatic]
+    private static AttributeKeys? t_keys;
+#pragma warning restore IDE1006
 
     public OtlpTraceEncoder(IReadOnlyList<KeyValuePair<string, object>> resource, SpanLimits limits)
     {
         _limits = limits;
         _resource = OtlpCommon.EncodeResource(resource);
+        _writeActivity = (writer, activity) => WriteSpan(writer, activity, _keys);
     }
 
-    public void Encode(ProtoWriter writer, IReadOnlyList<Activity> batch)
+    /// <summary>A request of the spans themselves (export thread).</summary>
+    public void Encode(ProtoWriter writer, IReadOnlyList<Activity> batch) =>
+        Encode(writer, batch, _byScope, static a => a.Source, _writeActivity);
+
+    /// <summary>A request of spans encoded as they ended (export thread).</summary>
+    public void Encode(ProtoWriter writer, IReadOnlyList<EncodedSpan> batch) =>
+        Encode(writer, batch, _encodedByScope, static s => s.Source!, static (w, s) => w.WriteRaw(s.Written));
+
+    /// <summary>One span, as it ends, on the thread that ends it: the bytes its request will carry.</summary>
+    public void Encode(Activity activity, EncodedSpan into)
     {
-        foreach (var list in _byScope.Values)
+        var writer = t_writer ??= new ProtoWriter(1024);
+        writer.Reset();
+        WriteSpan(writer, activity, t_keys ??= new AttributeKeys());
+        into.CopyFrom(writer.WrittenSpan);
+        into.Source = activity.Source;
+    }
+
+    private void Encode<T>(ProtoWriter writer, IReadOnlyList<T> batch, Dictionary<ActivitySource, List<T>> byScope, Func<T, ActivitySource> sourceOf, Action<ProtoWriter, T> writeSpan)
+    {
+        foreach (var list in byScope.Values)
         {
             list.Clear();
         }
 
         for (var i = 0; i < batch.Count; i++)
         {
-            var activity = batch[i];
-            if (!_byScope.TryGetValue(activity.Source, out var list))
+            var item = batch[i];
+            var source = sourceOf(item);
+            if (!byScope.TryGetValue(source, out var list))
             {
                 list = [];
-                _byScope[activity.Source] = list;
+                byScope[source] = list;
             }
 
-            list.Add(activity);
+            list.Add(item);
         }
 
         // ExportTraceServiceRequest.resource_spans = 1
@@ -47,7 +77,7 @@ internal sealed class OtlpTraceEncoder
         var resource = writer.BeginMessage(1); // ResourceSpans.resource = 1
         writer.WriteRaw(_resource);
         writer.EndMessage(resource);
-        foreach (var (source, spans) in _byScope)
+        foreach (var (source, spans) in byScope)
         {
             if (spans.Count == 0)
             {
@@ -65,7 +95,7 @@ internal sealed class OtlpTraceEncoder
             writer.EndMessage(scope);
             foreach (var span in spans)
             {
-                WriteSpan(writer, span);
+                writeSpan(writer, span);
             }
 
             writer.EndMessage(scopeSpans);
@@ -74,13 +104,13 @@ internal sealed class OtlpTraceEncoder
         writer.EndMessage(resourceSpans);
 
         // Drop sources that disappeared so the dictionary does not grow without bound.
-        if (_byScope.Count > 256)
+        if (byScope.Count > 256)
         {
-            _byScope.Clear();
+            byScope.Clear();
         }
     }
 
-    private void WriteSpan(ProtoWriter writer, Activity activity)
+    private void WriteSpan(ProtoWriter writer, Activity activity, AttributeKeys keys)
     {
         Span<byte> id = stackalloc byte[16];
         var span = writer.BeginMessage(2); // ScopeSpans.spans = 2
@@ -106,7 +136,7 @@ internal sealed class OtlpTraceEncoder
         writer.WriteFixed64Field(7, start);
         writer.WriteFixed64Field(8, start + (ulong)activity.Duration.Ticks * 100);
 
-        WriteLimitedTags(writer, 9, 10, activity.EnumerateTagObjects(), _limits.AttributeCountLimit);
+        WriteLimitedTags(writer, 9, 10, activity.EnumerateTagObjects(), _limits.AttributeCountLimit, keys);
 
         var events = 0;
         var droppedEvents = 0;
@@ -121,7 +151,7 @@ internal sealed class OtlpTraceEncoder
             var message = writer.BeginMessage(11);
             writer.WriteFixed64Field(1, ToUnixNanos(e.Timestamp.UtcDateTime));
             writer.WriteStringField(2, e.Name);
-            WriteLimitedTags(writer, 3, 4, e.EnumerateTagObjects(), _limits.EventAttributeCountLimit);
+            WriteLimitedTags(writer, 3, 4, e.EnumerateTagObjects(), _limits.EventAttributeCountLimit, keys);
             writer.EndMessage(message);
             events++;
         }
@@ -151,7 +181,7 @@ internal sealed class OtlpTraceEncoder
                 writer.WriteStringField(3, link.Context.TraceState);
             }
 
-            WriteLimitedTags(writer, 4, 5, link.EnumerateTagObjects(), _limits.LinkAttributeCountLimit);
+            WriteLimitedTags(writer, 4, 5, link.EnumerateTagObjects(), _limits.LinkAttributeCountLimit, keys);
             writer.WriteFixed32Field(6, SpanFlags(link.Context.TraceFlags, link.Context.IsRemote));
             writer.EndMessage(message);
             links++;
@@ -178,7 +208,7 @@ internal sealed class OtlpTraceEncoder
         writer.EndMessage(span);
     }
 
-    private void WriteLimitedTags(ProtoWriter writer, int field, int droppedField, Activity.Enumerator<KeyValuePair<string, object?>> tags, int limit)
+    private void WriteLimitedTags(ProtoWriter writer, int field, int droppedField, Activity.Enumerator<KeyValuePair<string, object?>> tags, int limit, AttributeKeys keys)
     {
         var count = 0;
         var dropped = 0;
@@ -195,7 +225,7 @@ internal sealed class OtlpTraceEncoder
                 continue;
             }
 
-            OtlpCommon.WriteKeyValue(writer, field, tag.Key, tag.Value, _limits.AttributeValueLengthLimit, _keys);
+            OtlpCommon.WriteKeyValue(writer, field, tag.Key, tag.Value, _limits.AttributeValueLengthLimit, keys);
             count++;
         }
 
@@ -335,7 +365,8 @@ internal static class OtlpCommon
 /// instrumentations, the same string object every time): a direct-mapped table by object identity,
 /// so a lookup neither hashes nor compares text. A name is kept the second time the same string
 /// object is seen, so names made per request (each a new string) never allocate here. Bounded: 256
-/// entries of at most 128 bytes. One per encoder, used by its export thread only.
+/// entries of at most 128 bytes. Not thread-safe: one per export thread, and one per app thread
+/// that encodes spans as they end.
 /// </summary>
 internal sealed class AttributeKeys
 {

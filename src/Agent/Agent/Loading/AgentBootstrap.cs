@@ -24,7 +24,7 @@ public static class AgentBootstrap
     private static int s_shutDown;
 
     /// <summary>The running pipeline's processor, for tests and benchmarks in this process.</summary>
-    internal static BatchSpanProcessor? Processor => s_running?.Pipeline.Processor;
+    internal static ISpanProcessor? Processor => s_running?.Pipeline.Processor;
 
     public static void Initialize(string agentDirectory)
     {
@@ -80,8 +80,7 @@ public static class AgentBootstrap
         AppContext.SetSwitch("System.Net.Http.DisableUriRedaction", true);
 
         var metrics = MetricsPipeline.Create(settings.Metrics, resource);
-        var exporters = ExporterFactory.CreateTraceExporters(settings, resource, serviceName);
-        var processor = new BatchSpanProcessor(metrics?.Health.Measure(exporters, "traces") ?? exporters, settings.Batch, settings.Otlp.TimeoutMilliseconds);
+        var processor = ExporterFactory.CreateSpanProcessor(settings, resource, serviceName, metrics?.Health, out var exporters);
         metrics?.Health.Observe(processor, "spans", "{span}");
 
         var enabled = InstrumentationRegistry.Enabled(settings, out var skipped);

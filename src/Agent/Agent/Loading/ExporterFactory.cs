@@ -18,8 +18,33 @@ internal static class ExporterFactory
     // material, and a file that cannot be used is reported once, turning off every export that needs it.
     private static readonly Dictionary<OtlpTlsSettings, (ExportTls? Tls, string? Error)> TlsByFiles = [];
 
-    public static List<IExporter<Activity>> CreateTraceExporters(AgentSettings settings, IReadOnlyList<KeyValuePair<string, object>> resource, string serviceName)
+    /// <summary>
+    /// The span processor and the exporters OTEL_TRACES_EXPORTER asks for (their descriptions for
+    /// the start-up line). OTLP alone, the default, gets spans encoded as they end; any other set
+    /// gets the spans' Activities.
+    /// </summary>
+    public static ISpanProcessor CreateSpanProcessor(AgentSettings settings, IReadOnlyList<KeyValuePair<string, object>> resource, string serviceName, AgentHealthMetrics? health, out List<string> descriptions)
     {
+        var timeout = settings.Otlp.TimeoutMilliseconds;
+        if (settings.TracesExporters is ["otlp"])
+        {
+            var encoded = new List<IExporter<EncodedSpan>>();
+            OtlpTraceEncoder? encoder = null;
+            if (TryLoadTls(settings.Otlp, "traces", out var otlpTls))
+            {
+                encoder = new OtlpTraceEncoder(resource, settings.Limits);
+                encoded.Add(new OtlpExporter<EncodedSpan>(settings.Otlp, encoder.Encode, "traces", otlpTls));
+            }
+
+            descriptions = [.. encoded.Select(e => e.Description)];
+            if (encoder is not null)
+            {
+                return new EncodingSpanProcessor(encoder, health?.Measure(encoded, "traces") ?? encoded, settings.Batch, timeout);
+            }
+
+            return new BatchSpanProcessor([], settings.Batch, timeout);
+        }
+
         var exporters = new List<IExporter<Activity>>();
         foreach (var name in settings.TracesExporters)
         {
@@ -37,12 +62,13 @@ internal static class ExporterFactory
                     exporters.Add(new ConsoleExporter(serviceName));
                     break;
                 case "zipkin":
-                    exporters.Add(new ZipkinExporter(settings.ZipkinEndpoint, serviceName, settings.Otlp.TimeoutMilliseconds));
+                    exporters.Add(new ZipkinExporter(settings.ZipkinEndpoint, serviceName, timeout));
                     break;
             }
         }
 
-        return exporters;
+        descriptions = [.. exporters.Select(e => e.Description)];
+        return new BatchSpanProcessor(health?.Measure(exporters, "traces") ?? exporters, settings.Batch, timeout);
     }
 
     /// <summary>The log record export OTEL_LOGS_EXPORTER=otlp asks for; null otherwise (or when its TLS files cannot be used).</summary>

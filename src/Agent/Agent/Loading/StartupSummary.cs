@@ -29,11 +29,11 @@ internal static class StartupSummary
         }
     }
 
-    public static string Describe(AgentSettings settings, string serviceName, List<IExporter<Activity>> exporters, SamplingPolicy sampler, IReadOnlyList<InstrumentationDescriptor> enabled, IReadOnlyList<string> skipped, LogExport? logs, MetricsPipeline? metrics, TimeSpan elapsed)
+    public static string Describe(AgentSettings settings, string serviceName, IReadOnlyList<string> exporters, SamplingPolicy sampler, IReadOnlyList<InstrumentationDescriptor> enabled, IReadOnlyList<string> skipped, LogExport? logs, MetricsPipeline? metrics, TimeSpan elapsed)
     {
         var text = new StringBuilder();
         text.Append(CultureInfo.InvariantCulture, $"TraceAgent {ResourceBuilder.AgentVersion} ({BuildName} build) tracing service '{serviceName}'");
-        text.Append("; exporters: ").Append(exporters.Count == 0 ? "none" : string.Join(", ", exporters.Select(e => e.Description)));
+        text.Append("; exporters: ").Append(exporters.Count == 0 ? "none" : string.Join(", ", exporters));
         if (settings.Otlp.Headers.Count > 0 && settings.TracesExporters.Contains("otlp"))
         {
             // Header values are secrets: names only.

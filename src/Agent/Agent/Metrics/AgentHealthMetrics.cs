@@ -28,8 +28,7 @@ internal sealed class AgentHealthMetrics : IDisposable
     }
 
     /// <summary>Observes a batch processor's counters; <paramref name="items"/> names them ("spans", "log_records").</summary>
-    public void Observe<T>(BatchExportProcessor<T> processor, string items, string unit)
-        where T : class => Add(() =>
+    public void Observe(IExportCounters processor, string items, string unit) => Add(() =>
     {
         _meter.CreateObservableUpDownCounter($"traceagent.{items}.queued", () => (long)processor.QueuedCount, unit, "Items waiting in the export queue now.");
         _meter.CreateObservableCounter($"traceagent.{items}.exported", () => processor.ExportedCount, unit, "Items the exporter accepted.");

@@ -21,13 +21,13 @@ internal sealed class TracingPipeline : IDisposable
     private readonly SamplingPolicy _policy;
     private readonly TraceKeeper? _keeper;
     private readonly bool _childrenFollowParent;
-    private readonly BatchSpanProcessor _processor;
+    private readonly ISpanProcessor _processor;
     private readonly SourceMatcher _sources;
     private readonly ConcurrentDictionary<string, SpanHooks> _hooksByName = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<ActivitySource, SpanHooks?> _hooksBySource = new();
     private readonly ActivityListener _listener;
 
-    public TracingPipeline(Sampler sampler, BatchSpanProcessor processor, SourceMatcher sources, SamplingPolicySettings? policies = null)
+    public TracingPipeline(Sampler sampler, ISpanProcessor processor, SourceMatcher sources, SamplingPolicySettings? policies = null)
     {
         _sampler = sampler;
         policies ??= SamplingPolicySettings.None;
@@ -50,7 +50,7 @@ internal sealed class TracingPipeline : IDisposable
         };
     }
 
-    public BatchSpanProcessor Processor => _processor;
+    public ISpanProcessor Processor => _processor;
 
     /// <summary>The sampling in force: head sampler and the agent's policies.</summary>
     public SamplingPolicy Sampling => _policy;

@@ -109,6 +109,10 @@ internal static class Configurations
         {
             ["OTEL_LOGS_EXPORTER"] = "otlp",
         }),
+        new("agent-no-export", "agent, 100%, no exporter (OTEL_TRACES_EXPORTER=none)", Configuration.Net10, Tracer.Agent, new Dictionary<string, string>
+        {
+            ["OTEL_TRACES_EXPORTER"] = "none",
+        }),
 
         new("net8-none", ".NET 8: no agent", Configuration.Net8, Tracer.None, NoSettings),
         new("net8-agent", ".NET 8: agent, 100% sampling", Configuration.Net8, Tracer.Agent, NoSettings),

@@ -149,7 +149,8 @@ internal sealed partial class Report
             Check(errors == 0, F($"{name}: {errors} failed requests (non-2xx or socket errors) in the windows"), hard: true);
             double api = r.ApiSpansPerRequest;
             double peer = r.PeerSpansPerRequest;
-            bool sampledOff = c.Settings.TryGetValue("OTEL_TRACES_SAMPLER", out var sampler) && sampler == "always_off";
+            bool sampledOff = (c.Settings.TryGetValue("OTEL_TRACES_SAMPLER", out var sampler) && sampler == "always_off")
+                || (c.Settings.TryGetValue("OTEL_TRACES_EXPORTER", out var traces) && traces == "none");
             bool ratio = c.Settings.ContainsKey("OTEL_TRACES_SAMPLER_ARG");
             if (c.Tracer == Tracer.None || sampledOff)
             {

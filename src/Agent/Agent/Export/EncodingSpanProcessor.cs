@@ -1,0 +1,111 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using TraceAgent.Configuration;
+using TraceAgent.Diagnostics;
+
+namespace TraceAgent.Export;
+
+/// <summary>One ended span as OTLP bytes (its ScopeSpans.spans field), and the source it came from.</summary>
+internal sealed class EncodedSpan
+{
+    public ActivitySource? Source { get; set; }
+
+    public byte[] Bytes { get; private set; } = new byte[512];
+
+    public int Length { get; private set; }
+
+    public ReadOnlySpan<byte> Written => Bytes.AsSpan(0, Length);
+
+    public void CopyFrom(ReadOnlySpan<byte> encoded)
+    {
+        if (encoded.Length > Bytes.Length)
+        {
+            Bytes = new byte[Math.Max(encoded.Length, Bytes.Length * 2)];
+        }
+
+        encoded.CopyTo(Bytes);
+        Length = encoded.Length;
+    }
+}
+
+/// <summary>
+/// The batch processor when OTLP is the only trace exporter: each span is encoded as it ends, on
+/// the thread that ends it, and its bytes wait for the export instead of its Activity. An Activity
+/// held until export (with its attributes, events and its parent) outlived the collections of the
+/// youngest generation, which made the runtime grow that generation: tens of MB more resident
+/// memory under load, for spans that encode to a few hundred bytes. The bytes live in holders that
+/// are reused from batch to batch, so a span's export allocates nothing and keeps nothing young alive.
+/// </summary>
+internal sealed class EncodingSpanProcessor : BatchExportProcessor<EncodedSpan>, ISpanProcessor
+{
+    // A holder that grew for an unusually large span is not kept for the next one.
+    private const int MaxReusedBytes = 8 * 1024;
+
+    private readonly OtlpTraceEncoder _encoder;
+    private readonly ConcurrentQueue<EncodedSpan> _free = new();
+    private readonly int _maxFree;
+    private int _freeCount;
+
+    public EncodingSpanProcessor(OtlpTraceEncoder encoder, IReadOnlyList<IExporter<EncodedSpan>> exporters, BatchSettings settings, int exportTimeoutMilliseconds)
+        : base(exporters, settings, exportTimeoutMilliseconds, "spans", "traceagent-export")
+    {
+        _encoder = encoder;
+
+        // Enough for the batch being exported and the next one filling meanwhile; a burst beyond
+        // that allocates holders, and the ones returned beyond the bound are left to the collector.
+        _maxFree = 2 * settings.MaxExportBatchSize;
+    }
+
+    public void OnEnd(Activity activity)
+    {
+        if (!_free.TryDequeue(out var span))
+        {
+            span = new EncodedSpan();
+        }
+        else
+        {
+            Interlocked.Decrement(ref _freeCount);
+        }
+
+        try
+        {
+            _encoder.Encode(activity, span);
+        }
+        catch (Exception ex)
+        {
+            AgentFaults.Report("span encoding", ex);
+            Release(span);
+            return;
+        }
+
+        if (!Add(span))
+        {
+            Release(span);
+        }
+    }
+
+    protected override void OnExported(List<EncodedSpan> batch)
+    {
+        foreach (var span in batch)
+        {
+            Release(span);
+        }
+    }
+
+    private void Release(EncodedSpan span)
+    {
+        span.Source = null;
+        if (span.Bytes.Length > MaxReusedBytes)
+        {
+            return;
+        }
+
+        if (Interlocked.Increment(ref _freeCount) > _maxFree)
+        {
+            Interlocked.Decrement(ref _freeCount);
+            return;
+        }
+
+        _free.Enqueue(span);
+    }
+}
