@@ -13,7 +13,7 @@
 #          tests run it); its numbers mean nothing.
 # --parts: run only these parts (the report marks the others' targets "not measured").
 # --configs: load configurations (default none,agent,agent-metrics,sdk,off,ratio1,ratio1-keep,
-#          net8-none,net8-agent; also agent-sdk-spans, agent-logs); each one's baseline is added.
+#          net8-none,net8-agent; also agent-sdk-spans, agent-logs, agent-no-export); each one's baseline is added.
 # --rounds N: load and per-operation rounds (default 5; the paired part runs twice as many); --startup-runs N (default 11);
 #          --net8-rounds N: rounds with the .NET 8 load configurations (default 3).
 # --no-net8: leave the .NET 8 configurations out.

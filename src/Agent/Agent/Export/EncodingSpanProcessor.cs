@@ -10,7 +10,7 @@ internal sealed class EncodedSpan
 {
     public ActivitySource? Source { get; set; }
 
-    public byte[] Bytes { get; private set; } = new byte[512];
+    public byte[] Bytes { get; private set; } = new byte[256];
 
     public int Length { get; private set; }
 
@@ -40,6 +40,7 @@ internal sealed class EncodingSpanProcessor : BatchExportProcessor<EncodedSpan>,
 {
     // A holder that grew for an unusually large span is not kept for the next one.
     private const int MaxReusedBytes = 8 * 1024;
+    private const int MaxFreeHolders = 16 * 1024;
 
     private readonly OtlpTraceEncoder _encoder;
     private readonly ConcurrentQueue<EncodedSpan> _free = new();
@@ -51,9 +52,11 @@ internal sealed class EncodingSpanProcessor : BatchExportProcessor<EncodedSpan>,
     {
         _encoder = encoder;
 
-        // Enough for the batch being exported and the next one filling meanwhile; a burst beyond
-        // that allocates holders, and the ones returned beyond the bound are left to the collector.
-        _maxFree = 2 * settings.MaxExportBatchSize;
+        // As many as the queue holds (with the batch being exported), so that a steady flow never
+        // makes holders: one made per span would live until its export, the survival this class
+        // exists to avoid. Bounded for a very large queue; beyond it a burst makes holders, and those
+        // returned beyond the bound are left to the collector.
+        _maxFree = Math.Min(settings.MaxQueueSize, MaxFreeHolders) + settings.MaxExportBatchSize;
     }
 
     public void OnEnd(Activity activity)

@@ -100,7 +100,8 @@ internal static class Configurations
         }),
 
         // Not in the default sets (--configs picks them): the agent making only the spans the SDK
-        // set-up makes (no Redis span), and the agent also exporting the log record /work writes.
+        // set-up makes (no Redis span), the agent also exporting the log record /work writes, and
+        // the agent recording spans but exporting none (what export itself costs, memory above all).
         new("agent-sdk-spans", "agent, 100%, the SDK's spans only (Redis off)", Configuration.Net10, Tracer.Agent, new Dictionary<string, string>
         {
             ["OTEL_DOTNET_AUTO_TRACES_STACKEXCHANGEREDIS_INSTRUMENTATION_ENABLED"] = "false",
