@@ -15,24 +15,9 @@ namespace TraceAgent.Tests.Export;
 /// </summary>
 public sealed class DifferentialExportTests : IDisposable
 {
-    private readonly ActivitySource _source = new("differential.source", "4.5.6");
-    private readonly ActivityListener _listener;
+    private readonly RecordedSources _recorded = new(new ActivitySource("differential.source", "4.5.6"));
 
-    public DifferentialExportTests()
-    {
-        _listener = new ActivityListener
-        {
-            ShouldListenTo = s => s == _source,
-            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
-        };
-        ActivitySource.AddActivityListener(_listener);
-    }
-
-    public void Dispose()
-    {
-        _listener.Dispose();
-        _source.Dispose();
-    }
+    public void Dispose() => _recorded.Dispose();
 
     [Fact]
     public async Task The_agent_and_the_OpenTelemetry_SDK_exporter_send_the_same_spans()
@@ -73,7 +58,7 @@ public sealed class DifferentialExportTests : IDisposable
     private Activity[] MakeActivities()
     {
         var remote = new ActivityContext(ActivityTraceId.CreateRandom(), ActivitySpanId.CreateRandom(), ActivityTraceFlags.Recorded, "vendor=a,ot=th:0", isRemote: true);
-        var server = _source.StartActivity("GET /orders/{id}", ActivityKind.Server, remote)!;
+        var server = _recorded.Source.StartActivity("GET /orders/{id}", ActivityKind.Server, remote)!;
         server.SetTag("http.request.method", "GET");
         server.SetTag("http.response.status_code", 200);
         server.SetTag("http.route", "/orders/{id}");
@@ -87,7 +72,7 @@ public sealed class DifferentialExportTests : IDisposable
         server.SetTag("empty", string.Empty);
         server.SetTag("unicode", "日本語 😀");
 
-        var client = _source.StartActivity("SELECT orders", ActivityKind.Client)!;
+        var client = _recorded.Source.StartActivity("SELECT orders", ActivityKind.Client)!;
         client.SetTag("db.system.name", "postgresql");
         client.SetTag("db.query.text", "SELECT * FROM orders WHERE id = ?");
         client.AddEvent(new ActivityEvent("exception", new DateTimeOffset(2025, 1, 2, 3, 4, 5, TimeSpan.Zero), new ActivityTagsCollection
@@ -98,7 +83,7 @@ public sealed class DifferentialExportTests : IDisposable
         client.SetStatus(ActivityStatusCode.Error, "boom");
         client.Stop();
 
-        var producer = _source.StartActivity(
+        var producer = _recorded.Source.StartActivity(
             "send orders",
             ActivityKind.Producer,
             parentContext: default,
@@ -106,7 +91,7 @@ public sealed class DifferentialExportTests : IDisposable
         producer.SetStatus(ActivityStatusCode.Ok);
         producer.Stop();
 
-        var internalSpan = _source.StartActivity("work")!;
+        var internalSpan = _recorded.Source.StartActivity("work")!;
         internalSpan.Stop();
         server.Stop();
         return [server, client, producer, internalSpan];

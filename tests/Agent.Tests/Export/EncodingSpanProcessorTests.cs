@@ -14,24 +14,9 @@ namespace TraceAgent.Tests.Export;
 [Collection(StandardErrorCollection.Name)]
 public sealed class EncodingSpanProcessorTests : IDisposable
 {
-    private readonly ActivitySource _source = new("encoding.processor.test." + Guid.NewGuid().ToString("N"));
-    private readonly ActivityListener _listener;
+    private readonly RecordedSources _recorded = new(new ActivitySource("encoding.processor.test." + Guid.NewGuid().ToString("N")));
 
-    public EncodingSpanProcessorTests()
-    {
-        _listener = new ActivityListener
-        {
-            ShouldListenTo = s => s == _source,
-            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
-        };
-        ActivitySource.AddActivityListener(_listener);
-    }
-
-    public void Dispose()
-    {
-        _listener.Dispose();
-        _source.Dispose();
-    }
+    public void Dispose() => _recorded.Dispose();
 
     /// <summary>Decodes every request as the collector would, and remembers which holders it was handed.</summary>
     private sealed class DecodingExporter : IExporter<EncodedSpan>
@@ -77,7 +62,7 @@ public sealed class EncodingSpanProcessorTests : IDisposable
 
     private Activity End(string name, int index)
     {
-        var activity = _source.StartActivity(name)!;
+        var activity = _recorded.Source.StartActivity(name)!;
         activity.SetTag("index", index);
         activity.Stop();
         return activity;
@@ -126,7 +111,7 @@ public sealed class EncodingSpanProcessorTests : IDisposable
                 processor.OnEnd(End("queued", i));
             }
 
-            var broken = _source.StartActivity("broken")!;
+            var broken = _recorded.Source.StartActivity("broken")!;
             broken.SetTag("value", new Unprintable());
             broken.Stop();
             var original = Console.Error;

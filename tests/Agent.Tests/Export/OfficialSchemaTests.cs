@@ -20,29 +20,14 @@ namespace TraceAgent.Tests.Export;
 public sealed class OfficialSchemaTests : IDisposable
 {
     private static readonly SpanLimits NoLimits = new(1024, null, 128, 128, 128, 128);
-    private readonly ActivitySource _source = new("official.schema", "1.2.3");
-    private readonly ActivityListener _listener;
+    private readonly RecordedSources _recorded = new(new ActivitySource("official.schema", "1.2.3"));
 
-    public OfficialSchemaTests()
-    {
-        _listener = new ActivityListener
-        {
-            ShouldListenTo = s => s == _source,
-            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
-        };
-        ActivitySource.AddActivityListener(_listener);
-    }
-
-    public void Dispose()
-    {
-        _listener.Dispose();
-        _source.Dispose();
-    }
+    public void Dispose() => _recorded.Dispose();
 
     [Fact]
     public void A_span_decodes_with_the_official_schema()
     {
-        var activity = _source.StartActivity("GET /orders/{id}", ActivityKind.Server)!;
+        var activity = _recorded.Source.StartActivity("GET /orders/{id}", ActivityKind.Server)!;
         activity.SetTag("http.request.method", "GET");
         activity.SetTag("http.response.status_code", 200);
         activity.SetStatus(ActivityStatusCode.Error, "boom");
@@ -75,7 +60,7 @@ public sealed class OfficialSchemaTests : IDisposable
     [Fact]
     public void Arrays_of_every_type_decode_as_array_values()
     {
-        var activity = _source.StartActivity("arrays")!;
+        var activity = _recorded.Source.StartActivity("arrays")!;
         activity.SetTag("strings", new[] { "a", "", "é" });
         activity.SetTag("ints", new[] { 1, -2 });
         activity.SetTag("longs", new[] { long.MaxValue, long.MinValue });
@@ -104,7 +89,7 @@ public sealed class OfficialSchemaTests : IDisposable
     {
         var long1Mib = string.Concat(Enumerable.Repeat("0123456789abcdef", 64 * 1024));
         const string Text = "naïve café, 日本語, emoji 😀👍🏽, RTL שלום, zero\u200Bwidth";
-        var activity = _source.StartActivity(Text)!;
+        var activity = _recorded.Source.StartActivity(Text)!;
         activity.SetTag("empty", string.Empty);
         activity.SetTag("long", long1Mib);
         activity.SetTag("unicode", Text);
@@ -129,7 +114,7 @@ public sealed class OfficialSchemaTests : IDisposable
     {
         // "abcd" then U+1F600 (two UTF-16 units) then "ef": a limit of 5 falls inside the pair.
         const string Value = "abcd😀ef";
-        var activity = _source.StartActivity("truncated")!;
+        var activity = _recorded.Source.StartActivity("truncated")!;
         activity.SetTag("text", Value);
         activity.Stop();
 
@@ -149,11 +134,11 @@ public sealed class OfficialSchemaTests : IDisposable
         // Lengths over 16 KiB need a third varint byte and over 2 MiB a fourth: the encoder
         // reserves four and pads, which the schema's parser must read as the same length.
         var big = new string('x', size);
-        var activity = _source.StartActivity("big")!;
+        var activity = _recorded.Source.StartActivity("big")!;
         activity.SetTag("big", big);
         activity.AddEvent(new ActivityEvent("big.event", tags: new ActivityTagsCollection { ["payload"] = big }));
         activity.Stop();
-        var second = _source.StartActivity("after")!;
+        var second = _recorded.Source.StartActivity("after")!;
         second.Stop();
 
         var request = EncodeTraces(NoLimits, activity, second).Request;
@@ -178,7 +163,7 @@ public sealed class OfficialSchemaTests : IDisposable
         // their body when it is not (multi-byte text, a long key, a value made into text).
         var text = new string(repeated, length);
         var longKey = "key." + new string('k', 120);
-        var activity = _source.StartActivity(text)!;
+        var activity = _recorded.Source.StartActivity(text)!;
         activity.SetTag("value", text);
         activity.SetTag(longKey, 42);
         activity.SetTag("as.text", new LongText(text));
@@ -204,7 +189,7 @@ public sealed class OfficialSchemaTests : IDisposable
         for (int round = 0; round < 4; round++)
         {
             var made = "made." + round.ToString(System.Globalization.CultureInfo.InvariantCulture);
-            var activity = _source.StartActivity("round")!;
+            var activity = _recorded.Source.StartActivity("round")!;
             activity.SetTag("constant.name", round);
             activity.SetTag(made, "v" + round.ToString(System.Globalization.CultureInfo.InvariantCulture));
             activity.Stop();
@@ -231,7 +216,7 @@ public sealed class OfficialSchemaTests : IDisposable
         };
         ActivitySource.AddActivityListener(listener);
         var remote = new ActivityContext(ActivityTraceId.CreateRandom(), ActivitySpanId.CreateRandom(), (ActivityTraceFlags)3, "ot=th:8", isRemote: true);
-        var first = _source.StartActivity("first", ActivityKind.Consumer, remote)!;
+        var first = _recorded.Source.StartActivity("first", ActivityKind.Consumer, remote)!;
         first.Stop();
         var second = other.StartActivity("second", ActivityKind.Producer)!;
         second.Stop();

@@ -10,24 +10,9 @@ namespace TraceAgent.Tests.Export;
 /// <summary>The exporter's size limits against real HTTP servers started by the test.</summary>
 public sealed class OtlpExporterLimitsTests : IDisposable
 {
-    private readonly ActivitySource _source = new("limits.test");
-    private readonly ActivityListener _listener;
+    private readonly RecordedSources _recorded = new(new ActivitySource("limits.test"));
 
-    public OtlpExporterLimitsTests()
-    {
-        _listener = new ActivityListener
-        {
-            ShouldListenTo = s => s == _source,
-            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
-        };
-        ActivitySource.AddActivityListener(_listener);
-    }
-
-    public void Dispose()
-    {
-        _listener.Dispose();
-        _source.Dispose();
-    }
+    public void Dispose() => _recorded.Dispose();
 
     [Fact]
     public async Task An_item_too_large_for_any_request_is_dropped_and_counted_and_the_others_arrive()
@@ -36,7 +21,7 @@ public sealed class OtlpExporterLimitsTests : IDisposable
         var activities = new List<Activity>();
         foreach (var size in new[] { 10, 200_000, 10, 10 })
         {
-            var activity = _source.StartActivity("span-" + size)!;
+            var activity = _recorded.Source.StartActivity("span-" + size)!;
             activity.SetTag("payload", new string('p', size));
             activity.Stop();
             activities.Add(activity);
@@ -90,7 +75,7 @@ public sealed class OtlpExporterLimitsTests : IDisposable
             return written;
         });
 
-        var activity = _source.StartActivity("one")!;
+        var activity = _recorded.Source.StartActivity("one")!;
         activity.Stop();
         using var exporter = Exporter($"http://127.0.0.1:{port}/v1/traces", OtlpProtocol.HttpProtobuf);
         var result = exporter.Export([activity], DateTime.UtcNow.AddSeconds(30), CancellationToken.None);

@@ -108,14 +108,8 @@ public sealed class OtlpTraceEncoderTests
     [Fact]
     public void Spans_are_grouped_by_source_and_a_reused_writer_gives_the_same_bytes()
     {
-        using var a = new ActivitySource("source.a");
-        using var b = new ActivitySource("source.b");
-        using var listener = new ActivityListener
-        {
-            ShouldListenTo = s => s == a || s == b,
-            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
-        };
-        ActivitySource.AddActivityListener(listener);
+        using var sources = new RecordedSources(new ActivitySource("source.a"), new ActivitySource("source.b"));
+        var (a, b) = (sources[0], sources[1]);
         var batch = new List<Activity>();
         for (var i = 0; i < 600; i++)
         {
@@ -141,14 +135,8 @@ public sealed class OtlpTraceEncoderTests
     [Fact]
     public void Spans_encoded_as_they_end_on_several_threads_make_the_same_request_as_their_activities()
     {
-        using var a = new ActivitySource("source.a", "1.0");
-        using var b = new ActivitySource("source.b");
-        using var listener = new ActivityListener
-        {
-            ShouldListenTo = s => s == a || s == b,
-            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
-        };
-        ActivitySource.AddActivityListener(listener);
+        using var sources = new RecordedSources(new ActivitySource("source.a", "1.0"), new ActivitySource("source.b"));
+        var (a, b) = (sources[0], sources[1]);
         var batch = new List<Activity>();
         for (var i = 0; i < 200; i++)
         {
