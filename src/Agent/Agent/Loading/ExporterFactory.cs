@@ -26,25 +26,15 @@ internal static class ExporterFactory
     public static ISpanProcessor CreateSpanProcessor(AgentSettings settings, IReadOnlyList<KeyValuePair<string, object>> resource, string serviceName, AgentHealthMetrics? health, out List<string> descriptions)
     {
         var timeout = settings.Otlp.TimeoutMilliseconds;
-        if (settings.TracesExporters is ["otlp"])
+        if (settings.TracesExporters is ["otlp"] && TryLoadTls(settings.Otlp, "traces", out var otlpTls))
         {
-            var encoded = new List<IExporter<EncodedSpan>>();
-            OtlpTraceEncoder? encoder = null;
-            if (TryLoadTls(settings.Otlp, "traces", out var otlpTls))
-            {
-                encoder = new OtlpTraceEncoder(resource, settings.Limits);
-                encoded.Add(new OtlpExporter<EncodedSpan>(settings.Otlp, encoder.Encode, "traces", otlpTls));
-            }
-
-            descriptions = [.. encoded.Select(e => e.Description)];
-            if (encoder is not null)
-            {
-                return new EncodingSpanProcessor(encoder, health?.Measure(encoded, "traces") ?? encoded, settings.Batch, timeout);
-            }
-
-            return new BatchSpanProcessor([], settings.Batch, timeout);
+            var encoder = new OtlpTraceEncoder(resource, settings.Limits);
+            List<IExporter<EncodedSpan>> encoded = [new OtlpExporter<EncodedSpan>(settings.Otlp, encoder.Encode, "traces", otlpTls)];
+            descriptions = [encoded[0].Description];
+            return new EncodingSpanProcessor(encoder, health?.Measure(encoded, "traces") ?? encoded, settings.Batch, timeout);
         }
 
+        // (TLS files that cannot be used were reported once; asked again, the cache answers.)
         var exporters = new List<IExporter<Activity>>();
         foreach (var name in settings.TracesExporters)
         {

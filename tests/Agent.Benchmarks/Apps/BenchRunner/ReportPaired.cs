@@ -45,7 +45,8 @@ internal sealed partial class Report
         S.AppendLine();
         foreach (var r in runs)
         {
-            var configuration = Configurations.Get(r.Test ? PairedBench.Comparisons.First(c => c.Key == r.Comparison).TestKey : PairedBench.Comparisons.First(c => c.Key == r.Comparison).BaseKey);
+            var comparison = PairedBench.Comparisons.First(c => c.Key == r.Comparison);
+            var configuration = Configurations.Get(r.Test ? comparison.TestKey : comparison.BaseKey);
             string name = F($"paired {r.Comparison}, {configuration.Label}, round {r.Round + 1}");
             Check(r.Window.Errors == 0, F($"{name}: {r.Window.Errors} failed requests in the window"), hard: true);
             bool none = configuration.Tracer == Tracer.None || configuration.Settings.GetValueOrDefault("OTEL_TRACES_SAMPLER") == "always_off";
