@@ -23,7 +23,6 @@ internal sealed class ProfilingSessions : IDisposable
     private const string StateKey = "TraceAgent.StackExchangeRedis.Session";
 
     private readonly SessionDrainer _drainer;
-    private readonly Action<ProfilingState> _drainAfterStop;
     private readonly ConcurrentDictionary<ActivitySource, bool> _sources = new();
     private readonly object _gate = new();
 
@@ -33,7 +32,6 @@ internal sealed class ProfilingSessions : IDisposable
     public ProfilingSessions(SessionDrainer drainer)
     {
         _drainer = drainer;
-        _drainAfterStop = drainer.DrainAfterStop;
         Provider = GetSession;
     }
 
@@ -106,7 +104,7 @@ internal sealed class ProfilingSessions : IDisposable
                 return existing;
             }
 
-            var state = new ProfilingState(activity.Context, _drainAfterStop);
+            var state = new ProfilingState(activity.Context);
             activity.SetCustomProperty(StateKey, state);
             if (_sources.TryAdd(activity.Source, true))
             {
@@ -136,10 +134,9 @@ internal sealed class ProfilingSessions : IDisposable
         {
             if (activity.GetCustomProperty(StateKey) is ProfilingState state)
             {
-                // Most sessions are complete when their Activity stops: drain once and forget them.
-                // Only one with a command still in flight goes to the timer's follow-up list (a
-                // command issued after the stop gets there through GetSession).
-                ThreadPool.UnsafeQueueUserWorkItem(state, preferLocal: false);
+                // Queued, not drained here: the app's thread only pays for the queueing, and the
+                // sessions of many requests are drained together (SessionDrainer.OnStopped).
+                _drainer.OnStopped(state);
             }
         }
         catch (Exception ex)

@@ -9,7 +9,7 @@ namespace TraceAgent.Instrumentation.StackExchangeRedis;
 /// were handed the session and how many came back, and the failures the app observed under it.
 /// Lives as a custom property of its Activity, so it is collected with that Activity.
 /// </summary>
-internal sealed class ProfilingState : IThreadPoolWorkItem
+internal sealed class ProfilingState
 {
     public const int MaxPendingFailures = 32;
 
@@ -20,18 +20,11 @@ internal sealed class ProfilingState : IThreadPoolWorkItem
     private int _completed;
     private int _sinceDrain;
 
-    private readonly Action<ProfilingState>? _afterStop;
-
-    /// <param name="afterStop">What the thread pool runs when the state is queued as a work item
-    /// (once its Activity stopped): the state is its own work item, so a stop allocates nothing.</param>
-    public ProfilingState(ActivityContext parent, Action<ProfilingState>? afterStop = null)
+    public ProfilingState(ActivityContext parent)
     {
         Parent = parent;
         Created = Stopwatch.GetTimestamp();
-        _afterStop = afterStop;
     }
-
-    void IThreadPoolWorkItem.Execute() => _afterStop?.Invoke(this);
 
     public ProfilingSession Session { get; } = new();
 

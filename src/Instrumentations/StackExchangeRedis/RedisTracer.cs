@@ -96,6 +96,7 @@ internal sealed class RedisTracer : IDisposable
         _disposed = true;
         _sessions.Dispose();
         _timer.Dispose();
+        _drainer.Dispose();
         _drainer.Drain(_sessions.Orphans, final: true);
         _drainer.DrainLingeringFinal();
     }

@@ -7,15 +7,28 @@ using TraceAgent.Diagnostics;
 namespace TraceAgent.Instrumentation.StackExchangeRedis;
 
 /// <summary>
-/// Turns what a profiling session recorded into client spans (<see cref="CommandSpans"/>): after its
-/// Activity stops, when it has collected <see cref="ProfilingSessions.DrainEvery"/> commands, and, for
-/// sessions with commands still running after their Activity ended ("lingering"), on every tick until
-/// they complete or <see cref="LingerTicks"/> have passed.
+/// Turns what a profiling session recorded into client spans (<see cref="CommandSpans"/>): within
+/// <see cref="StoppedDelayMs"/> of its Activity stopping, when it has collected
+/// <see cref="ProfilingSessions.DrainEvery"/> commands, and, for sessions with commands still running
+/// after their Activity ended ("lingering"), on every tick until they complete or
+/// <see cref="LingerTicks"/> have passed.
 /// </summary>
-internal sealed class SessionDrainer(CommandSpans spans)
+internal sealed class SessionDrainer : IDisposable
 {
+    /// <summary>
+    /// How long a stopped Activity's session waits to be drained with the others stopped meanwhile.
+    /// One thread-pool work item per stopped request woke a worker per request, and the pool's
+    /// spinning cost more CPU than the drain itself; one timer round per period does not.
+    /// </summary>
+    public const int StoppedDelayMs = 20;
+
     private const int MaxLingering = 4096;
     private static readonly long LingerTicks = Stopwatch.Frequency * 30;
+
+    private readonly CommandSpans _spans;
+    private readonly ConcurrentQueue<ProfilingState> _stopped = new();
+    private readonly Timer _stoppedTimer;
+    private int _stoppedArmed;
 
 #pragma warning disable IDE1006 // [ThreadStatic] fields are t_camelCase (docs/contributing.md)
     [ThreadStatic]
@@ -23,6 +36,58 @@ internal sealed class SessionDrainer(CommandSpans spans)
 #pragma warning restore IDE1006
 
     private readonly ConcurrentDictionary<ProfilingState, bool> _lingering = new(ReferenceEqualityComparer.Instance);
+
+    public SessionDrainer(CommandSpans spans)
+    {
+        _spans = spans;
+        _stoppedTimer = new Timer(static s => ((SessionDrainer)s!).DrainStopped(), this, Timeout.Infinite, Timeout.Infinite);
+    }
+
+    /// <summary>
+    /// A session whose Activity stopped, queued from the stop callback on the app's thread; the first
+    /// one queued since the last round arms the timer.
+    /// </summary>
+    public void OnStopped(ProfilingState state)
+    {
+        _stopped.Enqueue(state);
+        if (Interlocked.Exchange(ref _stoppedArmed, 1) == 0)
+        {
+            _stoppedTimer.Change(StoppedDelayMs, Timeout.Infinite);
+        }
+    }
+
+    /// <summary>
+    /// Drains every queued stopped session: the timer's round, and once more at shutdown. Most are
+    /// complete and are forgotten; one with a command still in flight goes to the lingering list (a
+    /// command issued after the stop gets there through GetSession).
+    /// </summary>
+    public void DrainStopped()
+    {
+        // Disarmed first: a session queued from here on arms the next round.
+        Volatile.Write(ref _stoppedArmed, 0);
+        try
+        {
+            while (_stopped.TryDequeue(out var state))
+            {
+                Drain(state, final: false);
+                if (state.InFlight > 0)
+                {
+                    Linger(state);
+                }
+            }
+        }
+        catch (Exception ex)
+        {
+            AgentFaults.Report("Redis drain round", ex);
+        }
+    }
+
+    /// <summary>At shutdown: no further rounds, and what is queued is drained now.</summary>
+    public void Dispose()
+    {
+        _stoppedTimer.Dispose();
+        DrainStopped();
+    }
 
     /// <summary>Keeps a session whose Activity has ended, with commands still running, for the timer.</summary>
     public void Linger(ProfilingState state)
@@ -41,16 +106,6 @@ internal sealed class SessionDrainer(CommandSpans spans)
 
     public void ScheduleDrain(ProfilingState state) =>
         ThreadPool.UnsafeQueueUserWorkItem(static s => s.Drainer.Drain(s.State, final: false), (Drainer: this, State: state), preferLocal: false);
-
-    /// <summary>Run on the thread pool (ProfilingState is the work item) once the session's Activity has stopped.</summary>
-    public void DrainAfterStop(ProfilingState state)
-    {
-        Drain(state, final: false);
-        if (state.InFlight > 0)
-        {
-            Linger(state);
-        }
-    }
 
     /// <summary>The timer's round: lingering sessions drained, and let go once complete or too old.</summary>
     public void DrainLingering()
@@ -102,7 +157,7 @@ internal sealed class SessionDrainer(CommandSpans spans)
                     return;
                 }
 
-                spans.Write(state, commands, failures, final);
+                _spans.Write(state, commands, failures, final);
                 commands.Clear();
                 state.ReturnFailures(failures);
             }
