@@ -14,7 +14,8 @@ using StackExchange.Redis;
 //   BenchOps <mode> <ops> <warmup> <rate> <settle-ms>
 //   modes: redis (one GET in a server span of the app's own source, like a request making one
 //          call; 32 such requests in flight at once), redis-root (GETs with no current span, 32 in
-//          flight), kafka-produce, kafka-consume, spans (one server span with typical HTTP
+//          flight), kafka-produce (BENCH_KAFKA_HEADER=1: with a traceparent header of the app's
+//          own), kafka-consume, spans (one server span with typical HTTP
 //          attributes, of the app's own source), metrics (one /work request's framework-meter
 //          measurements, api and peer, each in its server span)
 var mode = args[0];
@@ -75,6 +76,14 @@ switch (mode)
             var topic = Required("BENCH_KAFKA_TOPIC");
             var producer = new ProducerBuilder<Null, string>(new ProducerConfig { BootstrapServers = Required("BENCH_KAFKA") }).Build();
             var message = new Message<Null, string> { Value = "benchmark message" };
+
+            // The header the agent would add (BENCH_KAFKA_HEADER=1, runs with no agent): what
+            // librdkafka costs to carry it, apart from the instrumentation.
+            if (Environment.GetEnvironmentVariable("BENCH_KAFKA_HEADER") == "1")
+            {
+                message.Headers = new Headers { { "traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"u8.ToArray() } };
+            }
+
             resource = producer;
             step = () =>
             {

@@ -18,8 +18,8 @@ internal sealed partial class Report
         S.AppendLine();
         S.AppendLine(F($"tests/Agent.Benchmarks/Apps/BenchOps runs one kind of operation, paced at {OpsBench.Rate:N0} a second: a warm-up of {_options.OpsWarmup:N0}, then windows of {sample?.Ops ?? 0:N0}, and for each window reports the CPU time its whole process spent, from the first operation until a short settle after the last (`clock_gettime(CLOCK_PROCESS_CPUTIME_ID)`: every thread, the agent's drain and export threads and the libraries' own included). For each operation a base process and a test process are started and warmed up one after the other, then measured in turn, {rounds.Count} window(s) each, which of the two goes first alternating; a round is one window of each, and the difference per operation is the cost. The agent's processes export every 100 ms (`OTEL_BSP_SCHEDULE_DELAY=100`) so that a window's spans are exported inside it (the runner checks that the sink has them all when the window closes), from a queue that never overflows (`OTEL_BSP_MAX_QUEUE_SIZE=262144`: a dropped span would be work not done). Kafka runs against the librdkafka mock cluster in the runner, Redis against redis-server on 127.0.0.1."));
         S.AppendLine();
-        S.AppendLine("| operation | base process | base CPU per op | with the agent | added per op: median [min to max] | spans received per op (expected) |");
-        S.AppendLine("|---|---|---:|---:|---:|---:|");
+        S.AppendLine("| operation | base process | base CPU per op | test process | test CPU per op | added per op: median [min to max] | spans received per op (expected) |");
+        S.AppendLine("|---|---|---:|---|---:|---:|---:|");
         foreach (var w in OpsBench.Workloads)
         {
             var test = runs.Where(r => r.Workload == w.Key && r.Test).ToList();
@@ -31,7 +31,7 @@ internal sealed partial class Report
 
             var added = Added(w.Key);
             string spans = F($"{test.Sum(r => r.Spans) / (double)test.Sum(r => r.Ops):0.00} ({w.TestSpansPerOp:0})");
-            S.AppendLine(F($"| {w.Label} | {w.BaseLabel} | {Time(Spread.Of(baseRuns.Select(r => r.CpuNsPerOp)).Median)} | {Time(Spread.Of(test.Select(r => r.CpuNsPerOp)).Median)} | {FormatTime(added)} | {spans} |"));
+            S.AppendLine(F($"| {w.Label} | {w.BaseLabel} | {Time(Spread.Of(baseRuns.Select(r => r.CpuNsPerOp)).Median)} | {w.TestLabel} | {Time(Spread.Of(test.Select(r => r.CpuNsPerOp)).Median)} | {FormatTime(added)} | {spans} |"));
         }
 
         S.AppendLine();
@@ -53,7 +53,7 @@ internal sealed partial class Report
 
         foreach (var r in runs)
         {
-            string name = F($"per operation, {r.Workload} ({(r.Test ? "with the agent" : "base")}), round {r.Round + 1}");
+            string name = F($"per operation, {r.Workload} ({(r.Test ? "test" : "base")}), round {r.Round + 1}");
             if (r.SpansExpected == 0)
             {
                 Check(r.Spans == 0, F($"{name}: {r.Spans} spans received, none expected"), hard: true);
