@@ -59,6 +59,7 @@ public sealed class BenchQuickTests
 
                 // Every per-operation workload and every stage benchmark.
                 "| Redis GET in a request", "| Redis GET with no current span", "| Kafka produce, one message", "| Kafka consume, one message",
+                "| Kafka produce, one message, with a 55-byte traceparent header the app sets itself", "| no agent, with the header |",
                 "| OTLP export of one span", "| SpanPipelineBenchmarks |", "| MetricsBenchmarks |", "| OtlpEncodeBenchmarks |", "| PropagatorBenchmarks |",
                 "| collector down (connection refused) |",
             ];
