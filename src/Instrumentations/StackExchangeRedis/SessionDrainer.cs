@@ -63,8 +63,9 @@ internal sealed class SessionDrainer : IDisposable
     /// </summary>
     public void DrainStopped()
     {
-        // Disarmed first: a session queued from here on arms the next round.
-        Volatile.Write(ref _stoppedArmed, 0);
+        // Disarmed first, with a full fence (as OnStopped arms): the queue is read only after the
+        // disarm is visible, so a session queued meanwhile is either drained now or arms a round.
+        Interlocked.Exchange(ref _stoppedArmed, 0);
         try
         {
             while (_stopped.TryDequeue(out var state))

@@ -208,13 +208,8 @@ public sealed class OfficialSchemaTests : IDisposable
     [Fact]
     public void Spans_of_several_sources_and_flags_decode_into_their_scopes()
     {
-        using var other = new ActivitySource("official.other");
-        using var listener = new ActivityListener
-        {
-            ShouldListenTo = s => s == other,
-            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
-        };
-        ActivitySource.AddActivityListener(listener);
+        using var others = new RecordedSources(new ActivitySource("official.other"));
+        var other = others.Source;
         var remote = new ActivityContext(ActivityTraceId.CreateRandom(), ActivitySpanId.CreateRandom(), (ActivityTraceFlags)3, "ot=th:8", isRemote: true);
         var first = _recorded.Source.StartActivity("first", ActivityKind.Consumer, remote)!;
         first.Stop();

@@ -31,13 +31,8 @@ public sealed class OtlpTraceEncoderTests
     [Fact]
     public void Every_field_survives_the_round_trip()
     {
-        using var source = new ActivitySource("encoder.source", "9.9.9");
-        using var listener = new ActivityListener
-        {
-            ShouldListenTo = s => s == source,
-            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
-        };
-        ActivitySource.AddActivityListener(listener);
+        using var recorded = new RecordedSources(new ActivitySource("encoder.source", "9.9.9"));
+        var source = recorded.Source;
 
         var remoteParent = new ActivityContext(ActivityTraceId.CreateRandom(), ActivitySpanId.CreateRandom(), ActivityTraceFlags.Recorded, "k=v", isRemote: true);
         var linked = new ActivityContext(ActivityTraceId.CreateRandom(), ActivitySpanId.CreateRandom(), ActivityTraceFlags.None, "a=b");

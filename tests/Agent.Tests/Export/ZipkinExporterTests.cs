@@ -12,14 +12,8 @@ public sealed class ZipkinExporterTests
     [Fact]
     public async Task Array_attributes_are_written_as_json_values_not_as_type_names()
     {
-        using var source = new ActivitySource("zipkin.test");
-        using var listener = new ActivityListener
-        {
-            ShouldListenTo = s => s == source,
-            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
-        };
-        ActivitySource.AddActivityListener(listener);
-        var activity = source.StartActivity("GET /", ActivityKind.Server)!;
+        using var recorded = new RecordedSources(new ActivitySource("zipkin.test"));
+        var activity = recorded.Source.StartActivity("GET /", ActivityKind.Server)!;
         activity.SetTag("strings", new[] { "a", "b \"quoted\"" });
         activity.SetTag("longs", new long[] { 1, -2 });
         activity.SetTag("doubles", new[] { 1.5, double.NaN });
