@@ -48,9 +48,15 @@ public sealed class KafkaTests
             return topic;
         }
 
-        public async Task<string> GetAsync(string path)
+        public async Task<string> GetAsync(string path, params (string Name, string Value)[] headers)
         {
-            using var response = await Client.GetAsync(Producer.BaseUrl + path);
+            using var request = new HttpRequestMessage(HttpMethod.Get, Producer.BaseUrl + path);
+            foreach (var (name, value) in headers)
+            {
+                request.Headers.Add(name, value);
+            }
+
+            using var response = await Client.SendAsync(request);
             var body = await response.Content.ReadAsStringAsync();
             Assert.True(response.IsSuccessStatusCode, $"{path}: {(int)response.StatusCode} {body}\n{Producer.Process.Describe("producer")}");
             return body;
@@ -172,6 +178,34 @@ public sealed class KafkaTests
 
         // The consumer span ends at the next Consume (or Close), after the handling it covers.
         Assert.True(process.EndTimeUnixNano >= call.EndTimeUnixNano, "the consumer span ended before the handling did");
+    }
+
+    [Fact]
+    public async Task A_message_produced_in_an_unsampled_request_carries_its_context_unsampled_and_the_consumer_drops_it()
+    {
+        await using var setup = await Setup.StartAsync("v2.16.0");
+        var topic = setup.NewTopic();
+        const string Unsampled = "4bf92f3577b34da6a3ce929d0e0e4736";
+        const string Caller = "00f067aa0ba902b7";
+
+        await setup.GetAsync("/produce/async?topic=" + topic, ("traceparent", $"00-{Unsampled}-{Caller}-00"));
+        await setup.GetAsync("/produce/nullkey?topic=" + topic);
+        await setup.ConsumeAsync(topic, 2);
+
+        // The unsampled request makes no send span; the message carries the request's own context,
+        // unsampled, so the consumer (parent-based) drops its part too. Had the message gone
+        // without a traceparent, the consumer would have started a sampled trace of its own.
+        var spans = await setup.Receiver.WaitForSpansAsync(all => all.Any(s => s.Name == "send " + topic) && all.Any(s => s.Name == "process " + topic), Timeout);
+        Assert.DoesNotContain(spans, s => s.TraceId == Unsampled);
+        var send = Assert.Single(spans, s => s.Name == "send " + topic);
+        var process = Assert.Single(spans, s => s.Name == "process " + topic);
+        Assert.Equal(send.SpanId, process.ParentSpanId);
+
+        var message = setup.Kafka.Read(topic, 2, Timeout).Single(m => m.Message.Key is not null).Message;
+        var traceparent = Header(message.Headers, "traceparent").Split('-');
+        Assert.Equal(["00", Unsampled], traceparent[..2]);
+        Assert.NotEqual(Caller, traceparent[2]);
+        Assert.Equal("00", traceparent[3]);
     }
 
     [Theory]

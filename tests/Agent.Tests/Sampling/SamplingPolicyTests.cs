@@ -93,6 +93,34 @@ public sealed class SamplingPolicyTests
     }
 
     [Fact]
+    public void Under_an_unsampled_parent_in_the_process_only_sources_that_ask_get_a_span()
+    {
+        using var harness = new Harness("parentbased_traceidratio", 0, SamplingPolicySettings.None);
+        Activity.Current = null;
+        using var root = harness.Source.StartActivity("GET /orders", ActivityKind.Server, default(ActivityContext));
+
+        // The root exists unsampled: its context travels downstream.
+        Assert.NotNull(root);
+        Assert.False(root.Recorded);
+
+        // A child would record nothing: it is not made, and the root stays current.
+        Assert.Null(harness.Source.StartActivity("SELECT orders", ActivityKind.Client));
+        Assert.Same(root, Activity.Current);
+
+        // A library that makes a whole span of its own when given none asks for an unrecorded one.
+        harness.Pipeline.SetHooks(harness.SourceName, new SpanHooks { CreateUnsampled = true });
+        using (var child = harness.Source.StartActivity("GET payments", ActivityKind.Client))
+        {
+            Assert.NotNull(child);
+            Assert.False(child.IsAllDataRequested);
+            Assert.Equal(root.TraceId, child.TraceId);
+        }
+
+        Activity.Current = null;
+        Assert.Empty(harness.Flush());
+    }
+
+    [Fact]
     public void At_ratio_0_a_failing_request_is_exported_whole_and_a_good_one_not_at_all()
     {
         using var harness = new Harness("parentbased_traceidratio", 0, Keep());
@@ -239,8 +267,8 @@ public sealed class SamplingPolicyTests
         {
             Activity.Current = null;
             var consumer = harness.Source.StartActivity("process " + topic, ActivityKind.Consumer, default(ActivityContext), [new("messaging.destination.name", topic)])!;
-            var child = harness.Source.StartActivity("INSERT", ActivityKind.Client)!;
-            child.Stop();
+            // Under a dropped consumer root no child is made (see the test above).
+            harness.Source.StartActivity("INSERT", ActivityKind.Client)?.Stop();
             consumer.Stop();
             Activity.Current = null;
             return consumer;

@@ -130,9 +130,14 @@ internal sealed class TracingPipeline : IDisposable
             }
 
             // Under an unsampled parent whose trace is held (keep errors or slow), record too.
-            return _keeper is not null && _keeper.IsHeld(options.TraceId)
-                ? ActivitySamplingResult.AllData
-                : ActivitySamplingResult.PropagationData;
+            if (_keeper is not null && _keeper.IsHeld(options.TraceId))
+            {
+                return ActivitySamplingResult.AllData;
+            }
+
+            // Otherwise the span is not created at all (SpanHooks.CreateUnsampled): its start, stop
+            // and tags would cost the request and record nothing.
+            return hooks is { CreateUnsampled: true } ? ActivitySamplingResult.PropagationData : ActivitySamplingResult.None;
         }
         catch (Exception ex)
         {
