@@ -117,7 +117,23 @@ internal sealed class LazyInstrumentationLoader : IDisposable
 
             var type = implementation.GetType(descriptor.TypeName, throwOnError: true)!;
             var instrumentation = (IInstrumentation)Activator.CreateInstance(type)!;
-            var handle = instrumentation.Start(new InstrumentationContext(descriptor.Id, descriptor.SettingsOf(_settings), _propagator, _pipeline, library, _logs));
+            var context = new InstrumentationContext(descriptor.Id, descriptor.SettingsOf(_settings), _propagator, _pipeline, library, _logs);
+            IDisposable? handle;
+            if (ExecutionContext.IsFlowSuppressed())
+            {
+                handle = instrumentation.Start(context);
+            }
+            else
+            {
+                // A library first loaded inside a request starts its instrumentation there: a timer
+                // or thread made now would capture that request's context (its Activity, the app's
+                // AsyncLocals such as the HttpContext) and keep it for the life of the process.
+                using (ExecutionContext.SuppressFlow())
+                {
+                    handle = instrumentation.Start(context);
+                }
+            }
+
             if (handle is not null)
             {
                 lock (_gate)
