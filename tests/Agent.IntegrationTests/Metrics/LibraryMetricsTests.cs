@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Net;
 using OpenTelemetry.Proto.Metrics.V1;
 using TraceAgent.IntegrationTests.Infrastructure;
 using TraceAgent.IntegrationTests.Kafka;
@@ -63,6 +64,31 @@ public sealed class LibraryMetricsTests
     }
 
     [Fact]
+    public async Task Redis_commands_of_unsampled_requests_are_not_counted()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        await using var receiver = await OtlpReceiver.StartAsync();
+        using var app = await WebApp.StartAsync("TestApplication.Redis-high", Environment(receiver, "redis-metrics-unsampled").With(("REDIS", redis.Endpoint)));
+        using var client = new HttpClient();
+        for (var i = 0; i < 2; i++)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, app.BaseUrl + "/get-set");
+            request.Headers.Add("traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00");
+            using var response = await client.SendAsync(request);
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        }
+
+        // A sampled request last: its commands are drained after those of the requests before it.
+        await MetricsTests.GetAsync(app.BaseUrl + "/get-set");
+        var spans = await receiver.WaitForSpansAsync(all => all.Any(s => s.ScopeName == "TraceAgent.StackExchangeRedis" && s.Name == "GET"), Timeout);
+        var gets = (ulong)spans.Count(s => s.ScopeName == "TraceAgent.StackExchangeRedis" && s.Name == "GET");
+        bool Get(HistogramDataPoint p) => (p.Attributes.Attribute("db.operation.name") as string) == "GET";
+        var metrics = await receiver.WaitForMetricsAsync(all => all.LatestCount("db.client.operation.duration", Get) >= gets, Timeout);
+        Assert.Equal(gets, metrics.LatestCount("db.client.operation.duration", Get));
+        Assert.DoesNotContain(spans, s => s.TraceId == "4bf92f3577b34da6a3ce929d0e0e4736");
+    }
+
+    [Fact]
     public async Task Kafka_sends_and_processed_messages_get_the_messaging_duration_histograms_from_their_spans()
     {
         using var kafka = KafkaMockCluster.Start();
@@ -102,6 +128,28 @@ public sealed class LibraryMetricsTests
         Assert.Equal(3UL, point.Count);
         Assert.Equal("process", point.Attributes.Attribute("messaging.operation.name"));
         Assert.Equal("group-" + topic, point.Attributes.Attribute("messaging.consumer.group.name"));
+    }
+
+    [Fact]
+    public async Task Kafka_sends_in_unsampled_requests_are_measured_too()
+    {
+        using var kafka = KafkaMockCluster.Start();
+        await using var receiver = await OtlpReceiver.StartAsync();
+        using var producer = await WebApp.StartAsync(
+            "TestApplication.KafkaProducer-v2.16.0",
+            Environment(receiver, "kafka-metrics-unsampled", ("OTEL_TRACES_SAMPLER", "always_off")).With(("KAFKA_BOOTSTRAP", kafka.BootstrapServers)));
+        var topic = "unsampled-" + Guid.NewGuid().ToString("N")[..8];
+        kafka.CreateTopic(topic);
+        for (var i = 0; i < 3; i++)
+        {
+            await MetricsTests.GetAsync(producer.BaseUrl + "/produce/async?topic=" + topic);
+        }
+
+        // No span is exported, yet every send is counted: the span is made, unrecorded, for the metric.
+        bool ToTopic(HistogramDataPoint p) => (p.Attributes.Attribute("messaging.destination.name") as string) == topic;
+        var metrics = await receiver.WaitForMetricsAsync(all => all.LatestCount("messaging.client.operation.duration", ToTopic, "kafka-metrics-unsampled") == 3, Timeout);
+        Assert.Single(metrics.LatestHistogram("messaging.client.operation.duration", ToTopic));
+        Assert.Empty(receiver.Spans);
     }
 
     [Theory]

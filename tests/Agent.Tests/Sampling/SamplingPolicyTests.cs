@@ -121,6 +121,25 @@ public sealed class SamplingPolicyTests
     }
 
     [Fact]
+    public void Under_an_unsampled_parent_a_measured_sources_spans_are_made_unrecorded()
+    {
+        using var harness = new Harness("parentbased_traceidratio", 0, SamplingPolicySettings.None);
+        Activity.Current = null;
+        using var root = harness.Source.StartActivity("GET /orders", ActivityKind.Server, default(ActivityContext));
+
+        // Span-derived metrics count every send, sampled or not (MetricsPipeline.MeasuredSources).
+        harness.Pipeline.MakeUnsampled(harness.SourceName);
+        using (var send = harness.Source.StartActivity("send orders", ActivityKind.Producer))
+        {
+            Assert.NotNull(send);
+            Assert.False(send.IsAllDataRequested);
+        }
+
+        Activity.Current = null;
+        Assert.Empty(harness.Flush());
+    }
+
+    [Fact]
     public void At_ratio_0_a_failing_request_is_exported_whole_and_a_good_one_not_at_all()
     {
         using var harness = new Harness("parentbased_traceidratio", 0, Keep());

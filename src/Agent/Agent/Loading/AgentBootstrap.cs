@@ -87,6 +87,11 @@ public static class AgentBootstrap
         var sources = enabled.SelectMany(d => d.Sources).Concat(settings.AdditionalSources);
         var sampler = Sampler.Create(settings.Sampler, settings.SamplerRatio);
         var pipeline = new TracingPipeline(sampler, processor, new SourceMatcher(sources), settings.SamplingPolicies);
+        foreach (var measured in metrics?.MeasuredSources ?? [])
+        {
+            pipeline.MakeUnsampled(measured);
+        }
+
         pipeline.Start();
 
         var logs = enabled.Any(d => d.Signal == InstrumentationSignal.Logs) ? ExporterFactory.CreateLogExport(settings, resource, metrics?.Health) : null;

@@ -3,6 +3,7 @@ using System.Globalization;
 using TraceAgent.Configuration;
 using TraceAgent.Diagnostics;
 using TraceAgent.Export;
+using TraceAgent.Instrumentation;
 using TraceAgent.Tracing;
 
 namespace TraceAgent.Metrics;
@@ -53,6 +54,26 @@ internal sealed class MetricsPipeline : IDisposable
     }
 
     public AgentHealthMetrics Health { get; }
+
+    /// <summary>The sources whose spans the metrics measure (SpanMetrics): each operation counts, sampled or not.</summary>
+    public IReadOnlyList<string> MeasuredSources
+    {
+        get
+        {
+            var sources = new List<string>(2);
+            if (_redis)
+            {
+                sources.Add(InstrumentationRegistry.RedisSource);
+            }
+
+            if (_kafka)
+            {
+                sources.Add(InstrumentationRegistry.KafkaSource);
+            }
+
+            return sources;
+        }
+    }
 
     public long ExportedPoints => Interlocked.Read(ref _exportedPoints);
 

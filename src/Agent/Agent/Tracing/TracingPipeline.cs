@@ -26,6 +26,7 @@ internal sealed class TracingPipeline : IDisposable
     private readonly ConcurrentDictionary<string, SpanHooks> _hooksByName = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<ActivitySource, SpanHooks?> _hooksBySource = new();
     private readonly ActivityListener _listener;
+    private volatile string[] _madeUnsampled = [];
 
     public TracingPipeline(Sampler sampler, ISpanProcessor processor, SourceMatcher sources, SamplingPolicySettings? policies = null)
     {
@@ -62,6 +63,32 @@ internal sealed class TracingPipeline : IDisposable
     {
         _hooksByName[sourceName] = hooks;
         _hooksBySource.Clear();
+    }
+
+    /// <summary>
+    /// Makes a source's spans under an unsampled parent in this process too (unrecorded), whatever
+    /// its hooks say: for sources whose spans are measured (SpanMetrics counts every operation,
+    /// sampled or not).
+    /// </summary>
+    public void MakeUnsampled(string sourceName)
+    {
+        lock (_hooksByName)
+        {
+            _madeUnsampled = [.. _madeUnsampled, sourceName];
+        }
+    }
+
+    private bool IsMadeUnsampled(ActivitySource source)
+    {
+        foreach (var name in _madeUnsampled)
+        {
+            if (string.Equals(name, source.Name, StringComparison.Ordinal))
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     /// <summary>Stops creating activities for a source, as if it were not listened to.</summary>
@@ -135,9 +162,11 @@ internal sealed class TracingPipeline : IDisposable
                 return ActivitySamplingResult.AllData;
             }
 
-            // Otherwise the span is not created at all (SpanHooks.CreateUnsampled): its start, stop
-            // and tags would cost the request and record nothing.
-            return hooks is { CreateUnsampled: true } ? ActivitySamplingResult.PropagationData : ActivitySamplingResult.None;
+            // Otherwise the span is not created at all (SpanHooks.CreateUnsampled, MakeUnsampled):
+            // its start, stop and tags would cost the request and record nothing.
+            return hooks is { CreateUnsampled: true } || IsMadeUnsampled(options.Source)
+                ? ActivitySamplingResult.PropagationData
+                : ActivitySamplingResult.None;
         }
         catch (Exception ex)
         {
