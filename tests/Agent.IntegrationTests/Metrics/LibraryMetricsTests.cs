@@ -19,6 +19,28 @@ public sealed class LibraryMetricsTests
     private static Dictionary<string, string?> Environment(OtlpReceiver receiver, string service, params (string Key, string? Value)[] settings) =>
         AgentEnvironment.For(receiver, service).With(("OTEL_METRIC_EXPORT_INTERVAL", "200")).With(settings);
 
+    /// <summary>Starts the Kafka producer app under the agent and has it send three messages to a new topic.</summary>
+    private static async Task<(WebApp Producer, string Topic)> ProduceThreeAsync(KafkaMockCluster kafka, OtlpReceiver receiver, string service, params (string Key, string? Value)[] settings)
+    {
+        var producer = await WebApp.StartAsync("TestApplication.KafkaProducer-v2.16.0", Environment(receiver, service, settings).With(("KAFKA_BOOTSTRAP", kafka.BootstrapServers)));
+        try
+        {
+            var topic = "metrics-" + Guid.NewGuid().ToString("N")[..8];
+            kafka.CreateTopic(topic);
+            for (var i = 0; i < 3; i++)
+            {
+                await MetricsTests.GetAsync(producer.BaseUrl + "/produce/async?topic=" + topic);
+            }
+
+            return (producer, topic);
+        }
+        catch
+        {
+            producer.Dispose();
+            throw;
+        }
+    }
+
     [Fact]
     public async Task Redis_commands_get_the_database_operation_duration_histogram_from_their_spans()
     {
@@ -93,13 +115,8 @@ public sealed class LibraryMetricsTests
     {
         using var kafka = KafkaMockCluster.Start();
         await using var receiver = await OtlpReceiver.StartAsync();
-        using var producer = await WebApp.StartAsync("TestApplication.KafkaProducer-v2.16.0", Environment(receiver, "kafka-metrics-producer").With(("KAFKA_BOOTSTRAP", kafka.BootstrapServers)));
-        var topic = "metrics-" + Guid.NewGuid().ToString("N")[..8];
-        kafka.CreateTopic(topic);
-        for (var i = 0; i < 3; i++)
-        {
-            await MetricsTests.GetAsync(producer.BaseUrl + "/produce/async?topic=" + topic);
-        }
+        var (producer, topic) = await ProduceThreeAsync(kafka, receiver, "kafka-metrics-producer");
+        using var producerApp = producer;
 
         bool ToTopic(HistogramDataPoint p) => (p.Attributes.Attribute("messaging.destination.name") as string) == topic;
         var metrics = await receiver.WaitForMetricsAsync(all => all.LatestCount("messaging.client.operation.duration", ToTopic, "kafka-metrics-producer") == 3, Timeout);
@@ -135,15 +152,8 @@ public sealed class LibraryMetricsTests
     {
         using var kafka = KafkaMockCluster.Start();
         await using var receiver = await OtlpReceiver.StartAsync();
-        using var producer = await WebApp.StartAsync(
-            "TestApplication.KafkaProducer-v2.16.0",
-            Environment(receiver, "kafka-metrics-unsampled", ("OTEL_TRACES_SAMPLER", "always_off")).With(("KAFKA_BOOTSTRAP", kafka.BootstrapServers)));
-        var topic = "unsampled-" + Guid.NewGuid().ToString("N")[..8];
-        kafka.CreateTopic(topic);
-        for (var i = 0; i < 3; i++)
-        {
-            await MetricsTests.GetAsync(producer.BaseUrl + "/produce/async?topic=" + topic);
-        }
+        var (producer, topic) = await ProduceThreeAsync(kafka, receiver, "kafka-metrics-unsampled", ("OTEL_TRACES_SAMPLER", "always_off"));
+        using var producerApp = producer;
 
         // No span is exported, yet every send is counted: the span is made, unrecorded, for the metric.
         bool ToTopic(HistogramDataPoint p) => (p.Attributes.Attribute("messaging.destination.name") as string) == topic;
