@@ -130,16 +130,7 @@ public sealed class LibraryMetricsTests
         Assert.NotEmpty(sendExemplars);
         Assert.All(sendExemplars, e => Assert.Contains(producerSpans, s => s.Kind == SpanKinds.Producer && s.SpanId == e.SpanId.Hex()));
 
-        // The consumer is a console app that exits once it handled the messages: its flush at exit sends them.
-        var consumerEnvironment = Environment(receiver, "kafka-metrics-consumer").With(
-            ("KAFKA_BOOTSTRAP", kafka.BootstrapServers),
-            ("KAFKA_TOPIC", topic),
-            ("KAFKA_GROUP", "group-" + topic),
-            ("KAFKA_COUNT", "3"),
-            ("HTTP_TARGET", producer.BaseUrl + "/ping"));
-        using var consumer = TestProcess.StartDotnet(RepoPaths.TestAppDll("TestApplication.KafkaConsumer-v2.16.0"), consumerEnvironment);
-        Assert.True(await consumer.WaitForExitAsync(Timeout) == 0, consumer.Describe("the consumer failed"));
-
+        await ConsumeThreeAsync(kafka, receiver, producer, topic, "kafka-metrics-consumer");
         var processed = receiver.Metrics.LatestHistogram("messaging.process.duration", ToTopic, "kafka-metrics-consumer");
         var point = Assert.Single(processed);
         Assert.Equal(3UL, point.Count);
@@ -148,18 +139,37 @@ public sealed class LibraryMetricsTests
     }
 
     [Fact]
-    public async Task Kafka_sends_in_unsampled_requests_are_measured_too()
+    public async Task Kafka_sends_and_processed_messages_of_unsampled_traces_are_measured_too()
     {
         using var kafka = KafkaMockCluster.Start();
         await using var receiver = await OtlpReceiver.StartAsync();
         var (producer, topic) = await ProduceThreeAsync(kafka, receiver, "kafka-metrics-unsampled", ("OTEL_TRACES_SAMPLER", "always_off"));
         using var producerApp = producer;
 
-        // No span is exported, yet every send is counted: the span is made, unrecorded, for the metric.
+        // No span is exported, yet every send and every processed message is counted: the spans are
+        // made, unrecorded, for the metrics.
         bool ToTopic(HistogramDataPoint p) => (p.Attributes.Attribute("messaging.destination.name") as string) == topic;
         var metrics = await receiver.WaitForMetricsAsync(all => all.LatestCount("messaging.client.operation.duration", ToTopic, "kafka-metrics-unsampled") == 3, Timeout);
         Assert.Single(metrics.LatestHistogram("messaging.client.operation.duration", ToTopic));
+        await ConsumeThreeAsync(kafka, receiver, producer, topic, "kafka-metrics-unsampled-consumer", ("OTEL_TRACES_SAMPLER", "always_off"));
+        Assert.Equal(3UL, receiver.Metrics.LatestCount("messaging.process.duration", ToTopic, "kafka-metrics-unsampled-consumer"));
         Assert.Empty(receiver.Spans);
+    }
+
+    /// <summary>
+    /// Runs the Kafka consumer app under the agent over the three messages of <paramref name="topic"/>.
+    /// It is a console app that exits once it handled them: its flush at exit sends its metrics.
+    /// </summary>
+    private static async Task ConsumeThreeAsync(KafkaMockCluster kafka, OtlpReceiver receiver, WebApp producer, string topic, string service, params (string Key, string? Value)[] settings)
+    {
+        var environment = Environment(receiver, service, settings).With(
+            ("KAFKA_BOOTSTRAP", kafka.BootstrapServers),
+            ("KAFKA_TOPIC", topic),
+            ("KAFKA_GROUP", "group-" + topic),
+            ("KAFKA_COUNT", "3"),
+            ("HTTP_TARGET", producer.BaseUrl + "/ping"));
+        using var consumer = TestProcess.StartDotnet(RepoPaths.TestAppDll("TestApplication.KafkaConsumer-v2.16.0"), environment);
+        Assert.True(await consumer.WaitForExitAsync(Timeout) == 0, consumer.Describe("the consumer failed"));
     }
 
     [Theory]
