@@ -9,7 +9,7 @@ namespace TraceAgent.Benchmarks;
 
 /// <summary>
 /// A request the head sampler dropped (ratio 0): its root and one database child. The child is
-/// made unrecorded, as for a source whose hooks ask for it (SpanHooks.CreateUnsampled, HttpClient),
+/// made unrecorded, as for a source made unsampled (TracingPipeline.MakeUnsampled, HttpClient),
 /// or not made at all, as for every other source; beside the same code with no listener.
 /// </summary>
 [MemoryDiagnoser]
@@ -30,7 +30,7 @@ public class UnsampledSpanBenchmarks
             Sampler.Create("parentbased_traceidratio", 0),
             _processor,
             new SourceMatcher([Root.Name, Made.Name, NotMade.Name]));
-        _pipeline.SetHooks(Made.Name, new SpanHooks { CreateUnsampled = true });
+        _pipeline.MakeUnsampled(Made.Name);
         _pipeline.Start();
     }
 

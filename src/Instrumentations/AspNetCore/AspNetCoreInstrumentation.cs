@@ -40,7 +40,8 @@ public sealed class AspNetCoreInstrumentation : IInstrumentation
         var sampling = context.Sampling;
         // Given no span, the hosting layer makes one of its own for the listener below (a request
         // under a parent in this process, as with an in-process test server).
-        context.SetHooks(SourceName, new SpanHooks { CreateUnsampled = true, OnHeldEnd = activity => OnHeldEnd(tagger, activity) });
+        context.MakeUnsampled(SourceName);
+        context.SetHooks(SourceName, new SpanHooks { OnHeldEnd = activity => OnHeldEnd(tagger, activity) });
         return DiagnosticListeners.Subscribe(
             SourceName,
             static name => name is "Microsoft.AspNetCore.Hosting.HttpRequestIn" or StartEvent or StopEvent or HostingUnhandled or DiagnosticsUnhandled,

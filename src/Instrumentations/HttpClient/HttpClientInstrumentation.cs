@@ -25,11 +25,12 @@ internal sealed class HttpClientInstrumentation : IInstrumentation
     {
         var settings = context.GetSettings<HttpClientSettings>();
         var redact = settings.RedactQuery;
-        // A span held until its trace is decided (keep errors or slow) is redacted only if kept.
         // Under an unsampled parent the runtime makes a span of its own, tagged, if given none.
+        context.MakeUnsampled(SourceName);
+
+        // A span held until its trace is decided (keep errors or slow) is redacted only if kept.
         context.SetHooks(SourceName, new SpanHooks
         {
-            CreateUnsampled = true,
             OnStop = activity =>
             {
                 if (activity.Recorded)

@@ -107,32 +107,14 @@ public sealed class SamplingPolicyTests
         Assert.Null(harness.Source.StartActivity("SELECT orders", ActivityKind.Client));
         Assert.Same(root, Activity.Current);
 
-        // A library that makes a whole span of its own when given none asks for an unrecorded one.
-        harness.Pipeline.SetHooks(harness.SourceName, new SpanHooks { CreateUnsampled = true });
+        // A source made unsampled gets an unrecorded one: a library that makes a whole span of its
+        // own when given none, or one whose spans the metrics measure (MetricsPipeline.MeasuredSources).
+        harness.Pipeline.MakeUnsampled(harness.SourceName);
         using (var child = harness.Source.StartActivity("GET payments", ActivityKind.Client))
         {
             Assert.NotNull(child);
             Assert.False(child.IsAllDataRequested);
             Assert.Equal(root.TraceId, child.TraceId);
-        }
-
-        Activity.Current = null;
-        Assert.Empty(harness.Flush());
-    }
-
-    [Fact]
-    public void Under_an_unsampled_parent_a_measured_sources_spans_are_made_unrecorded()
-    {
-        using var harness = new Harness("parentbased_traceidratio", 0, SamplingPolicySettings.None);
-        Activity.Current = null;
-        using var root = harness.Source.StartActivity("GET /orders", ActivityKind.Server, default(ActivityContext));
-
-        // Span-derived metrics count every send, sampled or not (MetricsPipeline.MeasuredSources).
-        harness.Pipeline.MakeUnsampled(harness.SourceName);
-        using (var send = harness.Source.StartActivity("send orders", ActivityKind.Producer))
-        {
-            Assert.NotNull(send);
-            Assert.False(send.IsAllDataRequested);
         }
 
         Activity.Current = null;

@@ -45,4 +45,7 @@ public sealed class InstrumentationContext
         _settings as T ?? throw new InvalidOperationException($"instrumentation {_id} asked for {typeof(T).Name}, but its registry line gives it {_settings?.GetType().Name ?? "no settings"}");
 
     public void SetHooks(string sourceName, SpanHooks hooks) => _pipeline.SetHooks(sourceName, hooks);
+
+    /// <summary>Makes the source's spans under an unsampled parent too, unrecorded (TracingPipeline.MakeUnsampled).</summary>
+    public void MakeUnsampled(string sourceName) => _pipeline.MakeUnsampled(sourceName);
 }

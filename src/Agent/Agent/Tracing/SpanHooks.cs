@@ -27,15 +27,6 @@ public sealed class SpanHooks
     /// </summary>
     public Action<Activity>? OnKept { get; init; }
 
-    /// <summary>
-    /// Create the source's spans, unrecorded, under an unsampled parent in this process (the
-    /// parent's trace not held either). Spans of other sources are not created there at all, as
-    /// with the OpenTelemetry SDK: the unsampled parent stays current, and its context is what
-    /// travels on. Set for a library that, given no span, makes a whole one of its own (HttpClient,
-    /// ASP.NET Core): an unrecorded span costs it less.
-    /// </summary>
-    public bool CreateUnsampled { get; init; }
-
     /// <summary>Return false to drop a span of the source before it is created.</summary>
     public Func<ActivityCreationOptions<ActivityContext>, bool>? Filter { get; init; }
 

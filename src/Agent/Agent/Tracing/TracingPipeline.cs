@@ -66,9 +66,11 @@ internal sealed class TracingPipeline : IDisposable
     }
 
     /// <summary>
-    /// Makes a source's spans under an unsampled parent in this process too (unrecorded), whatever
-    /// its hooks say: for sources whose spans are measured (SpanMetrics counts every operation,
-    /// sampled or not).
+    /// Makes a source's spans under an unsampled parent in this process too (its trace not held
+    /// either), unrecorded. Spans of other sources are not made there at all, as with the
+    /// OpenTelemetry SDK: the unsampled parent stays current, and its context is what travels on.
+    /// For a library that, given no span, makes a whole one of its own (HttpClient, ASP.NET Core),
+    /// and for sources whose spans are measured (SpanMetrics counts every operation, sampled or not).
     /// </summary>
     public void MakeUnsampled(string sourceName)
     {
@@ -162,11 +164,9 @@ internal sealed class TracingPipeline : IDisposable
                 return ActivitySamplingResult.AllData;
             }
 
-            // Otherwise the span is not created at all (SpanHooks.CreateUnsampled, MakeUnsampled):
-            // its start, stop and tags would cost the request and record nothing.
-            return hooks is { CreateUnsampled: true } || IsMadeUnsampled(options.Source)
-                ? ActivitySamplingResult.PropagationData
-                : ActivitySamplingResult.None;
+            // Otherwise the span is not created at all (but see MakeUnsampled): its start, stop and
+            // tags would cost the request and record nothing.
+            return IsMadeUnsampled(options.Source) ? ActivitySamplingResult.PropagationData : ActivitySamplingResult.None;
         }
         catch (Exception ex)
         {
