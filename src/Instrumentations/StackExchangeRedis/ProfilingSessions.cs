@@ -10,7 +10,8 @@ namespace TraceAgent.Instrumentation.StackExchangeRedis;
 
 /// <summary>
 /// The profiler's bookkeeping: one ProfilingSession per current Activity, kept on the Activity
-/// itself, handed to the <see cref="SessionDrainer"/> when that Activity stops. The stop is seen by
+/// itself, handed to the <see cref="SessionDrainer"/> when that Activity stops (drained there if it
+/// is sampled, queued if its trace is held undecided). The stop is seen by
 /// a second ActivityListener that only listens to the sources whose activities have had Redis
 /// commands run under them (it is rebuilt when a new one shows up, a handful of times per process),
 /// so activities of other sources pay nothing. Commands with no current Activity share one session,
@@ -134,9 +135,14 @@ internal sealed class ProfilingSessions : IDisposable
         {
             if (activity.GetCustomProperty(StateKey) is ProfilingState state)
             {
-                // Queued, not drained here: the app's thread only pays for the queueing, and the
-                // sessions of many requests are drained together (SessionDrainer.OnStopped).
-                _drainer.OnStopped(state);
+                if (activity.Recorded)
+                {
+                    _drainer.DrainNow(state);
+                }
+                else
+                {
+                    _drainer.OnStopped(state);
+                }
             }
         }
         catch (Exception ex)

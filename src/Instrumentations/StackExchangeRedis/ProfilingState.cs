@@ -7,7 +7,9 @@ namespace TraceAgent.Instrumentation.StackExchangeRedis;
 /// One StackExchange.Redis profiling session and what the agent knows about it: the span its
 /// commands become children of (none for commands run with no current Activity), how many commands
 /// were handed the session and how many came back, and the failures the app observed under it.
-/// Lives as a custom property of its Activity, so it is collected with that Activity.
+/// Lives as a custom property of its Activity, so it is collected with that Activity. One is made
+/// for every request that runs a command, so it holds no more than it must: the failures' list and
+/// the clock reading of a lingering session are made only when needed.
 /// </summary>
 internal sealed class ProfilingState
 {
@@ -15,26 +17,23 @@ internal sealed class ProfilingState
 
     public static readonly List<ObservedFailure> NoFailures = [];
 
-    private readonly List<ObservedFailure> _failures = [];
+    private List<ObservedFailure>? _failures;
     private int _issued;
     private int _completed;
     private int _sinceDrain;
 
-    public ProfilingState(ActivityContext parent)
-    {
-        Parent = parent;
-        Created = Stopwatch.GetTimestamp();
-    }
+    public ProfilingState(ActivityContext parent) => Parent = parent;
 
     public ProfilingSession Session { get; } = new();
 
     /// <summary>Default for commands that ran with no current Activity: they become root spans.</summary>
     public ActivityContext Parent { get; }
 
-    public long Created { get; }
-
     /// <summary>Set once the Activity stopped and the state went to the tracer's follow-up list.</summary>
     public int Lingering;
+
+    /// <summary>When the state went to the follow-up list (Stopwatch ticks).</summary>
+    public long LingeringSince;
 
     public int InFlight => Volatile.Read(ref _issued) - Volatile.Read(ref _completed);
 
@@ -55,9 +54,10 @@ internal sealed class ProfilingState
 
     public void AddFailure(Exception exception)
     {
-        lock (_failures)
+        var failures = Failures();
+        lock (failures)
         {
-            foreach (var known in _failures)
+            foreach (var known in failures)
             {
                 // An exception surfaces once per await frame it passes through.
                 if (ReferenceEquals(known.Exception, exception))
@@ -66,12 +66,12 @@ internal sealed class ProfilingState
                 }
             }
 
-            if (_failures.Count >= MaxPendingFailures)
+            if (failures.Count >= MaxPendingFailures)
             {
-                _failures.RemoveAt(0);
+                failures.RemoveAt(0);
             }
 
-            _failures.Add(new ObservedFailure(exception, DateTime.UtcNow));
+            failures.Add(new ObservedFailure(exception, DateTime.UtcNow));
         }
     }
 
@@ -81,32 +81,48 @@ internal sealed class ProfilingState
     /// </summary>
     public List<ObservedFailure> TakeFailures()
     {
-        lock (_failures)
+        var failures = Volatile.Read(ref _failures);
+        if (failures is null)
         {
-            if (_failures.Count == 0)
+            return NoFailures;
+        }
+
+        lock (failures)
+        {
+            if (failures.Count == 0)
             {
                 return NoFailures;
             }
 
-            var taken = new List<ObservedFailure>(_failures);
-            _failures.Clear();
+            var taken = new List<ObservedFailure>(failures);
+            failures.Clear();
             return taken;
         }
     }
 
-    public void ReturnFailures(IEnumerable<ObservedFailure> failures)
+    public void ReturnFailures(List<ObservedFailure> returned)
     {
-        lock (_failures)
+        if (returned.Count == 0)
         {
-            foreach (var failure in failures)
+            return;
+        }
+
+        var failures = Failures();
+        lock (failures)
+        {
+            foreach (var failure in returned)
             {
-                if (_failures.Count < MaxPendingFailures)
+                if (failures.Count < MaxPendingFailures)
                 {
-                    _failures.Add(failure);
+                    failures.Add(failure);
                 }
             }
         }
     }
+
+    // The list doubles as its own lock; made by the first failure, once.
+    private List<ObservedFailure> Failures() =>
+        Volatile.Read(ref _failures) ?? Interlocked.CompareExchange(ref _failures, [], null) ?? _failures;
 }
 
 /// <summary>A Redis exception the app saw surface while the session's Activity was current.</summary>
