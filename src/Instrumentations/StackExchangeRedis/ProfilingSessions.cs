@@ -107,7 +107,9 @@ internal sealed class ProfilingSessions : IDisposable
 
             var state = new ProfilingState(activity.Context);
             activity.SetCustomProperty(StateKey, state);
-            if (_sources.TryAdd(activity.Source, true))
+            // TryAdd locks even for a key already there: the lock-free read first, as nearly every
+            // request's source is known.
+            if (!_sources.ContainsKey(activity.Source) && _sources.TryAdd(activity.Source, true))
             {
                 ListenToKnownSources();
             }
