@@ -86,7 +86,14 @@ internal sealed class CommandSpans
         }
         finally
         {
-            Activity.Current = previous;
+            // Only when it changed. A sampled request's commands are written in its stop callback,
+            // where the stopped request is still current; setting a stopped Activity as current
+            // makes the runtime throw and catch an exception the app's first-chance handlers see
+            // (Activity.NotifyError), and leaves Current as it was.
+            if (!ReferenceEquals(Activity.Current, previous) && previous is not { IsStopped: true })
+            {
+                Activity.Current = previous;
+            }
         }
     }
 

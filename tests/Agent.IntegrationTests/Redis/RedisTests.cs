@@ -122,6 +122,37 @@ public sealed class RedisTests
         AssertRedisClientSpan(Assert.Single(transaction), "EXEC", setup.Redis);
     }
 
+    /// <summary>
+    /// The commands of a sampled request become spans in the request's stop callback. Restoring the
+    /// stopped request there as the current Activity made the runtime throw and catch an exception
+    /// per request, which every first-chance handler of the app (debuggers, APMs) saw.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Variants))]
+    public async Task Tracing_a_request_throws_no_exception_in_the_app(string variant)
+    {
+        await using var setup = await Setup.StartAsync(variant);
+        await setup.GetAsync("/get-set");
+        await setup.TraceOfAsync("/get-set", 2);
+        var before = await setup.GetAsync("/first-chance");
+
+        const int Requests = 10;
+        for (var i = 0; i < Requests; i++)
+        {
+            Assert.Equal("secret-value", await setup.GetAsync("/get-set"));
+        }
+
+        // Every request's command spans arrived: the callbacks that make them have run.
+        await setup.Receiver.WaitForSpansAsync(
+            all => all.Count(s => IsRequest(s, "/get-set") && all.Count(c => c.ParentSpanId == s.SpanId) == 2) == Requests + 1,
+            Timeout);
+        var after = await setup.GetAsync("/first-chance");
+
+        Assert.True(Count(before) == Count(after), $"first-chance exceptions before the requests: {before}; after: {after}");
+
+        static long Count(string answer) => long.Parse(answer.Split(' ')[0], CultureInfo.InvariantCulture);
+    }
+
     [Theory]
     [MemberData(nameof(Variants))]
     public async Task A_blocking_command_span_lasts_as_long_as_the_server_blocked(string variant)

@@ -2,6 +2,15 @@ using System.Runtime;
 using StackExchange.Redis;
 
 // A plain web app using Redis, with no tracing code: the agent must trace it from outside.
+// Every exception thrown in the process, caught or not, as a debugger or an APM would see it.
+long firstChance = 0;
+string lastFirstChance = "";
+AppDomain.CurrentDomain.FirstChanceException += (_, e) =>
+{
+    Interlocked.Increment(ref firstChance);
+    lastFirstChance = e.Exception.GetType().FullName + ": " + e.Exception.Message;
+};
+
 var builder = WebApplication.CreateSlimBuilder(args);
 var app = builder.Build();
 
@@ -73,6 +82,8 @@ app.MapGet("/many", async (int count) =>
 
     return Results.Text("done");
 });
+
+app.MapGet("/first-chance", () => Results.Text(Interlocked.Read(ref firstChance) + " " + lastFirstChance));
 
 app.MapGet("/heap", () =>
 {
