@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Confluent.Kafka;
 using TraceAgent.Diagnostics;
+using TraceAgent.Tracing;
 
 namespace TraceAgent.Instrumentation.ConfluentKafka;
 
@@ -228,10 +229,7 @@ internal sealed unsafe class ConsumerShims
 
         if (activity is null)
         {
-            if (!ReferenceEquals(Activity.Current, current))
-            {
-                Activity.Current = current;
-            }
+            CurrentActivity.Restore(current);
 
             return;
         }

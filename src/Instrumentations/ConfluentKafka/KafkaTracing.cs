@@ -3,6 +3,7 @@ using System.Text;
 using TraceAgent.Configuration;
 using TraceAgent.Http;
 using TraceAgent.Propagation;
+using TraceAgent.Tracing;
 
 namespace TraceAgent.Instrumentation.ConfluentKafka;
 
@@ -161,10 +162,7 @@ internal sealed class KafkaTracing
     public static void Stop(Activity activity, Activity? current)
     {
         activity.Stop();
-        if (!ReferenceEquals(Activity.Current, current))
-        {
-            Activity.Current = current;
-        }
+        CurrentActivity.Restore(current);
     }
 
     private static byte[] NulTerminated(string text)

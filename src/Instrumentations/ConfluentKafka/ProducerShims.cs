@@ -3,6 +3,7 @@ using System.Runtime.InteropServices;
 using System.Text;
 using Confluent.Kafka;
 using TraceAgent.Diagnostics;
+using TraceAgent.Tracing;
 
 namespace TraceAgent.Instrumentation.ConfluentKafka;
 
@@ -154,10 +155,7 @@ internal sealed unsafe class ProducerShims
         finally
         {
             // The span ends later, on the delivery-report thread; the caller's context stays its own.
-            if (!ReferenceEquals(Activity.Current, previous))
-            {
-                Activity.Current = previous;
-            }
+            CurrentActivity.Restore(previous);
         }
     }
 

@@ -4,6 +4,7 @@ using System.Net;
 using System.Reflection;
 using StackExchange.Redis;
 using StackExchange.Redis.Profiling;
+using TraceAgent.Tracing;
 
 namespace TraceAgent.Instrumentation.StackExchangeRedis;
 
@@ -86,14 +87,9 @@ internal sealed class CommandSpans
         }
         finally
         {
-            // Only when it changed. A sampled request's commands are written in its stop callback,
-            // where the stopped request is still current; setting a stopped Activity as current
-            // makes the runtime throw and catch an exception the app's first-chance handlers see
-            // (Activity.NotifyError), and leaves Current as it was.
-            if (!ReferenceEquals(Activity.Current, previous) && previous is not { IsStopped: true })
-            {
-                Activity.Current = previous;
-            }
+            // A sampled request's commands are written in its stop callback, where the stopped
+            // request is still current: Restore leaves it.
+            CurrentActivity.Restore(previous);
         }
     }
 

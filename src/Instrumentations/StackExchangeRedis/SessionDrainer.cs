@@ -45,11 +45,12 @@ internal sealed class SessionDrainer : IDisposable
     }
 
     /// <summary>
-    /// The session of a sampled Activity that stopped, drained on the app's thread in its stop
-    /// callback: its spans will be exported whatever happens next, and making them there, with the
+    /// Drains the session of an Activity that stopped; a command still in flight sends it to the
+    /// lingering list. Called in the stop callback, on the app's thread, when the Activity is
+    /// sampled: its spans will be exported whatever happens next, and making them there, with the
     /// commands still in the thread's cache, costs less than queueing them for a timer round on
-    /// another thread (measured with the per-operation benchmark's Redis row). A command still in
-    /// flight sends the session to the lingering list.
+    /// another thread (measured with the per-operation benchmark's Redis row). The timer's round
+    /// calls it for the sessions queued by <see cref="OnStopped"/>.
     /// </summary>
     public void DrainNow(ProfilingState state)
     {
@@ -89,11 +90,7 @@ internal sealed class SessionDrainer : IDisposable
         {
             while (_stopped.TryDequeue(out var state))
             {
-                Drain(state, final: false);
-                if (state.InFlight > 0)
-                {
-                    Linger(state);
-                }
+                DrainNow(state);
             }
         }
         catch (Exception ex)
