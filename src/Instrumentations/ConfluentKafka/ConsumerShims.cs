@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using Confluent.Kafka;
 using TraceAgent.Diagnostics;
 using TraceAgent.Tracing;
 
@@ -26,8 +25,6 @@ internal sealed unsafe class ConsumerShims
     private readonly KafkaTracing _tracing;
     private readonly ProducerShims _producer;
     private readonly Func<nint, nint, nint> _poll;
-    private readonly Func<nint, ErrorCode> _close;
-    private readonly Func<nint, nint, bool, ErrorCode> _commit;
     private readonly Func<nint, nint, nint, Delegate?, nint, int> _commitQueue;
     private readonly Action<nint> _destroy;
     private readonly Action<nint, nint> _destroyFlags;
@@ -36,8 +33,6 @@ internal sealed unsafe class ConsumerShims
         KafkaTracing tracing,
         ProducerShims producer,
         Func<nint, nint, nint> poll,
-        Func<nint, ErrorCode> close,
-        Func<nint, nint, bool, ErrorCode> commit,
         Delegate commitQueue,
         Action<nint> destroy,
         Action<nint, nint> destroyFlags)
@@ -45,8 +40,6 @@ internal sealed unsafe class ConsumerShims
         _tracing = tracing;
         _producer = producer;
         _poll = poll;
-        _close = close;
-        _commit = commit;
         _commitQueue = DelegateAdapter.Invoker<Func<nint, nint, nint, Delegate?, nint, int>>(commitQueue);
         _destroy = destroy;
         _destroyFlags = destroyFlags;
@@ -69,18 +62,6 @@ internal sealed unsafe class ConsumerShims
         }
 
         return message;
-    }
-
-    public ErrorCode Close(nint rk)
-    {
-        End(rk);
-        return _close(rk);
-    }
-
-    public ErrorCode Commit(nint rk, nint offsets, bool async)
-    {
-        End(rk);
-        return _commit(rk, offsets, async);
     }
 
     public int CommitQueue(nint rk, nint offsets, nint queue, Delegate? callback, nint opaque)
@@ -120,7 +101,7 @@ internal sealed unsafe class ConsumerShims
     /// Ends the handle's open span; tracked per handle, as Close or Dispose may run on another
     /// thread. Returns the handle's client, if known, for the poll that follows.
     /// </summary>
-    private KafkaClient? End(nint rk)
+    internal KafkaClient? End(nint rk)
     {
         try
         {

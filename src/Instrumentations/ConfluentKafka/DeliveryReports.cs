@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
-using Confluent.Kafka;
 
 namespace TraceAgent.Instrumentation.ConfluentKafka;
 
@@ -80,7 +79,7 @@ internal sealed unsafe class DeliveryReports(KafkaTracing tracing)
             }
             else
             {
-                KafkaSemantics.SetError(activity, ((ErrorCode)m->Err).ToString(), "delivery failed");
+                KafkaSemantics.SetError(activity, ErrorCodeShims.Name(m->Err), "delivery failed");
             }
         }
 

@@ -40,7 +40,7 @@ public sealed class KafkaInstrumentation : IInstrumentation
 
         // Loads librdkafka exactly as the first producer or consumer would (Library.Load() calls
         // Librdkafka.Initialize(null), a no-op if the app already loaded it, e.g. from its own path).
-        Library.Load();
+        LoadLibrary();
 
         var librdkafka = library.GetType(KafkaLayout.LibrdkafkaType, throwOnError: true)!;
         var fields = layout.Fields.Keys.ToDictionary(name => name, name => librdkafka.GetField(name, StaticFields)!, StringComparer.Ordinal);
@@ -53,11 +53,10 @@ public sealed class KafkaInstrumentation : IInstrumentation
             tracing,
             producer,
             (Func<nint, nint, nint>)originals["_consumer_poll"],
-            (Func<nint, ErrorCode>)originals["_consumer_close"],
-            (Func<nint, nint, bool, ErrorCode>)originals["_commit"],
             originals["_commit_queue"],
             (Action<nint>)originals["_destroy"],
             (Action<nint, nint>)originals["_destroy_flags"]);
+        var errorCodes = new ErrorCodeShims(consumer, originals["_consumer_close"], originals["_commit"]);
 
         var shims = new Dictionary<string, Delegate>(StringComparer.Ordinal)
         {
@@ -65,9 +64,9 @@ public sealed class KafkaInstrumentation : IInstrumentation
             ["_conf_set_dr_msg_cb"] = Adapt(fields["_conf_set_dr_msg_cb"], producer, nameof(ProducerShims.SetDeliveryCallback)),
             ["_produceva"] = Adapt(fields["_produceva"], producer, nameof(ProducerShims.Produce)),
             ["_consumer_poll"] = new Func<nint, nint, nint>(consumer.Poll),
-            ["_commit"] = new Func<nint, nint, bool, ErrorCode>(consumer.Commit),
+            ["_commit"] = errorCodes.CommitShim(),
             ["_commit_queue"] = Adapt(fields["_commit_queue"], consumer, nameof(ConsumerShims.CommitQueue)),
-            ["_consumer_close"] = new Func<nint, ErrorCode>(consumer.Close),
+            ["_consumer_close"] = errorCodes.CloseShim(),
             ["_destroy"] = new Action<nint>(consumer.Destroy),
             ["_destroy_flags"] = new Action<nint, nint>(consumer.DestroyFlags),
         };
@@ -89,6 +88,10 @@ public sealed class KafkaInstrumentation : IInstrumentation
         AgentLog.Debug(string.Create(CultureInfo.InvariantCulture, $"Kafka instrumentation: Confluent.Kafka {library.GetName().Version} ({layout.Name}), librdkafka {native.Version:x}, {shims.Count} delegates replaced"));
         return new Restore(fields, originals, shims.Keys);
     }
+
+    // A method of its own: the runtime refuses the precompiled code of a method that calls
+    // Library.Load(), and this start (over a thousand bytes of IL) would be JIT-compiled at tier 0.
+    private static void LoadLibrary() => Library.Load();
 
     private static Delegate Adapt(FieldInfo field, object target, string method) =>
         DelegateAdapter.Create(field.FieldType, target, target.GetType().GetMethod(method)!);

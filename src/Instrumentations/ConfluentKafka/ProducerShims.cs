@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Runtime.InteropServices;
 using System.Text;
-using Confluent.Kafka;
 using TraceAgent.Diagnostics;
 using TraceAgent.Tracing;
 
@@ -178,7 +177,7 @@ internal sealed unsafe class ProducerShims
 
             if (activity is not null)
             {
-                KafkaSemantics.SetError(activity, ((ErrorCode)_tracing.Native.ErrorCode(error)).ToString(), "produce failed");
+                KafkaSemantics.SetError(activity, ErrorCodeShims.Name(_tracing.Native.ErrorCode(error)), "produce failed");
                 KafkaTracing.Stop(activity, Activity.Current);
             }
         }

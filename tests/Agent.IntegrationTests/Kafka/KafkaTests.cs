@@ -253,6 +253,51 @@ public sealed class KafkaTests
 
     [Theory]
     [MemberData(nameof(VersionsAndRuntimes))]
+    public async Task The_shims_run_precompiled_in_the_producer_and_the_consumer(string version)
+    {
+        var producerJit = Path.Combine(Path.GetTempPath(), "traceagent-jit-" + Guid.NewGuid().ToString("N") + ".txt");
+        var consumerJit = Path.Combine(Path.GetTempPath(), "traceagent-jit-" + Guid.NewGuid().ToString("N") + ".txt");
+        try
+        {
+            await using var setup = await Setup.StartAsync(version, ("DOTNET_JitDisasmSummary", "1"), ("DOTNET_JitStdOutFile", producerJit));
+            var topic = setup.NewTopic();
+            for (var i = 0; i < 5; i++)
+            {
+                Assert.StartsWith("delivered " + topic, await setup.GetAsync("/produce/async?topic=" + topic), StringComparison.Ordinal);
+            }
+
+            Assert.Equal("failed MsgSizeTooLarge", await setup.GetAsync("/produce/too-large?topic=" + topic));
+            await setup.ConsumeAsync(topic, 5, ("DOTNET_JitDisasmSummary", "1"), ("DOTNET_JitStdOutFile", consumerJit));
+            await setup.Receiver.WaitForSpansAsync(all => all.Count(s => s.Name == "process " + topic) >= 5 && all.Count(s => s.Name == "send " + topic) >= 6, Timeout);
+            using (var term = System.Diagnostics.Process.Start("kill", ["-TERM", setup.Producer.Process.Id.ToString(CultureInfo.InvariantCulture)]))
+            {
+                await term.WaitForExitAsync();
+            }
+
+            await setup.Producer.Process.WaitForExitAsync(Timeout);
+
+            // Produce, the delivery report, poll and the instrumentation's start ran from their
+            // ReadyToRun code: a method that touches Confluent's ErrorCode enum, or calls one of its
+            // methods whose precompiled call the runtime refuses (Library.Load), is JIT-compiled at
+            // tier 0 instead, and a class with a field of a delegate type over ErrorCode loses the
+            // precompiled code of all its methods. Only the small shims that must name ErrorCode are left.
+            foreach (var log in new[] { producerJit, consumerJit })
+            {
+                var lines = File.ReadAllLines(log);
+                Assert.Contains(lines, l => l.Contains("JIT compiled ", StringComparison.Ordinal));
+                var jitted = lines.Where(l => l.Contains("TraceAgent.", StringComparison.Ordinal) && l.Contains("Tier0", StringComparison.Ordinal)).ToList();
+                Assert.All(jitted, l => Assert.Matches(@"TraceAgent\.Instrumentation\.ConfluentKafka\.(ErrorCodeShims:\w+|KafkaInstrumentation:LoadLibrary)\(", l));
+            }
+        }
+        finally
+        {
+            File.Delete(producerJit);
+            File.Delete(consumerJit);
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(VersionsAndRuntimes))]
     public async Task A_failed_produce_ends_its_span_with_an_error_and_the_app_sees_the_same_exception(string version)
     {
         await using var setup = await Setup.StartAsync(version);
