@@ -29,6 +29,18 @@ public sealed class ResourceTests
     }
 
     [Fact]
+    public void The_instance_id_is_written_as_the_runtime_writes_a_guid()
+    {
+        foreach (var guid in new[] { Guid.Empty, Guid.AllBitsSet, new Guid("00112233-4455-6677-8899-aabbccddeeff") }.Concat(Enumerable.Range(0, 200).Select(_ => Guid.NewGuid())))
+        {
+            Assert.Equal(guid.ToString(), ResourceBuilder.Uuid(guid));
+        }
+
+        var id = (string)Build()["service.instance.id"];
+        Assert.Equal(Guid.Parse(id).ToString(), id);
+    }
+
+    [Fact]
     public void Resource_attributes_override_detected_ones_and_service_name_overrides_both()
     {
         var resource = Build(

@@ -30,7 +30,7 @@ internal static partial class SettingsParser
         var logsDefault = reader.GetBool(ConfigurationKeys.LogsInstrumentationEnabled, true);
         var logsSwitches = ReadSwitches(reader, logsInstrumentationIds, ConfigurationKeys.LogsInstrumentationSwitch, logsDefault);
 
-        var (sampler, ratio) = ReadSampler(reader);
+        var sampler = ReadSampler(reader, out var ratio);
         var attributeCount = reader.GetInt(ConfigurationKeys.AttributeCountLimit, 128, 0);
         var attributeLength = reader.GetOptionalInt(ConfigurationKeys.AttributeValueLengthLimit, 0);
         var database = new DatabaseSettings(
@@ -203,7 +203,9 @@ internal static partial class SettingsParser
         return used;
     }
 
-    private static (string Sampler, double Ratio) ReadSampler(SettingsReader reader)
+    // An out parameter, not a (string, double) tuple: that generic instantiation has no
+    // precompiled code, and would be JIT-compiled at every start.
+    private static string ReadSampler(SettingsReader reader, out double ratio)
     {
         var sampler = "parentbased_always_on";
         var raw = reader.GetString(ConfigurationKeys.TracesSampler);
@@ -220,7 +222,7 @@ internal static partial class SettingsParser
             }
         }
 
-        var ratio = 1.0;
+        ratio = 1.0;
         if (sampler.EndsWith("traceidratio", StringComparison.Ordinal))
         {
             var rawArg = reader.GetString(ConfigurationKeys.TracesSamplerArg);
@@ -237,7 +239,7 @@ internal static partial class SettingsParser
             }
         }
 
-        return (sampler, ratio);
+        return sampler;
     }
 
     private static KafkaConsumerMode ReadKafkaMode(SettingsReader reader)

@@ -77,9 +77,9 @@ public static class AgentLog
                 message = message.ReplaceLineEndings(" ");
             }
 
-            var line = string.Create(
-                CultureInfo.InvariantCulture,
-                $"[traceagent] {DateTime.UtcNow:yyyy-MM-ddTHH:mm:ss.fffZ} {LevelName(level)} {message}");
+            // No interpolated DateTime: its generic formatting is not precompiled in the framework,
+            // and would be JIT-compiled in every process for the first line.
+            var line = "[traceagent] " + DateTime.UtcNow.ToString("yyyy-MM-ddTHH:mm:ss.fffZ", CultureInfo.InvariantCulture) + " " + LevelName(level) + " " + message;
             lock (Gate)
             {
                 if (s_toStderr)

@@ -62,7 +62,10 @@ internal sealed class OtlpExporter<T> : IExporter<T>
         };
         _uri = settings.Protocol == OtlpProtocol.Grpc ? GrpcUri(settings.Endpoint, signal) : settings.Endpoint;
         _shownUri = EndpointDisplay.Of(_uri);
-        _customUserAgent = settings.Headers.Any(h => string.Equals(h.Key, "User-Agent", StringComparison.OrdinalIgnoreCase));
+        for (var i = 0; i < settings.Headers.Count; i++)
+        {
+            _customUserAgent |= string.Equals(settings.Headers[i].Key, "User-Agent", StringComparison.OrdinalIgnoreCase);
+        }
     }
 
     public string Description => (_settings.Protocol == OtlpProtocol.Grpc ? "otlp/grpc " : "otlp/http ") + _shownUri;

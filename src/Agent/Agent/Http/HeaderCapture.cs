@@ -13,7 +13,12 @@ public sealed class HeaderCapture
 
     public HeaderCapture(string prefix, IReadOnlyList<string> headers)
     {
-        _headers = headers.Select(h => (h, prefix + h.ToLowerInvariant())).ToArray();
+        // A loop, not Select(...).ToArray(): LINQ over a tuple has no precompiled code.
+        _headers = new (string Header, string Attribute)[headers.Count];
+        for (var i = 0; i < headers.Count; i++)
+        {
+            _headers[i] = (headers[i], prefix + headers[i].ToLowerInvariant());
+        }
     }
 
     public bool IsEmpty => _headers.Length == 0;

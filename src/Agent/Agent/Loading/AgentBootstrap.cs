@@ -71,7 +71,7 @@ public static class AgentBootstrap
     private static void Start(AgentSettings settings, string agentDirectory, long started)
     {
         var resource = ResourceBuilder.Build(settings);
-        var serviceName = (string)resource.First(a => a.Key == "service.name").Value;
+        var serviceName = ResourceBuilder.ServiceName(resource);
         var propagator = AgentPropagator.Create(settings.Propagators);
         DistributedContextPropagator.Current = propagator;
 

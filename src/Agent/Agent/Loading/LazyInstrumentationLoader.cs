@@ -181,7 +181,17 @@ internal sealed class LazyInstrumentationLoader : IDisposable
         try
         {
             var mvids = ReadyToRunManifest.DependencyMvids(path);
-            return mvids.Count == 0 || mvids.Contains(CoreMvid) ? null : mvids[0];
+            // Indexed, not foreach or Contains: List<Guid>'s enumerator and search have no
+            // precompiled code, and this runs as each instrumentation loads.
+            for (var i = 0; i < mvids.Length; i++)
+            {
+                if (mvids[i] == CoreMvid)
+                {
+                    return null;
+                }
+            }
+
+            return mvids.Length == 0 ? null : mvids[0];
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {

@@ -19,9 +19,10 @@ internal static class ReadyToRunManifest
     private const int HeaderBytes = 4096;
     private const int MaxSections = 256;
 
-    public static List<Guid> DependencyMvids(string path)
+    // An array, not a List<Guid>: the list's methods over Guid have no precompiled code.
+    public static Guid[] DependencyMvids(string path)
     {
-        var mvids = new List<Guid>();
+        Guid[] mvids = [];
         using var file = File.OpenHandle(path);
         Span<byte> headers = stackalloc byte[HeaderBytes];
         headers = headers[..RandomAccess.Read(file, headers, 0)];
@@ -88,10 +89,14 @@ internal static class ReadyToRunManifest
             var list = new byte[size is > 0 and <= 16 * 1024 ? size - (size % 16) : 0];
             if (TryRead(file, table, BinaryPrimitives.ReadUInt32LittleEndian(entry[4..]), list))
             {
+                var found = new Guid[mvids.Length + (list.Length / 16)];
+                Array.Copy(mvids, found, mvids.Length);
                 for (var at = 0; at < list.Length; at += 16)
                 {
-                    mvids.Add(new Guid(list.AsSpan(at, 16)));
+                    found[mvids.Length + (at / 16)] = new Guid(list.AsSpan(at, 16));
                 }
+
+                mvids = found;
             }
         }
 

@@ -65,7 +65,7 @@ internal static class StartupSummary
         }
 
         text.Append("; metrics: ").Append(metrics?.Description ?? "off");
-        text.Append(CultureInfo.InvariantCulture, $"; started in {elapsed.TotalMilliseconds:0} ms");
+        text.Append("; started in ").Append(elapsed.TotalMilliseconds.ToString("0", CultureInfo.InvariantCulture)).Append(" ms");
         return text.ToString();
     }
 }

@@ -49,7 +49,10 @@ public sealed class AgentPropagator : DistributedContextPropagator
     // SDKs refuse to combine it: an explicit "none" is taken as the stronger intent.
     internal static AgentPropagator Create(IReadOnlyList<string> names)
     {
-        var formats = new List<PropagationFormat>(names.Count);
+        // Arrays, not List<PropagationFormat>: a list of an enum runs List<int>'s code, which the
+        // framework has no precompiled copy of; it would be JIT-compiled at every start.
+        var formats = new PropagationFormat[names.Count];
+        var count = 0;
         foreach (string name in names)
         {
             if (PropagationFormatNames.IsNone(name))
@@ -57,23 +60,25 @@ public sealed class AgentPropagator : DistributedContextPropagator
                 return new AgentPropagator([], false, [], []);
             }
 
-            if (PropagationFormatNames.TryParse(name, out PropagationFormat format) && !formats.Contains(format))
+            if (PropagationFormatNames.TryParse(name, out PropagationFormat format) && !Contains(formats, count, format))
             {
-                formats.Add(format);
+                formats[count++] = format;
             }
         }
 
-        var traceFormats = new List<PropagationFormat>(formats.Count);
-        var effectiveNames = new List<string>(formats.Count);
+        var traceFormats = new PropagationFormat[count];
+        var traceCount = 0;
+        var effectiveNames = new List<string>(count);
         var fields = new List<string>();
         bool baggage = false;
-        foreach (PropagationFormat format in formats)
+        for (var i = 0; i < count; i++)
         {
+            var format = formats[i];
             effectiveNames.Add(PropagationFormatNames.ToName(format));
             switch (format)
             {
                 case PropagationFormat.TraceContext:
-                    traceFormats.Add(format);
+                    traceFormats[traceCount++] = format;
                     fields.Add(PropagationHeaders.TraceParent);
                     fields.Add(PropagationHeaders.TraceState);
                     break;
@@ -83,7 +88,7 @@ public sealed class AgentPropagator : DistributedContextPropagator
                     break;
                 default:
                     // Both B3 variants read either encoding, so both list all B3 headers.
-                    traceFormats.Add(format);
+                    traceFormats[traceCount++] = format;
                     AddOnce(fields, PropagationHeaders.B3Single);
                     AddOnce(fields, PropagationHeaders.B3TraceId);
                     AddOnce(fields, PropagationHeaders.B3SpanId);
@@ -94,7 +99,9 @@ public sealed class AgentPropagator : DistributedContextPropagator
             }
         }
 
-        return new AgentPropagator(traceFormats.ToArray(), baggage, effectiveNames.ToArray(), fields.ToArray());
+        var used = new PropagationFormat[traceCount];
+        Array.Copy(traceFormats, used, traceCount);
+        return new AgentPropagator(used, baggage, effectiveNames.ToArray(), fields.ToArray());
     }
 
     public override void Inject(Activity? activity, object? carrier, PropagatorSetterCallback? setter)
@@ -304,6 +311,19 @@ public sealed class AgentPropagator : DistributedContextPropagator
         {
             writer.Write(PropagationHeaders.Baggage, header);
         }
+    }
+
+    private static bool Contains(PropagationFormat[] formats, int count, PropagationFormat format)
+    {
+        for (var i = 0; i < count; i++)
+        {
+            if (formats[i] == format)
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     private static void AddOnce(List<string> fields, string field)

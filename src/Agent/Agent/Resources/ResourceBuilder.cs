@@ -28,7 +28,7 @@ internal static class ResourceBuilder
         }
 
         Set("service.name", DefaultServiceName());
-        Set("service.instance.id", Guid.NewGuid().ToString());
+        Set("service.instance.id", Uuid(Guid.NewGuid()));
         Set("telemetry.sdk.name", DistroName);
         Set("telemetry.sdk.language", "dotnet");
         Set("telemetry.sdk.version", AgentVersion);
@@ -67,6 +67,47 @@ internal static class ResourceBuilder
 
         return result;
     }
+
+    /// <summary>The resource's service.name (always set by <see cref="Build"/>).</summary>
+    public static string ServiceName(IReadOnlyList<KeyValuePair<string, object>> resource)
+    {
+        for (var i = 0; i < resource.Count; i++)
+        {
+            if (resource[i].Key == "service.name")
+            {
+                return (string)resource[i].Value;
+            }
+        }
+
+        throw new InvalidOperationException("the resource has no service.name");
+    }
+
+    /// <summary>
+    /// The text Guid.ToString() gives (8-4-4-4-12 lower-case hex digits), written here: the
+    /// runtime's own formatting takes a vectorised path it has no precompiled code for, and would be
+    /// JIT-compiled at every start for this one string.
+    /// </summary>
+    internal static string Uuid(Guid guid)
+    {
+        Span<byte> bytes = stackalloc byte[16];
+        guid.TryWriteBytes(bytes, bigEndian: true, out _);
+        Span<char> text = stackalloc char[36];
+        var at = 0;
+        for (var i = 0; i < 16; i++)
+        {
+            if (i is 4 or 6 or 8 or 10)
+            {
+                text[at++] = '-';
+            }
+
+            text[at++] = HexDigit(bytes[i] >> 4);
+            text[at++] = HexDigit(bytes[i] & 0xF);
+        }
+
+        return new string(text);
+    }
+
+    private static char HexDigit(int value) => (char)(value < 10 ? '0' + value : 'a' + value - 10);
 
     public static string AgentVersion { get; } =
         typeof(ResourceBuilder).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0] ?? "0.0.0";

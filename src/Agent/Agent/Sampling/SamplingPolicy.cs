@@ -34,7 +34,13 @@ public sealed class SamplingPolicy : IDisposable
 
         // A rule's ratio decides as traceidratio with that ratio does: consistently across services,
         // with its threshold written as th in the ot tracestate member.
-        _rules = settings.Rules.Select(r => (r.Pattern, new TraceIdRatioSampler(r.Ratio))).ToArray();
+        // A loop, not Select(...).ToArray(): LINQ over a tuple has no precompiled code, and this
+        // runs at every start, rules or not.
+        _rules = new (string Pattern, TraceIdRatioSampler Sampler)[settings.Rules.Count];
+        for (var i = 0; i < _rules.Length; i++)
+        {
+            _rules[i] = (settings.Rules[i].Pattern, new TraceIdRatioSampler(settings.Rules[i].Ratio));
+        }
         _rateLimit = settings.MaxTracesPerSecond is { } rate ? new RateLimiter(rate) : null;
         _tagReasons = settings.Any;
         Keeper = settings.Keeps && export is not null
