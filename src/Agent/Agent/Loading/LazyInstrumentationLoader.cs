@@ -181,8 +181,8 @@ internal sealed class LazyInstrumentationLoader : IDisposable
         try
         {
             var mvids = ReadyToRunManifest.DependencyMvids(path);
-            // Indexed, not foreach or Contains: List<Guid>'s enumerator and search have no
-            // precompiled code, and this runs as each instrumentation loads.
+            // An array searched by index: List<Guid>'s search and enumerator have no precompiled
+            // code, and this runs as each instrumentation loads.
             for (var i = 0; i < mvids.Length; i++)
             {
                 if (mvids[i] == CoreMvid)
