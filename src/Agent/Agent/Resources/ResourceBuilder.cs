@@ -1,6 +1,7 @@
 using System.Reflection;
 using System.Runtime.InteropServices;
 using TraceAgent.Configuration;
+using TraceAgent.Propagation;
 
 namespace TraceAgent.Resources;
 
@@ -100,14 +101,12 @@ internal static class ResourceBuilder
                 text[at++] = '-';
             }
 
-            text[at++] = HexDigit(bytes[i] >> 4);
-            text[at++] = HexDigit(bytes[i] & 0xF);
+            text[at++] = LowerHex.Digit((byte)(bytes[i] >> 4));
+            text[at++] = LowerHex.Digit((byte)(bytes[i] & 0xF));
         }
 
         return new string(text);
     }
-
-    private static char HexDigit(int value) => (char)(value < 10 ? '0' + value : 'a' + value - 10);
 
     public static string AgentVersion { get; } =
         typeof(ResourceBuilder).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0] ?? "0.0.0";
