@@ -2,16 +2,17 @@
 # Records a CPU profile of the two load services (api and peer, both under the configuration)
 # with perf, during the first seconds under load and during steady state, and prints where the
 # CPU went: by thread (the tiered JIT has its own), by module, the top frames, and the agent's
-# frames. The load is the benchmark suite's (build/bench.sh): wrk -c16 on /work, 2 s unmeasured,
-# an 8 s window, load until 20 s, an 8 s window.
+# frames; then what each process's resident memory is made of at the end of the steady window.
+# The load is the benchmark suite's (build/bench.sh): wrk -c16 on /work, 2 s unmeasured, an 8 s
+# window, load until 20 s, an 8 s window.
 #
 #   bash build/profile.sh [CONFIG,...] [--dir DIR] [--no-agent-build]
 #
 # CONFIG: a load configuration of the suite (agent, none, sdk, off, ratio1, ...; default agent);
 # several (agent,none) are profiled one after the other. Files go to DIR (default
-# artifacts/profile): <config>-first.perf.data, <config>-steady.perf.data and a .txt report of
-# each, to dig further with `perf report -i FILE` (set KEEP_PERF_MAPS=1 to keep the
-# /tmp/perf-PID.map files that name the JIT-compiled frames). Needs perf (Debian: linux-perf).
+# artifacts/profile): <config>-first.perf.data, <config>-steady.perf.data, a .txt report of each
+# and <config>-memory.txt; dig further with `perf report -i FILE` (set KEEP_PERF_MAPS=1 to keep
+# the /tmp/perf-PID.map files that name the JIT-compiled frames). Needs perf (Debian: linux-perf).
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"

@@ -327,6 +327,49 @@ public sealed class CoreTests
     }
 
     [Fact]
+    public async Task The_agent_log_reaches_a_piped_stderr_without_loading_System_Console()
+    {
+        // The web app writes nothing to the console itself (no logging providers).
+        await using var receiver = await OtlpReceiver.StartAsync();
+        using var app = await WebApp.StartAsync("TestApplication.Web", AgentEnvironment.For(receiver, "quiet-web").With(("OTEL_BSP_SCHEDULE_DELAY", "soon")));
+        await app.Process.WaitForOutputAsync("tracing service 'quiet-web'", Timeout);
+        Assert.Single(app.Process.StandardError, l => l.StartsWith("[traceagent] ", StringComparison.Ordinal) && l.Contains(" warn OTEL_BSP_SCHEDULE_DELAY", StringComparison.Ordinal));
+
+        var maps = File.ReadAllLines($"/proc/{app.Process.Id}/maps");
+        Assert.Contains(maps, l => l.EndsWith("/TraceAgent.dll", StringComparison.Ordinal));
+        Assert.DoesNotContain(maps, l => l.EndsWith("/System.Console.dll", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task The_agent_log_appends_to_a_stderr_file_after_what_was_written_there()
+    {
+        // stderr is a file the shell wrote to first: the agent's lines follow, none overwrites it.
+        await using var receiver = await OtlpReceiver.StartAsync();
+        var file = Path.Combine(Path.GetTempPath(), "traceagent-stderr-" + Guid.NewGuid().ToString("N") + ".log");
+        try
+        {
+            var environment = AgentEnvironment.For(receiver, "file-stderr").With(("OTEL_LOG_LEVEL", "debug"), ("OTEL_BSP_SCHEDULE_DELAY", "soon"));
+            using var process = TestProcess.Start(
+                "/bin/sh",
+                ["-c", "exec 2>\"$2\"; echo shell-line >&2; exec \"$0\" \"$1\" return", TestProcess.DotnetHost(), RepoPaths.TestAppDll(ConsoleApp), file],
+                environment);
+            await process.WaitForExitAsync(Timeout);
+            Assert.Equal(5, process.ExitCode);
+
+            var lines = await File.ReadAllLinesAsync(file);
+            Assert.Equal("shell-line", lines[0]);
+            Assert.All(lines.Skip(1), l => Assert.StartsWith("[traceagent] ", l, StringComparison.Ordinal));
+            Assert.Single(lines, l => l.Contains(" warn OTEL_BSP_SCHEDULE_DELAY", StringComparison.Ordinal));
+            Assert.Single(lines, l => l.Contains("tracing service 'file-stderr'", StringComparison.Ordinal));
+            Assert.Contains(lines, l => l.Contains("shut down:", StringComparison.Ordinal));
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
+    [Fact]
     public async Task Log_directory_gets_the_agent_log()
     {
         await using var receiver = await OtlpReceiver.StartAsync();

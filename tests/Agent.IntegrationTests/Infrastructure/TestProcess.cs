@@ -291,7 +291,8 @@ public sealed class TestProcess : IDisposable
         }
     }
 
-    private static string DotnetHost()
+    /// <summary>The dotnet host that starts framework-dependent apps.</summary>
+    public static string DotnetHost()
     {
         // The SDK sets DOTNET_HOST_PATH for the processes it starts, including the test host.
         string? host = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH");

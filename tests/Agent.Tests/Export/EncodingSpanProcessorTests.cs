@@ -114,15 +114,14 @@ public sealed class EncodingSpanProcessorTests : IDisposable
             var broken = _recorded.Source.StartActivity("broken")!;
             broken.SetTag("value", new Unprintable());
             broken.Stop();
-            var original = Console.Error;
-            Console.SetError(TextWriter.Null);
+            var original = AgentLog.RedirectStderr(TextWriter.Null);
             try
             {
                 processor.OnEnd(broken);
             }
             finally
             {
-                Console.SetError(original);
+                AgentLog.RedirectStderr(original);
             }
 
             Assert.True(processor.ForceFlush(10_000));

@@ -1,6 +1,7 @@
 using System.Reflection;
 using System.Text;
 using TraceAgent.Configuration;
+using TraceAgent.Diagnostics;
 using TraceAgent.Instrumentation;
 using TraceAgent.Tests.Reliability;
 
@@ -84,8 +85,7 @@ public sealed class ConfigurationFuzzTests
         Assert.True(keys.Count > 60, $"only {keys.Count} keys found");
         var random = new Random(20261124);
         var captured = new StringWriter();
-        var original = Console.Error;
-        Console.SetError(captured);
+        var original = AgentLog.RedirectStderr(captured);
         var warnings = 0;
         try
         {
@@ -112,7 +112,7 @@ public sealed class ConfigurationFuzzTests
         }
         finally
         {
-            Console.SetError(original);
+            AgentLog.RedirectStderr(original);
         }
 
         Assert.True(warnings > Iterations, $"only {warnings} warnings: the values are not adversarial enough");
@@ -135,8 +135,7 @@ public sealed class ConfigurationFuzzTests
     {
         var keys = AllKeys();
         var captured = new StringWriter();
-        var original = Console.Error;
-        Console.SetError(captured);
+        var original = AgentLog.RedirectStderr(captured);
         try
         {
             foreach (var key in keys)
@@ -154,7 +153,7 @@ public sealed class ConfigurationFuzzTests
         }
         finally
         {
-            Console.SetError(original);
+            AgentLog.RedirectStderr(original);
         }
 
         foreach (var line in captured.ToString().Split(Environment.NewLine).Where(l => l.Length > 0))

@@ -166,6 +166,44 @@ public sealed class MetricsPipelineTests : IDisposable
     }
 
     [Fact]
+    public void A_repeated_key_keeps_its_last_value_and_the_keys_are_sorted()
+    {
+        var pipeline = Start();
+        var counter = NewMeter().CreateCounter<long>("repeated");
+        counter.Add(1, new("z", "last"), new("k", "first"), new("a", "x"), new("k", "second"), new("m", null));
+        counter.Add(2, new("k", "second"), new("a", "x"), new("z", "last"));
+
+        var point = Assert.Single(Find(Collect(pipeline), "repeated").Sum.DataPoints);
+        Assert.Equal(["a", "k", "z"], point.Attributes.Select(a => a.Key));
+        Assert.Equal("second", Attribute(point.Attributes, "k"));
+        Assert.Equal(3, point.AsInt);
+    }
+
+    [Fact]
+    public void Instruments_of_the_rarer_value_types_are_recorded()
+    {
+        // The callbacks for these types are set when the first instrument of each is published.
+        var pipeline = Start();
+        var meter = NewMeter();
+        meter.CreateCounter<byte>("bytes").Add(3);
+        meter.CreateCounter<short>("shorts").Add(300);
+        meter.CreateCounter<float>("floats").Add(1.5f);
+        meter.CreateCounter<decimal>("decimals").Add(2.25m);
+        var histogram = meter.CreateHistogram<float>("float.latency");
+        histogram.Record(4f);
+        histogram.Record(6f);
+
+        var metrics = Collect(pipeline);
+        Assert.Equal(3, Assert.Single(Find(metrics, "bytes").Sum.DataPoints).AsInt);
+        Assert.Equal(300, Assert.Single(Find(metrics, "shorts").Sum.DataPoints).AsInt);
+        Assert.Equal(1.5, Assert.Single(Find(metrics, "floats").Sum.DataPoints).AsDouble);
+        Assert.Equal(2.25, Assert.Single(Find(metrics, "decimals").Sum.DataPoints).AsDouble);
+        var latency = Assert.Single(Find(metrics, "float.latency").Histogram.DataPoints);
+        Assert.Equal(2UL, latency.Count);
+        Assert.Equal(10.0, latency.Sum);
+    }
+
+    [Fact]
     public void At_the_cardinality_limit_new_sets_go_to_the_overflow_point()
     {
         var pipeline = Start(("TRACEAGENT_METRICS_CARDINALITY_LIMIT", "3"));
@@ -363,11 +401,21 @@ public sealed class MetricsPipelineTests : IDisposable
     public void Advised_bucket_boundaries_are_used()
     {
         var pipeline = Start();
-        var histogram = NewMeter().CreateHistogram<int>("advised", "ms", null, null, new InstrumentAdvice<int> { HistogramBucketBoundaries = [1, 10, 100] });
+        var meter = NewMeter();
+        var histogram = meter.CreateHistogram<int>("advised", "ms", null, null, new InstrumentAdvice<int> { HistogramBucketBoundaries = [1, 10, 100] });
         histogram.Record(50);
-        var point = Assert.Single(Find(Collect(pipeline), "advised").Histogram.DataPoints);
+
+        // Double boundaries (what the framework's own instruments advise) are read another way.
+        var seconds = meter.CreateHistogram<double>("advised.seconds", "s", null, null, new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.005, 0.25, 2.5] });
+        seconds.Record(0.3);
+
+        var metrics = Collect(pipeline);
+        var point = Assert.Single(Find(metrics, "advised").Histogram.DataPoints);
         Assert.Equal([1.0, 10.0, 100.0], point.ExplicitBounds);
         Assert.Equal(new ulong[] { 0, 0, 1, 0 }, point.BucketCounts);
+        var secondsPoint = Assert.Single(Find(metrics, "advised.seconds").Histogram.DataPoints);
+        Assert.Equal([0.005, 0.25, 2.5], secondsPoint.ExplicitBounds);
+        Assert.Equal(new ulong[] { 0, 0, 1, 0 }, secondsPoint.BucketCounts);
     }
 
     [Fact]

@@ -10,7 +10,7 @@ namespace TraceAgent.Tests.Reliability;
 [CollectionDefinition(Name, DisableParallelization = true)]
 public sealed class StandardErrorCollection
 {
-    // Tests that swap Console.Error run alone: another test's lines would land in their capture.
+    // Tests that capture the agent's stderr lines (AgentLog.RedirectStderr) run alone: another test's lines would land in their capture.
     public const string Name = "Standard error capture";
 }
 
@@ -56,8 +56,7 @@ public sealed class AgentFaultContainmentTests
         });
 
         var captured = new StringWriter();
-        var original = Console.Error;
-        Console.SetError(captured);
+        var original = AgentLog.RedirectStderr(captured);
         try
         {
             pipeline.Start();
@@ -79,7 +78,7 @@ public sealed class AgentFaultContainmentTests
         }
         finally
         {
-            Console.SetError(original);
+            AgentLog.RedirectStderr(original);
             processor.Dispose();
         }
 

@@ -24,6 +24,9 @@ public static class AgentLog
     private static AgentLogLevel s_level = AgentLogLevel.Info;
     private static StreamWriter? s_file;
     private static bool s_toStderr = true;
+    private static FileStream? s_stderr;
+    private static bool s_stderrViaConsole;
+    private static TextWriter? s_redirected;
 
     public static AgentLogLevel Level => s_level;
 
@@ -50,6 +53,20 @@ public static class AgentLog
         catch (Exception ex)
         {
             Write(AgentLogLevel.Warning, $"cannot open a log file in '{directory}' ({ex.GetType().Name}: {ex.Message}); logging to stderr only");
+        }
+    }
+
+    /// <summary>
+    /// For tests: the lines that would go to stderr go to <paramref name="writer"/> instead (null
+    /// puts stderr back). Returns the writer it replaces.
+    /// </summary>
+    internal static TextWriter? RedirectStderr(TextWriter? writer)
+    {
+        lock (Gate)
+        {
+            var previous = s_redirected;
+            s_redirected = writer;
+            return previous;
         }
     }
 
@@ -82,9 +99,13 @@ public static class AgentLog
             var line = "[traceagent] " + DateTime.UtcNow.ToString("yyyy-MM-ddTHH:mm:ss.fffZ", CultureInfo.InvariantCulture) + " " + LevelName(level) + " " + message;
             lock (Gate)
             {
-                if (s_toStderr)
+                if (s_redirected is { } redirected)
                 {
-                    Console.Error.WriteLine(line);
+                    redirected.WriteLine(line);
+                }
+                else if (s_toStderr)
+                {
+                    WriteToStderr(line);
                 }
 
                 s_file?.WriteLine(line);
@@ -94,6 +115,60 @@ public static class AgentLog
         {
             // A log line is never worth an exception in the app.
         }
+    }
+
+    /// <summary>
+    /// One write of the whole line to file descriptor 2 when it is a pipe, a socket or a terminal (a
+    /// container's log, a service manager's journal, a shell). Not through <see cref="Console"/>: an
+    /// app that does not write to the console itself would load System.Console, and run its set-up,
+    /// for the agent's start-up line alone (about 0.4 MB resident). When stderr is a file, the
+    /// console writes it: a FileStream over a file writes at a position of its own, which would
+    /// overwrite what the app wrote there since. Called under the lock.
+    /// </summary>
+    private static void WriteToStderr(string line)
+    {
+        if (s_stderr is null && !s_stderrViaConsole)
+        {
+            s_stderr = OpenStderr();
+            s_stderrViaConsole = s_stderr is null;
+        }
+
+        if (s_stderr is null)
+        {
+            Console.Error.WriteLine(line);
+            return;
+        }
+
+        var bytes = new byte[Encoding.UTF8.GetMaxByteCount(line.Length) + 1];
+        var length = Encoding.UTF8.GetBytes(line, bytes);
+        bytes[length] = (byte)'\n';
+        s_stderr.Write(bytes, 0, length + 1);
+    }
+
+    /// <summary>Descriptor 2 as an unbuffered stream when it is not seekable; null when the console must write it.</summary>
+    private static FileStream? OpenStderr()
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            return null;
+        }
+
+        try
+        {
+            var stream = new FileStream(new Microsoft.Win32.SafeHandles.SafeFileHandle(2, ownsHandle: false), FileAccess.Write, bufferSize: 0);
+            if (!stream.CanSeek)
+            {
+                return stream;
+            }
+
+            stream.Dispose();
+        }
+        catch (Exception)
+        {
+            // Closed or unusable: the console copes with that as it does for the app.
+        }
+
+        return null;
     }
 
     private static string LevelName(AgentLogLevel level) => level switch

@@ -31,11 +31,7 @@ internal sealed class MeterCollector : IDisposable
         };
         _listener.SetMeasurementEventCallback<long>(static (_, value, tags, state) => RecordLong(state, value, tags));
         _listener.SetMeasurementEventCallback<int>(static (_, value, tags, state) => RecordLong(state, value, tags));
-        _listener.SetMeasurementEventCallback<short>(static (_, value, tags, state) => RecordLong(state, value, tags));
-        _listener.SetMeasurementEventCallback<byte>(static (_, value, tags, state) => RecordLong(state, value, tags));
         _listener.SetMeasurementEventCallback<double>(static (_, value, tags, state) => RecordDouble(state, value, tags));
-        _listener.SetMeasurementEventCallback<float>(static (_, value, tags, state) => RecordDouble(state, value, tags));
-        _listener.SetMeasurementEventCallback<decimal>(static (_, value, tags, state) => RecordDouble(state, (double)value, tags));
     }
 
     public void Start() => _listener.Start();
@@ -87,6 +83,7 @@ internal sealed class MeterCollector : IDisposable
                 return;
             }
 
+            ListenToRareValueType(instrument.GetType().GetGenericArguments()[0]);
             var stream = _registry.GetOrAdd(instrument.Meter.Name, instrument.Meter.Version, instrument.Name, instrument.Unit, instrument.Description, kind, isInteger, kind == InstrumentKind.Histogram ? AdvisedBounds(instrument) : null);
             if (stream is not null)
             {
@@ -97,6 +94,31 @@ internal sealed class MeterCollector : IDisposable
         catch (Exception ex)
         {
             AgentFaults.Report("metric instrument publication", ex);
+        }
+    }
+
+    /// <summary>
+    /// The callbacks for the value types few instruments use are set when the first such instrument
+    /// is published, before its measurements are enabled: each is a generic instantiation the
+    /// runtime compiles in every process that sets it.
+    /// </summary>
+    private void ListenToRareValueType(Type valueType)
+    {
+        if (valueType == typeof(short))
+        {
+            _listener.SetMeasurementEventCallback<short>(static (_, value, tags, state) => RecordLong(state, value, tags));
+        }
+        else if (valueType == typeof(byte))
+        {
+            _listener.SetMeasurementEventCallback<byte>(static (_, value, tags, state) => RecordLong(state, value, tags));
+        }
+        else if (valueType == typeof(float))
+        {
+            _listener.SetMeasurementEventCallback<float>(static (_, value, tags, state) => RecordDouble(state, value, tags));
+        }
+        else if (valueType == typeof(decimal))
+        {
+            _listener.SetMeasurementEventCallback<decimal>(static (_, value, tags, state) => RecordDouble(state, (double)value, tags));
         }
     }
 
@@ -170,22 +192,60 @@ internal sealed class MeterCollector : IDisposable
             return null;
         }
 
-        var bounds = new List<double>();
-        foreach (var value in values)
+        // The framework's instruments advise an IReadOnlyList<double>: read by index, as an
+        // enumerator (and a List<double> here) would be generic code compiled for this alone.
+        if (values is IReadOnlyList<double> advised)
         {
-            bounds.Add(Convert.ToDouble(value, System.Globalization.CultureInfo.InvariantCulture));
+            var copy = new double[advised.Count];
+            for (var i = 0; i < copy.Length; i++)
+            {
+                copy[i] = advised[i];
+            }
+
+            return StrictlyIncreasing(copy, copy.Length) ? copy : null;
         }
 
-        // The API guarantees strictly increasing finite values; a bad list falls back to the defaults.
-        for (var i = 1; i < bounds.Count; i++)
+        var bounds = new double[16];
+        var count = 0;
+        foreach (var value in values)
+        {
+            if (count == bounds.Length)
+            {
+                var larger = new double[count * 2];
+                Array.Copy(bounds, larger, count);
+                bounds = larger;
+            }
+
+            bounds[count++] = Convert.ToDouble(value, System.Globalization.CultureInfo.InvariantCulture);
+        }
+
+        if (!StrictlyIncreasing(bounds, count))
+        {
+            return null;
+        }
+
+        var exact = new double[count];
+        Array.Copy(bounds, exact, count);
+        return exact;
+    }
+
+    /// <summary>The API guarantees strictly increasing values; an empty or bad list falls back to the defaults.</summary>
+    private static bool StrictlyIncreasing(double[] bounds, int count)
+    {
+        if (count == 0)
+        {
+            return false;
+        }
+
+        for (var i = 1; i < count; i++)
         {
             if (!(bounds[i] > bounds[i - 1]))
             {
-                return null;
+                return false;
             }
         }
 
-        return bounds.Count > 0 ? [.. bounds] : null;
+        return true;
     }
 
     public void Dispose()

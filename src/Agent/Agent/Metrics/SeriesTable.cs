@@ -213,9 +213,15 @@ internal sealed class SeriesTable
     }
 
     /// <summary>Sorted by key, null values and repeated keys (the last wins) removed.</summary>
+    /// <remarks>
+    /// A plain insertion sort over an array: a series is made once, with a handful of tags, and
+    /// List's search and sort over key-value pairs are generic code the runtime has no precompiled
+    /// copy of, compiled at the first measurement of every process.
+    /// </remarks>
     private static KeyValuePair<string, object?>[] Canonical(KeyValuePair<string, object?>[] given)
     {
-        var list = new List<KeyValuePair<string, object?>>(given.Length);
+        var sorted = new KeyValuePair<string, object?>[given.Length];
+        var count = 0;
         foreach (var tag in given)
         {
             if (tag.Key is null || tag.Value is null)
@@ -223,19 +229,31 @@ internal sealed class SeriesTable
                 continue;
             }
 
-            var existing = list.FindIndex(t => t.Key == tag.Key);
-            if (existing >= 0)
+            var at = 0;
+            while (at < count && string.CompareOrdinal(sorted[at].Key, tag.Key) < 0)
             {
-                list[existing] = tag;
+                at++;
             }
-            else
+
+            if (at < count && sorted[at].Key == tag.Key)
             {
-                list.Add(tag);
+                sorted[at] = tag;
+                continue;
             }
+
+            Array.Copy(sorted, at, sorted, at + 1, count - at);
+            sorted[at] = tag;
+            count++;
         }
 
-        list.Sort(static (a, b) => string.CompareOrdinal(a.Key, b.Key));
-        return [.. list];
+        if (count == sorted.Length)
+        {
+            return sorted;
+        }
+
+        var exact = new KeyValuePair<string, object?>[count];
+        Array.Copy(sorted, exact, count);
+        return exact;
     }
 
     private static bool SameValue(object? a, object? b) => ReferenceEquals(a, b) || (a is not null && a.Equals(b));

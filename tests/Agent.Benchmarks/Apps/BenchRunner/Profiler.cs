@@ -9,7 +9,8 @@ namespace TraceAgent.Bench;
 /// over both processes during the first-seconds window and again during the steady window. The
 /// runtime writes /tmp/perf-PID.map (DOTNET_PerfMapEnabled=1) so that perf names JIT-compiled
 /// frames. Prints, per window: CPU samples by thread, by module, the top frames, and the agent's
-/// frames with what runs under them.
+/// frames with what runs under them; and after the steady window, what each process's resident
+/// memory is made of.
 /// </summary>
 internal static class Profiler
 {
@@ -37,6 +38,10 @@ internal static class Profiler
                 var first = Record(pair, pids, Path.Combine(directory, key + "-first.perf.data"), options.Window);
                 Wrk.Run(pair.WorkUrl, options.Between);
                 var steady = Record(pair, pids, Path.Combine(directory, key + "-steady.perf.data"), options.Window);
+                var memory = Memory(configuration, pair.Api.Pid, pair.Peer.Pid);
+                File.WriteAllText(Path.Combine(directory, key + "-memory.txt"), memory);
+                summary.Append(memory);
+                Console.Out.Write(memory);
                 pair.Stop();
                 foreach (var (window, data, load) in new[] { ("first seconds", first.Data, first.Load), ("steady state", steady.Data, steady.Load) })
                 {
@@ -90,6 +95,47 @@ internal static class Profiler
         Section(text, "by module ([JIT] tid / perf-PID.map: managed code)", data, ["--no-children", "--sort", "dso"], 12, null);
         Section(text, "top frames, self time", data, ["--no-children", "--sort", "sym"], 40, null);
         Section(text, "the agent's frames (TraceAgent.*), with what runs under them", data, ["--children", "--sort", "sym"], 25, "TraceAgent");
+        return text.ToString();
+    }
+
+    /// <summary>
+    /// What each process's resident memory is at the end of the steady window, from
+    /// /proc/PID/smaps: anonymous memory (the GC heap, the JIT's code and the runtime's own heaps:
+    /// executable anonymous mappings are JIT-compiled code) apart from each mapped file.
+    /// </summary>
+    private static string Memory(Configuration configuration, int api, int peer)
+    {
+        var text = new StringBuilder();
+        text.AppendLine(string.Create(CultureInfo.InvariantCulture, $"==== {configuration.Label}: resident memory at the end of the steady window (kB, from /proc/PID/smaps)"));
+        foreach (var (role, pid) in new[] { ("api", api), ("peer", peer) })
+        {
+            var rss = new Dictionary<string, long>(StringComparer.Ordinal);
+            string current = "?";
+            foreach (var line in File.ReadLines(string.Create(CultureInfo.InvariantCulture, $"/proc/{pid}/smaps")))
+            {
+                var fields = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+                if (fields.Length >= 5 && fields[0].Contains('-', StringComparison.Ordinal) && !fields[0].EndsWith(':'))
+                {
+                    // A mapping's header: "start-end perms offset dev inode [path]".
+                    var path = fields.Length >= 6 ? string.Join(' ', fields[5..]) : "";
+                    current = path.Length == 0
+                        ? (fields[1].Contains('x', StringComparison.Ordinal) ? "anonymous, executable (JIT code, stubs)" : "anonymous (GC heap, runtime heaps)")
+                        : path.StartsWith('[') ? path : Path.GetFileName(path);
+                }
+                else if (fields.Length >= 2 && fields[0] == "Rss:")
+                {
+                    rss[current] = rss.GetValueOrDefault(current) + long.Parse(fields[1], CultureInfo.InvariantCulture);
+                }
+            }
+
+            text.AppendLine(string.Create(CultureInfo.InvariantCulture, $"-- {role}: {rss.Values.Sum()} kB"));
+            foreach (var (name, kb) in rss.Where(r => r.Value >= 256).OrderByDescending(r => r.Value))
+            {
+                text.AppendLine(string.Create(CultureInfo.InvariantCulture, $"{kb,8}  {name}"));
+            }
+        }
+
+        text.AppendLine();
         return text.ToString();
     }
 
