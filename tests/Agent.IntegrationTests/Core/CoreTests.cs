@@ -343,7 +343,8 @@ public sealed class CoreTests
     [Fact]
     public async Task The_agent_log_appends_to_a_stderr_file_after_what_was_written_there()
     {
-        // stderr is a file the shell wrote to first: the agent's lines follow, none overwrites it.
+        // stderr and stdout are one file the shell wrote to first: the agent's lines and the app's
+        // follow in the order they were written, and none overwrites another.
         await using var receiver = await OtlpReceiver.StartAsync();
         var file = Path.Combine(Path.GetTempPath(), "traceagent-stderr-" + Guid.NewGuid().ToString("N") + ".log");
         try
@@ -351,17 +352,19 @@ public sealed class CoreTests
             var environment = AgentEnvironment.For(receiver, "file-stderr").With(("OTEL_LOG_LEVEL", "debug"), ("OTEL_BSP_SCHEDULE_DELAY", "soon"));
             using var process = TestProcess.Start(
                 "/bin/sh",
-                ["-c", "exec 2>\"$2\"; echo shell-line >&2; exec \"$0\" \"$1\" return", TestProcess.DotnetHost(), RepoPaths.TestAppDll(ConsoleApp), file],
+                ["-c", "exec >\"$2\" 2>&1; echo shell-line >&2; exec \"$0\" \"$1\" return", TestProcess.DotnetHost(), RepoPaths.TestAppDll(ConsoleApp), file],
                 environment);
             await process.WaitForExitAsync(Timeout);
             Assert.Equal(5, process.ExitCode);
 
             var lines = await File.ReadAllLinesAsync(file);
             Assert.Equal("shell-line", lines[0]);
-            Assert.All(lines.Skip(1), l => Assert.StartsWith("[traceagent] ", l, StringComparison.Ordinal));
+            var started = Array.FindIndex(lines, l => l.Contains("tracing service 'file-stderr'", StringComparison.Ordinal));
+            var done = Array.IndexOf(lines, "console app done");
+            var shutDown = Array.FindIndex(lines, l => l.Contains("shut down:", StringComparison.Ordinal));
+            Assert.True(started > 0 && done > started && shutDown > done, string.Join('\n', lines));
+            Assert.All(lines.Skip(1).Where(l => l != "console app done"), l => Assert.StartsWith("[traceagent] ", l, StringComparison.Ordinal));
             Assert.Single(lines, l => l.Contains(" warn OTEL_BSP_SCHEDULE_DELAY", StringComparison.Ordinal));
-            Assert.Single(lines, l => l.Contains("tracing service 'file-stderr'", StringComparison.Ordinal));
-            Assert.Contains(lines, l => l.Contains("shut down:", StringComparison.Ordinal));
         }
         finally
         {
