@@ -6,7 +6,7 @@
 bench_out="$root/artifacts/bench"
 
 # bench_publish WHAT...: agent (a snapshot of dist/agent), api, api-net8, startup, startup-net8,
-# sdk-hook, ops, stages, runner.
+# sdk-hook, alloc-tally, ops, stages, runner.
 bench_publish() {
   local publish=(dotnet publish -c Release --nologo -v quiet -p:GenerateDocumentationFile=false)
   local apps=tests/Agent.Benchmarks/Apps
@@ -24,6 +24,7 @@ bench_publish() {
       startup-net8) "${publish[@]}" "$apps/BenchStartup" -o "$bench_out/BenchStartup-net8" -p:AppTargetFramework=net8.0 \
         -p:BaseIntermediateOutputPath="$bench_out/obj/BenchStartup-net8/" -p:BaseOutputPath="$bench_out/bin/BenchStartup-net8/" ;;
       sdk-hook) "${publish[@]}" "$apps/OtelSdkHook" -o "$bench_out/sdk-hook" ;;
+      alloc-tally) "${publish[@]}" "$apps/AllocTally" -o "$bench_out/alloc-tally" ;;
       ops) "${publish[@]}" "$apps/BenchOps" -o "$bench_out/BenchOps" ;;
       stages) "${publish[@]}" tests/Agent.Benchmarks -o "$bench_out/stages" ;;
       runner) "${publish[@]}" "$apps/BenchRunner" -o "$bench_out/runner" ;;

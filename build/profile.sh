@@ -2,7 +2,9 @@
 # Records a CPU profile of the two load services (api and peer, both under the configuration)
 # with perf, during the first seconds under load and during steady state, and prints where the
 # CPU went: by thread (the tiered JIT has its own), by module, the top frames, and the agent's
-# frames; then what each process's resident memory is made of at the end of the steady window.
+# frames; then what each process's resident memory is made of at the end of the steady window,
+# and what each allocated per request in each window, by type (Apps/AllocTally, a second startup
+# hook in both processes, tallies the runtime's allocation sampling events).
 # The load is the benchmark suite's (build/bench.sh): wrk -c16 on /work, 2 s unmeasured, an 8 s
 # window, load until 20 s, an 8 s window.
 #
@@ -35,7 +37,7 @@ if [ "$build_agent" = 1 ] || [ ! -f dist/agent/TraceAgent.StartupHook.dll ]; the
   bash build/build.sh
 fi
 source build/bench-env.sh
-what=(agent runner api sdk-hook)
+what=(agent runner api sdk-hook alloc-tally)
 [[ "$configs" == *net8* ]] && what+=(api-net8)
 bench_publish "${what[@]}"
 trap bench_cleanup EXIT

@@ -247,6 +247,75 @@ public sealed class SamplingPolicyTests
     }
 
     [Fact]
+    public void A_trace_with_several_local_roots_is_decided_when_the_last_ends_whatever_the_order_and_kept_whole()
+    {
+        // Three requests of one upstream trace served at once by this process (three local roots
+        // under one unsampled remote parent), with more children than the keeper holds inline.
+        using var harness = new Harness("parentbased_always_on", 1, Keep());
+        var remote = new ActivityContext(ActivityTraceId.CreateRandom(), ActivitySpanId.CreateRandom(), ActivityTraceFlags.None, isRemote: true);
+        var roots = new Activity[3];
+        var children = new List<Activity>();
+        for (var r = 0; r < roots.Length; r++)
+        {
+            Activity.Current = null;
+            roots[r] = harness.Source.StartActivity("POST /pay " + r, ActivityKind.Server, remote)!;
+            Assert.False(roots[r].Recorded);
+            for (var c = 0; c < 3; c++)
+            {
+                var child = harness.Source.StartActivity("call " + r + "." + c, ActivityKind.Client)!;
+                child.Stop();
+                children.Add(child);
+            }
+        }
+
+        Activity.Current = null;
+        var keeper = harness.Pipeline.Sampling.Keeper!;
+
+        // The middle root ends first, then the first: the trace stays undecided, all held.
+        roots[1].Stop();
+        roots[0].Stop();
+        Assert.Equal(children.Count + 2, keeper.Buffered);
+        Assert.DoesNotContain(harness.Flush(), a => a.TraceId == remote.TraceId);
+
+        // The last root ends failing: the whole trace goes, every root tagged with the reason.
+        roots[2].SetStatus(ActivityStatusCode.Error);
+        roots[2].Stop();
+        var exported = harness.Flush().Where(a => a.TraceId == remote.TraceId).ToList();
+        Assert.Equal(children.Count + roots.Length, exported.Count);
+        Assert.All(children.Concat(roots), span => Assert.Contains(exported, a => ReferenceEquals(a, span)));
+        Assert.All(roots, root => Assert.Equal("error", root.GetTagItem(TraceKeeper.ReasonAttribute)));
+        Assert.Equal(0, keeper.Buffered);
+        Assert.Equal((1L, 0L), keeper.Decisions);
+    }
+
+    [Fact]
+    public void A_trace_with_several_local_roots_and_no_failure_is_dropped_when_the_last_ends()
+    {
+        using var harness = new Harness("parentbased_always_on", 1, Keep());
+        var remote = new ActivityContext(ActivityTraceId.CreateRandom(), ActivitySpanId.CreateRandom(), ActivityTraceFlags.None, isRemote: true);
+        var roots = new Activity[6];
+        for (var r = 0; r < roots.Length; r++)
+        {
+            Activity.Current = null;
+            roots[r] = harness.Source.StartActivity("GET /item " + r, ActivityKind.Server, remote)!;
+        }
+
+        Activity.Current = null;
+        var keeper = harness.Pipeline.Sampling.Keeper!;
+        foreach (var r in new[] { 3, 0, 5, 1, 4 })
+        {
+            roots[r].Stop();
+        }
+
+        Assert.Equal(5, keeper.Buffered);
+        Assert.Equal((0L, 0L), keeper.Decisions);
+        roots[2].Stop();
+        Assert.Equal(0, keeper.Buffered);
+        Assert.Equal((0L, 1L), keeper.Decisions);
+        Assert.DoesNotContain(harness.Flush(), a => a.TraceId == remote.TraceId);
+    }
+
+    [Fact]
     public void Without_keeping_an_unsampled_trace_records_nothing()
     {
         using var harness = new Harness("parentbased_traceidratio", 0, SamplingPolicySettings.None);

@@ -209,15 +209,14 @@ internal sealed class TraceKeeper : IDisposable
         }
 
         var reason = entry.Error ? "error" : "slow";
-        foreach (var root in entry.EndedRoots)
+        for (int i = 0; i < entry.EndedRoots.Count; i++)
         {
-            root.SetTag(ReasonAttribute, reason);
+            entry.EndedRoots[i].SetTag(ReasonAttribute, reason);
         }
 
         entry.Decision = Decision.Keep;
         entry.DecidedAt = Stopwatch.GetTimestamp();
-        var spans = entry.Spans;
-        entry.Spans = [];
+        var spans = entry.Spans.TakeAll();
         entry.EndedRoots.Clear();
         Interlocked.Increment(ref _kept);
         return spans;
@@ -286,13 +285,18 @@ internal sealed class TraceKeeper : IDisposable
         Keep,
     }
 
+    /// <summary>
+    /// A held trace. Nearly every one has a single local root in the process and a few spans: the
+    /// first of each is kept in a field and only more make an array, so that holding a trace that
+    /// is then dropped (the common case at a low ratio) costs this object and its map node.
+    /// </summary>
     private sealed class Entry
     {
-        public List<Activity> Roots { get; } = new(1);
+        public ActivityBag Roots;
 
-        public List<Activity> EndedRoots { get; } = new(1);
+        public ActivityBag EndedRoots;
 
-        public List<Activity> Spans { get; set; } = new(4);
+        public ActivityBag Spans;
 
         public bool Error { get; set; }
 
@@ -305,5 +309,97 @@ internal sealed class TraceKeeper : IDisposable
         public long OpenedAt { get; } = Stopwatch.GetTimestamp();
 
         public long DecidedAt { get; set; }
+    }
+
+    /// <summary>A small set of activities (by reference), the first in a field; used under the entry's lock.</summary>
+    private struct ActivityBag
+    {
+        private Activity? _first;
+        private Activity?[]? _more;
+        private int _count;
+
+        public readonly int Count => _count;
+
+        public void Add(Activity activity)
+        {
+            if (_count == 0)
+            {
+                _first = activity;
+            }
+            else
+            {
+                _more ??= new Activity?[4];
+                if (_count - 1 == _more.Length)
+                {
+                    Array.Resize(ref _more, _more.Length * 2);
+                }
+
+                _more[_count - 1] = activity;
+            }
+
+            _count++;
+        }
+
+        public bool Remove(Activity activity)
+        {
+            if (_count == 0)
+            {
+                return false;
+            }
+
+            if (ReferenceEquals(_first, activity))
+            {
+                // The last one takes the first's place.
+                _first = _count > 1 ? _more![_count - 2] : null;
+                if (_count > 1)
+                {
+                    _more![_count - 2] = null;
+                }
+
+                _count--;
+                return true;
+            }
+
+            for (int i = 0; i < _count - 1; i++)
+            {
+                if (ReferenceEquals(_more![i], activity))
+                {
+                    _more[i] = _more[_count - 2];
+                    _more[_count - 2] = null;
+                    _count--;
+                    return true;
+                }
+            }
+
+            return false;
+        }
+
+        public readonly Activity this[int index] => index == 0 ? _first! : _more![index - 1]!;
+
+        public void Clear()
+        {
+            _first = null;
+            if (_more is not null)
+            {
+                Array.Clear(_more, 0, Math.Max(0, _count - 1));
+            }
+
+            _count = 0;
+        }
+
+        /// <summary>The activities, handed over: the bag is empty afterwards.</summary>
+        public List<Activity> TakeAll()
+        {
+            var all = new List<Activity>(_count);
+            for (int i = 0; i < _count; i++)
+            {
+                all.Add(this[i]);
+            }
+
+            _first = null;
+            _more = null;
+            _count = 0;
+            return all;
+        }
     }
 }

@@ -23,10 +23,13 @@ internal static class Profiler
         foreach (var key in options.ProfileConfiguration!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
         {
             var configuration = Configurations.Get(key);
+            var tally = Path.Combine(directory, key + "-alloc");
             var extra = new Dictionary<string, string>
             {
                 ["DOTNET_PerfMapEnabled"] = "1",
                 ["DOTNET_EnableWriteXorExecute"] = "0",
+                ["DOTNET_STARTUP_HOOKS"] = Path.Combine(options.Artifacts, "alloc-tally", "AllocTally.dll"),
+                ["ALLOC_TALLY_FILE"] = tally,
             };
             var maps = new List<string>();
             using (var pair = ServicePair.Start(options, configuration, sink, backends, client, extra))
@@ -35,10 +38,16 @@ internal static class Profiler
                 maps.Add($"/tmp/perf-{pair.Peer.Pid}.map");
                 var pids = string.Create(CultureInfo.InvariantCulture, $"{pair.Api.Pid},{pair.Peer.Pid}");
                 Wrk.Run(pair.WorkUrl, options.Warmup);
+                var beforeFirst = AllocationSnapshot(tally, pair);
                 var first = Record(pair, pids, Path.Combine(directory, key + "-first.perf.data"), options.Window);
+                var afterFirst = AllocationSnapshot(tally, pair);
                 Wrk.Run(pair.WorkUrl, options.Between);
+                var beforeSteady = AllocationSnapshot(tally, pair);
                 var steady = Record(pair, pids, Path.Combine(directory, key + "-steady.perf.data"), options.Window);
-                var memory = Memory(configuration, pair.Api.Pid, pair.Peer.Pid);
+                var afterSteady = AllocationSnapshot(tally, pair);
+                var memory = Memory(configuration, pair.Api.Pid, pair.Peer.Pid)
+                    + Allocations(configuration, "first seconds", beforeFirst, afterFirst, first.Load)
+                    + Allocations(configuration, "steady state", beforeSteady, afterSteady, steady.Load);
                 File.WriteAllText(Path.Combine(directory, key + "-memory.txt"), memory);
                 summary.Append(memory);
                 Console.Out.Write(memory);
@@ -64,6 +73,56 @@ internal static class Profiler
         File.WriteAllText(Path.Combine(directory, "summary.txt"), summary.ToString());
         Console.Error.WriteLine($"profiles and their reports are in {directory}");
         return 0;
+    }
+
+    /// <summary>
+    /// The allocation tallies of both processes (tests/Agent.Benchmarks/Apps/AllocTally, a second
+    /// startup hook that rewrites its file every 200 ms), read once the load has been off long
+    /// enough for the files to include all of it.
+    /// </summary>
+    private static (Dictionary<string, long> Api, Dictionary<string, long> Peer) AllocationSnapshot(string tally, ServicePair pair)
+    {
+        Thread.Sleep(TimeSpan.FromMilliseconds(500));
+        return (Read(pair.Api.Pid), Read(pair.Peer.Pid));
+
+        Dictionary<string, long> Read(int pid)
+        {
+            var bytes = new Dictionary<string, long>(StringComparer.Ordinal);
+            var file = string.Create(CultureInfo.InvariantCulture, $"{tally}-{pid}.tsv");
+            if (File.Exists(file))
+            {
+                foreach (var line in File.ReadLines(file))
+                {
+                    var fields = line.Split('\t', 3);
+                    if (fields.Length == 3)
+                    {
+                        bytes[fields[2]] = long.Parse(fields[0], CultureInfo.InvariantCulture);
+                    }
+                }
+            }
+
+            return bytes;
+        }
+    }
+
+    /// <summary>What each process allocated per request in a window, by type (estimated from the runtime's sampling, one event per ~100 KB).</summary>
+    private static string Allocations(Configuration configuration, string window, (Dictionary<string, long> Api, Dictionary<string, long> Peer) before, (Dictionary<string, long> Api, Dictionary<string, long> Peer) after, WrkResult load)
+    {
+        var text = new StringBuilder();
+        text.AppendLine(string.Create(CultureInfo.InvariantCulture, $"==== {configuration.Label}: bytes allocated per request in the {window} window, by type ({load.Requests} requests; sampled by the runtime every ~100 KB)"));
+        foreach (var (role, start, end) in new[] { ("api", before.Api, after.Api), ("peer", before.Peer, after.Peer) })
+        {
+            var delta = end.Select(e => (Type: e.Key, Bytes: e.Value - start.GetValueOrDefault(e.Key))).Where(d => d.Bytes > 0).ToList();
+            double total = delta.Sum(d => (double)d.Bytes);
+            text.AppendLine(string.Create(CultureInfo.InvariantCulture, $"-- {role}: {total / Math.Max(1, load.Requests):0} B/request"));
+            foreach (var (type, bytes) in delta.OrderByDescending(d => d.Bytes).Take(30))
+            {
+                text.AppendLine(string.Create(CultureInfo.InvariantCulture, $"{bytes / (double)Math.Max(1, load.Requests),8:0}  {100 * bytes / total,5:0.0}%  {type}"));
+            }
+        }
+
+        text.AppendLine();
+        return text.ToString();
     }
 
     private static (string Data, WrkResult Load) Record(ServicePair pair, string pids, string data, TimeSpan window)

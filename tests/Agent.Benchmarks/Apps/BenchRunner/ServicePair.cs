@@ -119,7 +119,8 @@ internal sealed class ServicePair : IDisposable
     {
         foreach (var (key, value) in extra ?? new Dictionary<string, string>())
         {
-            env[key] = value;
+            // A second startup hook (the profiler's allocation tally) runs after the tracer's.
+            env[key] = key == "DOTNET_STARTUP_HOOKS" && env.TryGetValue(key, out var first) ? first + Path.PathSeparator + value : value;
         }
     }
 
