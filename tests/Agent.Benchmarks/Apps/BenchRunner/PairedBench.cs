@@ -18,10 +18,13 @@ internal static class PairedBench
 
     public const string OffTarget = "sampler off (always_off): CPU per request (both services) at most 1.01x";
 
+    public const string MetricsTarget = "metrics (default interval) add at most 1% CPU per request on top of tracing";
+
     public static IReadOnlyList<PairedComparison> Comparisons { get; } =
     [
         new("keep-errors", "ratio1", "ratio1-keep", KeepErrorsTarget, 1.05),
         new("off", "none", "off", OffTarget, 1.01),
+        new("metrics", "agent", "agent-metrics", MetricsTarget, 1.01),
     ];
 
     /// <summary>Rounds: more than the load part's, as each costs two windows and no start.</summary>

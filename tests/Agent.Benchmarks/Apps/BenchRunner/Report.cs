@@ -42,7 +42,7 @@ internal sealed partial class Report
         IEnumerable<string> targets = part switch
         {
             "startup" => [StartupTarget],
-            "load" => [.. LoadTargets, MetricsTarget],
+            "load" => LoadTargets,
             "paired" => PairedBench.Comparisons.Select(c => c.Target),
             "ops" => OpsBench.Workloads.Where(w => w.Target.Length > 0).Select(w => w.Target),
             _ => [],

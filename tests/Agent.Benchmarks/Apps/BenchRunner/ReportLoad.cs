@@ -102,18 +102,8 @@ internal sealed partial class Report
             _targets.Add((LoadTargets[5], F($"api {api.Format("+0;-0;0", " MB")}, peer {peer.Format("+0;-0;0", " MB")}"), Verdicts.AtMost(worst, 12)));
         }
 
-        if (configurations.FirstOrDefault(c => c.Key == "agent-metrics") is not null && agent is not null)
-        {
-            var added = Paired("agent-metrics", "agent", r => r.Steady.CpuUs, (a, b) => a / b);
-            _targets.Add((MetricsTarget, F($"agent with metrics against the agent without, same round: {added.Format("0.000", "x")}"), Verdicts.AtMost(added, 1.01)));
-        }
-        else
-        {
-            NotMeasured(MetricsTarget);
-        }
-
-        // Keep-errors and sampler-off differences are smaller than this part's round-to-round
-        // spread: the paired part judges them (their rows above are for comparison).
+        // What metrics, keep-errors and the sampler off add is smaller than this part's
+        // round-to-round spread: the paired part judges them (their rows above are for comparison).
         if (configurations.FirstOrDefault(c => c.Key == "net8-agent") is { } net8)
         {
             _net8Load = F($".NET 8, the agent against .NET 8 without it: steady CPU per request {Ratio(net8, r => r.Steady.CpuUs).Format("0.00", "x")}, steady throughput {Ratio(net8, r => r.Steady.Rps).Format("0.00", "x")}, first-seconds throughput {Ratio(net8, r => r.First.Rps).Format("0.00", "x")}, api VmRSS {Delta(net8, r => r.ApiRssMb).Format("+0;-0;0", " MB")}.");
@@ -135,8 +125,6 @@ internal sealed partial class Report
         "first seconds: throughput better than the OpenTelemetry SDK hook's at the same age",
         "memory under load: VmRSS at most +12 MB (each service)",
     ];
-
-    private const string MetricsTarget = "metrics (default interval) add at most 1% CPU per request on top of tracing";
 
     /// <summary>What each configuration must have sent for its cost to count: equal work, no errors.</summary>
     private void CheckLoad(IReadOnlyList<LoadRun> runs)
