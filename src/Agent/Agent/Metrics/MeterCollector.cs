@@ -78,12 +78,13 @@ internal sealed class MeterCollector : IDisposable
     {
         try
         {
-            if (ReferenceEquals(instrument.Meter.Scope, AgentMeterFactory.Instance) || !_meters.Matches(instrument.Meter.Name) || !TryDescribe(instrument, out var kind, out var isInteger))
+            if (ReferenceEquals(instrument.Meter.Scope, AgentMeterFactory.Instance) || !_meters.Matches(instrument.Meter.Name) || !TryDescribe(instrument, out var kind, out var valueType))
             {
                 return;
             }
 
-            ListenToRareValueType(instrument.GetType().GetGenericArguments()[0]);
+            ListenToRareValueType(valueType);
+            var isInteger = valueType == typeof(long) || valueType == typeof(int) || valueType == typeof(short) || valueType == typeof(byte);
             var stream = _registry.GetOrAdd(instrument.Meter.Name, instrument.Meter.Version, instrument.Name, instrument.Unit, instrument.Description, kind, isInteger, kind == InstrumentKind.Histogram ? AdvisedBounds(instrument) : null);
             if (stream is not null)
             {
@@ -130,18 +131,17 @@ internal sealed class MeterCollector : IDisposable
         }
     }
 
-    private static bool TryDescribe(Instrument instrument, out InstrumentKind kind, out bool isInteger)
+    private static bool TryDescribe(Instrument instrument, out InstrumentKind kind, out Type valueType)
     {
         kind = default;
-        isInteger = false;
+        valueType = typeof(void);
         var type = instrument.GetType();
         if (!type.IsGenericType)
         {
             return false;
         }
 
-        var valueType = type.GetGenericArguments()[0];
-        isInteger = valueType == typeof(long) || valueType == typeof(int) || valueType == typeof(short) || valueType == typeof(byte);
+        valueType = type.GetGenericArguments()[0];
         var definition = type.GetGenericTypeDefinition();
         if (definition == typeof(Counter<>))
         {

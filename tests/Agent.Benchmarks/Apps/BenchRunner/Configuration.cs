@@ -21,6 +21,14 @@ internal sealed record Configuration(string Key, string Label, string Runtime, T
 
     public bool IsBaseline => Key == BaselineKey;
 
+    /// <summary>What the sink should receive from this configuration's processes.</summary>
+    public SpansExpected Spans =>
+        Tracer == Tracer.None
+        || Settings.GetValueOrDefault("OTEL_TRACES_SAMPLER") == "always_off"
+        || Settings.GetValueOrDefault("OTEL_TRACES_EXPORTER") == "none"
+            ? SpansExpected.None
+            : Settings.ContainsKey("OTEL_TRACES_SAMPLER_ARG") ? SpansExpected.Few : SpansExpected.Every;
+
     /// <summary>
     /// The process environment: OTLP goes to the runner's sink under a path of its own
     /// (<paramref name="route"/>), so that what each process sends is counted apart.
@@ -56,6 +64,14 @@ internal sealed record Configuration(string Key, string Label, string Runtime, T
     public string App(BenchOptions options, string app) => Runtime == Net8
         ? Path.Combine(options.Artifacts, app + "-net8", app)
         : Path.Combine(options.Artifacts, app, app + ".dll");
+}
+
+/// <summary>No span at all, a few sampled traces (a ratio), or every request's spans.</summary>
+internal enum SpansExpected
+{
+    None,
+    Few,
+    Every,
 }
 
 /// <summary>The configurations the suite knows, by key.</summary>
