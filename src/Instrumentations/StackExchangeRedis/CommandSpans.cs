@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Reflection;
+using System.Runtime.InteropServices;
 using StackExchange.Redis;
 using StackExchange.Redis.Profiling;
 using TraceAgent.Tracing;
@@ -34,11 +35,13 @@ internal sealed class CommandSpans
 
     private readonly Func<IProfiledCommand, string?>? _commandAndKey;
     private readonly Func<ActivityContext, bool> _recordsChildrenOf;
+    private readonly DirectSpans? _direct;
 
-    public CommandSpans(Func<IProfiledCommand, string?>? commandAndKey, Func<ActivityContext, bool>? recordsChildrenOf = null)
+    public CommandSpans(Func<IProfiledCommand, string?>? commandAndKey, Func<ActivityContext, bool>? recordsChildrenOf = null, DirectSpans? direct = null)
     {
         _commandAndKey = commandAndKey;
         _recordsChildrenOf = recordsChildrenOf ?? (static _ => true);
+        _direct = direct;
     }
 
     /// <summary>
@@ -77,6 +80,25 @@ internal sealed class CommandSpans
         }
 
         var errors = MatchFailures(commands, failures, final);
+        if (_direct is not null && _direct.CanWrite(Source, state.Parent))
+        {
+            // The common case, a sampled parent: no Activity is made for the spans (DirectSpans).
+            foreach (var command in commands)
+            {
+                var error = errors?.GetValueOrDefault(command);
+                var errorType = error is null ? null : ErrorType(error);
+                var tags = Tags(command, error, errorType);
+                _direct.Write(new DirectSpan(Source, state.Parent, command.Command, ActivityKind.Client, Start(command), command.ElapsedTime, CollectionsMarshal.AsSpan(tags))
+                {
+                    Status = errorType is null ? ActivityStatusCode.Unset : ActivityStatusCode.Error,
+                    StatusDescription = errorType,
+                });
+                tags.Clear();
+            }
+
+            return;
+        }
+
         var previous = Activity.Current;
         try
         {
@@ -95,10 +117,35 @@ internal sealed class CommandSpans
 
     private void Write(ActivityContext parent, IProfiledCommand command, Exception? error)
     {
+        var start = Start(command);
+        var errorType = error is null ? null : ErrorType(error);
+        var tags = Tags(command, error, errorType);
+        var activity = Source.StartActivity(command.Command, ActivityKind.Client, parent, tags, startTime: start);
+        tags.Clear();
+        if (activity is null)
+        {
+            return;
+        }
+
+        if (errorType is not null && activity.IsAllDataRequested)
+        {
+            activity.SetStatus(ActivityStatusCode.Error, errorType);
+        }
+
+        activity.SetEndTime(start + command.ElapsedTime);
+        activity.Stop();
+    }
+
+    private static DateTime Start(IProfiledCommand command) => DateTime.SpecifyKind(command.CommandCreated, DateTimeKind.Utc);
+
+    /// <summary>
+    /// A command span's attributes, in one list per thread (StartActivity copies them; a span
+    /// written with no Activity is encoded before the next command): the caller clears it.
+    /// </summary>
+    private List<KeyValuePair<string, object?>> Tags(IProfiledCommand command, Exception? error, string? errorType)
+    {
         var name = command.Command;
-        var start = new DateTimeOffset(DateTime.SpecifyKind(command.CommandCreated, DateTimeKind.Utc));
-        // StartActivity copies the tags: one list per thread serves every command.
-        var tags = t_tags ??= new List<KeyValuePair<string, object?>>(8);
+        var tags = t_tags ??= new List<KeyValuePair<string, object?>>(12);
         tags.Clear();
         tags.Add(new("db.system.name", "redis"));
         tags.Add(new("db.operation.name", name));
@@ -109,49 +156,39 @@ internal sealed class CommandSpans
 
         if (command.EndPoint is { } endpoint)
         {
-            if (EndpointTags.Count > 256)
-            {
-                EndpointTags.Clear();
-            }
-
-            tags.AddRange(EndpointTags.GetOrAdd(endpoint, static e => Describe(e)));
+            tags.AddRange(EndpointTagsOf(endpoint));
         }
 
-        var activity = Source.StartActivity(name, ActivityKind.Client, parent, tags, startTime: start);
-        tags.Clear();
-        if (activity is null)
+        if (_commandAndKey is not null)
         {
-            return;
+            tags.Add(new("db.query.text", QueryText(name, _commandAndKey(command))));
         }
 
-        if (activity.IsAllDataRequested)
+        if (command.RetransmissionOf is not null)
         {
-            if (_commandAndKey is not null)
-            {
-                var text = QueryText(name, _commandAndKey(command));
-                activity.SetTag("db.query.text", text);
-            }
+            tags.Add(new("db.redis.retransmission_reason", command.RetransmissionReason?.ToString()));
+        }
 
-            if (command.RetransmissionOf is not null)
+        if (errorType is not null)
+        {
+            tags.Add(new("error.type", errorType));
+            if (error is RedisServerException)
             {
-                activity.SetTag("db.redis.retransmission_reason", command.RetransmissionReason?.ToString());
-            }
-
-            if (error is not null)
-            {
-                var errorType = ErrorType(error);
-                activity.SetTag("error.type", errorType);
-                if (error is RedisServerException)
-                {
-                    activity.SetTag("db.response.status_code", errorType);
-                }
-
-                activity.SetStatus(ActivityStatusCode.Error, errorType);
+                tags.Add(new("db.response.status_code", errorType));
             }
         }
 
-        activity.SetEndTime(start.UtcDateTime + command.ElapsedTime);
-        activity.Stop();
+        return tags;
+    }
+
+    private static KeyValuePair<string, object?>[] EndpointTagsOf(EndPoint endpoint)
+    {
+        if (EndpointTags.Count > 256)
+        {
+            EndpointTags.Clear();
+        }
+
+        return EndpointTags.GetOrAdd(endpoint, static e => Describe(e));
     }
 
     /// <summary>

@@ -34,7 +34,7 @@ public sealed class StackExchangeRedisInstrumentation : IInstrumentation
             }
         }
 
-        var tracer = new RedisTracer(new CommandSpans(commandAndKey, context.Sampling.RecordsChildrenOf));
+        var tracer = new RedisTracer(new CommandSpans(commandAndKey, context.Sampling.RecordsChildrenOf, context.DirectSpans));
         RedisConnectionHook.Tracer = tracer;
         TracingOptionsProviders.Register();
         tracer.Start();

@@ -187,6 +187,43 @@ public sealed class RedisTests
         Assert.Null(set.Attribute("error.type"));
     }
 
+    /// <summary>
+    /// With OTLP as the only exporter a sampled request's command spans are written with no Activity
+    /// (docs/instrumentations/redis.md); with any other set of exporters each is an Activity. The
+    /// collector must not be able to tell: the same request, with keys captured and a failing
+    /// command, arrives the same both ways (ids, times and the server's port aside).
+    /// </summary>
+    [Fact]
+    public async Task Command_spans_written_directly_and_through_an_Activity_arrive_the_same()
+    {
+        async Task<List<string>> TraceAsync(string exporters)
+        {
+            await using var setup = await Setup.StartAsync("high", instrumented: true, ("TRACEAGENT_REDIS_CAPTURE_KEYS", "true"), ("OTEL_TRACES_EXPORTER", exporters));
+            Assert.StartsWith("error: ERR", await setup.GetAsync("/failing"), StringComparison.Ordinal);
+            var (server, commands) = await setup.TraceOfAsync("/failing", 2);
+            var port = setup.Redis.Port.ToString(CultureInfo.InvariantCulture);
+            return [.. commands.Select(c => string.Join(
+                " | ",
+                c.TraceId == server.TraceId,
+                c.Name,
+                c.Kind,
+                c.ScopeName,
+                c.ScopeVersion,
+                c.Flags,
+                c.StatusCode,
+                c.StatusMessage,
+                c.DroppedAttributesCount,
+                string.Join(",", c.Attributes.Select(a => a.Key + "=" + (Convert.ToString(a.Value, CultureInfo.InvariantCulture) == port ? "port" : a.Value) + ":" + a.Value?.GetType().Name))))];
+        }
+
+        var direct = await TraceAsync("otlp");
+        var throughActivity = await TraceAsync("otlp,console");
+
+        Assert.Equal(2, direct.Count);
+        Assert.Contains(direct, d => d.Contains("INCR | 3 |", StringComparison.Ordinal) && d.Contains("| 2 | ERR |", StringComparison.Ordinal) && d.Contains("db.query.text=INCR not:a:number", StringComparison.Ordinal));
+        Assert.Equal(throughActivity, direct);
+    }
+
     [Theory]
     [MemberData(nameof(VariantsAndRuntimes))]
     public async Task A_command_with_no_request_around_it_becomes_a_root_span(string variant)

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using TraceAgent.Configuration;
 using TraceAgent.Diagnostics;
+using TraceAgent.Tracing;
 
 namespace TraceAgent.Export;
 
@@ -61,15 +62,7 @@ internal sealed class EncodingSpanProcessor : BatchExportProcessor<EncodedSpan>,
 
     public void OnEnd(Activity activity)
     {
-        if (!_free.TryDequeue(out var span))
-        {
-            span = new EncodedSpan();
-        }
-        else
-        {
-            Interlocked.Decrement(ref _freeCount);
-        }
-
+        var span = Rent();
         try
         {
             _encoder.Encode(activity, span);
@@ -81,6 +74,40 @@ internal sealed class EncodingSpanProcessor : BatchExportProcessor<EncodedSpan>,
             return;
         }
 
+        Queue(span);
+    }
+
+    /// <summary>A span written with no Activity (TracingPipeline.WriteDirect).</summary>
+    public void OnEnd(in DirectSpan direct, ulong spanId)
+    {
+        var span = Rent();
+        try
+        {
+            _encoder.Encode(direct, spanId, span);
+        }
+        catch (Exception ex)
+        {
+            AgentFaults.Report("span encoding", ex);
+            Release(span);
+            return;
+        }
+
+        Queue(span);
+    }
+
+    private EncodedSpan Rent()
+    {
+        if (!_free.TryDequeue(out var span))
+        {
+            return new EncodedSpan();
+        }
+
+        Interlocked.Decrement(ref _freeCount);
+        return span;
+    }
+
+    private void Queue(EncodedSpan span)
+    {
         if (!Add(span))
         {
             Release(span);

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Runtime.CompilerServices;
 using TraceAgent.Configuration;
 using TraceAgent.Propagation;
+using TraceAgent.Tracing;
 
 namespace TraceAgent.Export;
 
@@ -50,6 +51,16 @@ internal sealed class OtlpTraceEncoder
         WriteSpan(writer, activity, t_keys ??= new AttributeKeys());
         into.CopyFrom(writer.WrittenSpan);
         into.Source = activity.Source;
+    }
+
+    /// <summary>A span written with no Activity (DirectSpans), as it ends, on the thread that ends it.</summary>
+    public void Encode(in DirectSpan direct, ulong spanId, EncodedSpan into)
+    {
+        var writer = t_writer ??= new ProtoWriter(1024);
+        writer.Reset();
+        WriteSpan(writer, direct, spanId, t_keys ??= new AttributeKeys());
+        into.CopyFrom(writer.WrittenSpan);
+        into.Source = direct.Source;
     }
 
     private void Encode<T>(ProtoWriter writer, IReadOnlyList<T> batch, Dictionary<ActivitySource, List<T>> byScope, Func<T, ActivitySource> sourceOf, Action<ProtoWriter, T> writeSpan)
@@ -192,46 +203,110 @@ internal sealed class OtlpTraceEncoder
             writer.WriteVarintField(14, (ulong)droppedLinks);
         }
 
-        if (activity.Status != ActivityStatusCode.Unset)
-        {
-            var status = writer.BeginMessage(15);
-            if (activity.Status == ActivityStatusCode.Error && !string.IsNullOrEmpty(activity.StatusDescription))
-            {
-                writer.WriteStringField(2, activity.StatusDescription);
-            }
+        WriteStatus(writer, activity.Status, activity.StatusDescription);
 
-            writer.WriteVarintField(3, activity.Status == ActivityStatusCode.Ok ? 1UL : 2UL);
-            writer.EndMessage(status);
+        writer.WriteFixed32Field(16, SpanFlags((ActivityTraceFlags)RandomTraceFlag.W3CFlags(activity), activity.HasRemoteParent));
+        writer.EndMessage(span);
+    }
+
+    /// <summary>The fields <see cref="WriteSpan(ProtoWriter, Activity, AttributeKeys)"/> writes for the Activity the span would have been.</summary>
+    private void WriteSpan(ProtoWriter writer, in DirectSpan direct, ulong spanId, AttributeKeys keys)
+    {
+        Span<byte> id = stackalloc byte[16];
+        var parent = direct.Parent;
+        var span = writer.BeginMessage(2); // ScopeSpans.spans = 2
+        LowerHex.DecodeId(parent.TraceId.ToHexString(), id);
+        writer.WriteBytesField(1, id);
+        System.Runtime.InteropServices.MemoryMarshal.Write(id, in spanId);
+        writer.WriteBytesField(2, id[..8]);
+        if (!string.IsNullOrEmpty(parent.TraceState))
+        {
+            writer.WriteStringField(3, parent.TraceState);
         }
 
-        writer.WriteFixed32Field(16, SpanFlags((ActivityTraceFlags)Tracing.RandomTraceFlag.W3CFlags(activity), activity.HasRemoteParent));
+        LowerHex.DecodeId(parent.SpanId.ToHexString(), id[..8]);
+        writer.WriteBytesField(4, id[..8]);
+        writer.WriteStringField(5, direct.Name);
+        writer.WriteVarintField(6, (ulong)direct.Kind + 1);
+        var start = ToUnixNanos(direct.StartUtc);
+        writer.WriteFixed64Field(7, start);
+        writer.WriteFixed64Field(8, start + (ulong)direct.Duration.Ticks * 100);
+
+        var written = new TagCount(_limits.AttributeCountLimit);
+        foreach (var tag in direct.Tags)
+        {
+            WriteTag(writer, 9, tag, ref written, keys);
+        }
+
+        written.WriteDropped(writer, 10);
+
+        WriteStatus(writer, direct.Status, direct.StatusDescription);
+
+        // Sampled, with the parent's random-trace-id flag, as RandomTraceFlag works it out for a
+        // child of this parent.
+        var flags = ActivityTraceFlags.Recorded | (parent.TraceFlags & RandomTraceFlag.Random);
+        writer.WriteFixed32Field(16, SpanFlags(flags, parent.IsRemote));
         writer.EndMessage(span);
+    }
+
+    private static void WriteStatus(ProtoWriter writer, ActivityStatusCode code, string? description)
+    {
+        if (code == ActivityStatusCode.Unset)
+        {
+            return;
+        }
+
+        var status = writer.BeginMessage(15);
+        if (code == ActivityStatusCode.Error && !string.IsNullOrEmpty(description))
+        {
+            writer.WriteStringField(2, description);
+        }
+
+        writer.WriteVarintField(3, code == ActivityStatusCode.Ok ? 1UL : 2UL);
+        writer.EndMessage(status);
     }
 
     private void WriteLimitedTags(ProtoWriter writer, int field, int droppedField, Activity.Enumerator<KeyValuePair<string, object?>> tags, int limit, AttributeKeys keys)
     {
-        var count = 0;
-        var dropped = 0;
+        var written = new TagCount(limit);
         foreach (var tag in tags)
         {
-            if (tag.Value is null)
-            {
-                continue;
-            }
-
-            if (count >= limit)
-            {
-                dropped++;
-                continue;
-            }
-
-            OtlpCommon.WriteKeyValue(writer, field, tag.Key, tag.Value, _limits.AttributeValueLengthLimit, keys);
-            count++;
+            WriteTag(writer, field, tag, ref written, keys);
         }
 
-        if (dropped > 0)
+        written.WriteDropped(writer, droppedField);
+    }
+
+    /// <summary>One attribute, unless its value is null or the limit is reached (then it is counted as dropped).</summary>
+    private void WriteTag(ProtoWriter writer, int field, in KeyValuePair<string, object?> tag, ref TagCount written, AttributeKeys keys)
+    {
+        if (tag.Value is null)
         {
-            writer.WriteVarintField(droppedField, (ulong)dropped);
+            return;
+        }
+
+        if (written.Count >= written.Limit)
+        {
+            written.Dropped++;
+            return;
+        }
+
+        OtlpCommon.WriteKeyValue(writer, field, tag.Key, tag.Value, _limits.AttributeValueLengthLimit, keys);
+        written.Count++;
+    }
+
+    private struct TagCount(int limit)
+    {
+        public readonly int Limit = limit;
+        public int Count;
+        public int Dropped;
+
+        public readonly void WriteDropped(ProtoWriter writer, int field)
+        {
+            if (Dropped > 0)
+            {
+                writer.WriteVarintField(field, (ulong)Dropped);
+            }
         }
     }
 

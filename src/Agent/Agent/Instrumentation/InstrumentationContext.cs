@@ -44,6 +44,9 @@ public sealed class InstrumentationContext
         where T : class =>
         _settings as T ?? throw new InvalidOperationException($"instrumentation {_id} asked for {typeof(T).Name}, but its registry line gives it {_settings?.GetType().Name ?? "no settings"}");
 
+    /// <summary>Spans written with no Activity, where that makes the same span (DirectSpans).</summary>
+    public DirectSpans DirectSpans => _pipeline.DirectSpans;
+
     public void SetHooks(string sourceName, SpanHooks hooks) => _pipeline.SetHooks(sourceName, hooks);
 
     /// <summary>Makes the source's spans under an unsampled parent too, unrecorded (TracingPipeline.MakeUnsampled).</summary>

@@ -92,6 +92,8 @@ public static class AgentBootstrap
             pipeline.MakeUnsampled(measured);
         }
 
+        pipeline.DirectSpanObserver = metrics;
+
         pipeline.Start();
 
         var logs = enabled.Any(d => d.Signal == InstrumentationSignal.Logs) ? ExporterFactory.CreateLogExport(settings, resource, metrics?.Health) : null;

@@ -24,6 +24,56 @@ internal struct CollectedExemplar
 }
 
 /// <summary>
+/// The span a measurement was made in, for its exemplar: an Activity, or the ids of a span written
+/// with no Activity (DirectSpans). Its ids are read only when the measurement becomes an exemplar.
+/// </summary>
+internal readonly struct ExemplarSpan
+{
+    private readonly Activity? _activity;
+    private readonly ActivityTraceId _traceId;
+    private readonly ulong _spanId;
+    private readonly bool _sampled;
+
+    public ExemplarSpan(ActivityTraceId traceId, ulong spanId, bool sampled)
+    {
+        _traceId = traceId;
+        _spanId = spanId;
+        _sampled = sampled;
+    }
+
+    private ExemplarSpan(Activity activity)
+    {
+        _activity = activity;
+    }
+
+    public bool IsNone => _activity is null && _spanId == 0;
+
+    /// <summary>Whether the span is sampled (the trace_based exemplar filter).</summary>
+    public bool Sampled => _activity?.Recorded ?? _sampled;
+
+    public static implicit operator ExemplarSpan(Activity? activity) => activity is null ? default : new ExemplarSpan(activity);
+
+    public void Write(ref CollectedExemplar exemplar)
+    {
+        Span<byte> id = stackalloc byte[16];
+        LowerHex.DecodeId((_activity?.TraceId ?? _traceId).ToHexString(), id);
+        exemplar.TraceId0 = MemoryMarshal.Read<ulong>(id);
+        exemplar.TraceId1 = MemoryMarshal.Read<ulong>(id[8..]);
+        if (_activity is null)
+        {
+            exemplar.SpanId = _spanId;
+        }
+        else
+        {
+            LowerHex.DecodeId(_activity.SpanId.ToHexString(), id[..8]);
+            exemplar.SpanId = MemoryMarshal.Read<ulong>(id);
+        }
+
+        exemplar.HasContext = true;
+    }
+}
+
+/// <summary>
 /// The specification's aligned-histogram-bucket reservoir: at most one exemplar per bucket,
 /// chosen uniformly among the bucket's offers in the interval. An offer never waits: a slot busy
 /// with another writer (or the collector) is skipped, since losing one candidate exemplar costs
@@ -42,7 +92,7 @@ internal sealed class ExemplarReservoir
         _slots = new Slot[buckets];
     }
 
-    public void Offer(int bucket, double value, Activity? activity)
+    public void Offer(int bucket, double value, in ExemplarSpan span)
     {
         ref var slot = ref _slots[bucket];
         var offers = Interlocked.Increment(ref slot.Offers);
@@ -59,19 +109,13 @@ internal sealed class ExemplarReservoir
 
         slot.Exemplar.Value = value;
         slot.Exemplar.TimeUnixNano = MetricClock.NowUnixNano();
-        if (activity is not null)
+        if (span.IsNone)
         {
-            Span<byte> id = stackalloc byte[16];
-            LowerHex.DecodeId(activity.TraceId.ToHexString(), id);
-            slot.Exemplar.TraceId0 = MemoryMarshal.Read<ulong>(id);
-            slot.Exemplar.TraceId1 = MemoryMarshal.Read<ulong>(id[8..]);
-            LowerHex.DecodeId(activity.SpanId.ToHexString(), id[..8]);
-            slot.Exemplar.SpanId = MemoryMarshal.Read<ulong>(id);
-            slot.Exemplar.HasContext = true;
+            slot.Exemplar.HasContext = false;
         }
         else
         {
-            slot.Exemplar.HasContext = false;
+            span.Write(ref slot.Exemplar);
         }
 
         Volatile.Write(ref slot.State, Full);

@@ -117,7 +117,7 @@ internal sealed class MetricPoint
         }
     }
 
-    public void RecordHistogram(double value, double[] bounds, bool offerExemplar, Activity? activity)
+    public void RecordHistogram(double value, double[] bounds, bool offerExemplar, in ExemplarSpan span)
     {
         var bucket = BucketIndex(bounds, value);
         Interlocked.Increment(ref _buckets![bucket]);
@@ -148,7 +148,7 @@ internal sealed class MetricPoint
 
         if (offerExemplar)
         {
-            _exemplars?.Offer(bucket, value, activity);
+            _exemplars?.Offer(bucket, value, span);
         }
 
         MarkUpdated();

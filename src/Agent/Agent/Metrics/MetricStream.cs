@@ -185,8 +185,8 @@ internal sealed class MetricStream
         }
     }
 
-    /// <summary>A histogram measurement whose exemplar, if the filter lets it be one, points at <paramref name="activity"/>.</summary>
-    public void RecordHistogram(double value, ReadOnlySpan<KeyValuePair<string, object?>> tags, Activity? activity)
+    /// <summary>A histogram measurement whose exemplar, if the filter lets it be one, points at <paramref name="span"/>.</summary>
+    public void RecordHistogram(double value, ReadOnlySpan<KeyValuePair<string, object?>> tags, in ExemplarSpan span)
     {
         if (double.IsNaN(value))
         {
@@ -196,10 +196,10 @@ internal sealed class MetricStream
         var offer = _exemplarFilter switch
         {
             ExemplarFilter.AlwaysOn => true,
-            ExemplarFilter.TraceBased => activity is { Recorded: true },
+            ExemplarFilter.TraceBased => !span.IsNone && span.Sampled,
             _ => false,
         };
-        _series.Find(tags).RecordHistogram(value, Bounds, offer, offer ? activity : null);
+        _series.Find(tags).RecordHistogram(value, Bounds, offer, offer ? span : default);
     }
 
     /// <summary>Copies every point to export in collection <paramref name="epoch"/>; collector thread only.</summary>

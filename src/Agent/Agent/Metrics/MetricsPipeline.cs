@@ -14,7 +14,7 @@ namespace TraceAgent.Metrics;
 /// gRPC, with the same retries as spans; or the console), on its own background thread. Failed
 /// exports are counted and logged like lost spans; at exit, one last collection is exported.
 /// </summary>
-internal sealed class MetricsPipeline : IDisposable
+internal sealed class MetricsPipeline : IDirectSpanObserver, IDisposable
 {
     private readonly MetricsSettings _settings;
     private readonly MetricRegistry _registry;
@@ -35,7 +35,7 @@ internal sealed class MetricsPipeline : IDisposable
     private long _lastReportedLoss;
     private long _lastReportTick = long.MinValue / 2;
     private volatile bool _stopping;
-    private SpanMetrics? _spanMetrics;
+    private volatile SpanMetrics? _spanMetrics;
     private Meter? _runtimeMeter;
 
     private MetricsPipeline(MetricsSettings settings, MetricRegistry registry, MeterCollector collector, IReadOnlyList<IExporter<MetricsBatch>> exporters, AgentHealthMetrics health, bool redis, bool kafka, bool net8Runtime)
@@ -197,6 +197,9 @@ internal sealed class MetricsPipeline : IDisposable
             AgentLog.Warning(string.Create(CultureInfo.InvariantCulture, $"metrics: the last collection was not exported within {timeoutMilliseconds} ms"));
         }
     }
+
+    /// <summary>Spans written with no Activity, measured once the span-derived metrics have started.</summary>
+    public void OnEnd(in DirectSpan span, ulong spanId) => _spanMetrics?.OnEnd(span, spanId);
 
     /// <summary>
     /// What can wait a few milliseconds: the span-derived metrics (Redis and Kafka connect later

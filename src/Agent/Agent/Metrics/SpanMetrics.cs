@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using TraceAgent.Diagnostics;
 using TraceAgent.Instrumentation;
+using TraceAgent.Tracing;
 
 namespace TraceAgent.Metrics;
 
@@ -8,9 +9,10 @@ namespace TraceAgent.Metrics;
 /// The semantic conventions' operation-duration histograms for libraries that publish no meter
 /// (StackExchange.Redis, Confluent.Kafka), measured from the spans the agent makes for them: its own
 /// ActivityListener sees each span end (sampled or not) and records the span's duration with the
-/// conventions' attributes, the span itself as the exemplar. It takes no part in sampling.
+/// conventions' attributes, the span itself as the exemplar; spans written with no Activity
+/// (DirectSpans) are handed to it by the tracer. It takes no part in sampling.
 /// </summary>
-internal sealed class SpanMetrics : IDisposable
+internal sealed class SpanMetrics : IDirectSpanObserver, IDisposable
 {
     private static readonly double[] DatabaseBounds = [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10];
 
@@ -65,18 +67,23 @@ internal sealed class SpanMetrics : IDisposable
     {
         try
         {
-            if (activity.Source.Name == InstrumentationRegistry.RedisSource)
+            var (stream, keys) = StreamOf(activity.Source, activity.Kind);
+            if (stream is null)
             {
-                Record(_redis, activity, RedisKeys);
+                return;
             }
-            else if (activity.Kind == ActivityKind.Producer)
+
+            var tags = t_tags ??= new KeyValuePair<string, object?>[8];
+            var count = 0;
+            foreach (var key in keys)
             {
-                Record(_kafkaSend, activity, KafkaSendKeys);
+                if (activity.GetTagItem(key) is { } value)
+                {
+                    tags[count++] = new KeyValuePair<string, object?>(key, value);
+                }
             }
-            else if (activity.Kind == ActivityKind.Consumer)
-            {
-                Record(_kafkaProcess, activity, KafkaProcessKeys);
-            }
+
+            stream.RecordHistogram(activity.Duration.TotalSeconds, tags.AsSpan(0, count), activity);
         }
         catch (Exception ex)
         {
@@ -84,24 +91,52 @@ internal sealed class SpanMetrics : IDisposable
         }
     }
 
-    private static void Record(MetricStream? stream, Activity activity, string[] keys)
+    /// <summary>A span written with no Activity, measured as <see cref="OnStopped"/> measures the others.</summary>
+    public void OnEnd(in DirectSpan span, ulong spanId)
     {
-        if (stream is null)
+        try
         {
-            return;
-        }
-
-        var tags = t_tags ??= new KeyValuePair<string, object?>[8];
-        var count = 0;
-        foreach (var key in keys)
-        {
-            if (activity.GetTagItem(key) is { } value)
+            var (stream, keys) = StreamOf(span.Source, span.Kind);
+            if (stream is null)
             {
-                tags[count++] = new KeyValuePair<string, object?>(key, value);
+                return;
             }
+
+            var tags = t_tags ??= new KeyValuePair<string, object?>[8];
+            var count = 0;
+            foreach (var key in keys)
+            {
+                foreach (var tag in span.Tags)
+                {
+                    if (tag.Value is not null && string.Equals(tag.Key, key, StringComparison.Ordinal))
+                    {
+                        tags[count++] = tag;
+                        break;
+                    }
+                }
+            }
+
+            stream.RecordHistogram(span.Duration.TotalSeconds, tags.AsSpan(0, count), new ExemplarSpan(span.Parent.TraceId, spanId, sampled: true));
+        }
+        catch (Exception ex)
+        {
+            AgentFaults.Report("metrics from " + span.Source.Name + " spans", ex);
+        }
+    }
+
+    private (MetricStream? Stream, string[] Keys) StreamOf(ActivitySource source, ActivityKind kind)
+    {
+        if (source.Name == InstrumentationRegistry.RedisSource)
+        {
+            return (_redis, RedisKeys);
         }
 
-        stream.RecordHistogram(activity.Duration.TotalSeconds, tags.AsSpan(0, count), activity);
+        return source.Name != InstrumentationRegistry.KafkaSource ? (null, RedisKeys) : kind switch
+        {
+            ActivityKind.Producer => (_kafkaSend, KafkaSendKeys),
+            ActivityKind.Consumer => (_kafkaProcess, KafkaProcessKeys),
+            _ => (null, KafkaSendKeys),
+        };
     }
 
     public void Dispose() => _listener.Dispose();

@@ -26,7 +26,9 @@ internal sealed class TracingPipeline : IDisposable
     private readonly ConcurrentDictionary<string, SpanHooks> _hooksByName = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<ActivitySource, SpanHooks?> _hooksBySource = new();
     private readonly ActivityListener _listener;
+    private readonly bool _followsSampledParent;
     private volatile string[] _madeUnsampled = [];
+    private volatile SourceMatch? _lastDirectSource;
 
     public TracingPipeline(Sampler sampler, ISpanProcessor processor, SourceMatcher sources, SamplingPolicySettings? policies = null)
     {
@@ -40,7 +42,12 @@ internal sealed class TracingPipeline : IDisposable
         // rule, the rate limit): its children then follow it, even under a sampler that ignores
         // parents, so a trace is never left with sampled spans under an unsampled root.
         _childrenFollowParent = policies.Any;
+
+        // A child of a sampled span of this process is sampled, with its parent's tracestate: what
+        // a span written with no Activity assumes (DirectSpans).
+        _followsSampledParent = _childrenFollowParent || sampler is ParentBasedSampler or AlwaysOnSampler;
         _sources = sources;
+        DirectSpans = new DirectSpans(this);
         _listener = new ActivityListener
         {
             ShouldListenTo = source => _sources.Matches(source.Name),
@@ -56,6 +63,15 @@ internal sealed class TracingPipeline : IDisposable
     /// <summary>The sampling in force: head sampler and the agent's policies.</summary>
     public SamplingPolicy Sampling => _policy;
 
+    /// <summary>Spans written with no Activity, where that makes the same span (see the class).</summary>
+    public DirectSpans DirectSpans { get; }
+
+    /// <summary>
+    /// Sees each span written with no Activity after it is queued: the span-derived metrics
+    /// (SpanMetrics), which measure the other spans of their sources with an ActivityListener.
+    /// </summary>
+    public IDirectSpanObserver? DirectSpanObserver { get; set; }
+
     public void Start() => ActivitySource.AddActivityListener(_listener);
 
     /// <summary>Registers what an instrumentation does with a source's spans; may be called after start.</summary>
@@ -63,6 +79,7 @@ internal sealed class TracingPipeline : IDisposable
     {
         _hooksByName[sourceName] = hooks;
         _hooksBySource.Clear();
+        _lastDirectSource = null;
     }
 
     /// <summary>
@@ -295,9 +312,66 @@ internal sealed class TracingPipeline : IDisposable
         }
     }
 
+    internal bool CanWriteDirect(ActivitySource source, in ActivityContext parent) =>
+        _followsSampledParent
+        && _processor is EncodingSpanProcessor
+        && (parent.TraceFlags & ActivityTraceFlags.Recorded) != 0
+        && !parent.IsRemote
+        && parent.TraceId != default
+        && !Suppression.IsActive
+        && IsListenedWithoutHooks(source);
+
+    private bool IsListenedWithoutHooks(ActivitySource source)
+    {
+        // One source asks, over and over: its answer is kept (hooks set later clear it).
+        var last = _lastDirectSource;
+        if (last is null || !ReferenceEquals(last.Source, source))
+        {
+            last = new SourceMatch(source, _sources.Matches(source.Name) && HooksOf(source) is null);
+            _lastDirectSource = last;
+        }
+
+        return last.Matches;
+    }
+
+    internal void WriteDirect(in DirectSpan span)
+    {
+        try
+        {
+            var spanId = RandomSpanId();
+            ((EncodingSpanProcessor)_processor).OnEnd(span, spanId);
+            DirectSpanObserver?.OnEnd(span, spanId);
+        }
+        catch (Exception ex)
+        {
+            AgentFaults.Report(span.Source.Name + " span", ex);
+        }
+    }
+
+    /// <summary>A span id as the runtime makes one (8 random bytes, not all zero), as a ulong in memory order.</summary>
+    private static ulong RandomSpanId()
+    {
+        ulong id;
+        do
+        {
+            id = (ulong)Random.Shared.NextInt64(long.MinValue, long.MaxValue);
+        }
+        while (id == 0);
+
+        return id;
+    }
+
     public void Dispose()
     {
         _listener.Dispose();
         _policy.Dispose();
     }
 }
+
+/// <summary>What a span written with no Activity is also shown to (see TracingPipeline.DirectSpanObserver).</summary>
+internal interface IDirectSpanObserver
+{
+    void OnEnd(in DirectSpan span, ulong spanId);
+}
+
+internal sealed record SourceMatch(ActivitySource Source, bool Matches);
