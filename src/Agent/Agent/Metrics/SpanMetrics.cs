@@ -131,11 +131,11 @@ internal sealed class SpanMetrics : IDirectSpanObserver, IDisposable
             return (_redis, RedisKeys);
         }
 
-        return source.Name != InstrumentationRegistry.KafkaSource ? (null, RedisKeys) : kind switch
+        return source.Name != InstrumentationRegistry.KafkaSource ? (null, []) : kind switch
         {
             ActivityKind.Producer => (_kafkaSend, KafkaSendKeys),
             ActivityKind.Consumer => (_kafkaProcess, KafkaProcessKeys),
-            _ => (null, KafkaSendKeys),
+            _ => (null, []),
         };
     }
 

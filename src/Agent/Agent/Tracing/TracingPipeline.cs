@@ -29,6 +29,7 @@ internal sealed class TracingPipeline : IDisposable
     private readonly bool _followsSampledParent;
     private volatile string[] _madeUnsampled = [];
     private volatile SourceMatch? _lastDirectSource;
+    private int _hooksVersion;
 
     public TracingPipeline(Sampler sampler, ISpanProcessor processor, SourceMatcher sources, SamplingPolicySettings? policies = null)
     {
@@ -79,7 +80,7 @@ internal sealed class TracingPipeline : IDisposable
     {
         _hooksByName[sourceName] = hooks;
         _hooksBySource.Clear();
-        _lastDirectSource = null;
+        Interlocked.Increment(ref _hooksVersion);
     }
 
     /// <summary>
@@ -323,11 +324,13 @@ internal sealed class TracingPipeline : IDisposable
 
     private bool IsListenedWithoutHooks(ActivitySource source)
     {
-        // One source asks, over and over: its answer is kept (hooks set later clear it).
+        // One source asks, over and over: its answer is kept until hooks are set (an answer worked
+        // out while they were being set carries the version before, and is worked out again).
         var last = _lastDirectSource;
-        if (last is null || !ReferenceEquals(last.Source, source))
+        var version = Volatile.Read(ref _hooksVersion);
+        if (last is null || !ReferenceEquals(last.Source, source) || last.HooksVersion != version)
         {
-            last = new SourceMatch(source, _sources.Matches(source.Name) && HooksOf(source) is null);
+            last = new SourceMatch(source, version, _sources.Matches(source.Name) && HooksOf(source) is null);
             _lastDirectSource = last;
         }
 
@@ -374,4 +377,4 @@ internal interface IDirectSpanObserver
     void OnEnd(in DirectSpan span, ulong spanId);
 }
 
-internal sealed record SourceMatch(ActivitySource Source, bool Matches);
+internal sealed record SourceMatch(ActivitySource Source, int HooksVersion, bool Matches);
