@@ -125,28 +125,8 @@ internal sealed class OtlpTraceEncoder
     {
         Span<byte> id = stackalloc byte[16];
         var span = writer.BeginMessage(2); // ScopeSpans.spans = 2
-        LowerHex.DecodeId(activity.TraceId.ToHexString(), id);
-        writer.WriteBytesField(1, id);
         LowerHex.DecodeId(activity.SpanId.ToHexString(), id[..8]);
-        writer.WriteBytesField(2, id[..8]);
-        var traceState = activity.TraceStateString;
-        if (!string.IsNullOrEmpty(traceState))
-        {
-            writer.WriteStringField(3, traceState);
-        }
-
-        if (activity.ParentSpanId != default)
-        {
-            LowerHex.DecodeId(activity.ParentSpanId.ToHexString(), id[..8]);
-            writer.WriteBytesField(4, id[..8]);
-        }
-
-        writer.WriteStringField(5, activity.DisplayName);
-        writer.WriteVarintField(6, (ulong)activity.Kind + 1);
-        var start = ToUnixNanos(activity.StartTimeUtc);
-        writer.WriteFixed64Field(7, start);
-        writer.WriteFixed64Field(8, start + (ulong)activity.Duration.Ticks * 100);
-
+        WriteHead(writer, activity.TraceId, id[..8], activity.TraceStateString, activity.ParentSpanId, activity.DisplayName, activity.Kind, activity.StartTimeUtc, activity.Duration);
         WriteLimitedTags(writer, 9, 10, activity.EnumerateTagObjects(), _limits.AttributeCountLimit, keys);
 
         var events = 0;
@@ -209,29 +189,40 @@ internal sealed class OtlpTraceEncoder
         writer.EndMessage(span);
     }
 
+    // Span fields 1 to 8: trace id, span id, tracestate, parent span id (none for a root), name,
+    // kind (the OTLP enum is ActivityKind plus one), start and end.
+    private static void WriteHead(ProtoWriter writer, ActivityTraceId traceId, ReadOnlySpan<byte> spanId, string? traceState, ActivitySpanId parentSpanId, string name, ActivityKind kind, DateTime startUtc, TimeSpan duration)
+    {
+        Span<byte> id = stackalloc byte[16];
+        LowerHex.DecodeId(traceId.ToHexString(), id);
+        writer.WriteBytesField(1, id);
+        writer.WriteBytesField(2, spanId);
+        if (!string.IsNullOrEmpty(traceState))
+        {
+            writer.WriteStringField(3, traceState);
+        }
+
+        if (parentSpanId != default)
+        {
+            LowerHex.DecodeId(parentSpanId.ToHexString(), id[..8]);
+            writer.WriteBytesField(4, id[..8]);
+        }
+
+        writer.WriteStringField(5, name);
+        writer.WriteVarintField(6, (ulong)kind + 1);
+        var start = ToUnixNanos(startUtc);
+        writer.WriteFixed64Field(7, start);
+        writer.WriteFixed64Field(8, start + (ulong)duration.Ticks * 100);
+    }
+
     /// <summary>The fields <see cref="WriteSpan(ProtoWriter, Activity, AttributeKeys)"/> writes for the Activity the span would have been.</summary>
     private void WriteSpan(ProtoWriter writer, in DirectSpan direct, ulong spanId, AttributeKeys keys)
     {
-        Span<byte> id = stackalloc byte[16];
+        Span<byte> id = stackalloc byte[8];
         var parent = direct.Parent;
         var span = writer.BeginMessage(2); // ScopeSpans.spans = 2
-        LowerHex.DecodeId(parent.TraceId.ToHexString(), id);
-        writer.WriteBytesField(1, id);
         System.Runtime.InteropServices.MemoryMarshal.Write(id, in spanId);
-        writer.WriteBytesField(2, id[..8]);
-        if (!string.IsNullOrEmpty(parent.TraceState))
-        {
-            writer.WriteStringField(3, parent.TraceState);
-        }
-
-        LowerHex.DecodeId(parent.SpanId.ToHexString(), id[..8]);
-        writer.WriteBytesField(4, id[..8]);
-        writer.WriteStringField(5, direct.Name);
-        writer.WriteVarintField(6, (ulong)direct.Kind + 1);
-        var start = ToUnixNanos(direct.StartUtc);
-        writer.WriteFixed64Field(7, start);
-        writer.WriteFixed64Field(8, start + (ulong)direct.Duration.Ticks * 100);
-
+        WriteHead(writer, parent.TraceId, id, parent.TraceState, parent.SpanId, direct.Name, direct.Kind, direct.StartUtc, direct.Duration);
         var written = new TagCount(_limits.AttributeCountLimit);
         foreach (var tag in direct.Tags)
         {
