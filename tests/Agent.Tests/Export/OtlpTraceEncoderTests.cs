@@ -166,4 +166,86 @@ public sealed class OtlpTraceEncoderTests
         Assert.Equal(new string('x', 300), spans.Single(s => s.Name == "span199").Attribute("long.text"));
         Assert.Equal("failed 10", spans.Single(s => s.Name == "span10").StatusMessage);
     }
+
+    [Fact]
+    public void Attributes_that_repeat_are_encoded_the_same_from_the_first_span_to_the_last()
+    {
+        // The same string objects and numbers span after span: the first span's attributes are
+        // encoded in full, the second's are kept, the later ones are copied from what was kept.
+        // Values made per span (new strings) go the full way every time, through the same slots.
+        const string Route = "/orders/{id}";
+        var longConstant = new string('c', 60);
+        var tooLongToKeep = new string('d', 200);
+        var nonAscii = "wert ünïcode";
+        var nonAsciiOutgrowing = new string('a', 126) + "é";
+        var ascii127 = new string('b', 127);
+        var encoder = new OtlpTraceEncoder([new("service.name", "s")], NoLimits);
+        var holders = new List<EncodedSpan>();
+        for (var i = 0; i < 40; i++)
+        {
+            var activity = Make("span" + i);
+            activity.SetTag("http.route", Route);
+            activity.SetTag("server.port", 8080);
+            activity.SetTag("big", 1L << 40);
+            activity.SetTag("yes", true);
+            activity.SetTag("no", false);
+            activity.SetTag("long.constant", longConstant);
+            activity.SetTag("too.long", tooLongToKeep);
+            activity.SetTag("non.ascii", nonAscii);
+            activity.SetTag("outgrowing", nonAsciiOutgrowing);
+            activity.SetTag("ascii127", ascii127);
+            activity.SetTag("url.path", "/orders/" + i);
+            activity.SetTag("status", 200 + (i % 3));
+            activity.SetTag("ratio", 0.5);
+            var holder = new EncodedSpan();
+            encoder.Encode(activity, holder);
+            holders.Add(holder);
+        }
+
+        var request = new ProtoWriter(16);
+        encoder.Encode(request, holders);
+        var spans = OtlpDecoder.DecodeTraces(request.WrittenSpan);
+        Assert.Equal(40, spans.Count);
+        for (var i = 0; i < 40; i++)
+        {
+            var span = spans.Single(s => s.Name == "span" + i);
+            Assert.Equal(13, span.Attributes.Count);
+            Assert.Equal(Route, span.Attribute("http.route"));
+            Assert.Equal(8080L, span.Attribute("server.port"));
+            Assert.Equal(1L << 40, span.Attribute("big"));
+            Assert.Equal(true, span.Attribute("yes"));
+            Assert.Equal(false, span.Attribute("no"));
+            Assert.Equal(longConstant, span.Attribute("long.constant"));
+            Assert.Equal(tooLongToKeep, span.Attribute("too.long"));
+            Assert.Equal(nonAscii, span.Attribute("non.ascii"));
+            Assert.Equal(nonAsciiOutgrowing, span.Attribute("outgrowing"));
+            Assert.Equal(ascii127, span.Attribute("ascii127"));
+            Assert.Equal("/orders/" + i, span.Attribute("url.path"));
+            Assert.Equal(200L + (i % 3), span.Attribute("status"));
+            Assert.Equal(0.5, span.Attribute("ratio"));
+        }
+    }
+
+    [Fact]
+    public void A_kept_attribute_is_not_reused_under_another_length_limit()
+    {
+        // Two encoders on one thread (as in a process with two pipelines, or tests) share the
+        // thread's table of kept attributes: a value truncated for one must not reach the other.
+        var value = new string('v', 50);
+        var limited = new OtlpTraceEncoder([new("service.name", "s")], new SpanLimits(128, 10, 128, 128, 128, 128));
+        var unlimited = new OtlpTraceEncoder([new("service.name", "s")], NoLimits);
+        for (var i = 0; i < 4; i++)
+        {
+            foreach (var (encoder, expected) in new[] { (limited, new string('v', 10)), (unlimited, value) })
+            {
+                var activity = Make("span");
+                activity.SetTag("text", value);
+                var holder = new EncodedSpan();
+                encoder.Encode(activity, holder);
+                var request = new ProtoWriter(16);
+                encoder.Encode(request, [holder]);
+                Assert.Equal(expected, Assert.Single(OtlpDecoder.DecodeTraces(request.WrittenSpan)).Attribute("text"));
+            }
+        }
+    }
 }

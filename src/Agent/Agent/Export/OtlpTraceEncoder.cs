@@ -282,7 +282,7 @@ internal sealed class OtlpTraceEncoder
             return;
         }
 
-        OtlpCommon.WriteKeyValue(writer, field, tag.Key, tag.Value, _limits.AttributeValueLengthLimit, keys);
+        keys.WriteAttribute(writer, field, tag.Key, tag.Value, _limits.AttributeValueLengthLimit);
         written.Count++;
     }
 
@@ -427,20 +427,34 @@ internal static class OtlpCommon
 }
 
 /// <summary>
-/// KeyValue.key fields already encoded, for the attribute names spans repeat (constants in the
-/// instrumentations, the same string object every time): a direct-mapped table by object identity,
-/// so a lookup neither hashes nor compares text. A name is kept the second time the same string
-/// object is seen, so names made per request (each a new string) never allocate here. Bounded: 256
-/// entries of at most 128 bytes. Not thread-safe: one per export thread, and one per app thread
-/// that encodes spans as they end.
+/// Attributes already encoded, for what spans repeat: the attribute names (constants in the
+/// instrumentations, the same string object every time) and whole attributes whose value repeats
+/// too (a method, a route, a database system: the same string object; a port or a status code: the
+/// same number). Both are direct-mapped tables by object identity, so a lookup neither hashes nor
+/// compares text. An entry is encoded the second time it is seen, so values made per request (each
+/// a new string) never allocate here; a slot in use gives way only after it missed more than it hit,
+/// so those values do not push out the ones that repeat. Bounded: 256 names and 256 attributes of
+/// at most 127 bytes each. Not thread-safe: one per export thread, and one per app thread that
+/// encodes spans as they end.
 /// </summary>
 internal sealed class AttributeKeys
 {
     private const int Slots = 256;
-    private const int MaxEncodedLength = 128;
+    private const int MaxEncodedLength = 127;
+    private const int MaxHits = 8;
 
     private readonly string?[] _names = new string?[Slots];
     private readonly byte[]?[] _encoded = new byte[]?[Slots];
+    private readonly Entry[] _attributes = new Entry[Slots];
+    private int? _lengthLimit;
+
+    private enum ValueKind : byte
+    {
+        None,
+        Text,
+        Integer,
+        Boolean,
+    }
 
     public void Write(ProtoWriter writer, string name)
     {
@@ -465,5 +479,117 @@ internal sealed class AttributeKeys
         {
             _encoded[slot] = writer.WrittenSpan[start..].ToArray();
         }
+    }
+
+    /// <summary>One KeyValue in <paramref name="field"/>, as <see cref="OtlpCommon.WriteKeyValue"/> writes it.</summary>
+    public void WriteAttribute(ProtoWriter writer, int field, string key, object value, int? lengthLimit)
+    {
+        // A string value's encoding depends on the length limit: entries made under another one
+        // (another encoder on this thread; tests) are not reused.
+        if (lengthLimit != _lengthLimit)
+        {
+            Array.Clear(_attributes);
+            _lengthLimit = lengthLimit;
+        }
+
+        string? text = null;
+        long number = 0;
+        ValueKind kind;
+        switch (value)
+        {
+            case string s:
+                text = s;
+                kind = ValueKind.Text;
+                break;
+            case int i:
+                number = i;
+                kind = ValueKind.Integer;
+                break;
+            case long l:
+                number = l;
+                kind = ValueKind.Integer;
+                break;
+            case bool b:
+                number = b ? 1 : 0;
+                kind = ValueKind.Boolean;
+                break;
+            default:
+                OtlpCommon.WriteKeyValue(writer, field, key, value, lengthLimit, this);
+                return;
+        }
+
+        var hash = RuntimeHelpers.GetHashCode(key) ^ (text is null ? (int)number * -1640531535 : RuntimeHelpers.GetHashCode(text));
+        ref var entry = ref _attributes[(hash ^ (hash >> 8)) & (Slots - 1)];
+        if (ReferenceEquals(entry.Key, key) && entry.Kind == kind && ReferenceEquals(entry.Text, text) && entry.Number == number)
+        {
+            if (entry.Body is { } body)
+            {
+                writer.WriteTag(field, 2);
+                writer.WriteVarint((uint)body.Length);
+                writer.WriteRaw(body);
+                if (entry.Hits < MaxHits)
+                {
+                    entry.Hits++;
+                }
+
+                return;
+            }
+
+            // Seen before: encode it and keep its body (after its tag and length) for the next time.
+            var start = writer.Length;
+            OtlpCommon.WriteKeyValue(writer, field, key, value, lengthLimit, this);
+            entry.Body = KeyValueBody(writer.WrittenSpan[start..]);
+            entry.Hits = 1;
+            return;
+        }
+
+        if (entry.Body is not null && entry.Hits > 0)
+        {
+            entry.Hits--;
+        }
+        else
+        {
+            entry = new Entry { Key = key, Text = text, Number = number, Kind = kind };
+        }
+
+        OtlpCommon.WriteKeyValue(writer, field, key, value, lengthLimit, this);
+    }
+
+    // The bytes of a length-delimited field after its tag and length, if short enough to keep.
+    private static byte[]? KeyValueBody(ReadOnlySpan<byte> field)
+    {
+        var at = SkipVarint(field, 0);
+        var length = 0;
+        var shift = 0;
+        byte b;
+        do
+        {
+            b = field[at++];
+            length |= (b & 0x7F) << shift;
+            shift += 7;
+        }
+        while ((b & 0x80) != 0);
+
+        return length <= MaxEncodedLength && at + length == field.Length ? field[at..].ToArray() : null;
+    }
+
+    private static int SkipVarint(ReadOnlySpan<byte> bytes, int at)
+    {
+        while ((bytes[at] & 0x80) != 0)
+        {
+            at++;
+        }
+
+        return at + 1;
+    }
+
+    private struct Entry
+    {
+        public string? Key;
+        public string? Text;
+        public long Number;
+        public ValueKind Kind;
+        public byte Hits;
+        public byte[]? Body;
     }
 }

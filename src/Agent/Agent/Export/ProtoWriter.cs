@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Buffers.Binary;
 using System.Runtime.CompilerServices;
 using System.Text;
@@ -117,10 +118,19 @@ internal sealed class ProtoWriter
     {
         if (value.Length < 128)
         {
-            // Encoded at once behind a one-byte length, which the text nearly always fits (ASCII);
-            // otherwise EndMessage moves it right by one byte (at most 381 bytes take a two-byte length).
+            // Encoded at once behind a one-byte length, which the text nearly always fits: ASCII,
+            // copied by the narrowing loop without the UTF-8 encoder's set-up. Other text is encoded
+            // as UTF-8, and EndMessage moves it right by one byte if it outgrew the length (at most
+            // 381 bytes take a two-byte length).
             var start = BeginMessage(field, expectShort: true);
             Ensure(Encoding.UTF8.GetMaxByteCount(value.Length));
+            if (Ascii.FromUtf16(value, _buffer.AsSpan(_position), out var copied) == OperationStatus.Done)
+            {
+                _position += copied;
+                _buffer[start] = (byte)copied;
+                return;
+            }
+
             _position += Encoding.UTF8.GetBytes(value, _buffer.AsSpan(_position));
             EndMessage(start, expectShort: true);
             return;
@@ -169,7 +179,20 @@ internal sealed class ProtoWriter
         return _position++;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void EndMessage(int start, bool expectShort)
+    {
+        var length = _position - start - 1;
+        if (expectShort && length < 0x80)
+        {
+            _buffer[start] = (byte)length;
+            return;
+        }
+
+        EndMessageSlow(start, expectShort);
+    }
+
+    private void EndMessageSlow(int start, bool expectShort)
     {
         if (!expectShort)
         {
@@ -178,11 +201,6 @@ internal sealed class ProtoWriter
         }
 
         var length = _position - start - 1;
-        if (length < 0x80)
-        {
-            _buffer[start] = (byte)length;
-            return;
-        }
 
         // Longer than expected: move the body (the last thing written) right by the length's extra bytes.
         var extra = VarintSize((uint)length) - 1;
