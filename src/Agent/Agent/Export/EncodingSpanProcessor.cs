@@ -17,15 +17,11 @@ internal sealed class EncodedSpan
 
     public ReadOnlySpan<byte> Written => Bytes.AsSpan(0, Length);
 
-    public void CopyFrom(ReadOnlySpan<byte> encoded)
+    /// <summary>What a writer wrote into <see cref="Bytes"/> (the same array, or a larger one it grew into).</summary>
+    public void SetWritten(byte[] bytes, int length)
     {
-        if (encoded.Length > Bytes.Length)
-        {
-            Bytes = new byte[Math.Max(encoded.Length, Bytes.Length * 2)];
-        }
-
-        encoded.CopyTo(Bytes);
-        Length = encoded.Length;
+        Bytes = bytes;
+        Length = length;
     }
 }
 

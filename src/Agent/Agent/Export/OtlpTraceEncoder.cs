@@ -46,20 +46,35 @@ internal sealed class OtlpTraceEncoder
     /// <summary>One span, as it ends, on the thread that ends it: the bytes its request will carry.</summary>
     public void Encode(Activity activity, EncodedSpan into)
     {
-        var writer = t_writer ??= new ProtoWriter(1024);
-        writer.Reset();
-        WriteSpan(writer, activity, t_keys ??= new AttributeKeys());
-        into.CopyFrom(writer.WrittenSpan);
+        // Straight into the holder's array: no copy of the span's bytes.
+        var writer = t_writer ??= new ProtoWriter(0);
+        writer.Attach(into.Bytes);
+        try
+        {
+            WriteSpan(writer, activity, t_keys ??= new AttributeKeys());
+        }
+        finally
+        {
+            into.SetWritten(writer.Detach(out var length), length);
+        }
+
         into.Source = activity.Source;
     }
 
     /// <summary>A span written with no Activity (DirectSpans), as it ends, on the thread that ends it.</summary>
     public void Encode(in DirectSpan direct, ulong spanId, EncodedSpan into)
     {
-        var writer = t_writer ??= new ProtoWriter(1024);
-        writer.Reset();
-        WriteSpan(writer, direct, spanId, t_keys ??= new AttributeKeys());
-        into.CopyFrom(writer.WrittenSpan);
+        var writer = t_writer ??= new ProtoWriter(0);
+        writer.Attach(into.Bytes);
+        try
+        {
+            WriteSpan(writer, direct, spanId, t_keys ??= new AttributeKeys());
+        }
+        finally
+        {
+            into.SetWritten(writer.Detach(out var length), length);
+        }
+
         into.Source = direct.Source;
     }
 

@@ -44,6 +44,23 @@ internal sealed class ProtoWriter
         }
     }
 
+    /// <summary>Writes into <paramref name="buffer"/> from its start, growing it as needed, until <see cref="Detach"/>.</summary>
+    public void Attach(byte[] buffer)
+    {
+        _buffer = buffer;
+        _position = 0;
+    }
+
+    /// <summary>The buffer written since <see cref="Attach"/> (the same array, or a larger copy) and its length; the writer lets go of it.</summary>
+    public byte[] Detach(out int length)
+    {
+        var buffer = _buffer;
+        length = _position;
+        _buffer = [];
+        _position = 0;
+        return buffer;
+    }
+
     public void WriteRaw(ReadOnlySpan<byte> bytes)
     {
         Ensure(bytes.Length);
