@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using System.Diagnostics;
 using System.Globalization;
 using System.Runtime.CompilerServices;
@@ -205,13 +206,18 @@ internal sealed class OtlpTraceEncoder
     }
 
     // Span fields 1 to 8: trace id, span id, tracestate, parent span id (none for a root), name,
-    // kind (the OTLP enum is ActivityKind plus one), start and end.
+    // kind (the OTLP enum is ActivityKind plus one), start and end. The ids are decoded straight
+    // into the buffer, behind their one-byte tags and lengths.
     private static void WriteHead(ProtoWriter writer, ActivityTraceId traceId, ReadOnlySpan<byte> spanId, string? traceState, ActivitySpanId parentSpanId, string name, ActivityKind kind, DateTime startUtc, TimeSpan duration)
     {
-        Span<byte> id = stackalloc byte[16];
-        LowerHex.DecodeId(traceId.ToHexString(), id);
-        writer.WriteBytesField(1, id);
-        writer.WriteBytesField(2, spanId);
+        var ids = writer.GetSpan(28);
+        ids[0] = (1 << 3) | 2; // trace_id = 1, length-delimited
+        ids[1] = 16;
+        LowerHex.DecodeId(traceId.ToHexString(), ids.Slice(2, 16));
+        ids[18] = (2 << 3) | 2; // span_id = 2
+        ids[19] = 8;
+        spanId.CopyTo(ids.Slice(20, 8));
+        writer.Advance(28);
         if (!string.IsNullOrEmpty(traceState))
         {
             writer.WriteStringField(3, traceState);
@@ -219,15 +225,23 @@ internal sealed class OtlpTraceEncoder
 
         if (parentSpanId != default)
         {
-            LowerHex.DecodeId(parentSpanId.ToHexString(), id[..8]);
-            writer.WriteBytesField(4, id[..8]);
+            var parent = writer.GetSpan(10);
+            parent[0] = (4 << 3) | 2; // parent_span_id = 4
+            parent[1] = 8;
+            LowerHex.DecodeId(parentSpanId.ToHexString(), parent.Slice(2, 8));
+            writer.Advance(10);
         }
 
         writer.WriteStringField(5, name);
-        writer.WriteVarintField(6, (ulong)kind + 1);
         var start = ToUnixNanos(startUtc);
-        writer.WriteFixed64Field(7, start);
-        writer.WriteFixed64Field(8, start + (ulong)duration.Ticks * 100);
+        var tail = writer.GetSpan(20);
+        tail[0] = 6 << 3; // kind = 6, varint (the enum's values are below 128)
+        tail[1] = (byte)((int)kind + 1);
+        tail[2] = (7 << 3) | 1; // start_time_unix_nano = 7, fixed64
+        BinaryPrimitives.WriteUInt64LittleEndian(tail.Slice(3, 8), start);
+        tail[11] = (8 << 3) | 1; // end_time_unix_nano = 8
+        BinaryPrimitives.WriteUInt64LittleEndian(tail.Slice(12, 8), start + ((ulong)duration.Ticks * 100));
+        writer.Advance(20);
     }
 
     /// <summary>The fields <see cref="WriteSpan(ProtoWriter, Activity, AttributeKeys)"/> writes for the Activity the span would have been.</summary>

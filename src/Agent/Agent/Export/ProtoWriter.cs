@@ -61,6 +61,18 @@ internal sealed class ProtoWriter
         return buffer;
     }
 
+    /// <summary>
+    /// Room for <paramref name="size"/> bytes at the end, to be written directly; pass how many were
+    /// written to <see cref="Advance"/>.
+    /// </summary>
+    public Span<byte> GetSpan(int size)
+    {
+        Ensure(size);
+        return _buffer.AsSpan(_position);
+    }
+
+    public void Advance(int count) => _position += count;
+
     public void WriteRaw(ReadOnlySpan<byte> bytes)
     {
         Ensure(bytes.Length);
