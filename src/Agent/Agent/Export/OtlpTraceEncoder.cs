@@ -140,6 +140,7 @@ internal sealed class OtlpTraceEncoder
     private void WriteSpan(ProtoWriter writer, Activity activity, AttributeKeys keys)
     {
         Span<byte> id = stackalloc byte[16];
+        keys.BeginSpan(_limits.AttributeValueLengthLimit);
         var span = writer.BeginMessage(2); // ScopeSpans.spans = 2
         LowerHex.DecodeId(activity.SpanId.ToHexString(), id[..8]);
         WriteHead(writer, activity.TraceId, id[..8], activity.TraceStateString, activity.ParentSpanId, activity.DisplayName, activity.Kind, activity.StartTimeUtc, activity.Duration);
@@ -249,6 +250,7 @@ internal sealed class OtlpTraceEncoder
     {
         Span<byte> id = stackalloc byte[8];
         var parent = direct.Parent;
+        keys.BeginSpan(_limits.AttributeValueLengthLimit);
         var span = writer.BeginMessage(2); // ScopeSpans.spans = 2
         System.Runtime.InteropServices.MemoryMarshal.Write(id, in spanId);
         WriteHead(writer, parent.TraceId, id, parent.TraceState, parent.SpanId, direct.Name, direct.Kind, direct.StartUtc, direct.Duration);
@@ -286,7 +288,7 @@ internal sealed class OtlpTraceEncoder
         writer.EndMessage(status);
     }
 
-    private void WriteLimitedTags(ProtoWriter writer, int field, int droppedField, Activity.Enumerator<KeyValuePair<string, object?>> tags, int limit, AttributeKeys keys)
+    private static void WriteLimitedTags(ProtoWriter writer, int field, int droppedField, Activity.Enumerator<KeyValuePair<string, object?>> tags, int limit, AttributeKeys keys)
     {
         var written = new TagCount(limit);
         foreach (var tag in tags)
@@ -298,7 +300,7 @@ internal sealed class OtlpTraceEncoder
     }
 
     /// <summary>One attribute, unless its value is null or the limit is reached (then it is counted as dropped).</summary>
-    private void WriteTag(ProtoWriter writer, int field, in KeyValuePair<string, object?> tag, ref TagCount written, AttributeKeys keys)
+    private static void WriteTag(ProtoWriter writer, int field, in KeyValuePair<string, object?> tag, ref TagCount written, AttributeKeys keys)
     {
         if (tag.Value is null)
         {
@@ -311,7 +313,7 @@ internal sealed class OtlpTraceEncoder
             return;
         }
 
-        keys.WriteAttribute(writer, field, tag.Key, tag.Value, _limits.AttributeValueLengthLimit);
+        keys.WriteAttribute(writer, field, tag.Key, tag.Value);
         written.Count++;
     }
 
@@ -479,6 +481,7 @@ internal sealed class AttributeKeys
 
     private enum ValueKind : byte
     {
+        /// <summary>Only an empty slot: every value looked up has one of the other kinds.</summary>
         None,
         Text,
         Integer,
@@ -510,17 +513,24 @@ internal sealed class AttributeKeys
         }
     }
 
-    /// <summary>One KeyValue in <paramref name="field"/>, as <see cref="OtlpCommon.WriteKeyValue"/> writes it.</summary>
-    public void WriteAttribute(ProtoWriter writer, int field, string key, object value, int? lengthLimit)
+    /// <summary>
+    /// The attribute length limit of the span about to be written, once per span. A string value's
+    /// encoding depends on it: entries made under another limit (another encoder on this thread;
+    /// tests) are dropped, not reused.
+    /// </summary>
+    public void BeginSpan(int? lengthLimit)
     {
-        // A string value's encoding depends on the length limit: entries made under another one
-        // (another encoder on this thread; tests) are not reused.
         if (lengthLimit != _lengthLimit)
         {
             Array.Clear(_attributes);
             _lengthLimit = lengthLimit;
         }
+    }
 
+    /// <summary>One KeyValue in <paramref name="field"/>, as <see cref="OtlpCommon.WriteKeyValue"/> writes it, under the limit given to <see cref="BeginSpan"/>.</summary>
+    public void WriteAttribute(ProtoWriter writer, int field, string key, object value)
+    {
+        var lengthLimit = _lengthLimit;
         string? text = null;
         long number = 0;
         ValueKind kind;
@@ -587,29 +597,26 @@ internal sealed class AttributeKeys
     // The bytes of a length-delimited field after its tag and length, if short enough to keep.
     private static byte[]? KeyValueBody(ReadOnlySpan<byte> field)
     {
-        var at = SkipVarint(field, 0);
-        var length = 0;
+        var at = 0;
+        ReadVarint(field, ref at); // the tag
+        var length = ReadVarint(field, ref at);
+        return length <= MaxEncodedLength && at + (int)length == field.Length ? field[at..].ToArray() : null;
+    }
+
+    private static ulong ReadVarint(ReadOnlySpan<byte> bytes, ref int at)
+    {
+        ulong value = 0;
         var shift = 0;
         byte b;
         do
         {
-            b = field[at++];
-            length |= (b & 0x7F) << shift;
+            b = bytes[at++];
+            value |= (ulong)(b & 0x7F) << shift;
             shift += 7;
         }
         while ((b & 0x80) != 0);
 
-        return length <= MaxEncodedLength && at + length == field.Length ? field[at..].ToArray() : null;
-    }
-
-    private static int SkipVarint(ReadOnlySpan<byte> bytes, int at)
-    {
-        while ((bytes[at] & 0x80) != 0)
-        {
-            at++;
-        }
-
-        return at + 1;
+        return value;
     }
 
     private struct Entry
