@@ -36,7 +36,7 @@ public sealed class BenchQuickTests
             [
                 "## Machine and versions", "| cores (nproc) |", "## Targets", "## Checks", " 0 failed.",
                 "## 1. Load: two services, both instrumented", "### First seconds", "### Steady state", "### Memory under load", "### Each round",
-                "## 1b. Paired windows: the small differences", "| keep-errors |", "| off |", "| metrics |",
+                "## 1b. Paired windows: the small differences", "| same | no agent | no agent |", "| keep-errors |", "| off |", "| metrics |",
                 "## 2. Start-up", "## 3. Per operation: CPU time", "## 4. Stages: BenchmarkDotNet", "## 5. Collector outage",
 
                 // Every target of the issue has a row with a verdict.

@@ -113,54 +113,75 @@ internal static class LoadBench
             pair.Warnings());
     }
 
-    public static Window Measure(BenchOptions options, ServicePair pair, OtlpSink sink, TimeSpan duration)
+    public static Window Measure(BenchOptions options, ServicePair pair, OtlpSink sink, TimeSpan duration) =>
+        MeasureTogether(options, [pair], sink, duration)[0];
+
+    /// <summary>
+    /// One window in which every pair is under its own wrk at once, over the same seconds; a window
+    /// per pair, in order. What the pairs share (the runner and its sink, the wrk processes, Redis
+    /// and PostgreSQL) is given per request of all the pairs together.
+    /// </summary>
+    public static Window[] MeasureTogether(BenchOptions options, IReadOnlyList<ServicePair> pairs, OtlpSink sink, TimeSpan duration)
     {
-        var before = Snapshot.Take(options, pair, sink);
-        var result = Wrk.Run(pair.WorkUrl, duration);
-        var after = Snapshot.Take(options, pair, sink);
-        double n = Math.Max(1, result.Requests);
-        double UsPerRequest(long ticks) => ticks * (1_000_000 / ProcStat.TicksPerSecond) / n;
-        long api = after.Api.Ticks - before.Api.Ticks;
-        long peer = after.Peer.Ticks - before.Peer.Ticks;
+        var before = Snapshot.Take(options, pairs, sink);
+        var results = Wrk.RunTogether([.. pairs.Select(p => p.WorkUrl)], duration);
+        var after = Snapshot.Take(options, pairs, sink);
+        double all = Math.Max(1, results.Sum(r => r.Requests));
+        long services = 0;
+        for (int i = 0; i < pairs.Count; i++)
+        {
+            services += after.Api[i].Ticks - before.Api[i].Ticks + after.Peer[i].Ticks - before.Peer[i].Ticks;
+        }
+
         long self = after.Self.Ticks - before.Self.Ticks;
 
-        // wrk is the runner's only child that ends within the window: its CPU lands in cutime then.
+        // The wrk processes are the runner's only children that end within the window: their CPU
+        // lands in cutime then.
         long wrk = after.Self.ChildTicks - before.Self.ChildTicks;
         long backend = after.Backend - before.Backend;
         long busy = after.Machine.Busy - before.Machine.Busy;
         long total = Math.Max(1, after.Machine.Total - before.Machine.Total);
-        long foreign = Math.Max(0, busy - api - peer - self - wrk - backend);
-        var otlp = after.Otlp - before.Otlp;
-        return new Window(
-            result.RequestsPerSecond,
-            result.Requests,
-            result.P50Ms,
-            result.P99Ms,
-            result.Errors,
-            UsPerRequest(api),
-            UsPerRequest(peer),
-            UsPerRequest(self),
-            UsPerRequest(wrk),
-            UsPerRequest(backend),
-            100.0 * busy / total,
-            100.0 * foreign / total,
-            otlp.Bytes / n,
-            otlp.Spans / n);
+        long foreign = Math.Max(0, busy - services - self - wrk - backend);
+        static double UsPer(long ticks, double requests) => ticks * (1_000_000 / ProcStat.TicksPerSecond) / requests;
+        var windows = new Window[pairs.Count];
+        for (int i = 0; i < pairs.Count; i++)
+        {
+            var result = results[i];
+            double n = Math.Max(1, result.Requests);
+            var otlp = after.Otlp[i] - before.Otlp[i];
+            windows[i] = new Window(
+                result.RequestsPerSecond,
+                result.Requests,
+                result.P50Ms,
+                result.P99Ms,
+                result.Errors,
+                UsPer(after.Api[i].Ticks - before.Api[i].Ticks, n),
+                UsPer(after.Peer[i].Ticks - before.Peer[i].Ticks, n),
+                UsPer(self, all),
+                UsPer(wrk, all),
+                UsPer(backend, all),
+                100.0 * busy / total,
+                100.0 * foreign / total,
+                otlp.Bytes / n,
+                otlp.Spans / n);
+        }
+
+        return windows;
     }
 
-    private sealed record Snapshot(ProcStat Api, ProcStat Peer, ProcStat Self, long Backend, MachineStat Machine, SinkSnapshot Otlp)
+    private sealed record Snapshot(ProcStat[] Api, ProcStat[] Peer, ProcStat Self, long Backend, MachineStat Machine, SinkSnapshot[] Otlp)
     {
-        public static Snapshot Take(BenchOptions options, ServicePair pair, OtlpSink sink)
+        public static Snapshot Take(BenchOptions options, IReadOnlyList<ServicePair> pairs, OtlpSink sink)
         {
             long backend = (options.RedisPid is int redis ? ProcStat.Read(redis).Ticks : 0)
                 + (options.PostgresPid is int postgres ? ProcStat.TreeTicks(postgres) : 0);
             return new Snapshot(
-                pair.Api.Stat(),
-                pair.Peer.Stat(),
+                [.. pairs.Select(p => p.Api.Stat())],
+                [.. pairs.Select(p => p.Peer.Stat())],
                 ProcStat.Read(Environment.ProcessId),
                 backend,
                 MachineStat.Read(),
-                sink.Snapshot(pair.ApiRoute) + sink.Snapshot(pair.PeerRoute));
+                [.. pairs.Select(p => sink.Snapshot(p.ApiRoute) + sink.Snapshot(p.PeerRoute))]);
         }
     }
 }

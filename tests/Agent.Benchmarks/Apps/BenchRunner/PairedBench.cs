@@ -5,8 +5,8 @@ namespace TraceAgent.Bench;
 /// <summary>
 /// Two configurations whose difference is smaller than the load part's round-to-round spread (a
 /// fresh pair of processes per run, minutes apart): here both pairs are started once and warmed
-/// up, then measured in alternating windows, the order reversed every round (A B, B A, ...), so
-/// that each ratio compares windows seconds apart on the same processes.
+/// up, then measured together, each under its own wrk over the same seconds, so that what the
+/// machine does meanwhile (other tenants, the hypervisor, frequency) falls on both alike.
 /// </summary>
 internal sealed record PairedComparison(string Key, string BaseKey, string TestKey, string Target, double Limit);
 
@@ -20,38 +20,42 @@ internal static class PairedBench
 
     public const string MetricsTarget = "metrics (default interval) add at most 1% CPU per request on top of tracing";
 
+    /// <summary>
+    /// The first, with no target of its own: the same configuration in both pairs. Its spread is
+    /// the method's own on this machine, and a median away from 1 would be a bias between the
+    /// pairs (the base pair is started and loaded first).
+    /// </summary>
     public static IReadOnlyList<PairedComparison> Comparisons { get; } =
     [
+        new("same", "none", "none", "", 0),
         new("keep-errors", "ratio1", "ratio1-keep", KeepErrorsTarget, 1.05),
         new("off", "none", "off", OffTarget, 1.01),
         new("metrics", "agent", "agent-metrics", MetricsTarget, 1.01),
     ];
 
-    /// <summary>Rounds: more than the load part's, as each costs two windows and no start.</summary>
+    /// <summary>Rounds: more than the load part's, as each costs one window and no start.</summary>
     public static int Rounds(BenchOptions options) => options.RoundsOverride is int rounds ? rounds * 2 : options.Quick ? 1 : 8;
 
     public static List<PairedRun> Run(BenchOptions options, OtlpSink sink, Backends backends)
     {
         var runs = new List<PairedRun>();
         using var client = LoadBench.NewClient();
-        var warmup = options.Warmup + options.Window + options.Between;
+        // Each pair gets about half the machine: twice as long as the load part's steady window
+        // waits makes as many requests before the first window (the tiered JIT has settled).
+        var warmup = 2 * (options.Warmup + options.Window + options.Between);
         foreach (var comparison in Comparisons)
         {
             using var basePair = ServicePair.Start(options, Configurations.Get(comparison.BaseKey), sink, backends, client);
             using var testPair = ServicePair.Start(options, Configurations.Get(comparison.TestKey), sink, backends, client);
 
-            // As long as the load part's steady window waits: the tiered JIT has settled.
-            Wrk.Run(basePair.WorkUrl, warmup);
-            Wrk.Run(testPair.WorkUrl, warmup);
+            Wrk.RunTogether([basePair.WorkUrl, testPair.WorkUrl], warmup);
             for (int round = 0; round < Rounds(options); round++)
             {
-                foreach (var test in round % 2 == 0 ? new[] { false, true } : [true, false])
-                {
-                    var window = LoadBench.Measure(options, test ? testPair : basePair, sink, options.Window);
-                    runs.Add(new PairedRun(comparison.Key, test, round, window));
-                    Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                        $"paired round {round + 1}/{Rounds(options)} {comparison.Key} {(test ? comparison.TestKey : comparison.BaseKey)}: {window.Rps:0} req/s {window.CpuUs:0} us/req, machine {window.MachineBusyPercent:0}% busy, foreign {window.ForeignPercent:0}%"));
-                }
+                var windows = LoadBench.MeasureTogether(options, [basePair, testPair], sink, options.Window);
+                runs.Add(new PairedRun(comparison.Key, false, round, windows[0]));
+                runs.Add(new PairedRun(comparison.Key, true, round, windows[1]));
+                Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"paired round {round + 1}/{Rounds(options)} {comparison.Key}: {comparison.BaseKey} {windows[0].Rps:0} req/s {windows[0].CpuUs:0} us/req, {comparison.TestKey} {windows[1].Rps:0} req/s {windows[1].CpuUs:0} us/req, test / base {windows[1].CpuUs / windows[0].CpuUs:0.000}, machine {windows[0].MachineBusyPercent:0}% busy, foreign {windows[0].ForeignPercent:0}%"));
             }
 
             basePair.Stop();

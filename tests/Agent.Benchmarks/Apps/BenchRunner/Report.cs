@@ -43,7 +43,7 @@ internal sealed partial class Report
         {
             "startup" => [StartupTarget],
             "load" => LoadTargets,
-            "paired" => PairedBench.Comparisons.Select(c => c.Target),
+            "paired" => PairedBench.Comparisons.Where(c => c.Target.Length > 0).Select(c => c.Target),
             "ops" => OpsBench.Workloads.Where(w => w.Target.Length > 0).Select(w => w.Target),
             _ => [],
         };

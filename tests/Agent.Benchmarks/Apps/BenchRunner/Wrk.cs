@@ -9,7 +9,17 @@ internal sealed record WrkResult(double RequestsPerSecond, long Requests, double
 /// <summary>Runs wrk (-t2 -c16 --latency) and reads its summary.</summary>
 internal static partial class Wrk
 {
-    public static WrkResult Run(string url, TimeSpan duration, int connections = 16, int threads = 2)
+    public static WrkResult Run(string url, TimeSpan duration, int connections = 16, int threads = 2) =>
+        Finish(Start(url, duration, connections, threads), duration);
+
+    /// <summary>One wrk per URL, all running at once over the same seconds; results in URL order.</summary>
+    public static WrkResult[] RunTogether(IReadOnlyList<string> urls, TimeSpan duration)
+    {
+        var started = urls.Select(url => Start(url, duration, 16, 2)).ToList();
+        return [.. started.Select(run => Finish(run, duration))];
+    }
+
+    private static (Process Process, Task<string> Output, Task<string> Error) Start(string url, TimeSpan duration, int connections, int threads)
     {
         var info = new ProcessStartInfo("wrk")
         {
@@ -28,9 +38,13 @@ internal static partial class Wrk
             info.ArgumentList.Add(arg);
         }
 
-        using var process = Process.Start(info) ?? throw new InvalidOperationException("wrk did not start");
-        var errorTask = process.StandardError.ReadToEndAsync();
-        var output = process.StandardOutput.ReadToEnd();
+        var process = Process.Start(info) ?? throw new InvalidOperationException("wrk did not start");
+        return (process, process.StandardOutput.ReadToEndAsync(), process.StandardError.ReadToEndAsync());
+    }
+
+    private static WrkResult Finish((Process Process, Task<string> Output, Task<string> Error) run, TimeSpan duration)
+    {
+        using var process = run.Process;
         if (!process.WaitForExit((int)duration.TotalMilliseconds + 30_000))
         {
             process.Kill();
@@ -39,10 +53,10 @@ internal static partial class Wrk
 
         if (process.ExitCode != 0)
         {
-            throw new InvalidOperationException("wrk failed: " + output + errorTask.Result);
+            throw new InvalidOperationException("wrk failed: " + run.Output.Result + run.Error.Result);
         }
 
-        return Parse(output);
+        return Parse(run.Output.Result);
     }
 
     public static WrkResult Parse(string output)
