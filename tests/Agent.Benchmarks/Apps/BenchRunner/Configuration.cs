@@ -30,6 +30,13 @@ internal sealed record Configuration(string Key, string Label, string Runtime, T
             : Settings.ContainsKey("OTEL_TRACES_SAMPLER_ARG") ? SpansExpected.Few : SpansExpected.Every;
 
     /// <summary>
+    /// Spans per /work request at 100%, api and peer together: the OpenTelemetry SDK set-up (and the
+    /// agent with its Redis instrumentation off) makes no Redis span.
+    /// </summary>
+    public int SpansPerRequest =>
+        Tracer == Tracer.SdkHook || Settings.ContainsKey("OTEL_DOTNET_AUTO_TRACES_STACKEXCHANGEREDIS_INSTRUMENTATION_ENABLED") ? 4 : 5;
+
+    /// <summary>
     /// The process environment: OTLP goes to the runner's sink under a path of its own
     /// (<paramref name="route"/>), so that what each process sends is counted apart.
     /// </summary>
@@ -116,8 +123,9 @@ internal static class Configurations
         }),
 
         // Not in the default sets (--configs picks them): the agent making only the spans the SDK
-        // set-up makes (no Redis span), the agent also exporting the log record /work writes, and
-        // the agent recording spans but exporting none (what export itself costs, memory above all).
+        // set-up makes (no Redis span), the agent also exporting the log record /work writes, the
+        // agent recording spans but exporting none (what export itself costs, memory above all),
+        // and the SDK set-up with its sampler off or with metrics.
         new("agent-sdk-spans", "agent, 100%, the SDK's spans only (Redis off)", Configuration.Net10, Tracer.Agent, new Dictionary<string, string>
         {
             ["OTEL_DOTNET_AUTO_TRACES_STACKEXCHANGEREDIS_INSTRUMENTATION_ENABLED"] = "false",
@@ -129,6 +137,20 @@ internal static class Configurations
         new("agent-no-export", "agent, 100%, no exporter (OTEL_TRACES_EXPORTER=none)", Configuration.Net10, Tracer.Agent, new Dictionary<string, string>
         {
             ["OTEL_TRACES_EXPORTER"] = "none",
+        }),
+
+        // The paired part's reference for the sampler-off row: what the SDK set-up costs with the
+        // same sampler, the listeners and propagation every tracer keeps when it records nothing.
+        new("sdk-off", "OpenTelemetry SDK 1.20 (startup hook), sampler off (always_off)", Configuration.Net10, Tracer.SdkHook, new Dictionary<string, string>
+        {
+            ["OTEL_TRACES_SAMPLER"] = "always_off",
+        }),
+
+        // The same for the metrics row: the SDK set-up with a MeterProvider on the meters the agent
+        // turns on by default (OtelSdkHook, BENCH_SDK_METRICS), exporting OTLP every 60 s.
+        new("sdk-metrics", "OpenTelemetry SDK 1.20 (startup hook), with metrics (the same meters, 60 s)", Configuration.Net10, Tracer.SdkHook, new Dictionary<string, string>
+        {
+            ["BENCH_SDK_METRICS"] = "1",
         }),
 
         new("net8-none", ".NET 8: no agent", Configuration.Net8, Tracer.None, NoSettings),

@@ -23,14 +23,22 @@ internal static class PairedBench
     /// <summary>
     /// The first, with no target of its own: the same configuration in both pairs. Its spread is
     /// the method's own on this machine, and a median away from 1 would be a bias between the
-    /// pairs (the base pair is started and loaded first).
+    /// pairs (the base pair is started and loaded first). <c>off-sdk</c> and <c>metrics-sdk</c> have no
+    /// target either: they place the sampler-off and metrics rows beside the OpenTelemetry SDK's.
     /// </summary>
     public static IReadOnlyList<PairedComparison> Comparisons { get; } =
     [
         new("same", "none", "none", "", 0),
         new("keep-errors", "ratio1", "ratio1-keep", KeepErrorsTarget, 1.05),
         new("off", "none", "off", OffTarget, 1.01),
+        // No target: the agent's sampler-off row against the SDK set-up with the same sampler,
+        // both paying what the framework does once anything listens (an Activity per request and
+        // per HttpClient call, the trace context injected and extracted).
+        new("off-sdk", "sdk-off", "off", "", 0),
         new("metrics", "agent", "agent-metrics", MetricsTarget, 1.01),
+        // No target: what the SDK set-up's metrics add to its tracing, the same meters enabled
+        // (the framework's own instruments then record on every request, whoever listens).
+        new("metrics-sdk", "sdk", "sdk-metrics", "", 0),
     ];
 
     /// <summary>Rounds: more than the load part's, as each costs one window and no start.</summary>
