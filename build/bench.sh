@@ -49,7 +49,7 @@ source build/bench-env.sh
 has() { [[ ",$parts," == *",$1,"* ]]; }
 what=(agent runner)
 if has startup || has load || has paired || has outage; then what+=(api); fi
-if has startup || has load || has paired; then what+=(sdk-hook); fi
+if has startup || has load || has paired || has ops; then what+=(sdk-hook); fi
 if has load && [ "$net8" = 1 ]; then what+=(api-net8); fi
 if has startup; then what+=(startup); [ "$net8" = 1 ] && what+=(startup-net8); fi
 if has ops; then what+=(ops); fi

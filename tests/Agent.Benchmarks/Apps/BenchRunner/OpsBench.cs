@@ -62,6 +62,14 @@ internal static partial class OpsBench
             new Dictionary<string, string> { ["OTEL_TRACES_EXPORTER"] = "none" }, 0,
             Agent, 1, "export: at most 0.5 µs of CPU per span", 500, 300),
 
+        // The same span and the same comparison for the OpenTelemetry SDK (OtelSdkHook, the source
+        // added with BENCH_SDK_SOURCES): its batch processor with an exporter that sends nothing
+        // against its OTLP exporter over HTTP. The reference the export row has no other way to get.
+        new("export-sdk", "OTLP export of one span (8 attributes), after the span ends: the OpenTelemetry SDK", "spans",
+            "OpenTelemetry SDK 1.20, no exporter", Tracer.SdkHook,
+            new Dictionary<string, string> { ["OTEL_TRACES_EXPORTER"] = "none" }, 0,
+            Agent, 1, "", 0, 300, Tracer.SdkHook, "OpenTelemetry SDK 1.20, OTLP"),
+
         // The load part's metrics row cannot resolve 1% (its rounds spread over ±10%): this measures
         // the same code path alone. The limit is 1% of the CPU a /work request costs both services
         // without an agent in the load part (about 220 µs).
@@ -188,7 +196,8 @@ internal static partial class OpsBench
         var env = new Dictionary<string, string>();
         if (tracer != Tracer.None)
         {
-            env["DOTNET_STARTUP_HOOKS"] = options.AgentHook;
+            env["DOTNET_STARTUP_HOOKS"] = tracer == Tracer.SdkHook ? options.SdkHook : options.AgentHook;
+            env["BENCH_SDK_SOURCES"] = "BenchOps";
             env["OTEL_SERVICE_NAME"] = "bench-ops";
             env["OTEL_EXPORTER_OTLP_PROTOCOL"] = "http/protobuf";
             env["OTEL_EXPORTER_OTLP_ENDPOINT"] = sinkBase + "/" + route;

@@ -14,15 +14,31 @@ internal static class StartupHook
         var directory = Path.GetDirectoryName(typeof(StartupHook).Assembly.Location)!;
         AssemblyLoadContext.Default.Resolving += (context, name) =>
         {
-            // Only the SDK's own assemblies: a framework assembly (the folder also holds a newer
-            // System.Diagnostics.DiagnosticSource) must never be loaded twice.
-            if (name.Name is null || !name.Name.StartsWith("OpenTelemetry", StringComparison.Ordinal))
+            if (name.Name is null)
             {
                 return null;
             }
 
-            var path = Path.Combine(directory, name.Name + ".dll");
-            return File.Exists(path) ? context.LoadFromAssemblyPath(path) : null;
+            // The SDK's own assemblies. A framework assembly (the folder also holds a newer
+            // System.Diagnostics.DiagnosticSource) must never be loaded twice.
+            if (name.Name.StartsWith("OpenTelemetry", StringComparison.Ordinal))
+            {
+                var path = Path.Combine(directory, name.Name + ".dll");
+                return File.Exists(path) ? context.LoadFromAssemblyPath(path) : null;
+            }
+
+            // A console app (the per-operation benchmark's) has no Microsoft.Extensions.* or
+            // Microsoft.AspNetCore.* of its own (the ASP.NET Core instrumentation's listener needs
+            // the latter's types, and stays idle): they come from the ASP.NET Core shared framework
+            // of the same version, as a web app's do. This runs only when the app's binding failed.
+            if (name.Name.StartsWith("Microsoft.Extensions.", StringComparison.Ordinal) || name.Name.StartsWith("Microsoft.AspNetCore.", StringComparison.Ordinal))
+            {
+                var runtime = Path.GetDirectoryName(typeof(object).Assembly.Location)!;
+                var path = Path.Combine(runtime, "..", "..", "Microsoft.AspNetCore.App", Path.GetFileName(runtime), name.Name + ".dll");
+                return File.Exists(path) ? context.LoadFromAssemblyPath(path) : null;
+            }
+
+            return null;
         };
 
         // The OpenTelemetry types are bound when Start is compiled, after the resolver exists.
