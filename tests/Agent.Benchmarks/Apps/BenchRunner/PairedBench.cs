@@ -23,12 +23,18 @@ internal static class PairedBench
     /// <summary>
     /// The first, with no target of its own: the same configuration in both pairs. Its spread is
     /// the method's own on this machine, and a median away from 1 would be a bias between the
-    /// pairs (the base pair is started and loaded first). <c>off-sdk</c> and <c>metrics-sdk</c> have no
-    /// target either: they place the sampler-off and metrics rows beside the OpenTelemetry SDK's.
+    /// pairs (the base pair is started and loaded first). <c>tracing</c>, <c>tracing-sdk</c>,
+    /// <c>off-sdk</c> and <c>metrics-sdk</c> have no target either: they place the agent's tracing,
+    /// sampler-off and metrics rows beside no agent and the OpenTelemetry SDK's.
     /// </summary>
     public static IReadOnlyList<PairedComparison> Comparisons { get; } =
     [
         new("same", "none", "none", "", 0),
+        // No target: the steady-state targets are the load part's, judged on its fresh processes.
+        // These place the agent's and the SDK set-up's steady CPU per request beside no agent
+        // over the same seconds, which the load part's rounds, minutes apart, cannot.
+        new("tracing", "none", "agent", "", 0),
+        new("tracing-sdk", "none", "sdk", "", 0),
         new("keep-errors", "ratio1", "ratio1-keep", KeepErrorsTarget, 1.05),
         new("off", "none", "off", OffTarget, 1.01),
         // No target: the agent's sampler-off row against the SDK set-up with the same sampler,
