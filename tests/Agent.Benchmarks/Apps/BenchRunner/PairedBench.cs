@@ -14,6 +14,8 @@ internal sealed record PairedRun(string Comparison, bool Test, int Round, Window
 
 internal static class PairedBench
 {
+    public const string SteadyCpuTarget = "steady state: CPU per request (both services) at most 1.05x";
+
     public const string KeepErrorsTarget = "sampling policies: at 1%, TRACEAGENT_SAMPLER_KEEP_ERRORS=true adds at most 5% CPU per request";
 
     public const string OffTarget = "sampler off (always_off): CPU per request (both services) at most 1.01x";
@@ -23,17 +25,18 @@ internal static class PairedBench
     /// <summary>
     /// The first, with no target of its own: the same configuration in both pairs. Its spread is
     /// the method's own on this machine, and a median away from 1 would be a bias between the
-    /// pairs (the base pair is started and loaded first). <c>tracing</c>, <c>tracing-sdk</c>,
-    /// <c>off-sdk</c> and <c>metrics-sdk</c> have no target either: they place the agent's tracing,
-    /// sampler-off and metrics rows beside no agent and the OpenTelemetry SDK's.
+    /// pairs (the base pair is started and loaded first). <c>tracing-sdk</c>, <c>off-sdk</c> and
+    /// <c>metrics-sdk</c> have no target either: they place the agent's tracing, sampler-off and
+    /// metrics rows beside the OpenTelemetry SDK's.
     /// </summary>
     public static IReadOnlyList<PairedComparison> Comparisons { get; } =
     [
         new("same", "none", "none", "", 0),
-        // No target: the steady-state targets are the load part's, judged on its fresh processes.
-        // These place the agent's and the SDK set-up's steady CPU per request beside no agent
-        // over the same seconds, which the load part's rounds, minutes apart, cannot.
-        new("tracing", "none", "agent", "", 0),
+        // The steady state's CPU per request, over the same seconds: the load part's rounds, fresh
+        // processes minutes apart, spread by more than the 5% the target allows (0.62x to 1.40x
+        // in the full run at 95cb107, where these windows gave 1.13x to 1.31x). The SDK set-up
+        // beside it, without a target.
+        new("tracing", "none", "agent", SteadyCpuTarget, 1.05),
         new("tracing-sdk", "none", "sdk", "", 0),
         new("keep-errors", "ratio1", "ratio1-keep", KeepErrorsTarget, 1.05),
         new("off", "none", "off", OffTarget, 1.01),
