@@ -197,7 +197,11 @@ internal static partial class OpsBench
         if (tracer != Tracer.None)
         {
             env["DOTNET_STARTUP_HOOKS"] = tracer == Tracer.SdkHook ? options.SdkHook : options.AgentHook;
-            env["BENCH_SDK_SOURCES"] = "BenchOps";
+            if (tracer == Tracer.SdkHook)
+            {
+                env["BENCH_SDK_SOURCES"] = "BenchOps";
+            }
+
             env["OTEL_SERVICE_NAME"] = "bench-ops";
             env["OTEL_EXPORTER_OTLP_PROTOCOL"] = "http/protobuf";
             env["OTEL_EXPORTER_OTLP_ENDPOINT"] = sinkBase + "/" + route;

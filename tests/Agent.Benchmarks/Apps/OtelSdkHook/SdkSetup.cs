@@ -1,3 +1,5 @@
+using System.Diagnostics;
+using System.Globalization;
 using OpenTelemetry;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Trace;
@@ -11,7 +13,7 @@ internal static class SdkSetup
     private static MeterProvider? s_meters;
 
     private static int Setting(string name, int fallback) =>
-        int.TryParse(Environment.GetEnvironmentVariable(name), System.Globalization.CultureInfo.InvariantCulture, out var value) ? value : fallback;
+        int.TryParse(Environment.GetEnvironmentVariable(name), CultureInfo.InvariantCulture, out var value) ? value : fallback;
 
     public static void Start()
     {
@@ -60,8 +62,7 @@ internal static class SdkSetup
 }
 
 /// <summary>Takes every batch and sends nothing: the SDK's batching without an export.</summary>
-internal sealed class NoExporter : BaseExporter<System.Diagnostics.Activity>
+internal sealed class NoExporter : BaseExporter<Activity>
 {
-    public override ExportResult Export(in Batch<System.Diagnostics.Activity> batch) => ExportResult.Success;
+    public override ExportResult Export(in Batch<Activity> batch) => ExportResult.Success;
 }
-

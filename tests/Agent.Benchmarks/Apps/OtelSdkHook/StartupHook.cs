@@ -23,8 +23,7 @@ internal static class StartupHook
             // System.Diagnostics.DiagnosticSource) must never be loaded twice.
             if (name.Name.StartsWith("OpenTelemetry", StringComparison.Ordinal))
             {
-                var path = Path.Combine(directory, name.Name + ".dll");
-                return File.Exists(path) ? context.LoadFromAssemblyPath(path) : null;
+                return LoadIfPresent(context, directory, name.Name);
             }
 
             // A console app (the per-operation benchmark's) has no Microsoft.Extensions.* or
@@ -34,8 +33,7 @@ internal static class StartupHook
             if (name.Name.StartsWith("Microsoft.Extensions.", StringComparison.Ordinal) || name.Name.StartsWith("Microsoft.AspNetCore.", StringComparison.Ordinal))
             {
                 var runtime = Path.GetDirectoryName(typeof(object).Assembly.Location)!;
-                var path = Path.Combine(runtime, "..", "..", "Microsoft.AspNetCore.App", Path.GetFileName(runtime), name.Name + ".dll");
-                return File.Exists(path) ? context.LoadFromAssemblyPath(path) : null;
+                return LoadIfPresent(context, Path.Combine(runtime, "..", "..", "Microsoft.AspNetCore.App", Path.GetFileName(runtime)), name.Name);
             }
 
             return null;
@@ -43,6 +41,12 @@ internal static class StartupHook
 
         // The OpenTelemetry types are bound when Start is compiled, after the resolver exists.
         Start();
+    }
+
+    private static System.Reflection.Assembly? LoadIfPresent(AssemblyLoadContext context, string directory, string name)
+    {
+        var path = Path.Combine(directory, name + ".dll");
+        return File.Exists(path) ? context.LoadFromAssemblyPath(path) : null;
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
