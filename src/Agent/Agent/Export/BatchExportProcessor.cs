@@ -171,7 +171,6 @@ internal class BatchExportProcessor<T> : IExportCounters, IDisposable
             _batch.Clear();
             while (_batch.Count < _settings.MaxExportBatchSize && _queue.TryDequeue(out var item))
             {
-                Interlocked.Decrement(ref _count);
                 _batch.Add(item);
             }
 
@@ -179,6 +178,10 @@ internal class BatchExportProcessor<T> : IExportCounters, IDisposable
             {
                 return;
             }
+
+            // Once per batch, not per item: every decrement is a write to the line each Add
+            // increments, from another core.
+            Interlocked.Add(ref _count, -_batch.Count);
 
             var deadline = DateTime.UtcNow.AddMilliseconds(_exportTimeoutMilliseconds);
             foreach (var exporter in _exporters)

@@ -112,10 +112,20 @@ internal sealed class EncodingSpanProcessor : BatchExportProcessor<EncodedSpan>,
 
     protected override void OnExported(List<EncodedSpan> batch)
     {
+        // The pool's count moves once for the batch, not once per holder.
+        var room = _maxFree - Volatile.Read(ref _freeCount);
+        var returned = 0;
         foreach (var span in batch)
         {
-            Release(span);
+            span.Source = null;
+            if (returned < room && span.Bytes.Length <= MaxReusedBytes)
+            {
+                _free.Enqueue(span);
+                returned++;
+            }
         }
+
+        Interlocked.Add(ref _freeCount, returned);
     }
 
     private void Release(EncodedSpan span)

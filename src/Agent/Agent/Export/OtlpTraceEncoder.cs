@@ -86,17 +86,25 @@ internal sealed class OtlpTraceEncoder
             list.Clear();
         }
 
+        // Spans of one source come in runs: the dictionary is asked only when the source changes.
+        ActivitySource? lastSource = null;
+        List<T>? lastList = null;
         for (var i = 0; i < batch.Count; i++)
         {
             var item = batch[i];
             var source = sourceOf(item);
-            if (!byScope.TryGetValue(source, out var list))
+            if (!ReferenceEquals(source, lastSource))
             {
-                list = [];
-                byScope[source] = list;
+                if (!byScope.TryGetValue(source, out lastList))
+                {
+                    lastList = [];
+                    byScope[source] = lastList;
+                }
+
+                lastSource = source;
             }
 
-            list.Add(item);
+            lastList!.Add(item);
         }
 
         // ExportTraceServiceRequest.resource_spans = 1
