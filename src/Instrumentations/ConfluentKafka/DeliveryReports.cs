@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using TraceAgent.Tracing;
 
 namespace TraceAgent.Instrumentation.ConfluentKafka;
 
@@ -8,7 +9,7 @@ namespace TraceAgent.Instrumentation.ConfluentKafka;
 /// its opaque instead of the app's; the report finds the span by that token, puts the app's opaque
 /// and headers back before Confluent reads them, and ends the span with the delivery's outcome.
 /// </summary>
-internal sealed unsafe class DeliveryReports(KafkaTracing tracing)
+internal sealed unsafe class DeliveryReports(KafkaTracing tracing, DirectSpans? direct = null)
 {
     private static long s_nextToken = -1;
 
@@ -16,15 +17,95 @@ internal sealed unsafe class DeliveryReports(KafkaTracing tracing)
     // odd, so they can never equal the opaque Confluent itself uses (a GCHandle, pointer-aligned) or 0.
     private readonly ConcurrentDictionary<nint, InFlight> _inFlight = new();
 
+#pragma warning disable IDE1006 // [ThreadStatic] fields are t_camelCase (docs/contributing.md)
+    [ThreadStatic]
+    private static KeyValuePair<string, object?>[]? t_tags;
+#pragma warning restore IDE1006
+
     public int InFlightCount => _inFlight.Count;
 
     /// <summary>Swaps the message's opaque for a new token that finds this span at delivery; returns the token.</summary>
     public nint Track(Activity? activity, nint* opaqueSlot, nint rk, uint written, List<NativeHeader>? appHeaders, bool partitionTagged)
     {
         nint token = (nint)Interlocked.Add(ref s_nextToken, 2);
-        _inFlight[token] = new InFlight(activity, *opaqueSlot, rk, written, appHeaders, partitionTagged);
+        _inFlight[token] = new ActivityInFlight(activity, partitionTagged) { Opaque = *opaqueSlot, Handle = rk, Written = written, AppHeaders = appHeaders };
         *opaqueSlot = token;
         return token;
+    }
+
+    /// <summary>The same for a span with no Activity (DirectSpans): the span's own holder waits for the report.</summary>
+    public nint Track(DirectProduce produce, nint* opaqueSlot, nint rk, uint written, List<NativeHeader>? appHeaders)
+    {
+        nint token = (nint)Interlocked.Add(ref s_nextToken, 2);
+        produce.Opaque = *opaqueSlot;
+        produce.Handle = rk;
+        produce.Written = written;
+        produce.AppHeaders = appHeaders;
+        _inFlight[token] = produce;
+        *opaqueSlot = token;
+        return token;
+    }
+
+    /// <summary>
+    /// Ends a span with no Activity: the tags its Activity would have had, then the delivery's
+    /// partition and offset, or its error; exported if sampled, measured either way.
+    /// </summary>
+    public void End(DirectProduce produce, int partition, long offset, string? errorType, string? description)
+    {
+        var tags = t_tags ??= new KeyValuePair<string, object?>[12];
+        int count = 0;
+        tags[count++] = new(KafkaSemantics.System, KafkaSemantics.Kafka);
+        tags[count++] = new(KafkaSemantics.OperationType, KafkaSemantics.Send);
+        tags[count++] = new(KafkaSemantics.OperationName, KafkaSemantics.Send);
+        tags[count++] = new(KafkaSemantics.DestinationName, produce.Topic.Name);
+        if (partition < 0 && produce.Partition >= 0)
+        {
+            partition = produce.Partition;
+        }
+
+        if (partition >= 0)
+        {
+            tags[count++] = new(KafkaSemantics.PartitionId, KafkaSemantics.Partition(partition));
+        }
+
+        if (produce.Key is not null)
+        {
+            tags[count++] = new(KafkaSemantics.MessageKey, produce.Key);
+        }
+
+        if (produce.Tombstone)
+        {
+            tags[count++] = new(KafkaSemantics.Tombstone, KafkaSemantics.True);
+        }
+
+        if (produce.ClientId is not null)
+        {
+            tags[count++] = new(KafkaSemantics.ClientId, produce.ClientId);
+        }
+
+        if (produce.Start.SamplingReason is { } reason)
+        {
+            tags[count++] = new(DirectStart.SamplingReasonAttribute, reason);
+        }
+
+        if (errorType is not null)
+        {
+            tags[count++] = new(KafkaSemantics.ErrorType, errorType);
+        }
+        else if (offset >= 0)
+        {
+            tags[count++] = new(KafkaSemantics.Offset, offset);
+        }
+
+        var start = produce.Start;
+        var span = new DirectSpan(KafkaTracing.Source, start.Parent, produce.Topic.SendSpanName, ActivityKind.Producer, produce.StartUtc, DateTime.UtcNow - produce.StartUtc, tags.AsSpan(0, count))
+        {
+            Status = errorType is null ? ActivityStatusCode.Unset : ActivityStatusCode.Error,
+            StatusDescription = errorType is null ? null : description,
+            Unsampled = !start.Sampled,
+        };
+        direct?.Write(span, start.SpanId);
+        Array.Clear(tags, 0, count);
     }
 
     /// <summary>The message was not enqueued: no report will come for this token.</summary>
@@ -46,6 +127,20 @@ internal sealed unsafe class DeliveryReports(KafkaTracing tracing)
         if (inFlight.Written != 0 && inFlight.Opaque != 0)
         {
             AppHeaders.Restore(tracing, message, inFlight.Written, inFlight.AppHeaders);
+        }
+
+        if (inFlight is DirectProduce produce)
+        {
+            if (m->Err == 0)
+            {
+                End(produce, m->Partition, m->Offset, null, null);
+            }
+            else
+            {
+                End(produce, m->Partition, -1, ErrorCodeShims.Name(m->Err), "delivery failed");
+            }
+
+            return;
         }
 
         var activity = inFlight.Activity;
@@ -99,16 +194,69 @@ internal sealed unsafe class DeliveryReports(KafkaTracing tracing)
 
         foreach (var (token, inFlight) in _inFlight)
         {
-            if (inFlight.Handle == rk && _inFlight.TryRemove(token, out _) && inFlight.Activity is not null)
+            if (inFlight.Handle == rk && _inFlight.TryRemove(token, out _))
             {
-                KafkaTracing.Stop(inFlight.Activity, Activity.Current);
+                if (inFlight is DirectProduce produce)
+                {
+                    End(produce, -1, -1, null, null);
+                }
+                else if (inFlight.Activity is not null)
+                {
+                    KafkaTracing.Stop(inFlight.Activity, Activity.Current);
+                }
             }
         }
     }
 
-    /// <summary>
-    /// A span waiting for its delivery report; <c>Written</c> has a bit per propagator field the agent
-    /// wrote, <c>PartitionTagged</c> whether the span started with a partition tag (the app chose one).
-    /// </summary>
-    private sealed record InFlight(Activity? Activity, nint Opaque, nint Handle, uint Written, List<NativeHeader>? AppHeaders, bool PartitionTagged);
+    /// <summary>A span that is an Activity (or none: headers written under an unsampled caller).</summary>
+    private sealed class ActivityInFlight(Activity? activity, bool partitionTagged) : InFlight
+    {
+        public override Activity? Activity { get; } = activity;
+
+        public override bool PartitionTagged { get; } = partitionTagged;
+    }
+}
+
+/// <summary>
+/// A message waiting for its delivery report: the app's opaque, its handle, a bit per propagation
+/// field the agent wrote (<c>Written</c>), the app's same-name headers to put back, and
+/// <c>PartitionTagged</c>: whether the span started with a partition tag (the app chose one).
+/// </summary>
+internal abstract class InFlight
+{
+    public nint Opaque { get; set; }
+
+    public nint Handle { get; set; }
+
+    public uint Written { get; set; }
+
+    public List<NativeHeader>? AppHeaders { get; set; }
+
+    public abstract Activity? Activity { get; }
+
+    public abstract bool PartitionTagged { get; }
+}
+
+/// <summary>A producer span with no Activity (DirectSpans), from its start to its delivery report.</summary>
+internal sealed class DirectProduce(DirectStart start, KafkaTopic topic, int partition, string? key, bool tombstone, string? clientId) : InFlight
+{
+    public override Activity? Activity => null;
+
+    public override bool PartitionTagged => Partition >= 0;
+
+    public DirectStart Start { get; } = start;
+
+    public KafkaTopic Topic { get; } = topic;
+
+    /// <summary>The partition the app chose, or -1.</summary>
+    public int Partition { get; } = partition;
+
+    public string? Key { get; } = key;
+
+    public bool Tombstone { get; } = tombstone;
+
+    public string? ClientId { get; } = clientId;
+
+    /// <summary>Read once: the span's end is its duration from here, as an Activity's is.</summary>
+    public DateTime StartUtc { get; } = DateTime.UtcNow;
 }

@@ -48,7 +48,7 @@ public sealed class KafkaInstrumentation : IInstrumentation
 
         var native = NativeRdKafka.Bind(library, originals["_version"]);
         var tracing = new KafkaTracing(native, new KafkaClients(native), context.Propagator, context.GetSettings<KafkaSettings>());
-        var producer = new ProducerShims(tracing, ReadVuLayout(library), originals["_produceva"], originals["_conf_set_dr_msg_cb"], originals["_new"]);
+        var producer = new ProducerShims(tracing, ReadVuLayout(library), originals["_produceva"], originals["_conf_set_dr_msg_cb"], originals["_new"], context.DirectSpans);
         var consumer = new ConsumerShims(
             tracing,
             producer,

@@ -74,6 +74,26 @@ internal sealed unsafe class ProducerHeaderWriter
         return true;
     }
 
+    /// <summary>The same, for a span with no Activity (DirectSpans): its context, and its parent's baggage.</summary>
+    public bool TryWriteTraceParentOnly(in ActivityContext context, IEnumerable<KeyValuePair<string, string?>> baggage)
+    {
+        var tracing = _tracing!;
+        if (!tracing.OnlyTraceContext || !string.IsNullOrEmpty(context.TraceState))
+        {
+            return false;
+        }
+
+        if (tracing.HasBaggageField && baggage is not ICollection<KeyValuePair<string, string?>> { Count: 0 })
+        {
+            return false;
+        }
+
+        Span<byte> value = stackalloc byte[TraceParent.Version0Length];
+        TraceParent.Format(context.TraceId, context.SpanId, (byte)context.TraceFlags, value);
+        WriteField(tracing.TraceParentIndex, value);
+        return true;
+    }
+
     private void Write(string name, string value)
     {
         int length = Encoding.UTF8.GetByteCount(value);

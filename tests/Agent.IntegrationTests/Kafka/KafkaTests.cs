@@ -251,6 +251,57 @@ public sealed class KafkaTests
         Assert.Equal(forms.Length, spans.Count(s => s.Name == "send " + topic));
     }
 
+    /// <summary>
+    /// With OTLP as the only exporter the send span is written with no Activity; with another
+    /// exporter beside it, it is an Activity. The collector sees the same span either way, for a
+    /// message produced in a request and for one produced with no span current (a root).
+    /// </summary>
+    [Fact]
+    public async Task A_send_span_arrives_the_same_whether_or_not_it_was_an_Activity()
+    {
+        var seen = new List<(string Form, string Span)>();
+        foreach (var exporters in new[] { "otlp", "otlp,console" })
+        {
+            await using var setup = await Setup.StartAsync("v2.16.0", ("OTEL_TRACES_EXPORTER", exporters));
+            var topic = setup.NewTopic();
+            var delivered = new Dictionary<string, string[]>();
+            foreach (var form in new[] { "async", "background" })
+            {
+                delivered[form] = (await setup.GetAsync($"/produce/{form}?topic={topic}")).Split(' ');
+            }
+
+            var spans = await setup.Receiver.WaitForSpansAsync(
+                all => all.Count(s => s.Name == "send " + topic) >= 2 && all.Any(s => IsRequest(s, "/produce/background")),
+                Timeout);
+            var messages = setup.Kafka.Read(topic, 2, Timeout);
+            foreach (var form in new[] { "async", "background" })
+            {
+                var request = spans.Single(s => IsRequest(s, "/produce/" + form));
+                var send = form == "async"
+                    ? Assert.Single(spans, s => s.Name == "send " + topic && s.ParentSpanId == request.SpanId)
+                    : Assert.Single(spans, s => s.Name == "send " + topic && s.IsRoot);
+                AssertSendSpan(send, topic);
+                Assert.Equal(delivered[form][2], send.Attribute("messaging.destination.partition.id"));
+                Assert.Equal(long.Parse(delivered[form][3], CultureInfo.InvariantCulture), send.Attribute("messaging.kafka.offset"));
+                Assert.InRange(send.EndTimeUnixNano, send.StartTimeUnixNano, request.EndTimeUnixNano);
+
+                // In the request's trace, or a new one: either way the message carries the span's own
+                // context, with the random-trace-id flag of a runtime-made trace id (W3C level 2).
+                Assert.Equal(form == "async", send.TraceId == request.TraceId);
+                var message = messages.Single(m => Header(m.Message.Headers, "traceparent").Contains(send.SpanId, StringComparison.Ordinal)).Message;
+                Assert.Equal($"00-{send.TraceId}-{send.SpanId}-03", Header(message.Headers, "traceparent"));
+                Assert.Equal(0x103u, send.Flags);
+                seen.Add((form, $"{send.Kind} {send.ScopeName} {send.TraceState} {send.StatusCode} {send.DroppedAttributesCount} " +
+                    string.Join(",", send.Attributes.Where(a => a.Key is not ("messaging.destination.partition.id" or "messaging.kafka.offset")).OrderBy(a => a.Key, StringComparer.Ordinal).Select(a => a.Key + "=" + a.Value?.ToString()?.Replace(topic, "{topic}", StringComparison.Ordinal)))));
+            }
+        }
+
+        // Direct (the first set-up) and through an Activity (the second), form by form.
+        Assert.Equal(4, seen.Count);
+        Assert.Equal(seen[0], seen[2]);
+        Assert.Equal(seen[1], seen[3]);
+    }
+
     [Theory]
     [MemberData(nameof(VersionsAndRuntimes))]
     public async Task The_shims_run_precompiled_in_the_producer_and_the_consumer(string version)

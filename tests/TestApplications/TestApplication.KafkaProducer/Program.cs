@@ -54,6 +54,19 @@ app.MapGet("/produce/nohandler", (string topic) =>
     return Results.Text($"flushed {left}");
 });
 
+// Produced outside any request's span, as a background worker produces: the flow of the
+// request's context is suppressed for the task, so nothing is current when it produces.
+app.MapGet("/produce/background", async (string topic) =>
+{
+    Task<DeliveryResult<string, string>> produced;
+    using (ExecutionContext.SuppressFlow())
+    {
+        produced = Task.Run(() => stringProducer.ProduceAsync(topic, new Message<string, string> { Key = "order-6", Value = "background" }));
+    }
+
+    return Delivered(await produced);
+});
+
 // A value-type key.
 app.MapGet("/produce/intkey", async (string topic) =>
     Delivered(await intProducer.ProduceAsync(topic, new Message<int, string> { Key = 42, Value = "int key" })));

@@ -116,7 +116,7 @@ internal sealed class SpanMetrics : IDirectSpanObserver, IDisposable
                 }
             }
 
-            stream.RecordHistogram(span.Duration.TotalSeconds, tags.AsSpan(0, count), new ExemplarSpan(span.Parent.TraceId, spanId, sampled: true));
+            stream.RecordHistogram(span.Duration.TotalSeconds, tags.AsSpan(0, count), new ExemplarSpan(span.Parent.TraceId, spanId, sampled: !span.Unsampled));
         }
         catch (Exception ex)
         {

@@ -108,6 +108,19 @@ public sealed class SamplingPolicy : IDisposable
     }
 
     /// <summary>
+    /// The decision for a local root made with no Activity (DirectSpans.TryStart), as
+    /// <see cref="SampleLocalRoot"/> makes it for one with no rule text (rules match server paths
+    /// and consumer topics); only where no trace is held (no keeper). The reason is given for a
+    /// sampled root when policies tag it.
+    /// </summary>
+    internal SamplingDecision DecideDirectRoot(ActivityTraceId traceId, string name, ActivityKind kind, ActivitySource source, out string? reason)
+    {
+        var decision = DecideNewRoot(new SamplingParameters(default, traceId, null, name, kind, source, null), null, out var why);
+        reason = decision.Sampled && _tagReasons ? why : null;
+        return decision;
+    }
+
+    /// <summary>
     /// Decides an ASP.NET Core root span created as sampled by a deferred decision, from its request
     /// path: keeps it, holds it as undecided (keep errors or slow), or drops it.
     /// </summary>

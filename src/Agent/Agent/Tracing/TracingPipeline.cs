@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using System.Runtime.InteropServices;
 using TraceAgent.Configuration;
 using TraceAgent.Diagnostics;
 using TraceAgent.Export;
@@ -337,18 +338,68 @@ internal sealed class TracingPipeline : IDisposable
         return last.Matches;
     }
 
-    internal void WriteDirect(in DirectSpan span)
+    internal void WriteDirect(in DirectSpan span) => WriteDirect(span, RandomSpanId());
+
+    internal void WriteDirect(in DirectSpan span, ulong spanId)
     {
         try
         {
-            var spanId = RandomSpanId();
-            ((EncodingSpanProcessor)_processor).OnEnd(span, spanId);
+            if (!span.Unsampled)
+            {
+                ((EncodingSpanProcessor)_processor).OnEnd(span, spanId);
+            }
+
             DirectSpanObserver?.OnEnd(span, spanId);
         }
         catch (Exception ex)
         {
             AgentFaults.Report(span.Source.Name + " span", ex);
         }
+    }
+
+    internal bool TryStartDirect(ActivitySource source, Activity? parent, string name, ActivityKind kind, out DirectStart start)
+    {
+        start = default;
+        if (_processor is not EncodingSpanProcessor || Suppression.IsActive || !IsListenedWithoutHooks(source))
+        {
+            return false;
+        }
+
+        ActivityContext parentContext;
+        ActivityTraceFlags flags;
+        string? reason = null;
+        if (parent is not null)
+        {
+            // As Sample decides a child of a sampled span of this process; an unsampled parent (its
+            // trace held or not) is left to the Activity path.
+            if (!_followsSampledParent || !parent.Recorded || parent.IdFormat != ActivityIdFormat.W3C)
+            {
+                return false;
+            }
+
+            var random = RandomTraceFlag.IsSet(parent) ? RandomTraceFlag.Random : ActivityTraceFlags.None;
+            parentContext = new ActivityContext(parent.TraceId, parent.SpanId, parent.ActivityTraceFlags | random, parent.TraceStateString);
+            flags = ActivityTraceFlags.Recorded | random;
+        }
+        else
+        {
+            // A local root, decided as SampleLocalRoot decides one; the runtime would make its trace
+            // id at random (hence the flag), unless the app changed how.
+            if (_keeper is not null || Activity.TraceIdGenerator is not null || Activity.DefaultIdFormat != ActivityIdFormat.W3C)
+            {
+                return false;
+            }
+
+            var traceId = ActivityTraceId.CreateRandom();
+            var decision = _policy.DecideDirectRoot(traceId, name, kind, source, out reason);
+            parentContext = new ActivityContext(traceId, default, RandomTraceFlag.Random, decision.TraceState);
+            flags = (decision.Sampled ? ActivityTraceFlags.Recorded : ActivityTraceFlags.None) | RandomTraceFlag.Random;
+        }
+
+        var spanId = RandomSpanId();
+        var context = new ActivityContext(parentContext.TraceId, ActivitySpanId.CreateFromBytes(MemoryMarshal.AsBytes(new ReadOnlySpan<ulong>(in spanId))), flags, parentContext.TraceState);
+        start = new DirectStart(parentContext, context, spanId, reason);
+        return true;
     }
 
     /// <summary>A span id as the runtime makes one (8 random bytes, not all zero), as a ulong in memory order.</summary>
