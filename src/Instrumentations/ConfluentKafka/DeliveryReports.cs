@@ -25,23 +25,18 @@ internal sealed unsafe class DeliveryReports(KafkaTracing tracing, DirectSpans? 
     public int InFlightCount => _inFlight.Count;
 
     /// <summary>Swaps the message's opaque for a new token that finds this span at delivery; returns the token.</summary>
-    public nint Track(Activity? activity, nint* opaqueSlot, nint rk, uint written, List<NativeHeader>? appHeaders, bool partitionTagged)
-    {
-        nint token = (nint)Interlocked.Add(ref s_nextToken, 2);
-        _inFlight[token] = new ActivityInFlight(activity, partitionTagged) { Opaque = *opaqueSlot, Handle = rk, Written = written, AppHeaders = appHeaders };
-        *opaqueSlot = token;
-        return token;
-    }
+    public nint Track(Activity? activity, nint* opaqueSlot, nint rk, uint written, List<NativeHeader>? appHeaders, bool partitionTagged) =>
+        Track(new ActivityInFlight(activity, partitionTagged), opaqueSlot, rk, written, appHeaders);
 
     /// <summary>The same for a span with no Activity (DirectSpans): the span's own holder waits for the report.</summary>
-    public nint Track(DirectProduce produce, nint* opaqueSlot, nint rk, uint written, List<NativeHeader>? appHeaders)
+    public nint Track(InFlight inFlight, nint* opaqueSlot, nint rk, uint written, List<NativeHeader>? appHeaders)
     {
         nint token = (nint)Interlocked.Add(ref s_nextToken, 2);
-        produce.Opaque = *opaqueSlot;
-        produce.Handle = rk;
-        produce.Written = written;
-        produce.AppHeaders = appHeaders;
-        _inFlight[token] = produce;
+        inFlight.Opaque = *opaqueSlot;
+        inFlight.Handle = rk;
+        inFlight.Written = written;
+        inFlight.AppHeaders = appHeaders;
+        _inFlight[token] = inFlight;
         *opaqueSlot = token;
         return token;
     }

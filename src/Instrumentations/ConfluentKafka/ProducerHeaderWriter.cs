@@ -54,27 +54,9 @@ internal sealed unsafe class ProducerHeaderWriter
     /// the core's formatter from the span's ids into a stack buffer, with no string made. Anything
     /// else goes through the propagator.
     /// </summary>
-    public bool TryWriteTraceParentOnly(Activity source)
-    {
-        var tracing = _tracing!;
-        if (!tracing.OnlyTraceContext || !string.IsNullOrEmpty(source.TraceStateString))
-        {
-            return false;
-        }
+    public bool TryWriteTraceParentOnly(Activity source) => TryWriteTraceParentOnly(TraceParentOf(source), source.Baggage);
 
-        // Activity.Baggage is an empty array when no span in the chain has baggage.
-        if (tracing.HasBaggageField && source.Baggage is not ICollection<KeyValuePair<string, string?>> { Count: 0 })
-        {
-            return false;
-        }
-
-        Span<byte> value = stackalloc byte[TraceParent.Version0Length];
-        TraceParent.Format(source.TraceId, source.SpanId, TraceParent.FlagsOf(source), value);
-        WriteField(tracing.TraceParentIndex, value);
-        return true;
-    }
-
-    /// <summary>The same, for a span with no Activity (DirectSpans): its context, and its parent's baggage.</summary>
+    /// <summary>The same from a context (a span with no Activity: DirectSpans) and the baggage that goes with it.</summary>
     public bool TryWriteTraceParentOnly(in ActivityContext context, IEnumerable<KeyValuePair<string, string?>> baggage)
     {
         var tracing = _tracing!;
@@ -93,6 +75,10 @@ internal sealed unsafe class ProducerHeaderWriter
         WriteField(tracing.TraceParentIndex, value);
         return true;
     }
+
+    /// <summary>What the traceparent of <paramref name="source"/> is written from: its ids and tracestate, with the flags the agent sends.</summary>
+    public static ActivityContext TraceParentOf(Activity source) =>
+        new(source.TraceId, source.SpanId, (ActivityTraceFlags)TraceParent.FlagsOf(source), source.TraceStateString);
 
     private void Write(string name, string value)
     {

@@ -140,16 +140,7 @@ internal sealed unsafe class ProducerShims
             List<NativeHeader>? appHeaders = null;
             if (source is not null && source.IdFormat == ActivityIdFormat.W3C && _tracing.FieldNames.Length > 0)
             {
-                appHeaders = AppHeaders.SnapshotIfConflicting(_tracing, *headersSlot);
-                var writer = ProducerHeaderWriter.For(_tracing, headersSlot);
-                if (!writer.TryWriteTraceParentOnly(source))
-                {
-                    _tracing.Propagator.Inject(source.Context, source.Baggage, writer, ProducerHeaderWriter.Set);
-                }
-
-                scope.CreatedHeaders = writer.Created;
-                written = writer.Written;
-                writer.Clear();
+                written = WriteHeaders(headersSlot, ProducerHeaderWriter.TraceParentOf(source), source.Context, source.Baggage, ref scope, out appHeaders);
             }
 
             bool injected = written != 0;
@@ -184,23 +175,33 @@ internal sealed unsafe class ProducerShims
         List<NativeHeader>? appHeaders = null;
         if (_tracing.FieldNames.Length > 0)
         {
-            appHeaders = AppHeaders.SnapshotIfConflicting(_tracing, *headersSlot);
-            var writer = ProducerHeaderWriter.For(_tracing, headersSlot);
-            var baggage = parent?.Baggage ?? NoBaggage;
-            if (!writer.TryWriteTraceParentOnly(start.Context, baggage))
-            {
-                _tracing.Propagator.Inject(start.Context, baggage, writer, ProducerHeaderWriter.Set);
-            }
-
-            scope.CreatedHeaders = writer.Created;
-            written = writer.Written;
-            writer.Clear();
+            written = WriteHeaders(headersSlot, start.Context, start.Context, parent?.Baggage ?? NoBaggage, ref scope, out appHeaders);
         }
 
         if (arguments.OpaqueSlot is not null && client.TracksDelivery)
         {
             scope.Token = _deliveries.Track(produce, arguments.OpaqueSlot, rk, written, appHeaders);
         }
+    }
+
+    /// <summary>
+    /// Writes the propagators' headers into the message: straight from <paramref name="traceParent"/>
+    /// (ids and the flags to send) when one traceparent says it all, else through the propagator
+    /// with <paramref name="context"/>. Returns a bit per field written.
+    /// </summary>
+    private uint WriteHeaders(nint* headersSlot, in ActivityContext traceParent, in ActivityContext context, IEnumerable<KeyValuePair<string, string?>> baggage, ref ProduceScope scope, out List<NativeHeader>? appHeaders)
+    {
+        appHeaders = AppHeaders.SnapshotIfConflicting(_tracing, *headersSlot);
+        var writer = ProducerHeaderWriter.For(_tracing, headersSlot);
+        if (!writer.TryWriteTraceParentOnly(traceParent, baggage))
+        {
+            _tracing.Propagator.Inject(context, baggage, writer, ProducerHeaderWriter.Set);
+        }
+
+        scope.CreatedHeaders = writer.Created;
+        uint written = writer.Written;
+        writer.Clear();
+        return written;
     }
 
     private void AfterProduce(nint error, ref ProduceScope scope)

@@ -117,8 +117,7 @@ internal sealed class EncodingSpanProcessor : BatchExportProcessor<EncodedSpan>,
         var returned = 0;
         foreach (var span in batch)
         {
-            span.Source = null;
-            if (returned < room && span.Bytes.Length <= MaxReusedBytes)
+            if (Reusable(span) && returned < room)
             {
                 _free.Enqueue(span);
                 returned++;
@@ -128,10 +127,16 @@ internal sealed class EncodingSpanProcessor : BatchExportProcessor<EncodedSpan>,
         Interlocked.Add(ref _freeCount, returned);
     }
 
-    private void Release(EncodedSpan span)
+    /// <summary>Forgets the holder's source; false when it grew too large to keep for the next span.</summary>
+    private static bool Reusable(EncodedSpan span)
     {
         span.Source = null;
-        if (span.Bytes.Length > MaxReusedBytes)
+        return span.Bytes.Length <= MaxReusedBytes;
+    }
+
+    private void Release(EncodedSpan span)
+    {
+        if (!Reusable(span))
         {
             return;
         }
