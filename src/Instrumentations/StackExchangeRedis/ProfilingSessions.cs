@@ -105,7 +105,7 @@ internal sealed class ProfilingSessions : IDisposable
                 return existing;
             }
 
-            var state = new ProfilingState(activity.Context);
+            var state = new ProfilingState(RandomTraceFlag.ContextOf(activity));
             activity.SetCustomProperty(StateKey, state);
             // TryAdd locks even for a key already there: the lock-free read first, as nearly every
             // request's source is known.

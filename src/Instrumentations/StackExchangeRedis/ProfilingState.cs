@@ -26,7 +26,11 @@ internal sealed class ProfilingState
 
     public ProfilingSession Session { get; } = new();
 
-    /// <summary>Default for commands that ran with no current Activity: they become root spans.</summary>
+    /// <summary>
+    /// The request's context, its random-trace-id flag worked out (RandomTraceFlag.ContextOf): the
+    /// commands' spans are made from it after the request ended. Default for commands that ran with
+    /// no current Activity: they become root spans.
+    /// </summary>
     public ActivityContext Parent { get; }
 
     /// <summary>Set once the Activity stopped and the state went to the tracer's follow-up list.</summary>

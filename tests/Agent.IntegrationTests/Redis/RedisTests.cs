@@ -201,6 +201,12 @@ public sealed class RedisTests
             await using var setup = await Setup.StartAsync("high", instrumented: true, ("TRACEAGENT_REDIS_CAPTURE_KEYS", "true"), ("OTEL_TRACES_EXPORTER", exporters));
             Assert.StartsWith("error: ERR", await setup.GetAsync("/failing"), StringComparison.Ordinal);
             var (server, commands) = await setup.TraceOfAsync("/failing", 2);
+
+            // The request is a root: sampled, a trace id made at random (W3C level 2's 0x02), not
+            // remote. Its commands are children made after it ended, from its context alone, and
+            // say the same.
+            Assert.Equal(0x103u, server.Flags);
+            Assert.All(commands, c => Assert.Equal(server.Flags, c.Flags));
             var port = setup.Redis.Port.ToString(CultureInfo.InvariantCulture);
             return [.. commands.Select(c => string.Join(
                 " | ",

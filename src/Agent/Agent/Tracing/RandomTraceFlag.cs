@@ -9,7 +9,7 @@ namespace TraceAgent.Tracing;
 /// trace id random. The flag is worked out here rather than written into the Activity: the app's
 /// own view of the Activity (its ILogger scopes print ActivityTraceFlags) stays what the runtime made.
 /// </summary>
-internal static class RandomTraceFlag
+public static class RandomTraceFlag
 {
     public const ActivityTraceFlags Random = (ActivityTraceFlags)0x02;
 
@@ -58,6 +58,15 @@ internal static class RandomTraceFlag
             activity.ActivityTraceFlags |= Random;
         }
     }
+
+    /// <summary>
+    /// The context of <paramref name="activity"/> with the flag worked out, for a span started later
+    /// from a context rather than from the Activity (a Redis command span made after its request
+    /// ended): the runtime copies a context's flags into the child, and the walk up the parents in
+    /// <see cref="IsSet"/> ends at a child whose parent is only a context.
+    /// </summary>
+    public static ActivityContext ContextOf(Activity activity) =>
+        new(activity.TraceId, activity.SpanId, activity.ActivityTraceFlags | (IsSet(activity) ? Random : ActivityTraceFlags.None), activity.TraceStateString);
 
     /// <summary>The W3C trace flags sent for a span: sampled as decided now, random as above.</summary>
     public static byte W3CFlags(Activity activity) => (byte)((activity.Recorded ? 0x01 : 0) | (IsSet(activity) ? 0x02 : 0));

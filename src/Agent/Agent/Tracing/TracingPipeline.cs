@@ -377,9 +377,8 @@ internal sealed class TracingPipeline : IDisposable
                 return false;
             }
 
-            var random = RandomTraceFlag.IsSet(parent) ? RandomTraceFlag.Random : ActivityTraceFlags.None;
-            parentContext = new ActivityContext(parent.TraceId, parent.SpanId, parent.ActivityTraceFlags | random, parent.TraceStateString);
-            flags = ActivityTraceFlags.Recorded | random;
+            parentContext = RandomTraceFlag.ContextOf(parent);
+            flags = ActivityTraceFlags.Recorded | (parentContext.TraceFlags & RandomTraceFlag.Random);
         }
         else
         {
