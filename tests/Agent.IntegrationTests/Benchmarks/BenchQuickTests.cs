@@ -57,6 +57,7 @@ public sealed class BenchQuickTests
                 "| OpenTelemetry SDK 1.20 (startup hook) |", "| agent, sampler off (always_off) |",
                 "| agent, 1% (parentbased_traceidratio 0.01) |", "| agent, 1%, TRACEAGENT_SAMPLER_KEEP_ERRORS=true |",
                 "| agent, every instrumentation off |", "| .NET 8: no agent |", "| .NET 8: agent, 100% sampling |",
+                "| .NET 8: agent, 100%, DOTNET_GCDynamicAdaptationMode=1 |", "The agent with .NET 8's opt-in adaptation of the GC's generation-0 budget",
 
                 // Every per-operation workload and every stage benchmark.
                 "| Redis GET in a request", "| Redis GET with no current span", "| Kafka produce, one message", "| Kafka consume, one message",

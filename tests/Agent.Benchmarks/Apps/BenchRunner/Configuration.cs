@@ -87,7 +87,7 @@ internal static class Configurations
     private static readonly Dictionary<string, string> NoSettings = [];
 
     /// <summary>The load part's default set: the configurations, and .NET 8 beside .NET 10.</summary>
-    public static readonly string[] DefaultLoad = ["none", "agent", "agent-metrics", "sdk", "off", "ratio1", "ratio1-keep", "net8-none", "net8-agent"];
+    public static readonly string[] DefaultLoad = ["none", "agent", "agent-metrics", "sdk", "off", "ratio1", "ratio1-keep", "net8-none", "net8-agent", "net8-agent-datas"];
 
     public static readonly string[] DefaultStartup = ["none", "agent", "agent-metrics", "agent-no-instr", "sdk", "net8-none", "net8-agent"];
 
@@ -155,6 +155,15 @@ internal static class Configurations
 
         new("net8-none", ".NET 8: no agent", Configuration.Net8, Tracer.None, NoSettings),
         new("net8-agent", ".NET 8: agent, 100% sampling", Configuration.Net8, Tracer.Agent, NoSettings),
+
+        // .NET 8's server GC lets generation 0 grow to a fixed budget (tens of MB) before it
+        // collects; .NET 9 and later adapt it to the app (DATAS), and .NET 8 does so on request.
+        // A peer that allocates nothing per request never reaches that budget without the agent,
+        // and does with it: this row shows the agent's memory under the GC a .NET 9 app has.
+        new("net8-agent-datas", ".NET 8: agent, 100%, DOTNET_GCDynamicAdaptationMode=1", Configuration.Net8, Tracer.Agent, new Dictionary<string, string>
+        {
+            ["DOTNET_GCDynamicAdaptationMode"] = "1",
+        }),
     ];
 
     public static Configuration Get(string key) =>
