@@ -109,7 +109,7 @@ internal sealed partial class Report
             {
                 // The peer answers /hello without allocating: with no agent its generation 0 never
                 // fills, so the agent's allocations show the server GC's whole budget (notes.md).
-                _net8Load += F($" The agent with .NET 8's opt-in adaptation of the GC's generation-0 budget (DOTNET_GCDynamicAdaptationMode=1, the default from .NET 9 on), against the same .NET 8 without the agent: VmRSS api {Delta(datas, r => r.ApiRssMb).Format("+0;-0;0", " MB")}, peer {Delta(datas, r => r.PeerRssMb).Format("+0;-0;0", " MB")}, steady CPU per request {Ratio(datas, r => r.Steady.CpuUs).Format("0.00", "x")}.");
+                _net8Load += F($" The agent with .NET 8's opt-in adaptation of the GC's generation-0 budget (DOTNET_GCDynamicAdaptationMode=1, the default from .NET 9 on), against .NET 8 without the agent and with its default GC (whose api, allocating per request without the agent too, holds the fixed budget: the api's difference is mostly the GC's, the peer's the agent's): VmRSS api {Delta(datas, r => r.ApiRssMb).Format("+0;-0;0", " MB")}, peer {Delta(datas, r => r.PeerRssMb).Format("+0;-0;0", " MB")}, steady CPU per request {Ratio(datas, r => r.Steady.CpuUs).Format("0.00", "x")}.");
             }
             S.AppendLine(_net8Load);
             S.AppendLine();
