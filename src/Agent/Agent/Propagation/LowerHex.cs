@@ -1,6 +1,5 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
-using System.Runtime.Intrinsics;
 
 namespace TraceAgent.Propagation;
 
@@ -53,23 +52,22 @@ internal static class LowerHex
             return;
         }
 
-        // A trace id (16 bytes) or span id (8), sixteen digits per vector: 6 ns for both against 33
-        // ns a digit at a time (this machine); a span's encoding decodes three to five of them.
-        if (Vector128.IsHardwareAccelerated && destination.Length is 16 or 8)
+        // Four digits at a time, read as one 64-bit word of four UTF-16 lanes: 19 ns for a trace id
+        // and a span id against 33 ns a digit at a time (this machine). Not Vector128: the runtime
+        // rejects a ReadyToRun body whose vector code depends on the machine's instruction sets,
+        // and the method would be JIT-compiled in every process.
+        if (BitConverter.IsLittleEndian && destination.Length % 2 == 0)
         {
-            ref ushort digits = ref Unsafe.As<char, ushort>(ref MemoryMarshal.GetReference(hex.AsSpan()));
-            var first = Pairs(Vector128.Narrow(Vector128.LoadUnsafe(ref digits), Vector128.LoadUnsafe(ref digits, 8)));
-            var second = destination.Length == 16
-                ? Pairs(Vector128.Narrow(Vector128.LoadUnsafe(ref digits, 16), Vector128.LoadUnsafe(ref digits, 24)))
-                : first;
-            var bytes = Vector128.Narrow(first, second);
-            if (destination.Length == 16)
+            ref byte digits = ref Unsafe.As<char, byte>(ref MemoryMarshal.GetReference(hex.AsSpan()));
+            for (int i = 0; i < destination.Length; i += 2)
             {
-                bytes.StoreUnsafe(ref MemoryMarshal.GetReference(destination));
-            }
-            else
-            {
-                Unsafe.WriteUnaligned(ref MemoryMarshal.GetReference(destination), bytes.AsUInt64().ToScalar());
+                ulong word = Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref digits, i * 4));
+
+                // Each lane's value as Nibble works it out, then each pair of lanes as one byte.
+                ulong values = (word & 0x000F_000F_000F_000FUL) + (((word >> 6) & 0x0001_0001_0001_0001UL) * 9);
+                ulong pairs = (values << 4) | (values >> 16);
+                destination[i] = (byte)pairs;
+                destination[i + 1] = (byte)(pairs >> 32);
             }
 
             return;
@@ -79,16 +77,6 @@ internal static class LowerHex
         {
             destination[i] = (byte)((Nibble(hex[2 * i]) << 4) | Nibble(hex[(2 * i) + 1]));
         }
-    }
-
-    // Sixteen digits (ASCII bytes) to eight 16-bit lanes, each the byte of a pair: the first
-    // digit's value in the high nibble. Values as Nibble works them out, a lane at a time.
-    private static Vector128<ushort> Pairs(Vector128<byte> digits)
-    {
-        var letters = Vector128.Equals(digits & Vector128.Create((byte)0x40), Vector128.Create((byte)0x40));
-        var values = (digits & Vector128.Create((byte)0x0F)) + (letters & Vector128.Create((byte)9));
-        var lanes = values.AsUInt16();
-        return Vector128.ShiftLeft(lanes & Vector128.Create((ushort)0x00FF), 4) | Vector128.ShiftRightLogical(lanes, 8);
     }
 
     // '0'-'9' (0x30-0x39) have bit 6 clear, 'a'-'f' (0x61-0x66) set: their low nibble plus 9.
