@@ -6,7 +6,7 @@
 # run it on a quiet machine, the report says how quiet it was.
 #
 #   bash build/bench.sh [--quick] [--output FILE] [--parts startup,load,paired,ops,stages,outage]
-#                       [--configs none,agent,...] [--rounds N] [--startup-runs N] [--net8-rounds N] [--no-net8]
+#                       [--configs none,agent,...] [--comparisons same,tracing,...] [--rounds N] [--startup-runs N] [--net8-rounds N] [--no-net8]
 #                       [--no-agent-build]
 #
 # --quick: every part shortened to seconds, one round, to prove the suite runs (the integration
@@ -14,6 +14,8 @@
 # --parts: run only these parts (the report marks the others' targets "not measured").
 # --configs: load configurations (default none,agent,agent-metrics,sdk,off,ratio1,ratio1-keep,
 #          net8-none,net8-agent; also agent-sdk-spans, agent-logs, agent-no-export); each one's baseline is added.
+# --comparisons: the paired part's comparisons (default all: same, tracing, tracing-sdk, agent-sdk,
+#          keep-errors, off, off-sdk, metrics, metrics-sdk).
 # --rounds N: load and per-operation rounds (default 5; the paired part runs twice as many); --startup-runs N (default 11);
 #          --net8-rounds N: rounds with the .NET 8 load configurations (default 3).
 # --no-net8: leave the .NET 8 configurations out.
@@ -31,7 +33,7 @@ while [ $# -gt 0 ]; do
     --quick) runner_args+=(--quick) ;;
     --output) output=$(realpath -m "$2"); shift ;;
     --parts) parts="$2"; shift ;;
-    --configs | --rounds | --startup-runs | --net8-rounds) runner_args+=("$1" "$2"); shift ;;
+    --configs | --comparisons | --rounds | --startup-runs | --net8-rounds) runner_args+=("$1" "$2"); shift ;;
     --no-net8) net8=0; runner_args+=(--no-net8) ;;
     --no-agent-build) build_agent=0 ;;
     *) echo "unknown argument: $1" >&2; exit 2 ;;

@@ -36,7 +36,7 @@ public sealed class BenchQuickTests
             [
                 "## Machine and versions", "| cores (nproc) |", "## Targets", "## Checks", " 0 failed.",
                 "## 1. Load: two services, both instrumented", "### First seconds", "### Steady state", "### Memory under load", "### Each round",
-                "## 1b. Paired windows: the small differences", "| same | no agent | no agent |", "| tracing | no agent | agent, 100% sampling |", "| tracing-sdk | no agent | OpenTelemetry SDK 1.20 (startup hook) |", "| keep-errors |", "| off |", "| off-sdk | OpenTelemetry SDK 1.20 (startup hook), sampler off (always_off) |", "| metrics |",
+                "## 1b. Paired windows: the small differences", "| same | no agent | no agent |", "| tracing | no agent | agent, 100% sampling |", "| tracing-sdk | no agent | OpenTelemetry SDK 1.20 (startup hook) |", "| agent-sdk | OpenTelemetry SDK 1.20 (startup hook) | agent, 100%, the SDK's spans only (Redis off) |", "| keep-errors |", "| off |", "| off-sdk | OpenTelemetry SDK 1.20 (startup hook), sampler off (always_off) |", "| metrics |",
                 "| metrics-sdk | OpenTelemetry SDK 1.20 (startup hook) | OpenTelemetry SDK 1.20 (startup hook), with metrics (the same meters, 60 s) |",
                 "## 2. Start-up", "## 3. Per operation: CPU time", "## 4. Stages: BenchmarkDotNet", "## 5. Collector outage",
 
@@ -56,7 +56,7 @@ public sealed class BenchQuickTests
                 "| no agent |", "| agent, 100% sampling |", "| agent, 100%, with metrics (default interval) |",
                 "| OpenTelemetry SDK 1.20 (startup hook) |", "| agent, sampler off (always_off) |",
                 "| agent, 1% (parentbased_traceidratio 0.01) |", "| agent, 1%, TRACEAGENT_SAMPLER_KEEP_ERRORS=true |",
-                "| agent, every instrumentation off |", "| .NET 8: no agent |", "| .NET 8: agent, 100% sampling |",
+                "| agent, every instrumentation off |", "| no agent, a second start (the method's own spread) |", "| .NET 8: no agent |", "| .NET 8: agent, 100% sampling |",
                 "| .NET 8: agent, 100%, DOTNET_GCDynamicAdaptationMode=1 |", "The agent with .NET 8's opt-in adaptation of the GC's generation-0 budget",
 
                 // Every per-operation workload and every stage benchmark.

@@ -18,6 +18,9 @@ internal sealed class BenchOptions
     /// <summary>Load configurations to run (keys of <see cref="Configurations"/>); null: the default set.</summary>
     public IReadOnlyList<string>? LoadConfigurations { get; init; }
 
+    /// <summary>The paired part's comparisons to run (by key; all of them when null).</summary>
+    public IReadOnlyList<string>? Comparisons { get; init; }
+
     public bool WithNet8 { get; init; } = true;
 
     public string? Redis { get; init; }
@@ -96,6 +99,7 @@ internal sealed class BenchOptions
         bool net8 = true;
         HashSet<string>? parts = null;
         List<string>? configs = null;
+        List<string>? comparisons = null;
         string? profile = null;
         string? profileDirectory = null;
         int? rounds = null;
@@ -126,6 +130,7 @@ internal sealed class BenchOptions
                 case "--profile-dir": profileDirectory = Next(); break;
                 case "--parts": parts = ParseParts(Next()); break;
                 case "--configs": configs = [.. Next().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)]; break;
+                case "--comparisons": comparisons = [.. Next().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)]; break;
                 default: throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"unknown argument {args[i]}"));
             }
         }
@@ -147,6 +152,7 @@ internal sealed class BenchOptions
             WithNet8 = net8,
             Parts = parts ?? new(AllParts, StringComparer.Ordinal),
             LoadConfigurations = configs,
+            Comparisons = comparisons,
             ProfileConfiguration = profile,
             ProfileDirectory = profileDirectory,
             RoundsOverride = rounds,

@@ -38,6 +38,10 @@ internal static class PairedBench
         // beside it, without a target.
         new("tracing", "none", "agent", SteadyCpuTarget, 1.05),
         new("tracing-sdk", "none", "sdk", "", 0),
+        // No target: the agent against the SDK set-up directly, making the same spans (its Redis
+        // instrumentation off, as the SDK set-up has none), over the same seconds. Below 1 the
+        // agent costs less for the same trace.
+        new("agent-sdk", "sdk", "agent-sdk-spans", "", 0),
         new("keep-errors", "ratio1", "ratio1-keep", KeepErrorsTarget, 1.05),
         new("off", "none", "off", OffTarget, 1.01),
         // No target: the agent's sampler-off row against the SDK set-up with the same sampler,
@@ -53,6 +57,11 @@ internal static class PairedBench
     /// <summary>Rounds: more than the load part's, as each costs one window and no start.</summary>
     public static int Rounds(BenchOptions options) => options.RoundsOverride is int rounds ? rounds * 2 : options.Quick ? 1 : 8;
 
+    /// <summary>The comparisons of this run: all of them, or those picked with --comparisons.</summary>
+    public static IEnumerable<PairedComparison> Selected(BenchOptions options) => options.Comparisons is { } keys
+        ? keys.Select(k => Comparisons.FirstOrDefault(c => c.Key == k) ?? throw new ArgumentException($"unknown comparison {k} (known: {string.Join(",", Comparisons.Select(c => c.Key))})"))
+        : Comparisons;
+
     public static List<PairedRun> Run(BenchOptions options, OtlpSink sink, Backends backends)
     {
         var runs = new List<PairedRun>();
@@ -60,7 +69,7 @@ internal static class PairedBench
         // Each pair gets about half the machine: twice as long as the load part's steady window
         // waits makes as many requests before the first window (the tiered JIT has settled).
         var warmup = 2 * (options.Warmup + options.Window + options.Between);
-        foreach (var comparison in Comparisons)
+        foreach (var comparison in Selected(options))
         {
             using var basePair = ServicePair.Start(options, Configurations.Get(comparison.BaseKey), sink, backends, client);
             using var testPair = ServicePair.Start(options, Configurations.Get(comparison.TestKey), sink, backends, client);
