@@ -36,7 +36,7 @@ public sealed class BenchQuickTests
             [
                 "## Machine and versions", "| cores (nproc) |", "## Targets", "## Checks", " 0 failed.",
                 "## 1. Load: two services, both instrumented", "### First seconds", "### Steady state", "### Memory under load", "### Each round",
-                "## 1b. Paired windows: the small differences", "| same | no agent | no agent |", "| tracing | no agent | agent, 100% sampling |", "| tracing-sdk | no agent | OpenTelemetry SDK 1.20 (startup hook) |", "| agent-sdk | OpenTelemetry SDK 1.20 (startup hook) | agent, 100%, the SDK's spans only (Redis off) |", "| keep-errors |", "| off |", "| off-sdk | OpenTelemetry SDK 1.20 (startup hook), sampler off (always_off) |", "| metrics |",
+                "## 1b. Paired windows: the small differences", "| same | no agent | no agent |", "| tracing | no agent | agent, 100% sampling |", "| tracing-sdk | no agent | OpenTelemetry SDK 1.20 (startup hook) |", "| agent-sdk | OpenTelemetry SDK 1.20 (startup hook) | agent, 100%, the SDK's spans only (Redis off) |", "| first | no agent | agent, 100% sampling |", "| first-sdk | OpenTelemetry SDK 1.20 (startup hook) | agent, 100% sampling |", "| keep-errors |", "| off |", "| off-sdk | OpenTelemetry SDK 1.20 (startup hook), sampler off (always_off) |", "| metrics |",
                 "| metrics-sdk | OpenTelemetry SDK 1.20 (startup hook) | OpenTelemetry SDK 1.20 (startup hook), with metrics (the same meters, 60 s) |",
                 "## 2. Start-up", "## 3. Per operation: CPU time", "## 4. Stages: BenchmarkDotNet", "## 5. Collector outage",
 
