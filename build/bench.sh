@@ -14,7 +14,7 @@
 # --parts: run only these parts (the report marks the others' targets "not measured").
 # --configs: load configurations (default none,agent,agent-metrics,sdk,off,ratio1,ratio1-keep,
 #          net8-none,net8-agent; also agent-sdk-spans, agent-logs, agent-no-export); each one's baseline is added.
-# --comparisons: the paired part's comparisons (default all: same, tracing, tracing-sdk, agent-sdk, first, first-sdk,
+# --comparisons: the paired part's comparisons (default all: same, tracing, tracing-sdk, agent-sdk, redis, first, first-sdk,
 #          keep-errors, off, off-sdk, metrics, metrics-sdk).
 # --rounds N: load and per-operation rounds (default 5; the paired part runs twice as many); --startup-runs N (default 11);
 #          --net8-rounds N: rounds with the .NET 8 load configurations (default 3).
