@@ -4,7 +4,8 @@
 # CPU went: by thread (the tiered JIT has its own), by module, the top frames, and the agent's
 # frames; then what each process's resident memory is made of at the end of the steady window,
 # and what each allocated per request in each window, by type (Apps/AllocTally, a second startup
-# hook in both processes, tallies the runtime's allocation sampling events).
+# hook in both processes, tallies the runtime's allocation sampling events); and what the JIT
+# compiled over the run, the agent's methods apart (DOTNET_JitTimeLogCsv).
 # The load is the benchmark suite's (build/bench.sh): wrk -c16 on /work, 2 s unmeasured, an 8 s
 # window, load until 20 s, an 8 s window.
 #
@@ -12,9 +13,10 @@
 #
 # CONFIG: a load configuration of the suite (agent, none, sdk, off, ratio1, ...; default agent);
 # several (agent,none) are profiled one after the other. Files go to DIR (default
-# artifacts/profile): <config>-first.perf.data, <config>-steady.perf.data, a .txt report of each
-# and <config>-memory.txt; dig further with `perf report -i FILE` (set KEEP_PERF_MAPS=1 to keep
-# the /tmp/perf-PID.map files that name the JIT-compiled frames). Needs perf (Debian: linux-perf).
+# artifacts/profile): <config>-first.perf.data, <config>-steady.perf.data, a .txt report of each,
+# <config>-memory.txt, and <config>-jit.txt from the JIT's logs (<config>-jit-api.csv, -peer.csv);
+# dig further with `perf report -i FILE` (set KEEP_PERF_MAPS=1 to keep the /tmp/perf-PID.map files
+# that name the JIT-compiled frames). Needs perf (Debian: linux-perf).
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Globalization;
+using System.Runtime.CompilerServices;
 using TraceAgent.Configuration;
 using TraceAgent.Diagnostics;
 
@@ -164,6 +165,7 @@ internal class BatchExportProcessor<T> : IExportCounters, IDisposable
         }
     }
 
+    [MethodImpl(ExportThread.CompiledOnce)]
     private void ExportQueued(bool drainAll)
     {
         while (true)
@@ -215,6 +217,7 @@ internal class BatchExportProcessor<T> : IExportCounters, IDisposable
         }
     }
 
+    [MethodImpl(ExportThread.CompiledOnce)]
     private void ReportLoss(bool final)
     {
         var lost = DroppedCount + FailedCount;

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 using TraceAgent.Configuration;
 using TraceAgent.Diagnostics;
 using TraceAgent.Tracing;
@@ -110,6 +111,7 @@ internal sealed class EncodingSpanProcessor : BatchExportProcessor<EncodedSpan>,
         }
     }
 
+    [MethodImpl(ExportThread.CompiledOnce)]
     protected override void OnExported(List<EncodedSpan> batch)
     {
         // The pool's count moves once for the batch, not once per holder.

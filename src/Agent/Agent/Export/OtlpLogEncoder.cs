@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using TraceAgent.Configuration;
 using TraceAgent.Logs;
 using TraceAgent.Propagation;
@@ -20,6 +21,7 @@ internal sealed class OtlpLogEncoder
         _limits = limits;
     }
 
+    [MethodImpl(ExportThread.CompiledOnce)]
     public void Encode(ProtoWriter writer, IReadOnlyList<LogRecordData> batch)
     {
         foreach (var list in _byScope.Values)

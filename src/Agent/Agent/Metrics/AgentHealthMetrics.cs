@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
+using System.Runtime.CompilerServices;
 using TraceAgent.Export;
 using TraceAgent.Resources;
 
@@ -96,6 +97,7 @@ internal sealed class AgentHealthMetrics : IDisposable
 
         public string Description => _inner.Description;
 
+        [MethodImpl(ExportThread.CompiledOnce)]
         public ExportResult Export(IReadOnlyList<T> batch, DateTime deadlineUtc, CancellationToken cancellationToken)
         {
             var started = Stopwatch.GetTimestamp();

@@ -10,7 +10,8 @@ namespace TraceAgent.Bench;
 /// runtime writes /tmp/perf-PID.map (DOTNET_PerfMapEnabled=1) so that perf names JIT-compiled
 /// frames. Prints, per window: CPU samples by thread, by module, the top frames, and the agent's
 /// frames with what runs under them; and after the steady window, what each process's resident
-/// memory is made of.
+/// memory is made of. Both processes also log every method the JIT compiles, with its time and
+/// size (DOTNET_JitTimeLogCsv): what the agent's own code costs the JIT over the run.
 /// </summary>
 internal static class Profiler
 {
@@ -30,7 +31,14 @@ internal static class Profiler
                 ["DOTNET_EnableWriteXorExecute"] = "0",
                 ["DOTNET_STARTUP_HOOKS"] = Path.Combine(options.Artifacts, "alloc-tally", "AllocTally.dll"),
                 ["ALLOC_TALLY_FILE"] = tally,
+                ["DOTNET_JitTimeLogCsv"] = Path.Combine(directory, key + "-jit-{role}.csv"),
             };
+            foreach (var role in new[] { "api", "peer" })
+            {
+                // The runtime appends to the file.
+                File.Delete(Path.Combine(directory, key + "-jit-" + role + ".csv"));
+            }
+
             var maps = new List<string>();
             using (var pair = ServicePair.Start(options, configuration, sink, backends, client, extra))
             {
@@ -52,6 +60,10 @@ internal static class Profiler
                 summary.Append(memory);
                 Console.Out.Write(memory);
                 pair.Stop();
+                var jit = JitSummary(configuration, directory, key);
+                File.WriteAllText(Path.Combine(directory, key + "-jit.txt"), jit);
+                summary.Append(jit);
+                Console.Out.Write(jit);
                 foreach (var (window, data, load) in new[] { ("first seconds", first.Data, first.Load), ("steady state", steady.Data, steady.Load) })
                 {
                     var text = Summarise(configuration, window, data, load, pair.Api.Pid, pair.Peer.Pid);
@@ -123,6 +135,84 @@ internal static class Profiler
 
         text.AppendLine();
         return text.ToString();
+    }
+
+    /// <summary>
+    /// What the JIT compiled in each process over the whole run (start, both windows, the stop),
+    /// from the runtime's JIT time log: compilations, code size and JIT time (the JIT's own count
+    /// of cycles), all methods and the agent's; a method compiled twice or three times is one that
+    /// tiered up. The time is measured on the JIT's thread, preemptions included, so under load it
+    /// is an upper bound; the code size does not depend on the machine's load.
+    /// </summary>
+    private static string JitSummary(Configuration configuration, string directory, string key)
+    {
+        var text = new StringBuilder();
+        text.AppendLine(string.Create(CultureInfo.InvariantCulture, $"==== {configuration.Label}: what the JIT compiled over the run (DOTNET_JitTimeLogCsv, {directory}/{key}-jit-ROLE.csv)"));
+        foreach (var role in new[] { "api", "peer" })
+        {
+            var file = Path.Combine(directory, key + "-jit-" + role + ".csv");
+            if (!File.Exists(file))
+            {
+                text.AppendLine(string.Create(CultureInfo.InvariantCulture, $"-- {role}: no JIT log"));
+                continue;
+            }
+
+            var methods = new List<(string Name, long Cycles, long Bytes)>();
+            int cyclesColumn = -1, bytesColumn = -1;
+            foreach (var line in File.ReadLines(file))
+            {
+                var fields = CsvFields(line);
+                if (cyclesColumn < 0)
+                {
+                    cyclesColumn = fields.IndexOf("Total Cycles");
+                    bytesColumn = fields.IndexOf("Executable Code Bytes");
+                    continue;
+                }
+
+                if (fields.Count > Math.Max(cyclesColumn, bytesColumn) && fields[0] != "Method Name")
+                {
+                    methods.Add((fields[0], long.Parse(fields[cyclesColumn], CultureInfo.InvariantCulture), long.Parse(fields[bytesColumn], CultureInfo.InvariantCulture)));
+                }
+            }
+
+            var agent = methods.Where(m => m.Name.Contains("TraceAgent.", StringComparison.Ordinal)).ToList();
+            var byMethod = agent.GroupBy(m => m.Name).Select(g => (Name: g.Key, Count: g.Count(), Cycles: g.Sum(m => m.Cycles), Bytes: g.Sum(m => m.Bytes))).ToList();
+            text.AppendLine(string.Create(CultureInfo.InvariantCulture, $"-- {role}: {methods.Count} compilations, {methods.Sum(m => m.Bytes) / 1024.0:0} KB of code, {methods.Sum(m => m.Cycles) / 1e6:0} Mcycles; the agent's methods: {agent.Count} compilations ({byMethod.Count(m => m.Count > 1)} methods more than once), {agent.Sum(m => m.Bytes) / 1024.0:0} KB, {agent.Sum(m => m.Cycles) / 1e6:0} Mcycles"));
+            foreach (var method in byMethod.OrderByDescending(m => m.Cycles).Take(20))
+            {
+                text.AppendLine(string.Create(CultureInfo.InvariantCulture, $"{method.Cycles / 1e6,8:0.0} Mcycles {method.Count}x {method.Bytes,7} B  {(method.Name.Length > 150 ? method.Name[..150] : method.Name)}"));
+            }
+        }
+
+        text.AppendLine();
+        return text.ToString();
+    }
+
+    // One line of the JIT's CSV: fields separated by commas, a quoted field may hold commas.
+    private static List<string> CsvFields(string line)
+    {
+        var fields = new List<string>();
+        var current = new StringBuilder();
+        var quoted = false;
+        foreach (var c in line)
+        {
+            if (c == '"')
+            {
+                quoted = !quoted;
+            }
+            else if (c == ',' && !quoted)
+            {
+                fields.Add(current.ToString());
+                current.Clear();
+            }
+            else
+            {
+                current.Append(c);
+            }
+        }
+
+        fields.Add(current.ToString());
+        return fields;
     }
 
     private static (string Data, WrkResult Load) Record(ServicePair pair, string pids, string data, TimeSpan window)

@@ -63,7 +63,7 @@ internal sealed class ServicePair : IDisposable
 
         var peerEnv = configuration.Environment(options, sink.BaseUrl, peerRoute, "bench-peer");
         peerEnv["BENCH_ROLE"] = "peer";
-        Add(peerEnv, extra);
+        Add(peerEnv, extra, "peer");
         var peer = AppProcess.Start(app, peerEnv);
 
         // Both start at once (the api calls the peer only from its first /work).
@@ -77,7 +77,7 @@ internal sealed class ServicePair : IDisposable
             }
 
             apiEnv["BENCH_PEER_URL"] = peer.BaseUrl;
-            Add(apiEnv, extra);
+            Add(apiEnv, extra, "api");
             var api = AppProcess.Start(app, apiEnv);
             pair = new ServicePair(api, peer, apiRoute, peerRoute);
             foreach (var (process, role) in new[] { (peer, "peer"), (api, "api") })
@@ -115,10 +115,13 @@ internal sealed class ServicePair : IDisposable
         }
     }
 
-    private static void Add(Dictionary<string, string> env, IReadOnlyDictionary<string, string>? extra)
+    // "{role}" in a value becomes the process's role (a file of its own for each: the profiler's JIT log).
+    private static void Add(Dictionary<string, string> env, IReadOnlyDictionary<string, string>? extra, string role)
     {
-        foreach (var (key, value) in extra ?? new Dictionary<string, string>())
+        foreach (var (key, template) in extra ?? new Dictionary<string, string>())
         {
+            var value = template.Replace("{role}", role, StringComparison.Ordinal);
+
             // A second startup hook (the profiler's allocation tally) runs after the tracer's.
             env[key] = key == "DOTNET_STARTUP_HOOKS" && env.TryGetValue(key, out var first) ? first + Path.PathSeparator + value : value;
         }
