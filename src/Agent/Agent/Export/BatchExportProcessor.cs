@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using System.Globalization;
-using System.Runtime.CompilerServices;
 using TraceAgent.Configuration;
 using TraceAgent.Diagnostics;
 
@@ -165,7 +164,6 @@ internal class BatchExportProcessor<T> : IExportCounters, IDisposable
         }
     }
 
-    [MethodImpl(ExportThread.CompiledOnce)]
     private void ExportQueued(bool drainAll)
     {
         while (true)
@@ -217,7 +215,6 @@ internal class BatchExportProcessor<T> : IExportCounters, IDisposable
         }
     }
 
-    [MethodImpl(ExportThread.CompiledOnce)]
     private void ReportLoss(bool final)
     {
         var lost = DroppedCount + FailedCount;

@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
-using System.Runtime.CompilerServices;
 using TraceAgent.Configuration;
 using TraceAgent.Diagnostics;
 using TraceAgent.Tracing;
@@ -111,7 +110,6 @@ internal sealed class EncodingSpanProcessor : BatchExportProcessor<EncodedSpan>,
         }
     }
 
-    [MethodImpl(ExportThread.CompiledOnce)]
     protected override void OnExported(List<EncodedSpan> batch)
     {
         // The pool's count moves once for the batch, not once per holder.

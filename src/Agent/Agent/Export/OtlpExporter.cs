@@ -4,7 +4,6 @@ using System.IO.Compression;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Security.Authentication;
-using System.Runtime.CompilerServices;
 using TraceAgent.Configuration;
 using TraceAgent.Diagnostics;
 using TraceAgent.Export.Transport;
@@ -91,7 +90,6 @@ internal sealed class OtlpExporter<T> : IExporter<T>
         return new Uri(prefix + "/" + service + "/Export");
     }
 
-    [MethodImpl(ExportThread.CompiledOnce)]
     public ExportResult Export(IReadOnlyList<T> batch, DateTime deadlineUtc, CancellationToken cancellationToken)
     {
         _writer.Reset();
@@ -124,7 +122,6 @@ internal sealed class OtlpExporter<T> : IExporter<T>
         return ExportResult.Failure;
     }
 
-    [MethodImpl(ExportThread.CompiledOnce)]
     private ExportResult Send(Body body, DateTime deadlineUtc, CancellationToken cancellationToken)
     {
         var attempt = 0;
@@ -215,7 +212,6 @@ internal sealed class OtlpExporter<T> : IExporter<T>
         public static Answer Ok(long rejected, string message) => new(Outcome.Success, null, string.Empty, rejected, message);
     }
 
-    [MethodImpl(ExportThread.CompiledOnce)]
     private Answer SendOnce(Body body, TimeSpan timeout, CancellationToken cancellationToken)
     {
         if (!_plainChecked)
@@ -231,7 +227,6 @@ internal sealed class OtlpExporter<T> : IExporter<T>
         return _plain is not null ? SendPlain(_plain, body, timeout, cancellationToken) : SendWithHttpClient(body, timeout, cancellationToken);
     }
 
-    [MethodImpl(ExportThread.CompiledOnce)]
     private Answer SendPlain(PlainHttpClient client, Body body, TimeSpan timeout, CancellationToken cancellationToken)
     {
         try
@@ -264,7 +259,6 @@ internal sealed class OtlpExporter<T> : IExporter<T>
     private Answer TimedOut() =>
         new(Outcome.Retryable, null, string.Create(CultureInfo.InvariantCulture, $"no answer within the export timeout ({_settings.TimeoutMilliseconds} ms)"));
 
-    [MethodImpl(ExportThread.CompiledOnce)]
     private Answer SendWithHttpClient(Body body, TimeSpan timeout, CancellationToken cancellationToken)
     {
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -375,7 +369,6 @@ internal sealed class OtlpExporter<T> : IExporter<T>
         return ex;
     }
 
-    [MethodImpl(ExportThread.CompiledOnce)]
     private static Answer HttpOutcome(int code, string? type, TimeSpan? retryAfter, byte[] body)
     {
         if (code is >= 200 and < 300)
@@ -397,7 +390,6 @@ internal sealed class OtlpExporter<T> : IExporter<T>
         return new Answer(retryable ? Outcome.Retryable : Outcome.Permanent, retryAfter, string.Create(CultureInfo.InvariantCulture, $"HTTP {code}"));
     }
 
-    [MethodImpl(ExportThread.CompiledOnce)]
     private static Answer GrpcOutcome(HttpResponseMessage response, byte[] body, bool complete)
     {
         if (response.StatusCode != HttpStatusCode.OK)
@@ -502,7 +494,6 @@ internal sealed class OtlpExporter<T> : IExporter<T>
     // The body is sent from the writer's buffer (or the reused compression buffer), never copied:
     // a batch's request is usually larger than the large-object threshold, and a new array per
     // export made the runtime collect its large-object heap, a full collection, every few batches.
-    [MethodImpl(ExportThread.CompiledOnce)]
     private Body Frame(ReadOnlyMemory<byte> message)
     {
         var payload = message;

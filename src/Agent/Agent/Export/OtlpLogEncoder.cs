@@ -1,4 +1,3 @@
-using System.Runtime.CompilerServices;
 using TraceAgent.Configuration;
 using TraceAgent.Logs;
 using TraceAgent.Propagation;
@@ -21,7 +20,6 @@ internal sealed class OtlpLogEncoder
         _limits = limits;
     }
 
-    [MethodImpl(ExportThread.CompiledOnce)]
     public void Encode(ProtoWriter writer, IReadOnlyList<LogRecordData> batch)
     {
         foreach (var list in _byScope.Values)

@@ -37,12 +37,10 @@ internal sealed class OtlpTraceEncoder
     }
 
     /// <summary>A request of the spans themselves (export thread).</summary>
-    [MethodImpl(ExportThread.CompiledOnce)]
     public void Encode(ProtoWriter writer, IReadOnlyList<Activity> batch) =>
         Encode(writer, batch, _byScope, static a => a.Source, _writeActivity);
 
     /// <summary>A request of spans encoded as they ended (export thread).</summary>
-    [MethodImpl(ExportThread.CompiledOnce)]
     public void Encode(ProtoWriter writer, IReadOnlyList<EncodedSpan> batch) =>
         Encode(writer, batch, _encodedByScope, static s => s.Source!, static (w, s) => w.WriteRaw(s.Written));
 
@@ -81,7 +79,6 @@ internal sealed class OtlpTraceEncoder
         into.Source = direct.Source;
     }
 
-    [MethodImpl(ExportThread.CompiledOnce)]
     private void Encode<T>(ProtoWriter writer, IReadOnlyList<T> batch, Dictionary<ActivitySource, List<T>> byScope, Func<T, ActivitySource> sourceOf, Action<ProtoWriter, T> writeSpan)
     {
         foreach (var list in byScope.Values)
@@ -150,11 +147,11 @@ internal sealed class OtlpTraceEncoder
 
     private void WriteSpan(ProtoWriter writer, Activity activity, AttributeKeys keys)
     {
-        Span<byte> id = stackalloc byte[8];
+        Span<byte> id = stackalloc byte[16];
         keys.BeginSpan(_limits.AttributeValueLengthLimit);
         var span = writer.BeginMessage(2); // ScopeSpans.spans = 2
-        LowerHex.DecodeId(activity.SpanId.ToHexString(), id);
-        WriteHead(writer, activity.TraceId, id, activity.TraceStateString, activity.ParentSpanId, activity.DisplayName, activity.Kind, activity.StartTimeUtc, activity.Duration);
+        LowerHex.DecodeId(activity.SpanId.ToHexString(), id[..8]);
+        WriteHead(writer, activity.TraceId, id[..8], activity.TraceStateString, activity.ParentSpanId, activity.DisplayName, activity.Kind, activity.StartTimeUtc, activity.Duration);
         WriteLimitedTags(writer, 9, 10, activity.EnumerateTagObjects(), _limits.AttributeCountLimit, keys);
 
         var events = 0;
@@ -180,23 +177,6 @@ internal sealed class OtlpTraceEncoder
             writer.WriteVarintField(12, (ulong)droppedEvents);
         }
 
-        // Few spans have links: their encoding is a method of its own, so that the JIT, recompiling
-        // this one as it gets hot, does not compile theirs with it.
-        if (activity.EnumerateLinks().MoveNext())
-        {
-            WriteLinks(writer, activity, keys);
-        }
-
-        WriteStatus(writer, activity.Status, activity.StatusDescription);
-
-        writer.WriteFixed32Field(16, SpanFlags((ActivityTraceFlags)RandomTraceFlag.W3CFlags(activity), activity.HasRemoteParent));
-        writer.EndMessage(span);
-    }
-
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private void WriteLinks(ProtoWriter writer, Activity activity, AttributeKeys keys)
-    {
-        Span<byte> id = stackalloc byte[16];
         var links = 0;
         var droppedLinks = 0;
         foreach (ref readonly var link in activity.EnumerateLinks())
@@ -227,6 +207,11 @@ internal sealed class OtlpTraceEncoder
         {
             writer.WriteVarintField(14, (ulong)droppedLinks);
         }
+
+        WriteStatus(writer, activity.Status, activity.StatusDescription);
+
+        writer.WriteFixed32Field(16, SpanFlags((ActivityTraceFlags)RandomTraceFlag.W3CFlags(activity), activity.HasRemoteParent));
+        writer.EndMessage(span);
     }
 
     // Span fields 1 to 8: trace id, span id, tracestate, parent span id (none for a root), name,
@@ -417,22 +402,6 @@ internal static class OtlpCommon
             case long l:
                 writer.WriteInt64Field(3, l);
                 break;
-            case double d:
-                writer.WriteDoubleField(4, d);
-                break;
-            default:
-                WriteRareValueBody(writer, value, lengthLimit);
-                break;
-        }
-    }
-
-    // The value types instrumentations seldom set, apart: the common ones above stay a small method
-    // for the JIT to recompile as it gets hot.
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private static void WriteRareValueBody(ProtoWriter writer, object value, int? lengthLimit)
-    {
-        switch (value)
-        {
             case short sh:
                 writer.WriteInt64Field(3, sh);
                 break;
@@ -447,6 +416,9 @@ internal static class OtlpCommon
                 break;
             case ushort us:
                 writer.WriteInt64Field(3, us);
+                break;
+            case double d:
+                writer.WriteDoubleField(4, d);
                 break;
             case float f:
                 writer.WriteDoubleField(4, f);

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
-using System.Runtime.CompilerServices;
 using TraceAgent.Export;
 using TraceAgent.Resources;
 
@@ -97,7 +96,6 @@ internal sealed class AgentHealthMetrics : IDisposable
 
         public string Description => _inner.Description;
 
-        [MethodImpl(ExportThread.CompiledOnce)]
         public ExportResult Export(IReadOnlyList<T> batch, DateTime deadlineUtc, CancellationToken cancellationToken)
         {
             var started = Stopwatch.GetTimestamp();

@@ -1,6 +1,5 @@
 using System.Buffers.Binary;
 using System.IO.Compression;
-using System.Runtime.CompilerServices;
 
 namespace TraceAgent.Export.Transport;
 
@@ -20,7 +19,6 @@ internal static class OtlpResponse
     /// answer; an empty answer (the usual OTLP/HTTP success) allocates nothing. Synchronous reads for
     /// an answer received by a synchronous send (HTTP/1.1), so that no thread-pool thread is woken.
     /// </summary>
-    [MethodImpl(ExportThread.CompiledOnce)]
     public static bool TryReadBody(HttpResponseMessage response, bool synchronous, byte[] buffer, CancellationToken cancellationToken, out byte[] body)
     {
         using var stream = synchronous ? response.Content.ReadAsStream(cancellationToken) : response.Content.ReadAsStreamAsync(cancellationToken).GetAwaiter().GetResult();
@@ -103,7 +101,6 @@ internal static class OtlpResponse
     /// field 1 is the count of rejected items (int64) and field 2 the collector's error_message. The
     /// three signals share this shape, so one reader serves them all. Unreadable bytes mean "none".
     /// </summary>
-    [MethodImpl(ExportThread.CompiledOnce)]
     public static bool TryReadPartialSuccess(ReadOnlySpan<byte> response, out long rejected, out string message)
     {
         rejected = 0;

@@ -4,7 +4,6 @@ using System.Net;
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using System.Text;
-using System.Runtime.CompilerServices;
 
 namespace TraceAgent.Export.Transport;
 
@@ -95,7 +94,6 @@ internal sealed class PlainHttpClient : IDisposable
     /// is cancelled, <see cref="SocketException"/> or <see cref="IOException"/> when the
     /// connection fails; the connection is closed then, and made again by the next request.
     /// </summary>
-    [MethodImpl(ExportThread.CompiledOnce)]
     public PlainHttpAnswer Post(ReadOnlySpan<byte> prefix, ReadOnlySpan<byte> payload, TimeSpan timeout, CancellationToken cancellationToken)
     {
         var deadline = Environment.TickCount64 + (long)Math.Max(1, timeout.TotalMilliseconds);
@@ -153,7 +151,6 @@ internal sealed class PlainHttpClient : IDisposable
         return answer;
     }
 
-    [MethodImpl(ExportThread.CompiledOnce)]
     private static bool PeerClosed(Socket socket)
     {
         try
@@ -222,7 +219,6 @@ internal sealed class PlainHttpClient : IDisposable
         throw failure ?? new SocketException((int)SocketError.HostNotFound);
     }
 
-    [MethodImpl(ExportThread.CompiledOnce)]
     private void Send(Socket socket, ReadOnlySpan<byte> prefix, ReadOnlySpan<byte> payload, long deadline)
     {
         // The head and the length in one write, then the body: no copy of the body.
@@ -238,7 +234,6 @@ internal sealed class PlainHttpClient : IDisposable
         SendAll(socket, payload, deadline);
     }
 
-    [MethodImpl(ExportThread.CompiledOnce)]
     private static void SendAll(Socket socket, ReadOnlySpan<byte> bytes, long deadline)
     {
         while (!bytes.IsEmpty)
@@ -254,7 +249,6 @@ internal sealed class PlainHttpClient : IDisposable
         return left > 0 ? (int)Math.Min(left, int.MaxValue) : throw new TimeoutException("no answer within the timeout");
     }
 
-    [MethodImpl(ExportThread.CompiledOnce)]
     private PlainHttpAnswer Read(Socket socket, long deadline, out bool keepAlive)
     {
         while (true)
@@ -333,7 +327,6 @@ internal sealed class PlainHttpClient : IDisposable
 
     private static IEnumerable<string> Lines(string head) => head.Split("\r\n").Skip(1);
 
-    [MethodImpl(ExportThread.CompiledOnce)]
     private static int ParseStatus(string head)
     {
         // "HTTP/1.1 200 OK": HTTP/1.0 answers too.
@@ -347,7 +340,6 @@ internal sealed class PlainHttpClient : IDisposable
     }
 
     // The status line and headers, up to the empty line; what follows stays in the buffer.
-    [MethodImpl(ExportThread.CompiledOnce)]
     private string ReadHead(Socket socket, long deadline)
     {
         var head = new List<byte>();
@@ -382,7 +374,6 @@ internal sealed class PlainHttpClient : IDisposable
     }
 
     // Reads more after what is buffered; false at the end of the stream when it is allowed.
-    [MethodImpl(ExportThread.CompiledOnce)]
     private bool Fill(Socket socket, long deadline, bool required)
     {
         if (_start > 0)
