@@ -6,7 +6,8 @@
 # run it on a quiet machine, the report says how quiet it was.
 #
 #   bash build/bench.sh [--quick] [--output FILE] [--parts startup,load,paired,ops,stages,outage]
-#                       [--configs none,agent,...] [--comparisons same,tracing,...] [--rounds N] [--startup-runs N] [--net8-rounds N] [--no-net8]
+#                       [--configs none,agent,...] [--comparisons same,tracing,...] [--ops same,redis,...] [--ops-per-run N]
+#                       [--rounds N] [--startup-runs N] [--net8-rounds N] [--no-net8]
 #                       [--no-agent-build]
 #
 # --quick: every part shortened to seconds, one round, to prove the suite runs (the integration
@@ -16,6 +17,8 @@
 #          net8-none,net8-agent; also agent-sdk-spans, agent-logs, agent-no-export); each one's baseline is added.
 # --comparisons: the paired part's comparisons (default all: same, tracing, tracing-sdk, agent-sdk, redis, first, first-sdk,
 #          keep-errors, off, off-sdk, metrics, metrics-sdk).
+# --ops: the per-operation part's operations (default all: same, redis, redis-root, kafka-produce, kafka-header,
+#          kafka-consume, export, export-sdk, metrics); --ops-per-run N: operations per window (default 60000).
 # --rounds N: load and per-operation rounds (default 5; the paired part runs twice as many); --startup-runs N (default 11);
 #          --net8-rounds N: rounds with the .NET 8 load configurations (default 3).
 # --no-net8: leave the .NET 8 configurations out.
@@ -33,7 +36,7 @@ while [ $# -gt 0 ]; do
     --quick) runner_args+=(--quick) ;;
     --output) output=$(realpath -m "$2"); shift ;;
     --parts) parts="$2"; shift ;;
-    --configs | --comparisons | --rounds | --startup-runs | --net8-rounds) runner_args+=("$1" "$2"); shift ;;
+    --configs | --comparisons | --rounds | --startup-runs | --net8-rounds | --ops | --ops-per-run) runner_args+=("$1" "$2"); shift ;;
     --no-net8) net8=0; runner_args+=(--no-net8) ;;
     --no-agent-build) build_agent=0 ;;
     *) echo "unknown argument: $1" >&2; exit 2 ;;

@@ -60,7 +60,7 @@ public sealed class BenchQuickTests
                 "| .NET 8: agent, 100%, DOTNET_GCDynamicAdaptationMode=1 |", "The agent with .NET 8's opt-in adaptation of the GC's generation-0 budget",
 
                 // Every per-operation workload and every stage benchmark.
-                "| Redis GET in a request", "| Redis GET with no current span", "| Kafka produce, one message", "| Kafka consume, one message",
+                "| Redis GET in a request", "| Redis GET in a request, no agent in either process (the method's own spread) |", "| Redis GET with no current span", "| Kafka produce, one message", "| Kafka consume, one message",
                 "| Kafka produce, one message, with a 55-byte traceparent header the app sets itself", "| no agent, with the header |",
                 "| OTLP export of one span", "| OpenTelemetry SDK 1.20, no exporter |", "| OpenTelemetry SDK 1.20, OTLP |", "| SpanPipelineBenchmarks |", "| MetricsBenchmarks |", "| OtlpEncodeBenchmarks |", "| PropagatorBenchmarks |", "| UnsampledSpanBenchmarks |",
                 "| collector down (connection refused) |",

@@ -50,6 +50,11 @@ internal sealed class BenchOptions
 
     public int? Net8RoundsOverride { get; init; }
 
+    public int? OpsPerRunOverride { get; init; }
+
+    /// <summary>The per-operation workloads to run (--ops); null runs them all.</summary>
+    public IReadOnlyList<string>? OpsWorkloads { get; init; }
+
     public string Artifacts => Path.Combine(Repo, "artifacts", "bench");
 
     public string AgentHook => Path.Combine(Artifacts, "agent", "TraceAgent.StartupHook.dll");
@@ -76,7 +81,7 @@ internal sealed class BenchOptions
 
     public int OpsRounds => RoundsOverride ?? (Quick ? 1 : 5);
 
-    public int OpsPerRun => Quick ? 4_000 : 60_000;
+    public int OpsPerRun => OpsPerRunOverride ?? (Quick ? 4_000 : 60_000);
 
     /// <summary>Five seconds at the pace of <see cref="OpsBench.Rate"/>: the tiered JIT needs that long to settle the export path.</summary>
     public int OpsWarmup => Quick ? 2_000 : 200_000;
@@ -105,6 +110,8 @@ internal sealed class BenchOptions
         int? rounds = null;
         int? runs = null;
         int? net8Rounds = null;
+        int? opsPerRun = null;
+        List<string>? ops = null;
         for (int i = 0; i < args.Length; i++)
         {
             string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException(args[i] + " needs a value");
@@ -126,6 +133,8 @@ internal sealed class BenchOptions
                 case "--rounds": rounds = NextInt(); break;
                 case "--startup-runs": runs = NextInt(); break;
                 case "--net8-rounds": net8Rounds = NextInt(); break;
+                case "--ops-per-run": opsPerRun = NextInt(); break;
+                case "--ops": ops = [.. Next().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)]; break;
                 case "--profile": profile = Next(); break;
                 case "--profile-dir": profileDirectory = Next(); break;
                 case "--parts": parts = ParseParts(Next()); break;
@@ -158,6 +167,8 @@ internal sealed class BenchOptions
             RoundsOverride = rounds,
             StartupRunsOverride = runs,
             Net8RoundsOverride = net8Rounds,
+            OpsPerRunOverride = opsPerRun,
+            OpsWorkloads = ops,
         };
     }
 

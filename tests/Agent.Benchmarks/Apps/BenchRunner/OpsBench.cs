@@ -30,7 +30,7 @@ internal sealed record OpsRun(string Workload, bool Test, int Round, long Ops, l
 
 /// <summary>
 /// Per-operation CPU: for each workload a base and a test BenchOps process, each warmed up once,
-/// then measured in alternating windows, one round being one window of each.
+/// then measured in rounds, one round being one window of each, both at the same moment.
 /// </summary>
 internal static partial class OpsBench
 {
@@ -42,6 +42,10 @@ internal static partial class OpsBench
 
     public static IReadOnlyList<OpsWorkload> Workloads { get; } =
     [
+        // No agent in either process: the spread of this row is the method's own (Redis, the
+        // operation whose CPU varies most from window to window).
+        new("same", "Redis GET in a request, no agent in either process (the method's own spread)", "redis",
+            "no agent", Tracer.None, Agent, 0, Agent, 0, "", 0, 300, Tracer.None, "no agent"),
         new("redis", "Redis GET in a request (one command per request span)", "redis",
             "agent with its Redis instrumentation off", Tracer.Agent,
             new Dictionary<string, string> { ["OTEL_DOTNET_AUTO_TRACES_STACKEXCHANGEREDIS_INSTRUMENTATION_ENABLED"] = "false" }, 1,
@@ -83,7 +87,7 @@ internal static partial class OpsBench
     {
         var runs = new List<OpsRun>();
         int id = 0;
-        foreach (var workload in Workloads)
+        foreach (var workload in Selected(options))
         {
             // Messages for every window of both consumers (each reads the topics from the start).
             string? consumeTopics = null;
@@ -144,17 +148,25 @@ internal static partial class OpsBench
 
                 for (int round = 0; round < options.OpsRounds; round++)
                 {
-                    // Windows alternate, and which process goes first alternates from round to round.
-                    foreach (var (test, route, process) in round % 2 == 0 ? processes : Enumerable.Reverse(processes))
+                    // Both windows run at the same moment (which process is told first alternates), so
+                    // that what else the machine does in those seconds weighs on both alike: measured in
+                    // turn, the difference also carried how the machine changed between two windows.
+                    var order = round % 2 == 0 ? processes : Enumerable.Reverse(processes).ToList();
+                    var before = new Dictionary<string, long>();
+                    foreach (var (_, route, process) in order)
                     {
-                        var before = sink.Snapshot(route).Spans;
+                        before[route] = sink.Snapshot(route).Spans;
                         process.WriteLine("measure");
+                    }
+
+                    foreach (var (test, route, process) in order)
+                    {
                         var line = process.WaitForOutput("ops=", round, TimeSpan.FromMinutes(5))
                             ?? throw new InvalidOperationException($"BenchOps {workload.Mode} ({Name(test)}) printed no result:\n{process.Describe()}");
 
                         // What reached the sink by the time the window closed: spans exported later
                         // were not paid for inside it, so there must be none.
-                        var spans = sink.Snapshot(route).Spans - before;
+                        var spans = sink.Snapshot(route).Spans - before[route];
                         var match = ResultLine().Match(line);
                         long Value(string name) => long.Parse(match.Groups[name].Value, NumberStyles.Integer, CultureInfo.InvariantCulture);
                         long ops = Value("ops");
@@ -187,6 +199,10 @@ internal static partial class OpsBench
 
         return runs;
     }
+
+    public static IEnumerable<OpsWorkload> Selected(BenchOptions options) => options.OpsWorkloads is { } keys
+        ? keys.Select(k => Workloads.FirstOrDefault(w => w.Key == k) ?? throw new ArgumentException($"unknown per-operation workload {k} (known: {string.Join(",", Workloads.Select(w => w.Key))})"))
+        : Workloads;
 
     private static string Name(bool test) => test ? "test" : "base";
 
