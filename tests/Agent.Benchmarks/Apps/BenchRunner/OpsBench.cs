@@ -139,7 +139,7 @@ internal static partial class OpsBench
                     var process = AppProcess.Start(Path.Combine(options.Artifacts, "BenchOps", "BenchOps.dll"), env, arguments, web: false, input: true);
                     processes.Add((test, route, process));
 
-                    // One warms up while the other waits: never two processes busy at once.
+                    // Warmed up one at a time: one warms up while the other waits (they are measured together).
                     if (process.WaitForOutput("ready", 0, TimeSpan.FromMinutes(5)) is null)
                     {
                         throw new InvalidOperationException($"BenchOps {workload.Mode} ({Name(test)}) did not get ready:\n{process.Describe()}");
