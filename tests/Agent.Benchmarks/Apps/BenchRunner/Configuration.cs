@@ -169,8 +169,7 @@ internal static class Configurations
         }),
     ];
 
-    public static Configuration Get(string key) =>
-        All.FirstOrDefault(c => c.Key == key) ?? throw new ArgumentException($"unknown configuration {key} (known: {string.Join(",", All.Select(c => c.Key))})");
+    public static Configuration Get(string key) => Keyed.Find(All, c => c.Key, key, "configuration");
 
     /// <summary>The requested set in order, each with its baseline, without .NET 8 when it is left out.</summary>
     public static List<Configuration> Select(IEnumerable<string> keys, bool withNet8)

@@ -200,9 +200,9 @@ internal static partial class OpsBench
         return runs;
     }
 
-    public static IEnumerable<OpsWorkload> Selected(BenchOptions options) => options.OpsWorkloads is { } keys
-        ? keys.Select(k => Workloads.FirstOrDefault(w => w.Key == k) ?? throw new ArgumentException($"unknown per-operation workload {k} (known: {string.Join(",", Workloads.Select(w => w.Key))})"))
-        : Workloads;
+    /// <summary>The workloads of this run: all of them, or those picked with --ops.</summary>
+    public static IEnumerable<OpsWorkload> Selected(BenchOptions options) =>
+        Keyed.Picked(Workloads, w => w.Key, options.OpsWorkloads, "per-operation workload");
 
     private static string Name(bool test) => test ? "test" : "base";
 

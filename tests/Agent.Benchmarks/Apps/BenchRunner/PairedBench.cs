@@ -73,9 +73,8 @@ internal static class PairedBench
     public static int Rounds(BenchOptions options) => options.RoundsOverride is int rounds ? rounds * 2 : options.Quick ? 1 : 8;
 
     /// <summary>The comparisons of this run: all of them, or those picked with --comparisons.</summary>
-    public static IEnumerable<PairedComparison> Selected(BenchOptions options) => options.Comparisons is { } keys
-        ? keys.Select(k => Comparisons.FirstOrDefault(c => c.Key == k) ?? throw new ArgumentException($"unknown comparison {k} (known: {string.Join(",", Comparisons.Select(c => c.Key))})"))
-        : Comparisons;
+    public static IEnumerable<PairedComparison> Selected(BenchOptions options) =>
+        Keyed.Picked(Comparisons, c => c.Key, options.Comparisons, "comparison");
 
     public static List<PairedRun> Run(BenchOptions options, OtlpSink sink, Backends backends)
     {

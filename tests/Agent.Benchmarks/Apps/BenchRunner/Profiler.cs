@@ -169,7 +169,7 @@ internal static class Profiler
                     continue;
                 }
 
-                if (fields.Count > Math.Max(cyclesColumn, bytesColumn) && fields[0] != "Method Name")
+                if (fields.Count > Math.Max(cyclesColumn, bytesColumn))
                 {
                     methods.Add((fields[0], long.Parse(fields[cyclesColumn], CultureInfo.InvariantCulture), long.Parse(fields[bytesColumn], CultureInfo.InvariantCulture)));
                 }
