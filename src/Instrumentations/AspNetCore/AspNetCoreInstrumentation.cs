@@ -136,7 +136,9 @@ public sealed class AspNetCoreInstrumentation : IInstrumentation
 
     private static void AddLoneBaggage(Activity activity, IHeaderDictionary headers)
     {
-        if (activity.Baggage.Any() || !headers.ContainsKey("baggage"))
+        // The header first: nearly every request has none, and enumerating Activity.Baggage runs
+        // generic framework code that is not precompiled.
+        if (!headers.ContainsKey("baggage") || activity.Baggage.Any())
         {
             return;
         }

@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Routing;
 using TraceAgent.Configuration;
 using TraceAgent.Http;
@@ -82,7 +83,10 @@ internal sealed class ServerSpanTagger
             activity.SetTag("server.port", host.Port);
         }
 
-        var remote = context.Connection.RemoteIpAddress;
+        // From the connection feature itself, as HttpContext.Connection reads it: that wrapper's
+        // feature cache is a generic instantiation the framework has no precompiled code for, and
+        // ASP.NET Core does not touch it on a request unless someone asks.
+        var remote = context.Features.Get<IHttpConnectionFeature>()?.RemoteIpAddress;
         if (remote is not null)
         {
             var client = _lastClient;

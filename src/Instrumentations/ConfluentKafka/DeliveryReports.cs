@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Diagnostics;
 using TraceAgent.Tracing;
 
@@ -15,7 +14,7 @@ internal sealed unsafe class DeliveryReports(KafkaTracing tracing, DirectSpans? 
 
     // Spans waiting for their delivery report, by the token put in the message's opaque. Tokens are
     // odd, so they can never equal the opaque Confluent itself uses (a GCHandle, pointer-aligned) or 0.
-    private readonly ConcurrentDictionary<nint, InFlight> _inFlight = new();
+    private readonly HandleMap<InFlight> _inFlight = new();
 
 #pragma warning disable IDE1006 // [ThreadStatic] fields are t_camelCase (docs/contributing.md)
     [ThreadStatic]
@@ -36,7 +35,7 @@ internal sealed unsafe class DeliveryReports(KafkaTracing tracing, DirectSpans? 
         inFlight.Handle = rk;
         inFlight.Written = written;
         inFlight.AppHeaders = appHeaders;
-        _inFlight[token] = inFlight;
+        _inFlight.Set(token, inFlight);
         *opaqueSlot = token;
         return token;
     }
@@ -187,18 +186,15 @@ internal sealed unsafe class DeliveryReports(KafkaTracing tracing, DirectSpans? 
             return;
         }
 
-        foreach (var (token, inFlight) in _inFlight)
+        foreach (var inFlight in _inFlight.RemoveWhere(f => f.Handle == rk))
         {
-            if (inFlight.Handle == rk && _inFlight.TryRemove(token, out _))
+            if (inFlight is DirectProduce produce)
             {
-                if (inFlight is DirectProduce produce)
-                {
-                    End(produce, -1, -1, null, null);
-                }
-                else if (inFlight.Activity is not null)
-                {
-                    KafkaTracing.Stop(inFlight.Activity, Activity.Current);
-                }
+                End(produce, -1, -1, null, null);
+            }
+            else if (inFlight.Activity is not null)
+            {
+                KafkaTracing.Stop(inFlight.Activity, Activity.Current);
             }
         }
     }

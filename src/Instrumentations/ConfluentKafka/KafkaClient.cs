@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Diagnostics;
 
 namespace TraceAgent.Instrumentation.ConfluentKafka;
@@ -10,7 +9,7 @@ namespace TraceAgent.Instrumentation.ConfluentKafka;
 /// </summary>
 internal sealed class KafkaClient
 {
-    private readonly ConcurrentDictionary<nint, KafkaTopic> _topics = new();
+    private readonly HandleMap<KafkaTopic> _topics = new();
 
     public KafkaClient(nint handle, string? name, string? groupId, DeliveryCallback? delivery, bool tracksDelivery)
     {
@@ -74,7 +73,7 @@ internal sealed class KafkaClients
     private static PendingClient? t_pending;
 #pragma warning restore IDE1006
 
-    private readonly ConcurrentDictionary<nint, KafkaClient> _byHandle = new();
+    private readonly HandleMap<KafkaClient> _byHandle = new();
     private readonly NativeRdKafka _native;
 
     public KafkaClients(NativeRdKafka native)
@@ -82,12 +81,12 @@ internal sealed class KafkaClients
         _native = native;
     }
 
-    public IEnumerable<KafkaClient> All => _byHandle.Values;
+    public IEnumerable<KafkaClient> All => _byHandle.Values();
 
     public KafkaClient Get(nint handle) =>
         _byHandle.TryGetValue(handle, out var client)
             ? client
-            : _byHandle.GetOrAdd(handle, h => new KafkaClient(h, _native.Name(h), groupId: null, delivery: null, tracksDelivery: false));
+            : _byHandle.GetOrAdd(handle, new KafkaClient(handle, _native.Name(handle), groupId: null, delivery: null, tracksDelivery: false));
 
     public bool TryGet(nint handle, out KafkaClient client) => _byHandle.TryGetValue(handle, out client!);
 
@@ -104,7 +103,7 @@ internal sealed class KafkaClients
         return pending is not null && pending.Conf == conf ? pending.Callback : null;
     }
 
-    public void Add(KafkaClient client) => _byHandle[client.Handle] = client;
+    public void Add(KafkaClient client) => _byHandle.Set(client.Handle, client);
 
     public KafkaClient? Remove(nint handle) => _byHandle.TryRemove(handle, out var client) ? client : null;
 

@@ -15,7 +15,7 @@ internal sealed class RedisTracer : IDisposable
     private readonly SessionDrainer _drainer;
     private readonly ProfilingSessions _sessions;
     private readonly object _gate = new();
-    private readonly List<(WeakReference<ConnectionMultiplexer> Multiplexer, bool Reported)> _multiplexers = [];
+    private readonly List<Attached> _multiplexers = [];
     private readonly FieldInfo? _profilerField;
     private readonly Timer _timer;
     private volatile bool _disposed;
@@ -44,8 +44,15 @@ internal sealed class RedisTracer : IDisposable
         multiplexer.RegisterProfiler(_sessions.Provider);
         lock (_gate)
         {
-            _multiplexers.RemoveAll(m => !m.Multiplexer.TryGetTarget(out _));
-            _multiplexers.Add((new WeakReference<ConnectionMultiplexer>(multiplexer), false));
+            for (var i = _multiplexers.Count - 1; i >= 0; i--)
+            {
+                if (!_multiplexers[i].Multiplexer.TryGetTarget(out _))
+                {
+                    _multiplexers.RemoveAt(i);
+                }
+            }
+
+            _multiplexers.Add(new Attached(new WeakReference<ConnectionMultiplexer>(multiplexer)));
         }
     }
 
@@ -75,16 +82,16 @@ internal sealed class RedisTracer : IDisposable
         {
             for (var i = _multiplexers.Count - 1; i >= 0; i--)
             {
-                var (reference, reported) = _multiplexers[i];
-                if (!reference.TryGetTarget(out var multiplexer))
+                var attached = _multiplexers[i];
+                if (!attached.Multiplexer.TryGetTarget(out var multiplexer))
                 {
                     _multiplexers.RemoveAt(i);
                     continue;
                 }
 
-                if (!reported && _profilerField.GetValue(multiplexer) is Delegate current && !ReferenceEquals(current, _sessions.Provider))
+                if (!attached.Reported && _profilerField.GetValue(multiplexer) is Delegate current && !ReferenceEquals(current, _sessions.Provider))
                 {
-                    _multiplexers[i] = (reference, true);
+                    attached.Reported = true;
                     AgentLog.Warning($"Redis: the app registered its own profiler on the connection to {string.Join(",", multiplexer.GetEndPoints(configuredOnly: true).Select(e => e.ToString()))}; the agent no longer traces that connection");
                 }
             }
@@ -99,5 +106,17 @@ internal sealed class RedisTracer : IDisposable
         _drainer.Dispose();
         _drainer.Drain(_sessions.Orphans, final: true);
         _drainer.DrainLingeringFinal();
+    }
+
+    /// <summary>
+    /// A multiplexer the agent's profiler is registered on (a class, not a tuple: a list of a tuple
+    /// with a value in it has no precompiled code, and the JIT would compile its methods).
+    /// </summary>
+    private sealed class Attached(WeakReference<ConnectionMultiplexer> multiplexer)
+    {
+        public WeakReference<ConnectionMultiplexer> Multiplexer { get; } = multiplexer;
+
+        /// <summary>Whether the app's own profiler on it was reported.</summary>
+        public bool Reported { get; set; }
     }
 }

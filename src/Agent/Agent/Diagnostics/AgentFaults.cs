@@ -1,5 +1,3 @@
-using System.Collections.Concurrent;
-
 namespace TraceAgent.Diagnostics;
 
 /// <summary>
@@ -8,7 +6,10 @@ namespace TraceAgent.Diagnostics;
 /// </summary>
 public static class AgentFaults
 {
-    private static readonly ConcurrentDictionary<string, int> Counts = new(StringComparer.Ordinal);
+    // A plain dictionary under a lock, not a ConcurrentDictionary: faults are rare, and that type's
+    // instantiation over an int value has no precompiled code, which the JIT would compile in every
+    // process when this class is first touched at start-up.
+    private static readonly Dictionary<string, int> Counts = new(StringComparer.Ordinal);
     private static long s_total;
 
     public static long Total => Interlocked.Read(ref s_total);
@@ -16,12 +17,24 @@ public static class AgentFaults
     public static void Report(string site, Exception exception)
     {
         Interlocked.Increment(ref s_total);
-        var count = Counts.AddOrUpdate(site, 1, static (_, c) => c + 1);
+        int count;
+        lock (Counts)
+        {
+            count = Counts.TryGetValue(site, out var seen) ? seen + 1 : 1;
+            Counts[site] = count;
+        }
+
         if (count == 1)
         {
             AgentLog.Warning($"fault contained in {site}: {exception.GetType().Name}: {exception.Message} (further faults here are counted, not logged)");
         }
     }
 
-    internal static IReadOnlyDictionary<string, int> Snapshot() => new Dictionary<string, int>(Counts);
+    internal static IReadOnlyDictionary<string, int> Snapshot()
+    {
+        lock (Counts)
+        {
+            return new Dictionary<string, int>(Counts);
+        }
+    }
 }

@@ -94,9 +94,7 @@ public static class AgentLog
                 message = message.ReplaceLineEndings(" ");
             }
 
-            // No interpolated DateTime: its generic formatting is not precompiled in the framework,
-            // and would be JIT-compiled in every process for the first line.
-            var line = "[traceagent] " + DateTime.UtcNow.ToString("yyyy-MM-ddTHH:mm:ss.fffZ", CultureInfo.InvariantCulture) + " " + LevelName(level) + " " + message;
+            var line = "[traceagent] " + Timestamp(DateTime.UtcNow) + " " + LevelName(level) + " " + message;
             lock (Gate)
             {
                 if (s_redirected is { } redirected)
@@ -169,6 +167,41 @@ public static class AgentLog
         }
 
         return null;
+    }
+
+    /// <summary>
+    /// yyyy-MM-ddTHH:mm:ss.fffZ, written digit by digit. Neither DateTime.ToString with that format
+    /// nor an interpolated DateTime: both format through a generic digit writer the framework has
+    /// no precompiled code for (DateTimeFormat.FormatDigits over char), which every process would
+    /// JIT-compile for its first log line.
+    /// </summary>
+    internal static string Timestamp(DateTime utc)
+    {
+        Span<char> text = stackalloc char[24];
+        Digits(text, 0, utc.Year, 4);
+        text[4] = '-';
+        Digits(text, 5, utc.Month, 2);
+        text[7] = '-';
+        Digits(text, 8, utc.Day, 2);
+        text[10] = 'T';
+        Digits(text, 11, utc.Hour, 2);
+        text[13] = ':';
+        Digits(text, 14, utc.Minute, 2);
+        text[16] = ':';
+        Digits(text, 17, utc.Second, 2);
+        text[19] = '.';
+        Digits(text, 20, utc.Millisecond, 3);
+        text[23] = 'Z';
+        return new string(text);
+    }
+
+    private static void Digits(Span<char> text, int at, int value, int count)
+    {
+        for (var i = at + count - 1; i >= at; i--)
+        {
+            text[i] = (char)('0' + (value % 10));
+            value /= 10;
+        }
     }
 
     private static string LevelName(AgentLogLevel level) => level switch

@@ -260,7 +260,7 @@ internal sealed class OtlpTraceEncoder
         var parent = direct.Parent;
         keys.BeginSpan(_limits.AttributeValueLengthLimit);
         var span = writer.BeginMessage(2); // ScopeSpans.spans = 2
-        System.Runtime.InteropServices.MemoryMarshal.Write(id, in spanId);
+        BinaryPrimitives.WriteUInt64LittleEndian(id, spanId); // as TracingPipeline made the Activity-less span's id
         WriteHead(writer, parent.TraceId, id, parent.TraceState, parent.SpanId, direct.Name, direct.Kind, direct.StartUtc, direct.Duration);
         var written = new TagCount(_limits.AttributeCountLimit);
         foreach (var tag in direct.Tags)

@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Runtime.InteropServices;
@@ -396,7 +397,11 @@ internal sealed class TracingPipeline : IDisposable
         }
 
         var spanId = RandomSpanId();
-        var context = new ActivityContext(parentContext.TraceId, ActivitySpanId.CreateFromBytes(MemoryMarshal.AsBytes(new ReadOnlySpan<ulong>(in spanId))), flags, parentContext.TraceState);
+        // The id's bytes little-endian, as the encoder writes them (BinaryPrimitives, not
+        // MemoryMarshal.AsBytes: that generic method has no precompiled code for ulong).
+        Span<byte> idBytes = stackalloc byte[8];
+        BinaryPrimitives.WriteUInt64LittleEndian(idBytes, spanId);
+        var context = new ActivityContext(parentContext.TraceId, ActivitySpanId.CreateFromBytes(idBytes), flags, parentContext.TraceState);
         start = new DirectStart(parentContext, context, spanId, reason);
         return true;
     }

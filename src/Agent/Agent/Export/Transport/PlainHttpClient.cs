@@ -223,7 +223,7 @@ internal sealed class PlainHttpClient : IDisposable
     {
         // The head and the length in one write, then the body: no copy of the body.
         Span<byte> head = stackalloc byte[_head.Length + 24];
-        _head.CopyTo(head);
+        new ReadOnlySpan<byte>(_head).CopyTo(head); // not the generic array overload: no precompiled code for it
         var length = _head.Length;
         (prefix.Length + payload.Length).TryFormat(head[length..], out var digits, provider: CultureInfo.InvariantCulture);
         length += digits;
