@@ -62,7 +62,8 @@ internal sealed class ServerSpanTagger
             activity.SetTag("http.request.method_original", request.Method);
         }
 
-        activity.SetTag("url.scheme", request.Scheme);
+        var scheme = request.Scheme;
+        activity.SetTag("url.scheme", scheme);
         activity.SetTag("url.path", request.PathBase.HasValue ? request.PathBase.Value + request.Path.Value : request.Path.Value);
         if (request.QueryString.HasValue && request.QueryString.Value!.Length > 1)
         {
@@ -70,12 +71,18 @@ internal sealed class ServerSpanTagger
             activity.SetTag("url.query", _redactQuery ? UrlRedaction.RedactQuery(query) : query);
         }
 
-        if (request.Host.HasValue)
+        // The Host header's raw text is the cache key: HttpRequest.Host parses that header into a
+        // HostString on every call (a search for "xn--", the port's digits), framework code the
+        // JIT otherwise never has to compile for a request. It is parsed only when it changes.
+        var rawHost = request.Headers.Host.ToString();
+        if (rawHost.Length > 0)
         {
+            var isHttps = IsHttps(scheme);
             var host = _lastHost;
-            if (host is null || !string.Equals(host.Raw, request.Host.Value, StringComparison.Ordinal) || host.IsHttps != request.IsHttps)
+            if (host is null || !string.Equals(host.Raw, rawHost, StringComparison.Ordinal) || host.IsHttps != isHttps)
             {
-                host = new HostEntry(request.Host.Value, request.IsHttps, request.Host.Host, request.Host.Port ?? (request.IsHttps ? 443 : 80));
+                var parsed = HostString.FromUriComponent(rawHost);
+                host = new HostEntry(rawHost, isHttps, parsed.Host, parsed.Port ?? (isHttps ? 443 : 80));
                 _lastHost = host;
             }
 
@@ -213,6 +220,14 @@ internal sealed class ServerSpanTagger
         "_OTHER" => KnownMethodCount,
         _ => -1,
     };
+
+    /// <summary>
+    /// HttpRequest.IsHttps without its case-insensitive comparison on every request: servers set the
+    /// scheme in lower case, so the exact texts decide and only another spelling is compared
+    /// ignoring case.
+    /// </summary>
+    private static bool IsHttps(string scheme) =>
+        scheme == "https" || (scheme != "http" && string.Equals(scheme, "https", StringComparison.OrdinalIgnoreCase));
 
     private sealed record HostEntry(string Raw, bool IsHttps, string Host, object Port);
 
