@@ -150,6 +150,46 @@ public sealed class PlainHttpClientTests : IDisposable
     }
 
     [Fact]
+    public async Task Header_names_are_read_in_any_case_and_a_close_among_other_tokens_ends_the_connection()
+    {
+        using var client = new PlainHttpClient(Endpoint, "application/x-protobuf", null, null, [], 5000);
+        var server = Task.Run(async () =>
+        {
+            using (var connection = await _server.AcceptSocketAsync())
+            {
+                await ReceiveRequestAsync(connection);
+                await SendAsync(connection, "HTTP/1.1 202 Accepted\r\ncOnTeNt-TyPe:  application/x-protobuf \r\nCONTENT-LENGTH: 3\r\nConnection: Keep-Alive, CLOSE\r\n\r\nabc");
+            }
+
+            // The answer said close: the next request comes on a new connection, whose answer has a
+            // Content-Length that is not a number.
+            using var next = await _server.AcceptSocketAsync();
+            await ReceiveRequestAsync(next);
+            await SendAsync(next, "HTTP/1.1 200 OK\r\nContent-Length: 3x\r\n\r\nabc");
+        });
+
+        var first = client.Post([], "a"u8, Timeout, CancellationToken.None);
+        var malformed = Assert.Throws<IOException>(() => client.Post([], "b"u8, Timeout, CancellationToken.None));
+        await server.WaitAsync(Timeout);
+
+        Assert.Equal((202, "application/x-protobuf", "abc", true), (first.Status, first.ContentType, Encoding.ASCII.GetString(first.Body), first.Complete));
+        Assert.Contains("Content-Length", malformed.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("Content-Length", "content-length", true)]
+    [InlineData("CONTENT-LENGTH", "content-length", true)]
+    [InlineData("content-lengt", "content-length", false)]
+    [InlineData("content_length", "content-length", false)]
+    [InlineData("Connection", "content-length", false)]
+    [InlineData("\u212Aeep", "keep", false)] // the Kelvin sign: no ASCII letter matches it
+    public void Names_compare_in_ascii_case_only(string text, string lowerCase, bool expected)
+    {
+        Assert.Equal(expected, PlainHttpClient.AsciiEqualsIgnoreCase(text, lowerCase));
+        Assert.Equal(expected, PlainHttpClient.AsciiContainsIgnoreCase(" x" + text + ", ", lowerCase));
+    }
+
+    [Fact]
     public void A_refused_connection_is_a_socket_error_naming_the_address()
     {
         var endpoint = Endpoint;
