@@ -126,13 +126,14 @@ internal sealed class OtlpExporter<T> : IExporter<T>
     {
         var attempt = 0;
         var perAttempt = TimeSpan.FromMilliseconds(_settings.TimeoutMilliseconds);
+        string? lastReason = null;
         while (true)
         {
             attempt++;
             var left = deadlineUtc - DateTime.UtcNow;
             if (left <= TimeSpan.Zero)
             {
-                return Fail("the export deadline passed");
+                return Fail(lastReason is null ? "the export deadline passed" : lastReason + ", and the export deadline passed before the next retry");
             }
 
             var answer = SendOnce(body, left < perAttempt ? left : perAttempt, cancellationToken);
@@ -147,7 +148,12 @@ internal sealed class OtlpExporter<T> : IExporter<T>
                 return answer.Rejected > 0 || answer.PartialMessage.Length > 0 ? PartialSuccess(answer.Rejected, answer.PartialMessage) : ExportResult.Success;
             }
 
-            if (answer.Outcome == Outcome.Permanent || attempt >= 5 || cancellationToken.IsCancellationRequested)
+            if (cancellationToken.IsCancellationRequested)
+            {
+                return Fail(lastReason is null ? answer.Reason : lastReason + ", and the agent stopped during the next retry", givenUpAtExit: true);
+            }
+
+            if (answer.Outcome == Outcome.Permanent || attempt >= 5)
             {
                 return Fail(answer.Reason);
             }
@@ -159,10 +165,14 @@ internal sealed class OtlpExporter<T> : IExporter<T>
                 return Fail(answer.Reason + ", and the next retry would pass the deadline");
             }
 
+            // A batch given up at exit still names why it was being retried: a first failure
+            // reported only as "shutting down" would hide the collector's answer.
             if (cancellationToken.WaitHandle.WaitOne(delay))
             {
-                return Fail("shutting down");
+                return Fail(answer.Reason + ", and the agent stopped before the next retry", givenUpAtExit: true);
             }
+
+            lastReason = answer.Reason;
         }
     }
 
@@ -182,10 +192,10 @@ internal sealed class OtlpExporter<T> : IExporter<T>
         return rejected > int.MaxValue ? ExportResult.Failure : ExportResult.Lost((int)rejected);
     }
 
-    private ExportResult Fail(string reason)
+    private ExportResult Fail(string reason, bool givenUpAtExit = false)
     {
         // A batch given up at exit after failures already reported: the loss summary counts it.
-        if (_lastFailureStatus != -1 && reason == "shutting down")
+        if (_lastFailureStatus != -1 && givenUpAtExit)
         {
             return ExportResult.Failure;
         }

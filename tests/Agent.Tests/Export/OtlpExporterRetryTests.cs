@@ -1,0 +1,86 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using TraceAgent.Configuration;
+using TraceAgent.Diagnostics;
+using TraceAgent.Export;
+using TraceAgent.Tests.Reliability;
+
+namespace TraceAgent.Tests.Export;
+
+/// <summary>
+/// A batch the exporter was retrying when the agent stopped: the one line it logs must name the
+/// collector's answer that caused the retry, not only that the agent was shutting down.
+/// </summary>
+[Collection(StandardErrorCollection.Name)]
+public sealed class OtlpExporterRetryTests : IDisposable
+{
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(30);
+
+    private readonly RecordedSources _recorded = new(new ActivitySource("retry.test"));
+
+    public void Dispose() => _recorded.Dispose();
+
+    [Fact]
+    public async Task A_batch_given_up_at_exit_while_waiting_to_retry_is_logged_with_the_collectors_answer()
+    {
+        // A collector that answers 503 with a retry in 60 s and closes the connection: once the
+        // exporter has closed its end, it has read the answer and is about to wait for the retry.
+        using var server = new TcpListener(IPAddress.Loopback, 0);
+        server.Start();
+        var port = ((IPEndPoint)server.LocalEndpoint).Port;
+        var answered = Task.Run(async () =>
+        {
+            using var client = await server.AcceptTcpClientAsync();
+            var stream = client.GetStream();
+            var buffer = new byte[64 * 1024];
+            var head = new StringBuilder();
+            while (!head.ToString().Contains("\r\n\r\n", StringComparison.Ordinal))
+            {
+                var read = await stream.ReadAsync(buffer);
+                head.Append(Encoding.ASCII.GetString(buffer, 0, read));
+            }
+
+            await stream.WriteAsync("HTTP/1.1 503 Service Unavailable\r\nRetry-After: 60\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"u8.ToArray());
+            try
+            {
+                // The rest of the body, then the exporter's close.
+                while (await stream.ReadAsync(buffer) > 0)
+                {
+                }
+            }
+            catch (IOException)
+            {
+                // Reset rather than closed: closed all the same.
+            }
+        });
+
+        using var exporter = new OtlpExporter<Activity>(
+            new OtlpExporterSettings(new Uri($"http://127.0.0.1:{port}/v1/traces"), OtlpProtocol.HttpProtobuf, [], 10_000, Gzip: false),
+            new OtlpTraceEncoder([new("service.name", "retry")], new SpanLimits(128, null, 128, 128, 128, 128)).Encode,
+            "traces");
+        var activity = _recorded.Source.StartActivity("retried")!;
+        activity.Stop();
+
+        using var captured = new StringWriter();
+        var original = AgentLog.RedirectStderr(captured);
+        try
+        {
+            using var stop = new CancellationTokenSource();
+            var export = Task.Run(() => exporter.Export([activity], DateTime.UtcNow.AddMinutes(5), stop.Token));
+            await answered.WaitAsync(Timeout);
+            stop.Cancel();
+
+            Assert.Equal(ExportResult.Failure, await export.WaitAsync(Timeout));
+            var line = Assert.Single(captured.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries));
+            Assert.Contains(" warn traces export to ", line, StringComparison.Ordinal);
+            Assert.Contains("failed: HTTP 503", line, StringComparison.Ordinal);
+            Assert.EndsWith("; the batch is dropped", line.TrimEnd('\r'), StringComparison.Ordinal);
+        }
+        finally
+        {
+            AgentLog.RedirectStderr(original);
+        }
+    }
+}
