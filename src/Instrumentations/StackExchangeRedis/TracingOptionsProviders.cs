@@ -109,9 +109,11 @@ internal static class TracingOptionsProviders
         foreach (var name in ProviderListNames)
         {
             var property = typeof(DefaultOptionsProvider).GetProperty(name, BindingFlags.NonPublic | BindingFlags.Static);
-            if (property?.GetMethod is { } getter && typeof(IEnumerable<DefaultOptionsProvider>).IsAssignableFrom(property.PropertyType))
+            if (property?.GetMethod is { } getter && !property.PropertyType.IsValueType && typeof(IEnumerable<DefaultOptionsProvider>).IsAssignableFrom(property.PropertyType))
             {
-                return () => (IEnumerable<DefaultOptionsProvider>)getter.Invoke(null, null)!;
+                // A delegate, not MethodInfo.Invoke: the list is read at every connection's
+                // provider lookup, and reflection would emit and compile an invoke stub for it.
+                return getter.CreateDelegate<Func<IEnumerable<DefaultOptionsProvider>>>();
             }
         }
 

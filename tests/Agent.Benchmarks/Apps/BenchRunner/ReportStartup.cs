@@ -43,7 +43,7 @@ internal sealed partial class Report
             S.AppendLine();
         }
 
-        S.AppendLine("What the JIT compiled in each configuration's first (unmeasured) start, from exec to the graceful stop after its first response (`DOTNET_JitDisasmSummary=1`; lists in artifacts/bench/jit/). The tracer's own methods are those of `TraceAgent.*` and `OpenTelemetry.*`; compiled at tier 0 means no precompiled (ReadyToRun) code was used for them.");
+        S.AppendLine("What the JIT compiled in each configuration's first (unmeasured) start, from exec to the graceful stop after its first response (`DOTNET_JitDisasmSummary=1`; lists in artifacts/bench/jit/, beside each start's stderr: `BENCH_STARTUP_LOG_LEVEL=debug` adds the agent's time to start each instrumentation). The tracer's own methods are those of `TraceAgent.*` and `OpenTelemetry.*`; compiled at tier 0 means no precompiled (ReadyToRun) code was used for them.");
         S.AppendLine();
         S.AppendLine("| configuration | methods compiled | the tracer's own | of them at tier 0 |");
         S.AppendLine("|---|---:|---:|---:|");

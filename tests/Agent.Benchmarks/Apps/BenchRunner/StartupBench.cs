@@ -46,11 +46,20 @@ internal static partial class StartupBench
             var route = "startup-first-" + configuration.Key;
             var jitFile = Path.Combine(jitDirectory, configuration.Key + ".txt");
             File.Delete(jitFile);
-            RunOne(options, configuration, sink, backends, peer, client, -1, route, new Dictionary<string, string>
+            // Its stderr is kept beside the JIT list. BENCH_STARTUP_LOG_LEVEL=debug has the agent
+            // log each instrumentation's start time there (not by default: the debug lines' own
+            // code would join the JIT list).
+            var extra = new Dictionary<string, string>
             {
                 ["DOTNET_JitStdOutFile"] = jitFile,
                 ["DOTNET_JitDisasmSummary"] = "1",
-            });
+            };
+            if (configuration.Tracer == Tracer.Agent && Environment.GetEnvironmentVariable("BENCH_STARTUP_LOG_LEVEL") is { Length: > 0 } level)
+            {
+                extra["OTEL_LOG_LEVEL"] = level;
+            }
+
+            RunOne(options, configuration, sink, backends, peer, client, -1, route, extra, Path.Combine(jitDirectory, configuration.Key + "-stderr.txt"));
             firstStartSpans[configuration.Key] = sink.Snapshot(route).Spans;
             firstStartJit[configuration.Key] = CountJit(jitFile);
         }
@@ -106,7 +115,7 @@ internal static partial class StartupBench
         return new JitCount(lines.Count, tracer.Count, tracer.Count(l => l.Contains("Tier0", StringComparison.Ordinal)));
     }
 
-    private static StartupRun RunOne(BenchOptions options, Configuration configuration, OtlpSink sink, Backends backends, AppProcess peer, HttpClient client, int run, string route = "startup", IReadOnlyDictionary<string, string>? extra = null)
+    private static StartupRun RunOne(BenchOptions options, Configuration configuration, OtlpSink sink, Backends backends, AppProcess peer, HttpClient client, int run, string route = "startup", IReadOnlyDictionary<string, string>? extra = null, string? stderrFile = null)
     {
         var env = configuration.Environment(options, sink.BaseUrl, route, "bench-startup");
         foreach (var (key, value) in extra ?? new Dictionary<string, string>())
@@ -141,6 +150,10 @@ internal static partial class StartupBench
         if (run < 0)
         {
             app.Stop(TimeSpan.FromSeconds(10));
+            if (stderrFile is not null)
+            {
+                File.WriteAllLines(stderrFile, app.ErrorLines);
+            }
         }
 
         return new StartupRun(configuration.Key, run, wall, cpu, stat, hook);
