@@ -35,7 +35,7 @@ internal sealed unsafe class DeliveryReports(KafkaTracing tracing, DirectSpans? 
         inFlight.Handle = rk;
         inFlight.Written = written;
         inFlight.AppHeaders = appHeaders;
-        _inFlight.Set(token, inFlight);
+        _inFlight.AddNew(token, inFlight);
         *opaqueSlot = token;
         return token;
     }

@@ -70,6 +70,18 @@ internal sealed class HandleMap<T>
         }
     }
 
+    /// <summary>
+    /// Adds a value under a key the caller knows is not held (a delivery token, new for each
+    /// message): no search of its chain first, as Set and TryAdd make.
+    /// </summary>
+    public void AddNew(nint key, T value)
+    {
+        lock (_gate)
+        {
+            Insert(key, value);
+        }
+    }
+
     /// <summary>Adds, or replaces the value held for <paramref name="key"/>.</summary>
     public void Set(nint key, T value)
     {

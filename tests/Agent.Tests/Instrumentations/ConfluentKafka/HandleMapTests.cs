@@ -17,8 +17,12 @@ public sealed class HandleMapTests
             // Keys as both kinds look: pointer-aligned handles and odd tokens, few enough to collide.
             nint key = random.Next(2) == 0 ? (nint)(0x7f00_0000_1000L + (random.Next(300) * 16)) : (nint)((random.Next(300) * 2) + 1);
             var value = "v" + step;
-            switch (random.Next(5))
+            switch (random.Next(6))
             {
+                case 5 when !model.ContainsKey(key):
+                    map.AddNew(key, value);
+                    model[key] = value;
+                    break;
                 case 0:
                     map.Set(key, value);
                     model[key] = value;
