@@ -44,14 +44,7 @@ internal sealed class RedisTracer : IDisposable
         multiplexer.RegisterProfiler(_sessions.Provider);
         lock (_gate)
         {
-            for (var i = _multiplexers.Count - 1; i >= 0; i--)
-            {
-                if (!_multiplexers[i].Multiplexer.TryGetTarget(out _))
-                {
-                    _multiplexers.RemoveAt(i);
-                }
-            }
-
+            _multiplexers.RemoveAll(m => !m.Multiplexer.TryGetTarget(out _));
             _multiplexers.Add(new Attached(new WeakReference<ConnectionMultiplexer>(multiplexer)));
         }
     }

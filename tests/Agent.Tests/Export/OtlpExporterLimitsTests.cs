@@ -48,13 +48,7 @@ public sealed class OtlpExporterLimitsTests : IDisposable
         {
             using var client = await server.AcceptTcpClientAsync();
             var stream = client.GetStream();
-            var buffer = new byte[64 * 1024];
-            var head = new System.Text.StringBuilder();
-            while (!head.ToString().Contains("\r\n\r\n", StringComparison.Ordinal))
-            {
-                var read = await stream.ReadAsync(buffer);
-                head.Append(System.Text.Encoding.ASCII.GetString(buffer, 0, read));
-            }
+            await RawCollector.ReadHeadAsync(stream);
 
             await stream.WriteAsync("HTTP/1.1 200 OK\r\nContent-Type: application/x-protobuf\r\nContent-Length: 52428800\r\n\r\n"u8.ToArray());
             var chunk = new byte[64 * 1024];

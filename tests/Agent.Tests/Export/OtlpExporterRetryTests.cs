@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
-using System.Text;
 using TraceAgent.Configuration;
 using TraceAgent.Diagnostics;
 using TraceAgent.Export;
@@ -34,18 +33,13 @@ public sealed class OtlpExporterRetryTests : IDisposable
         {
             using var client = await server.AcceptTcpClientAsync();
             var stream = client.GetStream();
-            var buffer = new byte[64 * 1024];
-            var head = new StringBuilder();
-            while (!head.ToString().Contains("\r\n\r\n", StringComparison.Ordinal))
-            {
-                var read = await stream.ReadAsync(buffer);
-                head.Append(Encoding.ASCII.GetString(buffer, 0, read));
-            }
+            await RawCollector.ReadHeadAsync(stream);
 
             await stream.WriteAsync("HTTP/1.1 503 Service Unavailable\r\nRetry-After: 60\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"u8.ToArray());
             try
             {
                 // The rest of the body, then the exporter's close.
+                var buffer = new byte[4096];
                 while (await stream.ReadAsync(buffer) > 0)
                 {
                 }

@@ -4,6 +4,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using System.Text;
+using TraceAgent.Propagation;
 
 namespace TraceAgent.Export.Transport;
 
@@ -272,14 +273,19 @@ internal sealed class PlainHttpClient : IDisposable
                 lineEnd = rest.IndexOf('\n');
                 var line = lineEnd < 0 ? rest : rest[..lineEnd];
                 rest = lineEnd < 0 ? default : rest[(lineEnd + 1)..];
+                if (!line.IsEmpty && line[^1] == '\r')
+                {
+                    line = line[..^1];
+                }
+
                 var colon = line.IndexOf(':');
                 if (colon <= 0)
                 {
                     continue;
                 }
 
-                var name = TrimOws(line[..colon]);
-                var value = TrimOws(line[(colon + 1)..]);
+                var name = Whitespace.TrimOws(line[..colon]);
+                var value = Whitespace.TrimOws(line[(colon + 1)..]);
                 if (AsciiEqualsIgnoreCase(name, "content-length"))
                 {
                     contentLength = ParseLength(value);
@@ -333,24 +339,6 @@ internal sealed class PlainHttpClient : IDisposable
             keepAlive = complete && !close && _start == _end;
             return new PlainHttpAnswer(status, contentType, retryAfter, body.Kept, complete);
         }
-    }
-
-    /// <summary>Without the spaces and tabs around a field (HTTP's optional whitespace) and the line's CR.</summary>
-    private static ReadOnlySpan<char> TrimOws(ReadOnlySpan<char> text)
-    {
-        var start = 0;
-        var end = text.Length;
-        while (start < end && text[start] is ' ' or '\t')
-        {
-            start++;
-        }
-
-        while (end > start && text[end - 1] is ' ' or '\t' or '\r')
-        {
-            end--;
-        }
-
-        return text[start..end];
     }
 
     /// <summary>Whether <paramref name="text"/> is <paramref name="lowerCase"/> (ASCII, lower case) in any case.</summary>
