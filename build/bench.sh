@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# The performance benchmark suite: start-up, two services under load (first seconds and steady
+# The performance benchmark suite: start-up, a short-lived job, two services under load (first seconds and steady
 # state), paired windows on warmed services for the small differences, per-operation CPU, the agent's stages (BenchmarkDotNet) and a collector outage, for no
 # agent, the agent (100%, sampler off, 1%), the OpenTelemetry SDK in a startup hook, and .NET 8.
 # Writes docs/performance.md (or --output FILE). The full run takes about 50 minutes on 2 cores:
 # run it on a quiet machine, the report says how quiet it was.
 #
-#   bash build/bench.sh [--quick] [--output FILE] [--parts startup,load,paired,ops,stages,outage]
+#   bash build/bench.sh [--quick] [--output FILE] [--parts startup,job,load,paired,ops,stages,outage]
 #                       [--configs none,agent,...] [--comparisons same,tracing,...] [--ops same,redis,...] [--ops-per-run N]
 #                       [--rounds N] [--startup-runs N] [--net8-rounds N] [--no-net8]
 #                       [--no-agent-build]
@@ -27,7 +27,7 @@ set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
 output="$root/docs/performance.md"
-parts="startup,load,paired,ops,stages,outage"
+parts="startup,job,load,paired,ops,stages,outage"
 build_agent=1
 net8=1
 runner_args=()
@@ -53,10 +53,11 @@ fi
 source build/bench-env.sh
 has() { [[ ",$parts," == *",$1,"* ]]; }
 what=(agent runner)
-if has startup || has load || has paired || has outage; then what+=(api); fi
-if has startup || has load || has paired || has ops; then what+=(sdk-hook); fi
+if has startup || has job || has load || has paired || has outage; then what+=(api); fi
+if has startup || has job || has load || has paired || has ops; then what+=(sdk-hook); fi
 if has load && [ "$net8" = 1 ]; then what+=(api-net8); fi
-if has startup; then what+=(startup); [ "$net8" = 1 ] && what+=(startup-net8); fi
+if has startup || has job; then what+=(startup); fi
+if has startup && [ "$net8" = 1 ]; then what+=(startup-net8); fi
 if has ops; then what+=(ops); fi
 if has stages; then what+=(stages); fi
 bench_publish "${what[@]}"

@@ -38,7 +38,8 @@ public sealed class BenchQuickTests
                 "## 1. Load: two services, both instrumented", "### First seconds", "### Steady state", "### Memory under load", "### Each round",
                 "## 1b. Paired windows: the small differences", "| same | no agent | no agent |", "| tracing | no agent | agent, 100% sampling |", "| tracing-sdk | no agent | OpenTelemetry SDK 1.20 (startup hook) |", "| agent-sdk | OpenTelemetry SDK 1.20 (startup hook) | agent, 100%, the SDK's spans only (Redis off) |", "| redis | agent, 100%, the SDK's spans only (Redis off) | agent, 100% sampling |", "| first | no agent | agent, 100% sampling |", "| first-sdk | OpenTelemetry SDK 1.20 (startup hook) | agent, 100% sampling |", "| keep-errors |", "| off |", "| off-sdk | OpenTelemetry SDK 1.20 (startup hook), sampler off (always_off) |", "| metrics |",
                 "| metrics-sdk | OpenTelemetry SDK 1.20 (startup hook) | OpenTelemetry SDK 1.20 (startup hook), with metrics (the same meters, 60 s) |",
-                "## 2. Start-up", "## 3. Per operation: CPU time", "## 4. Stages: BenchmarkDotNet", "## 5. Collector outage",
+                "## 2. Start-up", "## 2b. A process that lives only as long as its work", "| exec to exit (ms) |", "A job that ends when its work is done (part 2b)",
+                "## 3. Per operation: CPU time", "## 4. Stages: BenchmarkDotNet", "## 5. Collector outage",
 
                 // Every target of the issue has a row with a verdict.
                 "| steady state: CPU per request (both services) at most 1.05x |", "| steady state: throughput at least 0.95x |",

@@ -5,7 +5,7 @@ namespace TraceAgent.Bench;
 /// <summary>The runner's command line (build/bench.sh and build/profile.sh pass it).</summary>
 internal sealed class BenchOptions
 {
-    public static readonly string[] AllParts = ["startup", "load", "paired", "ops", "stages", "outage"];
+    public static readonly string[] AllParts = ["startup", "job", "load", "paired", "ops", "stages", "outage"];
 
     public required string Repo { get; init; }
 

@@ -6,7 +6,7 @@ using TraceAgent.Bench;
 // writes docs/performance.md (or --output). build/profile.sh runs it with --profile.
 var options = BenchOptions.Parse(args);
 await using var sink = await OtlpSink.StartAsync();
-bool needsKafka = options.ProfileConfiguration is null && (options.Parts.Contains("startup") || options.Parts.Contains("ops"));
+bool needsKafka = options.ProfileConfiguration is null && (options.Parts.Contains("startup") || options.Parts.Contains("job") || options.Parts.Contains("ops"));
 using var kafka = needsKafka ? new KafkaMockCluster() : null;
 var backends = new Backends(options.Redis, options.Postgres, kafka?.Bootstrap);
 
@@ -33,6 +33,14 @@ if (options.Parts.Contains("startup"))
 else
 {
     report.Skipped("startup");
+}
+
+if (options.Parts.Contains("job"))
+{
+    kafka!.CreateTopic("bench-startup");
+    var configurations = Configurations.Select(JobBench.DefaultConfigurations, withNet8: false);
+    report.Job(configurations, JobBench.Run(options, configurations, sink, backends));
+    Took("job");
 }
 
 if (options.Parts.Contains("load"))

@@ -93,6 +93,12 @@ internal sealed partial class Report
             text.AppendLine();
         }
 
+        if (_jobLine is not null)
+        {
+            text.AppendLine(_jobLine + " (No target of its own.)");
+            text.AppendLine();
+        }
+
         text.AppendLine("## Checks");
         text.AppendLine();
         text.AppendLine("What the runner verified about its own measurements; a FAILED check also makes `build/bench.sh` exit non-zero.");

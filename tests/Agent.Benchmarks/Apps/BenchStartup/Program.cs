@@ -11,9 +11,19 @@ using StackExchange.Redis;
 // one message and a consumer that reads it back (BENCH_KAFKA). /hello then answers with the
 // process's CPU time in a header, read by the process itself at that moment (every thread, ended
 // ones included, in nanoseconds): /proc/<pid>/stat counts in 10 ms ticks, too coarse here.
-var builder = WebApplication.CreateSlimBuilder(args);
-builder.Logging.ClearProviders();
-var app = builder.Build();
+//
+// As a job (BENCH_JOB_CPU_FILE set: a command-line tool, a scheduled task) it does the same work
+// with no web host, closes its clients and ends; its last act is to write the process's CPU time
+// to that file, from an exit handler of its own. The tracer's exit handler, registered before Main
+// by its startup hook, runs before it: the CPU written includes sending what the tracer held.
+var jobCpuFile = Environment.GetEnvironmentVariable("BENCH_JOB_CPU_FILE") is { Length: > 0 } file ? file : null;
+WebApplication? app = null;
+if (jobCpuFile is null)
+{
+    var builder = WebApplication.CreateSlimBuilder(args);
+    builder.Logging.ClearProviders();
+    app = builder.Build();
+}
 
 string Required(string name) => Environment.GetEnvironmentVariable(name) ?? throw new InvalidOperationException(name + " is not set");
 
@@ -53,7 +63,18 @@ if (consumer.Consume(TimeSpan.FromSeconds(10)) is null)
     throw new InvalidOperationException("the message produced at start did not come back");
 }
 
-app.MapGet("/hello", (HttpContext context) =>
+if (jobCpuFile is not null)
+{
+    consumer.Close();
+    consumer.Dispose();
+    producer.Flush(TimeSpan.FromSeconds(10));
+    producer.Dispose();
+    await redis.DisposeAsync();
+    AppDomain.CurrentDomain.ProcessExit += (_, _) => File.WriteAllText(jobCpuFile, ProcessCpu.Nanoseconds().ToString(CultureInfo.InvariantCulture));
+    return;
+}
+
+app!.MapGet("/hello", (HttpContext context) =>
 {
     context.Response.Headers["X-Process-Cpu-Ns"] = ProcessCpu.Nanoseconds().ToString(CultureInfo.InvariantCulture);
     return "hello";
@@ -63,7 +84,7 @@ app.MapGet("/hello", (HttpContext context) =>
 GC.KeepAlive(redis);
 GC.KeepAlive(producer);
 GC.KeepAlive(consumer);
-app.Run();
+app!.Run();
 
 internal sealed class Item
 {

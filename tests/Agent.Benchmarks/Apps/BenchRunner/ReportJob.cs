@@ -1,0 +1,59 @@
+namespace TraceAgent.Bench;
+
+internal sealed partial class Report
+{
+    private string? _jobLine;
+
+    public void Job(IReadOnlyList<Configuration> configurations, IReadOnlyList<JobRun> runs)
+    {
+        var runNumbers = runs.Select(r => r.Run).Distinct().Order().ToList();
+        JobRun? Find(string key, int run) => runs.FirstOrDefault(r => r.Key == key && r.Run == run && r.PairedWith is null);
+        JobRun? BaseOf(string key, int run) => runs.FirstOrDefault(r => r.Run == run && r.PairedWith == key);
+        double? Added(string key, int run, Func<JobRun, double> metric) =>
+            Find(key, run) is { } test && BaseOf(key, run) is { } paired ? metric(test) - metric(paired) : null;
+        Spread Delta(string key, Func<JobRun, double> metric) => Spread.Of(runNumbers.Select(n => Added(key, n, metric)).OfType<double>());
+        Spread Values(string key, Func<JobRun, double> metric) => Spread.Of(runs.Where(r => r.Key == key).Select(metric));
+
+        S.AppendLine("## 2b. A process that lives only as long as its work");
+        S.AppendLine();
+        S.AppendLine(F($"The start-up app as a job (a command-line tool, a scheduled task): the same work before it would serve (one HttpClient call, a query through Npgsql and one through EF Core, a Redis command, a Kafka message produced and consumed), with no web host; then it closes its clients and ends. CPU is the process's own (`clock_gettime(CLOCK_PROCESS_CPUTIME_ID)`), read by the app's own exit handler, which runs after the tracer's (registered before `Main` by its startup hook): it includes sending the spans at exit. Paired as in the start-up part: {runNumbers.Count} runs, each configuration started at the same moment as a job without a tracer, the order rotated. No target of its own: the issue asks for the agent to be the cheapest way to trace at every age of a process, and this is the youngest."));
+        S.AppendLine();
+        S.AppendLine("| configuration | exec to exit (ms) | CPU at exit (ms) | CPU added (ms, paired) | time added (ms, paired) | spans sent per job |");
+        S.AppendLine("|---|---:|---:|---:|---:|---:|");
+        foreach (var c in configurations)
+        {
+            string cpuAdded = c.IsBaseline ? "-" : Delta(c.Key, r => r.CpuMs).Format("+0;-0;0");
+            string wallAdded = c.IsBaseline ? "-" : Delta(c.Key, r => r.WallMs).Format("+0;-0;0");
+            var spans = runs.Where(r => r.Key == c.Key).Select(r => r.Spans).Distinct().Order().ToList();
+            S.AppendLine(F($"| {c.Label} | {Values(c.Key, r => r.WallMs).Median:0} | {Values(c.Key, r => r.CpuMs).Median:0} | {cpuAdded} | {wallAdded} | {string.Join(" or ", spans)} |"));
+        }
+
+        S.AppendLine();
+        var measured = configurations.Where(c => !c.IsBaseline).ToList();
+        S.AppendLine("Each run, CPU at exit in ms: each configuration's job, then the job without a tracer made with it:");
+        S.AppendLine();
+        S.AppendLine("| run | " + string.Join(" | ", measured.Select(c => c.Label)) + " |");
+        S.AppendLine("|---:|" + string.Concat(measured.Select(_ => "---:|")));
+        foreach (var n in runNumbers)
+        {
+            S.AppendLine(F($"| {n + 1} | ") + string.Join(" | ", measured.Select(c => Find(c.Key, n) is { } r && BaseOf(c.Key, n) is { } b ? F($"{r.CpuMs:0} / {b.CpuMs:0}") : "-")) + " |");
+        }
+
+        S.AppendLine();
+        if (configurations.Any(c => c.Key == "agent-metrics") && configurations.Any(c => c.Key == "sdk"))
+        {
+            // Agent against SDK within a run: each against its own paired baseline, the two pairs
+            // started one after the other.
+            var against = Spread.Of(runNumbers.Select(n => Added("agent-metrics", n, r => r.CpuMs) - Added("sdk", n, r => r.CpuMs)).OfType<double>());
+            _jobLine = F($"A job that ends when its work is done (part 2b): the agent as configured by default adds {Delta("agent-metrics", r => r.CpuMs).Format("+0;-0;0", " ms")} of CPU, tracing alone {Delta("agent", r => r.CpuMs).Format("+0;-0;0", " ms")}, the OpenTelemetry SDK set-up {Delta("sdk", r => r.CpuMs).Format("+0;-0;0", " ms")}; the agent's added CPU less the SDK's in the same run {against.Format("+0;-0;0", " ms")}.");
+        }
+
+        foreach (var c in configurations)
+        {
+            var sent = runs.Where(r => r.Key == c.Key).Select(r => r.Spans).ToList();
+            bool traces = c.Tracer != Tracer.None;
+            Check(traces ? sent.All(s => s > 0) && sent.Distinct().Count() == 1 : sent.All(s => s == 0),
+                F($"{c.Label}: every job sent the same spans ({string.Join(", ", sent.Distinct())}; {(traces ? "some" : "none")} expected)"), hard: true);
+        }
+    }
+}
