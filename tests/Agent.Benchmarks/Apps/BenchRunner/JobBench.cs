@@ -38,25 +38,8 @@ internal static class JobBench
         {
             foreach (var configuration in LoadBench.Rotate([.. configurations.Where(c => !c.IsBaseline)], run))
             {
-                var baseline = Configurations.Get(configuration.BaselineKey);
-                Task<JobRun> Launch(Configuration which) => Task.Factory.StartNew(
-                    () => RunOne(options, which, sink, backends, peer, run), TaskCreationOptions.LongRunning);
-
-                Task<JobRun> baseJob, testJob;
-                if (run % 2 == 0)
-                {
-                    baseJob = Launch(baseline);
-                    testJob = Launch(configuration);
-                }
-                else
-                {
-                    testJob = Launch(configuration);
-                    baseJob = Launch(baseline);
-                }
-
-                Task.WaitAll(baseJob, testJob);
-                var baseResult = baseJob.Result with { PairedWith = configuration.Key };
-                var result = testJob.Result;
+                var (baseJob, result) = PairedStarts.Run(run, configuration, which => RunOne(options, which, sink, backends, peer, run));
+                var baseResult = baseJob with { PairedWith = configuration.Key };
                 runs.Add(baseResult);
                 runs.Add(result);
                 Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,

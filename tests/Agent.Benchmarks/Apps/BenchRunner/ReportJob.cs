@@ -29,17 +29,11 @@ internal sealed partial class Report
         }
 
         S.AppendLine();
-        var measured = configurations.Where(c => !c.IsBaseline).ToList();
-        S.AppendLine("Each run, CPU at exit in ms: each configuration's job, then the job without a tracer made with it:");
-        S.AppendLine();
-        S.AppendLine("| run | " + string.Join(" | ", measured.Select(c => c.Label)) + " |");
-        S.AppendLine("|---:|" + string.Concat(measured.Select(_ => "---:|")));
-        foreach (var n in runNumbers)
-        {
-            S.AppendLine(F($"| {n + 1} | ") + string.Join(" | ", measured.Select(c => Find(c.Key, n) is { } r && BaseOf(c.Key, n) is { } b ? F($"{r.CpuMs:0} / {b.CpuMs:0}") : "-")) + " |");
-        }
-
-        S.AppendLine();
+        AppendRunTable(
+            "Each run, CPU at exit in ms: each configuration's job, then the job without a tracer made with it:",
+            configurations,
+            runNumbers,
+            (key, n) => Find(key, n) is { } r && BaseOf(key, n) is { } b ? (r.CpuMs, b.CpuMs) : null);
         if (configurations.Any(c => c.Key == "agent-metrics") && configurations.Any(c => c.Key == "sdk"))
         {
             // Agent against SDK within a run: each against its own paired baseline, the two pairs

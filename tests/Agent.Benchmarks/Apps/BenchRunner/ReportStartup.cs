@@ -56,17 +56,11 @@ internal sealed partial class Report
         }
 
         S.AppendLine();
-        var measured = configurations.Where(c => !c.IsBaseline).ToList();
-        S.AppendLine("Each run, CPU at the first response in ms: each configuration's start, then the baseline start made with it:");
-        S.AppendLine();
-        S.AppendLine("| run | " + string.Join(" | ", measured.Select(c => c.Label)) + " |");
-        S.AppendLine("|---:|" + string.Concat(measured.Select(_ => "---:|")));
-        foreach (var n in runNumbers)
-        {
-            S.AppendLine(F($"| {n + 1} | ") + string.Join(" | ", measured.Select(c => Find(c.Key, n) is { } r && BaseOf(c.Key, n) is { } b ? F($"{r.CpuMs:0} / {b.CpuMs:0}") : "-")) + " |");
-        }
-
-        S.AppendLine();
+        AppendRunTable(
+            "Each run, CPU at the first response in ms: each configuration's start, then the baseline start made with it:",
+            configurations,
+            runNumbers,
+            (key, n) => Find(key, n) is { } r && BaseOf(key, n) is { } b ? (r.CpuMs, b.CpuMs) : null);
         // Judged on the agent as a user gets it: with metrics, when that configuration ran.
         if (configurations.Any(c => c.Key == "agent-metrics"))
         {
@@ -101,5 +95,21 @@ internal sealed partial class Report
             int missing = runs.Count(r => r.Key == c.Key && r.HookMs is null);
             Check(missing == 0, F($"{c.Label}: {missing} start(s) without the agent's start-up line (was the agent loaded?)"), hard: true);
         }
+    }
+
+    /// <summary>Each run's values, paired: for every configuration but the baselines, its value, then its baseline's in the same run.</summary>
+    private void AppendRunTable(string caption, IReadOnlyList<Configuration> configurations, IEnumerable<int> runNumbers, Func<string, int, (double Test, double Base)?> pair)
+    {
+        var measured = configurations.Where(c => !c.IsBaseline).ToList();
+        S.AppendLine(caption);
+        S.AppendLine();
+        S.AppendLine("| run | " + string.Join(" | ", measured.Select(c => c.Label)) + " |");
+        S.AppendLine("|---:|" + string.Concat(measured.Select(_ => "---:|")));
+        foreach (var n in runNumbers)
+        {
+            S.AppendLine(F($"| {n + 1} | ") + string.Join(" | ", measured.Select(c => pair(c.Key, n) is { } p ? F($"{p.Test:0} / {p.Base:0}") : "-")) + " |");
+        }
+
+        S.AppendLine();
     }
 }

@@ -72,26 +72,8 @@ internal static partial class StartupBench
         {
             foreach (var configuration in LoadBench.Rotate([.. configurations.Where(c => !c.IsBaseline)], run))
             {
-                var baseline = Configurations.Get(configuration.BaselineKey);
-                Task<StartupRun> Launch(Configuration which) => Task.Factory.StartNew(
-                    () => RunOne(options, which, sink, backends, peer, client, run), TaskCreationOptions.LongRunning);
-
-                // Which of the two is launched first alternates from run to run.
-                Task<StartupRun> baseStart, testStart;
-                if (run % 2 == 0)
-                {
-                    baseStart = Launch(baseline);
-                    testStart = Launch(configuration);
-                }
-                else
-                {
-                    testStart = Launch(configuration);
-                    baseStart = Launch(baseline);
-                }
-
-                Task.WaitAll(baseStart, testStart);
-                var baseResult = baseStart.Result with { PairedWith = configuration.Key };
-                var result = testStart.Result;
+                var (baseStart, result) = PairedStarts.Run(run, configuration, which => RunOne(options, which, sink, backends, peer, client, run));
+                var baseResult = baseStart with { PairedWith = configuration.Key };
                 runs.Add(baseResult);
                 runs.Add(result);
                 Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
