@@ -152,23 +152,23 @@ public sealed class PlainHttpClientTests : IDisposable
     [Fact]
     public async Task A_shorter_timeout_on_a_kept_alive_connection_is_the_one_that_applies()
     {
-        // The socket's timeouts are kept from one request to the next while they barely differ:
-        // a request with much less time must not inherit the earlier request's longer wait.
+        // The socket's timeouts stay on the connection from one request to the next: a request
+        // with much less time must not inherit the earlier request's longer wait.
         using var client = new PlainHttpClient(Endpoint, "application/x-protobuf", null, null, [], 5000);
-        var answeredFirst = Task.Run(async () =>
+        var connection = Task.Run(async () =>
         {
-            var connection = await _server.AcceptSocketAsync();
-            await ReceiveRequestAsync(connection);
-            await SendAsync(connection, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
-            await ReceiveRequestAsync(connection);
-            return connection;
+            var accepted = await _server.AcceptSocketAsync();
+            await ReceiveRequestAsync(accepted);
+            await SendAsync(accepted, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+            await ReceiveRequestAsync(accepted);
+            return accepted;
         });
 
         Assert.Equal(200, client.Post([], "first"u8, Timeout, CancellationToken.None).Status);
         var watch = Stopwatch.StartNew();
         Assert.Throws<TimeoutException>(() => client.Post([], "second"u8, TimeSpan.FromMilliseconds(300), CancellationToken.None));
         Assert.InRange(watch.Elapsed, TimeSpan.FromMilliseconds(250), Timeout / 2);
-        (await answeredFirst.WaitAsync(Timeout)).Dispose();
+        (await connection.WaitAsync(Timeout)).Dispose();
     }
 
     [Fact]

@@ -4,7 +4,7 @@ using System.Globalization;
 namespace TraceAgent.Bench;
 
 /// <summary>One job: exec to exit, the process's CPU at its last exit handler, and the spans its tracer sent.</summary>
-internal sealed record JobRun(string Key, int Run, double WallMs, double CpuMs, long Spans)
+internal sealed record JobRun(string Key, int Run, double WallMs, double CpuMs, long Spans) : IPairedRun
 {
     /// <summary>For a baseline job: the configuration started at the same moment, its pair.</summary>
     public string? PairedWith { get; init; }

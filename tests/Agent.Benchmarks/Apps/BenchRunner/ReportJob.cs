@@ -6,40 +6,34 @@ internal sealed partial class Report
 
     public void Job(IReadOnlyList<Configuration> configurations, IReadOnlyList<JobRun> runs)
     {
-        var runNumbers = runs.Select(r => r.Run).Distinct().Order().ToList();
-        JobRun? Find(string key, int run) => runs.FirstOrDefault(r => r.Key == key && r.Run == run && r.PairedWith is null);
-        JobRun? BaseOf(string key, int run) => runs.FirstOrDefault(r => r.Run == run && r.PairedWith == key);
-        double? Added(string key, int run, Func<JobRun, double> metric) =>
-            Find(key, run) is { } test && BaseOf(key, run) is { } paired ? metric(test) - metric(paired) : null;
-        Spread Delta(string key, Func<JobRun, double> metric) => Spread.Of(runNumbers.Select(n => Added(key, n, metric)).OfType<double>());
-        Spread Values(string key, Func<JobRun, double> metric) => Spread.Of(runs.Where(r => r.Key == key).Select(metric));
+        var paired = new PairedRuns<JobRun>(runs);
 
         S.AppendLine("## 2b. A process that lives only as long as its work");
         S.AppendLine();
-        S.AppendLine(F($"The start-up app as a job (a command-line tool, a scheduled task): the same work before it would serve (one HttpClient call, a query through Npgsql and one through EF Core, a Redis command, a Kafka message produced and consumed), with no web host; then it closes its clients and ends. CPU is the process's own (`clock_gettime(CLOCK_PROCESS_CPUTIME_ID)`), read by the app's own exit handler, which runs after the tracer's (registered before `Main` by its startup hook): it includes sending the spans at exit. Paired as in the start-up part: {runNumbers.Count} runs, each configuration started at the same moment as a job without a tracer, the order rotated. No target of its own: the issue asks for the agent to be the cheapest way to trace at every age of a process, and this is the youngest."));
+        S.AppendLine(F($"The start-up app as a job (a command-line tool, a scheduled task): the same work before it would serve (one HttpClient call, a query through Npgsql and one through EF Core, a Redis command, a Kafka message produced and consumed), with no web host; then it closes its clients and ends. CPU is the process's own (`clock_gettime(CLOCK_PROCESS_CPUTIME_ID)`), read by the app's own exit handler, which runs after the tracer's (registered before `Main` by its startup hook): it includes sending the spans at exit. Paired as in the start-up part: {paired.RunNumbers.Count} runs, each configuration started at the same moment as a job without a tracer, the order rotated. No target of its own: the issue asks for the agent to be the cheapest way to trace at every age of a process, and this is the youngest."));
         S.AppendLine();
         S.AppendLine("| configuration | exec to exit (ms) | CPU at exit (ms) | CPU added (ms, paired) | time added (ms, paired) | spans sent per job |");
         S.AppendLine("|---|---:|---:|---:|---:|---:|");
         foreach (var c in configurations)
         {
-            string cpuAdded = c.IsBaseline ? "-" : Delta(c.Key, r => r.CpuMs).Format("+0;-0;0");
-            string wallAdded = c.IsBaseline ? "-" : Delta(c.Key, r => r.WallMs).Format("+0;-0;0");
+            string cpuAdded = c.IsBaseline ? "-" : paired.Delta(c.Key, r => r.CpuMs).Format("+0;-0;0");
+            string wallAdded = c.IsBaseline ? "-" : paired.Delta(c.Key, r => r.WallMs).Format("+0;-0;0");
             var spans = runs.Where(r => r.Key == c.Key).Select(r => r.Spans).Distinct().Order().ToList();
-            S.AppendLine(F($"| {c.Label} | {Values(c.Key, r => r.WallMs).Median:0} | {Values(c.Key, r => r.CpuMs).Median:0} | {cpuAdded} | {wallAdded} | {string.Join(" or ", spans)} |"));
+            S.AppendLine(F($"| {c.Label} | {paired.Values(c.Key, r => r.WallMs).Median:0} | {paired.Values(c.Key, r => r.CpuMs).Median:0} | {cpuAdded} | {wallAdded} | {string.Join(" or ", spans)} |"));
         }
 
         S.AppendLine();
         AppendRunTable(
             "Each run, CPU at exit in ms: each configuration's job, then the job without a tracer made with it:",
             configurations,
-            runNumbers,
-            (key, n) => Find(key, n) is { } r && BaseOf(key, n) is { } b ? (r.CpuMs, b.CpuMs) : null);
+            paired,
+            r => r.CpuMs);
         if (configurations.Any(c => c.Key == "agent-metrics") && configurations.Any(c => c.Key == "sdk"))
         {
             // Agent against SDK within a run: each against its own paired baseline, the two pairs
             // started one after the other.
-            var against = Spread.Of(runNumbers.Select(n => Added("agent-metrics", n, r => r.CpuMs) - Added("sdk", n, r => r.CpuMs)).OfType<double>());
-            _jobLine = F($"A job that ends when its work is done (part 2b): the agent as configured by default adds {Delta("agent-metrics", r => r.CpuMs).Format("+0;-0;0", " ms")} of CPU, tracing alone {Delta("agent", r => r.CpuMs).Format("+0;-0;0", " ms")}, the OpenTelemetry SDK set-up {Delta("sdk", r => r.CpuMs).Format("+0;-0;0", " ms")}; the agent's added CPU less the SDK's in the same run {against.Format("+0;-0;0", " ms")}.");
+            var against = paired.DeltaLess("agent-metrics", "sdk", r => r.CpuMs);
+            _jobLine = F($"A job that ends when its work is done (part 2b): the agent as configured by default adds {paired.Delta("agent-metrics", r => r.CpuMs).Format("+0;-0;0", " ms")} of CPU, tracing alone {paired.Delta("agent", r => r.CpuMs).Format("+0;-0;0", " ms")}, the OpenTelemetry SDK set-up {paired.Delta("sdk", r => r.CpuMs).Format("+0;-0;0", " ms")}; the agent's added CPU less the SDK's in the same run {against.Format("+0;-0;0", " ms")}.");
         }
 
         foreach (var c in configurations)

@@ -10,36 +10,27 @@ internal sealed partial class Report
     public void Startup(IReadOnlyList<Configuration> configurations, StartupResult result)
     {
         var runs = result.Runs;
-        var runNumbers = runs.Select(r => r.Run).Distinct().Order().ToList();
-        StartupRun? Find(string key, int run) => runs.FirstOrDefault(r => r.Key == key && r.Run == run);
-        Spread Values(string key, Func<StartupRun, double> metric) => Spread.Of(runs.Where(r => r.Key == key).Select(metric));
-        // A configuration's start against the baseline's start made at the same moment.
-        StartupRun? BaseOf(string key, int run) => runs.FirstOrDefault(r => r.Run == run && r.PairedWith == key);
-        double? Added(string key, int run, Func<StartupRun, double> metric) =>
-            Find(key, run) is { } test && BaseOf(key, run) is { } paired ? metric(test) - metric(paired) : null;
-        Spread Delta(string key, Func<StartupRun, double> metric) => Spread.Of(runNumbers
-            .Select(n => Added(key, n, metric)).OfType<double>());
+        var paired = new PairedRuns<StartupRun>(runs);
 
         S.AppendLine("## 2. Start-up");
         S.AppendLine();
-        S.AppendLine(F($"Exec to the first `200` from `GET /hello` of tests/Agent.Benchmarks/Apps/BenchStartup, polled every millisecond. Before it serves, the app makes one HttpClient call, one PostgreSQL query through Npgsql and one through EF Core, connects to Redis and runs one command, and makes a Kafka producer that sends one message and a consumer that reads it back (librdkafka mock cluster): all six instrumented libraries load and do work. CPU is the process's own CPU time (every thread, ended ones included) read by the app when it answers that first request (`clock_gettime(CLOCK_PROCESS_CPUTIME_ID)`, ns; `/proc` counts 10 ms ticks, too coarse for this). {runNumbers.Count} runs; in each, every configuration is started at the same moment as a start of its baseline (no agent), the two sharing the machine, the configurations one after the other in an order rotated from run to run; one unmeasured start of each first. Each difference is the configuration's start against the baseline start made with it, so that what else the machine does weighs on both alike: times to the first response are those of two starts at once. The row of a second start is the baseline paired with itself: its spread is the method's own."));
+        S.AppendLine(F($"Exec to the first `200` from `GET /hello` of tests/Agent.Benchmarks/Apps/BenchStartup, polled every millisecond. Before it serves, the app makes one HttpClient call, one PostgreSQL query through Npgsql and one through EF Core, connects to Redis and runs one command, and makes a Kafka producer that sends one message and a consumer that reads it back (librdkafka mock cluster): all six instrumented libraries load and do work. CPU is the process's own CPU time (every thread, ended ones included) read by the app when it answers that first request (`clock_gettime(CLOCK_PROCESS_CPUTIME_ID)`, ns; `/proc` counts 10 ms ticks, too coarse for this). {paired.RunNumbers.Count} runs; in each, every configuration is started at the same moment as a start of its baseline (no agent), the two sharing the machine, the configurations one after the other in an order rotated from run to run; one unmeasured start of each first. Each difference is the configuration's start against the baseline start made with it, so that what else the machine does weighs on both alike: times to the first response are those of two starts at once. The row of a second start is the baseline paired with itself: its spread is the method's own."));
         S.AppendLine();
         S.AppendLine("| configuration | exec to first response (ms) | CPU at that moment (ms) | CPU added (ms, paired) | time added (ms, paired) | hook initialisation (ms, the agent's own figure) |");
         S.AppendLine("|---|---:|---:|---:|---:|---:|");
         foreach (var c in configurations)
         {
             var hooks = runs.Where(r => r.Key == c.Key && r.HookMs is not null).Select(r => r.HookMs!.Value).ToList();
-            string cpuAdded = c.IsBaseline ? "-" : Delta(c.Key, r => r.CpuMs).Format("+0;-0;0");
-            string wallAdded = c.IsBaseline ? "-" : Delta(c.Key, r => r.WallMs).Format("+0;-0;0");
-            S.AppendLine(F($"| {c.Label} | {Values(c.Key, r => r.WallMs).Median:0} | {Values(c.Key, r => r.CpuMs).Median:0} | {cpuAdded} | {wallAdded} | {(hooks.Count == 0 ? "-" : Spread.Of(hooks).Median.ToString("0", CultureInfo.InvariantCulture))} |"));
+            string cpuAdded = c.IsBaseline ? "-" : paired.Delta(c.Key, r => r.CpuMs).Format("+0;-0;0");
+            string wallAdded = c.IsBaseline ? "-" : paired.Delta(c.Key, r => r.WallMs).Format("+0;-0;0");
+            S.AppendLine(F($"| {c.Label} | {paired.Values(c.Key, r => r.WallMs).Median:0} | {paired.Values(c.Key, r => r.CpuMs).Median:0} | {cpuAdded} | {wallAdded} | {(hooks.Count == 0 ? "-" : Spread.Of(hooks).Median.ToString("0", CultureInfo.InvariantCulture))} |"));
         }
 
         S.AppendLine();
         if (configurations.Any(c => c.Key == "agent-no-instr") && configurations.Any(c => c.Key == "agent"))
         {
-            var instrumentations = Spread.Of(runNumbers
-                .Select(n => Added("agent", n, r => r.CpuMs) - Added("agent-no-instr", n, r => r.CpuMs)).OfType<double>());
-            S.AppendLine(F($"Split of the agent's CPU at start-up: the hook, settings, pipeline and exporter set-up (every instrumentation switched off, against no agent) {Delta("agent-no-instr", r => r.CpuMs).Format("+0;-0;0", " ms")}; the instrumentations (in each run, what the agent added less what it added with them off) {instrumentations.Format("+0;-0;0", " ms")}."));
+            var instrumentations = paired.DeltaLess("agent", "agent-no-instr", r => r.CpuMs);
+            S.AppendLine(F($"Split of the agent's CPU at start-up: the hook, settings, pipeline and exporter set-up (every instrumentation switched off, against no agent) {paired.Delta("agent-no-instr", r => r.CpuMs).Format("+0;-0;0", " ms")}; the instrumentations (in each run, what the agent added less what it added with them off) {instrumentations.Format("+0;-0;0", " ms")}."));
             S.AppendLine();
         }
 
@@ -59,18 +50,18 @@ internal sealed partial class Report
         AppendRunTable(
             "Each run, CPU at the first response in ms: each configuration's start, then the baseline start made with it:",
             configurations,
-            runNumbers,
-            (key, n) => Find(key, n) is { } r && BaseOf(key, n) is { } b ? (r.CpuMs, b.CpuMs) : null);
+            paired,
+            r => r.CpuMs);
         // Judged on the agent as a user gets it: with metrics, when that configuration ran.
         if (configurations.Any(c => c.Key == "agent-metrics"))
         {
-            var added = Delta("agent-metrics", r => r.CpuMs);
-            var tracing = configurations.Any(c => c.Key == "agent") ? F($"; tracing alone {Delta("agent", r => r.CpuMs).Format("+0;-0;0", " ms")}") : "";
+            var added = paired.Delta("agent-metrics", r => r.CpuMs);
+            var tracing = configurations.Any(c => c.Key == "agent") ? F($"; tracing alone {paired.Delta("agent", r => r.CpuMs).Format("+0;-0;0", " ms")}") : "";
             _targets.Add((StartupTarget, F($"the agent as configured by default (with metrics) {added.Format("+0;-0;0", " ms")}{tracing}"), Verdicts.AtMost(added, 30)));
         }
         else if (configurations.Any(c => c.Key == "agent"))
         {
-            var added = Delta("agent", r => r.CpuMs);
+            var added = paired.Delta("agent", r => r.CpuMs);
             _targets.Add((StartupTarget, added.Format("+0;-0;0", " ms"), Verdicts.AtMost(added, 30)));
         }
         else
@@ -80,7 +71,7 @@ internal sealed partial class Report
 
         if (configurations.Any(c => c.Key == "net8-agent"))
         {
-            _net8Startup = F($".NET 8 start-up: the agent adds {Delta("net8-agent", r => r.CpuMs).Format("+0;-0;0", " ms")} of CPU.");
+            _net8Startup = F($".NET 8 start-up: the agent adds {paired.Delta("net8-agent", r => r.CpuMs).Format("+0;-0;0", " ms")} of CPU.");
         }
 
         foreach (var c in configurations)
@@ -98,16 +89,17 @@ internal sealed partial class Report
     }
 
     /// <summary>Each run's values, paired: for every configuration but the baselines, its value, then its baseline's in the same run.</summary>
-    private void AppendRunTable(string caption, IReadOnlyList<Configuration> configurations, IEnumerable<int> runNumbers, Func<string, int, (double Test, double Base)?> pair)
+    private void AppendRunTable<T>(string caption, IReadOnlyList<Configuration> configurations, PairedRuns<T> paired, Func<T, double> metric)
+        where T : class, IPairedRun
     {
         var measured = configurations.Where(c => !c.IsBaseline).ToList();
         S.AppendLine(caption);
         S.AppendLine();
         S.AppendLine("| run | " + string.Join(" | ", measured.Select(c => c.Label)) + " |");
         S.AppendLine("|---:|" + string.Concat(measured.Select(_ => "---:|")));
-        foreach (var n in runNumbers)
+        foreach (var n in paired.RunNumbers)
         {
-            S.AppendLine(F($"| {n + 1} | ") + string.Join(" | ", measured.Select(c => pair(c.Key, n) is { } p ? F($"{p.Test:0} / {p.Base:0}") : "-")) + " |");
+            S.AppendLine(F($"| {n + 1} | ") + string.Join(" | ", measured.Select(c => paired.Find(c.Key, n) is { } r && paired.BaseOf(c.Key, n) is { } b ? F($"{metric(r):0} / {metric(b):0}") : "-")) + " |");
         }
 
         S.AppendLine();

@@ -5,7 +5,7 @@ using System.Text.RegularExpressions;
 namespace TraceAgent.Bench;
 
 /// <summary>One start: exec to the first 200 from /hello, and the process's CPU at that moment.</summary>
-internal sealed record StartupRun(string Key, int Run, double WallMs, double CpuMs, double StatCpuMs, double? HookMs)
+internal sealed record StartupRun(string Key, int Run, double WallMs, double CpuMs, double StatCpuMs, double? HookMs) : IPairedRun
 {
     /// <summary>For a baseline start: the configuration started at the same moment, its pair.</summary>
     public string? PairedWith { get; init; }
