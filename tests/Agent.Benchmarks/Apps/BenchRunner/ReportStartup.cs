@@ -57,12 +57,12 @@ internal sealed partial class Report
         {
             var added = paired.Delta("agent-metrics", r => r.CpuMs);
             var tracing = configurations.Any(c => c.Key == "agent") ? F($"; tracing alone {paired.Delta("agent", r => r.CpuMs).Format("+0;-0;0", " ms")}") : "";
-            _targets.Add((StartupTarget, F($"the agent as configured by default (with metrics) {added.Format("+0;-0;0", " ms")}{tracing}"), Verdicts.AtMost(added, 30)));
+            _targets.Add((StartupTarget, F($"the agent as configured by default (with metrics) {added.Format("+0;-0;0", " ms")}{tracing}"), StartupVerdict(added, paired)));
         }
         else if (configurations.Any(c => c.Key == "agent"))
         {
             var added = paired.Delta("agent", r => r.CpuMs);
-            _targets.Add((StartupTarget, added.Format("+0;-0;0", " ms"), Verdicts.AtMost(added, 30)));
+            _targets.Add((StartupTarget, added.Format("+0;-0;0", " ms"), StartupVerdict(added, paired)));
         }
         else
         {
@@ -86,6 +86,18 @@ internal sealed partial class Report
             int missing = runs.Count(r => r.Key == c.Key && r.HookMs is null);
             Check(missing == 0, F($"{c.Label}: {missing} start(s) without the agent's start-up line (was the agent loaded?)"), hard: true);
         }
+    }
+
+    // A run whose second start without the agent, paired the same way, moved by more than the
+    // target's 30 ms cannot tell a start that meets it from one that does not: the verdict says so
+    // beside the rounds' count, which that run's machine decided as much as the agent did.
+    private static string StartupVerdict(Spread added, PairedRuns<StartupRun> paired)
+    {
+        var verdict = Verdicts.AtMost(added, 30);
+        var own = paired.Delta("none-again", r => r.CpuMs);
+        return own.IsEmpty || own.Values.Max(Math.Abs) <= 30
+            ? verdict
+            : F($"{verdict}; **not resolved** by this run: a second start without the agent moved by {own.Format("+0;-0;0", " ms")}, more than the target");
     }
 
     /// <summary>Each run's values, paired: for every configuration but the baselines, its value, then its baseline's in the same run.</summary>
