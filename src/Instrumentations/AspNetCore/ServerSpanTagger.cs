@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
+using System.Runtime.CompilerServices;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Routing;
@@ -65,10 +66,10 @@ internal sealed class ServerSpanTagger
         var scheme = request.Scheme;
         activity.SetTag("url.scheme", scheme);
         activity.SetTag("url.path", request.PathBase.HasValue ? request.PathBase.Value + request.Path.Value : request.Path.Value);
-        if (request.QueryString.HasValue && request.QueryString.Value!.Length > 1)
+        var queryString = request.QueryString;
+        if (queryString.HasValue && queryString.Value!.Length > 1)
         {
-            var query = request.QueryString.Value[1..];
-            activity.SetTag("url.query", _redactQuery ? UrlRedaction.RedactQuery(query) : query);
+            SetQuery(activity, queryString.Value);
         }
 
         // The Host header's raw text is the cache key: HttpRequest.Host parses that header into a
@@ -81,9 +82,7 @@ internal sealed class ServerSpanTagger
             var host = _lastHost;
             if (host is null || !string.Equals(host.Raw, rawHost, StringComparison.Ordinal) || host.IsHttps != isHttps)
             {
-                var parsed = HostString.FromUriComponent(rawHost);
-                host = new HostEntry(rawHost, isHttps, parsed.Host, parsed.Port ?? (isHttps ? 443 : 80));
-                _lastHost = host;
+                host = _lastHost = ParseHost(rawHost, isHttps);
             }
 
             activity.SetTag("server.address", host.Host);
@@ -99,8 +98,7 @@ internal sealed class ServerSpanTagger
             var client = _lastClient;
             if (client is null || !client.Address.Equals(remote))
             {
-                client = new ClientEntry(remote, (remote.IsIPv4MappedToIPv6 ? remote.MapToIPv4() : remote).ToString());
-                _lastClient = client;
+                client = _lastClient = NewClient(remote);
             }
 
             activity.SetTag("client.address", client.Text);
@@ -115,13 +113,7 @@ internal sealed class ServerSpanTagger
         activity.SetTag("network.protocol.version", ProtocolVersion(request.Protocol));
         if (!_requestHeaders.IsEmpty)
         {
-            foreach (var (header, attribute) in _requestHeaders.Headers)
-            {
-                if (request.Headers.TryGetValue(header, out var values))
-                {
-                    activity.SetTag(attribute, values.ToArray());
-                }
-            }
+            Capture(activity, _requestHeaders, request.Headers);
         }
 
         activity.DisplayName = method == "_OTHER" ? "HTTP" : method;
@@ -151,21 +143,53 @@ internal sealed class ServerSpanTagger
 
         if (status >= 500)
         {
-            activity.SetStatus(ActivityStatusCode.Error);
-            if (activity.GetTagItem("error.type") is null)
-            {
-                activity.SetTag("error.type", status.ToString(CultureInfo.InvariantCulture));
-            }
+            SetServerError(activity, status);
         }
 
         if (!_responseHeaders.IsEmpty)
         {
-            foreach (var (header, attribute) in _responseHeaders.Headers)
+            Capture(activity, _responseHeaders, context.Response.Headers);
+        }
+    }
+
+    // The paths below are taken by few requests or only when a value changes: out of line, so that
+    // the per-request methods stay small when the JIT compiles them again as they get hot.
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void SetQuery(Activity activity, string queryString)
+    {
+        var query = queryString[1..];
+        activity.SetTag("url.query", _redactQuery ? UrlRedaction.RedactQuery(query) : query);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void SetServerError(Activity activity, int status)
+    {
+        activity.SetStatus(ActivityStatusCode.Error);
+        if (activity.GetTagItem("error.type") is null)
+        {
+            activity.SetTag("error.type", status.ToString(CultureInfo.InvariantCulture));
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static HostEntry ParseHost(string rawHost, bool isHttps)
+    {
+        var parsed = HostString.FromUriComponent(rawHost);
+        return new HostEntry(rawHost, isHttps, parsed.Host, parsed.Port ?? (isHttps ? 443 : 80));
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static ClientEntry NewClient(IPAddress remote) =>
+        new(remote, (remote.IsIPv4MappedToIPv6 ? remote.MapToIPv4() : remote).ToString());
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void Capture(Activity activity, HeaderCapture capture, IHeaderDictionary headers)
+    {
+        foreach (var (header, attribute) in capture.Headers)
+        {
+            if (headers.TryGetValue(header, out var values))
             {
-                if (context.Response.Headers.TryGetValue(header, out var values))
-                {
-                    activity.SetTag(attribute, values.ToArray());
-                }
+                activity.SetTag(attribute, values.ToArray());
             }
         }
     }
@@ -239,6 +263,10 @@ internal sealed class ServerSpanTagger
         "HTTP/2" => "2",
         "HTTP/3" => "3",
         "HTTP/1.0" => "1.0",
-        _ => protocol.StartsWith("HTTP/", StringComparison.Ordinal) ? protocol[5..] : protocol,
+        _ => OtherProtocolVersion(protocol),
     };
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static string OtherProtocolVersion(string protocol) =>
+        protocol.StartsWith("HTTP/", StringComparison.Ordinal) ? protocol[5..] : protocol;
 }

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 using TraceAgent.Configuration;
 using TraceAgent.Instrumentation;
 using TraceAgent.Instrumentation.Database;
@@ -22,13 +23,14 @@ internal sealed class NpgsqlInstrumentation : IInstrumentation
     public const string TriggerAssembly = "Npgsql";
 
     // Attributes of older conventions that the stable names replace, or that must never leave the
-    // process (the connection string may hold a password).
-    private static readonly HashSet<string> Removed = new(StringComparer.Ordinal)
-    {
+    // process (the connection string may hold a password). A tag's index here is its bit in the
+    // mask OnStop gathers in its one pass over the tags.
+    private static readonly string[] Removed =
+    [
         "db.system", "db.statement", "db.name", "db.user", "db.connection_string", "net.peer.name", "net.peer.port",
         "net.peer.ip", "net.transport", "db.npgsql.data_source", "db.npgsql.connection_id", "db.connection_id",
         "otel.status_code", "otel.status_description",
-    };
+    ];
 
     public IDisposable? Start(InstrumentationContext context)
     {
@@ -64,50 +66,76 @@ internal sealed class NpgsqlInstrumentation : IInstrumentation
 
     internal static void OnStop(Activity activity, DatabaseSettings settings)
     {
-        var query = activity.GetTagItem("db.query.text") as string ?? activity.GetTagItem("db.statement") as string;
-        var database = activity.GetTagItem("db.namespace") as string ?? activity.GetTagItem("db.name") as string;
-        var host = activity.GetTagItem("server.address") as string ?? activity.GetTagItem("net.peer.name") as string ?? activity.GetTagItem("net.peer.ip") as string;
-        var port = activity.GetTagItem("server.port") ?? activity.GetTagItem("net.peer.port");
-        SetStatus(activity);
-
-        // One pass over the tags to find the ones to drop; they cannot be removed while enumerating.
-        string[]? dropped = null;
-        var count = 0;
+        // One pass over the tags reads every value needed and notes the tags to drop (they cannot
+        // be removed while enumerating): a lookup per name would walk the list a dozen times.
+        string? queryText = null, statement = null, database = null, oldDatabase = null;
+        string? address = null, peerName = null, peerIp = null, statusCode = null, statusDescription = null;
+        object? port = null, oldPort = null;
+        var hasErrorType = false;
+        var dropped = 0;
         foreach (var tag in activity.EnumerateTagObjects())
         {
-            if (Removed.Contains(tag.Key))
+            var index = -1;
+            switch (tag.Key)
             {
-                dropped ??= new string[Removed.Count];
-                if (count < dropped.Length)
-                {
-                    dropped[count++] = tag.Key;
-                }
+                case "db.query.text": queryText ??= tag.Value as string; break;
+                case "db.namespace": database ??= tag.Value as string; break;
+                case "server.address": address ??= tag.Value as string; break;
+                case "server.port": port ??= tag.Value; break;
+                case "error.type": hasErrorType |= tag.Value is not null; break;
+                case "db.system": index = 0; break;
+                case "db.statement": statement ??= tag.Value as string; index = 1; break;
+                case "db.name": oldDatabase ??= tag.Value as string; index = 2; break;
+                case "db.user": index = 3; break;
+                case "db.connection_string": index = 4; break;
+                case "net.peer.name": peerName ??= tag.Value as string; index = 5; break;
+                case "net.peer.port": oldPort ??= tag.Value; index = 6; break;
+                case "net.peer.ip": peerIp ??= tag.Value as string; index = 7; break;
+                case "net.transport": index = 8; break;
+                case "db.npgsql.data_source": index = 9; break;
+                case "db.npgsql.connection_id": index = 10; break;
+                case "db.connection_id": index = 11; break;
+                case "otel.status_code": statusCode ??= tag.Value as string; index = 12; break;
+                case "otel.status_description": statusDescription ??= tag.Value as string; index = 13; break;
+            }
+
+            if (index >= 0)
+            {
+                dropped |= 1 << index;
             }
         }
 
-        for (var i = 0; i < count; i++)
+        if (activity.Status != ActivityStatusCode.Error && statusCode == "ERROR")
         {
-            activity.SetTag(dropped![i], null);
+            activity.SetStatus(ActivityStatusCode.Error, statusDescription);
+        }
+
+        if (dropped != 0)
+        {
+            DropTags(activity, dropped);
         }
 
         activity.SetTag("db.system.name", "postgresql");
-        if (database is not null)
+
+        // The stable names are set only where the value came from an older one: a tag already under
+        // its stable name stays as it is.
+        if (database is null && oldDatabase is not null)
         {
-            activity.SetTag("db.namespace", database);
+            activity.SetTag("db.namespace", oldDatabase);
         }
 
-        if (host is not null)
+        if (address is null && (peerName ?? peerIp) is { } host)
         {
             activity.SetTag("server.address", host);
         }
 
-        if (port is not null)
+        if ((port ?? oldPort) is { } portValue && (port is null || port is string))
         {
-            activity.SetTag("server.port", port is string text && int.TryParse(text, System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out var number) ? number : port);
+            activity.SetTag("server.port", portValue is string text && int.TryParse(text, System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out var number) ? number : portValue);
         }
 
         string? summary = null;
-        if (query is not null)
+        if ((queryText ?? statement) is { } query)
         {
             var shape = SqlShapes.Of(query);
             summary = shape.Summary;
@@ -131,7 +159,11 @@ internal sealed class NpgsqlInstrumentation : IInstrumentation
                 activity.SetTag("db.operation.batch.size", shape.Statements);
             }
 
-            activity.SetTag("db.query.text", settings.QueryTextEnabled ? (settings.SanitizeQueryText ? shape.Sanitized : query) : null);
+            var text = settings.QueryTextEnabled ? (settings.SanitizeQueryText ? shape.Sanitized : query) : null;
+            if (!ReferenceEquals(text, queryText))
+            {
+                activity.SetTag("db.query.text", text);
+            }
         }
 
         // Span name: {db.query.summary} (semantic conventions for database spans). A span without
@@ -141,9 +173,21 @@ internal sealed class NpgsqlInstrumentation : IInstrumentation
             activity.DisplayName = summary;
         }
 
-        if (activity.Status == ActivityStatusCode.Error && activity.GetTagItem("error.type") is null)
+        if (activity.Status == ActivityStatusCode.Error && !hasErrorType)
         {
             activity.SetTag("error.type", ErrorType(activity));
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void DropTags(Activity activity, int dropped)
+    {
+        for (var i = 0; i < Removed.Length; i++)
+        {
+            if ((dropped & (1 << i)) != 0)
+            {
+                activity.SetTag(Removed[i], null);
+            }
         }
     }
 

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Globalization;
+using System.Runtime.CompilerServices;
 using TraceAgent.Configuration;
 using TraceAgent.Diagnostics;
 
@@ -223,8 +224,15 @@ internal class BatchExportProcessor<T> : IExportCounters, IDisposable
             return;
         }
 
-        _lastReportTick = Environment.TickCount64;
+        LogLoss(lost);
+    }
 
+    // Out of line: ReportLoss runs after every batch, and the message's formatting would make it
+    // the larger part of the export loop the JIT compiles again as it gets hot.
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void LogLoss(long lost)
+    {
+        _lastReportTick = Environment.TickCount64;
         _lastReportedLoss = lost;
         AgentLog.Warning(string.Create(
             CultureInfo.InvariantCulture,

@@ -154,6 +154,19 @@ internal sealed class OtlpTraceEncoder
         WriteHead(writer, activity.TraceId, id[..8], activity.TraceStateString, activity.ParentSpanId, activity.DisplayName, activity.Kind, activity.StartTimeUtc, activity.Duration);
         WriteLimitedTags(writer, 9, 10, activity.EnumerateTagObjects(), _limits.AttributeCountLimit, keys);
 
+        WriteEvents(writer, activity, keys);
+        WriteLinks(writer, activity, id, keys);
+        WriteStatus(writer, activity.Status, activity.StatusDescription);
+
+        writer.WriteFixed32Field(16, SpanFlags((ActivityTraceFlags)RandomTraceFlag.W3CFlags(activity), activity.HasRemoteParent));
+        writer.EndMessage(span);
+    }
+
+    // Events and links are on few spans (an exception, a consumed message): out of line, so that
+    // WriteSpan stays small when the JIT compiles it again as it gets hot.
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void WriteEvents(ProtoWriter writer, Activity activity, AttributeKeys keys)
+    {
         var events = 0;
         var droppedEvents = 0;
         foreach (ref readonly var e in activity.EnumerateEvents())
@@ -176,7 +189,11 @@ internal sealed class OtlpTraceEncoder
         {
             writer.WriteVarintField(12, (ulong)droppedEvents);
         }
+    }
 
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void WriteLinks(ProtoWriter writer, Activity activity, Span<byte> id, AttributeKeys keys)
+    {
         var links = 0;
         var droppedLinks = 0;
         foreach (ref readonly var link in activity.EnumerateLinks())
@@ -207,11 +224,6 @@ internal sealed class OtlpTraceEncoder
         {
             writer.WriteVarintField(14, (ulong)droppedLinks);
         }
-
-        WriteStatus(writer, activity.Status, activity.StatusDescription);
-
-        writer.WriteFixed32Field(16, SpanFlags((ActivityTraceFlags)RandomTraceFlag.W3CFlags(activity), activity.HasRemoteParent));
-        writer.EndMessage(span);
     }
 
     // Span fields 1 to 8: trace id, span id, tracestate, parent span id (none for a root), name,

@@ -8,7 +8,7 @@ internal sealed partial class Report
     {
         S.AppendLine("## 4. Stages: BenchmarkDotNet");
         S.AppendLine();
-        S.AppendLine(F($"One benchmark per stage of the agent's span path, project tests/Agent.Benchmarks ({(_options.Quick ? "quick job: 1 warm-up, 3 iterations" : "3 warm-ups, 10 iterations")}, in-process, `[MemoryDiagnoser]`), wall time per operation on one thread: the span pipeline (sampler, start and stop callbacks, the span's OTLP encoding as it ends and its enqueueing, as with OTLP alone; against a source nobody listens to), OTLP encoding of a full batch, the W3C propagator (against the runtime's own), and metrics (one measurement on the app's thread, one collection with its encoding)."));
+        S.AppendLine(F($"One benchmark per stage of the agent's span path, project tests/Agent.Benchmarks ({(_options.Quick ? "quick job: 1 warm-up, 3 iterations" : "3 warm-ups, 10 iterations")}, in-process, `[MemoryDiagnoser]`), wall time per operation on one thread: the span pipeline (sampler, start and stop callbacks, the span's OTLP encoding as it ends and its enqueueing, as with OTLP alone; against a source nobody listens to), OTLP encoding of a full batch, the W3C propagator (against the runtime's own), an Npgsql command span's stop (on spans tagged as Npgsql 10 and as Npgsql 8 tag them; against the same spans made and tagged without it), a dropped request's child span, and metrics (one measurement on the app's thread, one collection with its encoding)."));
         S.AppendLine();
         S.AppendLine("| benchmark | method | median | allocated (B/op) |");
         S.AppendLine("|---|---|---:|---:|");

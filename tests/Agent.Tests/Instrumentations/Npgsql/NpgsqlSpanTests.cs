@@ -47,6 +47,35 @@ public sealed class NpgsqlSpanTests : IDisposable
     }
 
     [Fact]
+    public void Npgsql_10_attributes_stay_once_each_and_older_duplicates_go()
+    {
+        // As Npgsql 10 tags a command span (the stable names), with older names beside them as a
+        // library between versions might leave them: the stable value wins, the older one goes.
+        using var activity = _spans.Start("SELECT 1", ActivityKind.Client);
+        activity.SetTag("db.system.name", "postgresql");
+        activity.SetTag("db.query.text", "SELECT name FROM users WHERE id = 7");
+        activity.SetTag("db.namespace", "shop");
+        activity.SetTag("db.name", "other");
+        activity.SetTag("server.address", "db.internal");
+        activity.SetTag("net.peer.name", "old.internal");
+        activity.SetTag("server.port", "6432");
+        activity.SetTag("db.npgsql.connection_id", 12);
+
+        NpgsqlInstrumentation.OnStop(activity, new DatabaseSettings(QueryTextEnabled: true, SanitizeQueryText: true));
+
+        Assert.Equal("shop", activity.GetTagItem("db.namespace"));
+        Assert.Equal("db.internal", activity.GetTagItem("server.address"));
+        Assert.Equal(6432, activity.GetTagItem("server.port"));
+        Assert.Equal("SELECT name FROM users WHERE id = ?", activity.GetTagItem("db.query.text"));
+        Assert.Equal("SELECT users", activity.DisplayName);
+        var keys = activity.TagObjects.Select(t => t.Key).ToList();
+        Assert.Equal(keys.Distinct().Count(), keys.Count);
+        Assert.DoesNotContain("db.name", keys);
+        Assert.DoesNotContain("net.peer.name", keys);
+        Assert.DoesNotContain("db.npgsql.connection_id", keys);
+    }
+
+    [Fact]
     public void Query_text_can_be_left_out_and_batches_are_counted()
     {
         using var activity = _spans.Start("batch", ActivityKind.Client);
