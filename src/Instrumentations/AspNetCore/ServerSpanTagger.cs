@@ -229,7 +229,16 @@ internal sealed class ServerSpanTagger
     private const int KnownMethodCount = 10;
 
     /// <summary>The HTTP methods the conventions know (0 to 9), "_OTHER" (10), or -1.</summary>
-    private static int MethodSlot(string method) => method switch
+    /// <remarks>
+    /// Kestrel gives the common methods as its own constants, the same interned strings as these
+    /// literals: a reference check settles them without comparing text, and the full comparison
+    /// stays out of line, so the taggers' hot methods stay small when the JIT compiles them again.
+    /// </remarks>
+    private static int MethodSlot(string method) =>
+        ReferenceEquals(method, "GET") ? 0 : ReferenceEquals(method, "POST") ? 1 : AnyMethodSlot(method);
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static int AnyMethodSlot(string method) => method switch
     {
         "GET" => 0,
         "POST" => 1,
@@ -257,16 +266,16 @@ internal sealed class ServerSpanTagger
 
     private sealed record ClientEntry(IPAddress Address, string Text);
 
-    private static string ProtocolVersion(string protocol) => protocol switch
+    private static string ProtocolVersion(string protocol) =>
+        ReferenceEquals(protocol, "HTTP/1.1") ? "1.1" : AnyProtocolVersion(protocol);
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static string AnyProtocolVersion(string protocol) => protocol switch
     {
         "HTTP/1.1" => "1.1",
         "HTTP/2" => "2",
         "HTTP/3" => "3",
         "HTTP/1.0" => "1.0",
-        _ => OtherProtocolVersion(protocol),
+        _ => protocol.StartsWith("HTTP/", StringComparison.Ordinal) ? protocol[5..] : protocol,
     };
-
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private static string OtherProtocolVersion(string protocol) =>
-        protocol.StartsWith("HTTP/", StringComparison.Ordinal) ? protocol[5..] : protocol;
 }

@@ -95,12 +95,7 @@ internal sealed class OtlpTraceEncoder
             var source = sourceOf(item);
             if (!ReferenceEquals(source, lastSource))
             {
-                if (!byScope.TryGetValue(source, out lastList))
-                {
-                    lastList = [];
-                    byScope[source] = lastList;
-                }
-
+                lastList = ListFor(byScope, source);
                 lastSource = source;
             }
 
@@ -119,15 +114,7 @@ internal sealed class OtlpTraceEncoder
                 continue;
             }
 
-            var scopeSpans = writer.BeginMessage(2); // ResourceSpans.scope_spans = 2
-            var scope = writer.BeginMessage(1); // ScopeSpans.scope = 1
-            writer.WriteStringField(1, source.Name);
-            if (!string.IsNullOrEmpty(source.Version))
-            {
-                writer.WriteStringField(2, source.Version);
-            }
-
-            writer.EndMessage(scope);
+            var scopeSpans = BeginScope(writer, source);
             foreach (var span in spans)
             {
                 writeSpan(writer, span);
@@ -143,6 +130,35 @@ internal sealed class OtlpTraceEncoder
         {
             byScope.Clear();
         }
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static int BeginScope(ProtoWriter writer, ActivitySource source)
+    {
+        var scopeSpans = writer.BeginMessage(2); // ResourceSpans.scope_spans = 2
+        var scope = writer.BeginMessage(1); // ScopeSpans.scope = 1
+        writer.WriteStringField(1, source.Name);
+        if (!string.IsNullOrEmpty(source.Version))
+        {
+            writer.WriteStringField(2, source.Version);
+        }
+
+        writer.EndMessage(scope);
+        return scopeSpans;
+    }
+
+    // Out of line: a batch asks once per run of spans from one source, and the dictionary's
+    // insertion inlined would double the size of Encode each time the JIT compiles it.
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static List<T> ListFor<T>(Dictionary<ActivitySource, List<T>> byScope, ActivitySource source)
+    {
+        if (!byScope.TryGetValue(source, out var list))
+        {
+            list = [];
+            byScope[source] = list;
+        }
+
+        return list;
     }
 
     private void WriteSpan(ProtoWriter writer, Activity activity, AttributeKeys keys)

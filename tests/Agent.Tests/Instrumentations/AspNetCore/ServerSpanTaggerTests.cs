@@ -122,6 +122,30 @@ public sealed class ServerSpanTaggerTests : IDisposable
         Assert.Equal("HTTP", activity.DisplayName);
     }
 
+    [Theory]
+    [InlineData("GET", "HTTP/1.1", "1.1")]
+    [InlineData("POST", "HTTP/2", "2")]
+    [InlineData("DELETE", "HTTP/1.0", "1.0")]
+    [InlineData("PATCH", "HTTP/3", "3")]
+    public void Methods_and_protocols_given_as_new_strings_are_known(string method, string protocol, string version)
+    {
+        // Kestrel hands the common methods over as its interned constants; another server, or a
+        // test host, may make new strings of the same text: they are the same method.
+        var context = Request(new string(method.AsSpan()), "http", "localhost", string.Empty, "/orders/42", string.Empty);
+        context.Request.Protocol = new string(protocol.AsSpan());
+        var tagger = new ServerSpanTagger(Settings());
+        using var activity = _spans.Start("request", ActivityKind.Server);
+
+        tagger.OnStart(activity, context);
+        context.SetEndpoint(Endpoint("orders/{id}"));
+        tagger.OnStop(activity, context);
+
+        Assert.Equal(method, activity.GetTagItem("http.request.method"));
+        Assert.Null(activity.GetTagItem("http.request.method_original"));
+        Assert.Equal(version, activity.GetTagItem("network.protocol.version"));
+        Assert.Equal(method + " /orders/{id}", activity.DisplayName);
+    }
+
     private static AspNetCoreSettings Settings() => new([], [], RedactQuery: true, []);
 
     private static DefaultHttpContext Request(string method, string scheme, string host, string pathBase, string path, string query)
