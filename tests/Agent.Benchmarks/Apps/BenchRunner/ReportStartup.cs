@@ -99,21 +99,4 @@ internal sealed partial class Report
             ? verdict
             : F($"{verdict}; **not resolved** by this run: a second start without the agent moved by {own.Format("+0;-0;0", " ms")}, more than the target");
     }
-
-    /// <summary>Each run's values, paired: for every configuration but the baselines, its value, then its baseline's in the same run.</summary>
-    private void AppendRunTable<T>(string caption, IReadOnlyList<Configuration> configurations, PairedRuns<T> paired, Func<T, double> metric)
-        where T : class, IPairedRun
-    {
-        var measured = configurations.Where(c => !c.IsBaseline).ToList();
-        S.AppendLine(caption);
-        S.AppendLine();
-        S.AppendLine("| run | " + string.Join(" | ", measured.Select(c => c.Label)) + " |");
-        S.AppendLine("|---:|" + string.Concat(measured.Select(_ => "---:|")));
-        foreach (var n in paired.RunNumbers)
-        {
-            S.AppendLine(F($"| {n + 1} | ") + string.Join(" | ", measured.Select(c => paired.Find(c.Key, n) is { } r && paired.BaseOf(c.Key, n) is { } b ? F($"{metric(r):0} / {metric(b):0}") : "-")) + " |");
-        }
-
-        S.AppendLine();
-    }
 }
