@@ -76,6 +76,37 @@ public sealed class NpgsqlSpanTests : IDisposable
     }
 
     [Fact]
+    public void Every_older_name_and_every_credential_carrier_is_dropped()
+    {
+        // Every tag Npgsql 8 and 9 may set under an older name, or that may carry the connection
+        // string, user or data source, must be gone from the span that leaves the process.
+        string[] dropped =
+        [
+            "db.system", "db.statement", "db.name", "db.user", "db.connection_string", "net.peer.name", "net.peer.port",
+            "net.peer.ip", "net.transport", "db.npgsql.data_source", "db.npgsql.connection_id", "db.connection_id",
+            "otel.status_code", "otel.status_description",
+        ];
+        using var activity = _spans.Start("all", ActivityKind.Client);
+        foreach (var name in dropped)
+        {
+            activity.SetTag(name, name switch
+            {
+                "db.connection_string" or "db.npgsql.data_source" => "Host=db;Username=app;Password=hunter2",
+                "db.user" => "hunter2-user",
+                "net.peer.port" => "5432",
+                "db.statement" => "SELECT 1",
+                _ => "value",
+            });
+        }
+
+        NpgsqlInstrumentation.OnStop(activity, new DatabaseSettings(QueryTextEnabled: true, SanitizeQueryText: true));
+
+        var left = activity.TagObjects.Select(t => t.Key).ToList();
+        Assert.Empty(left.Intersect(dropped));
+        Assert.DoesNotContain(activity.TagObjects, t => t.Value is string text && text.Contains("hunter2", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void Query_text_can_be_left_out_and_batches_are_counted()
     {
         using var activity = _spans.Start("batch", ActivityKind.Client);
