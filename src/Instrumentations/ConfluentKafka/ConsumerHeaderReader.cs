@@ -77,14 +77,14 @@ internal static unsafe class ConsumerHeaderReader
             return true;
         }
 
-        if (!TraceParent.TryParse(traceParent, out var traceId, out var spanId, out byte flags))
+        if (!TraceParent.TryParseIds(traceParent, out var traceId, out var spanId, out byte flags))
         {
             found = false;
             return false;
         }
 
         var traceFlags = (ActivityTraceFlags)(flags & TraceParent.KnownFlags);
-        context = new ActivityContext(ActivityTraceId.CreateFromUtf8String(traceId), ActivitySpanId.CreateFromUtf8String(spanId), traceFlags, traceState: null, isRemote: true);
+        context = new ActivityContext(traceId, spanId, traceFlags, traceState: null, isRemote: true);
         return true;
     }
 

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Text;
 using TraceAgent.Propagation;
 
@@ -39,6 +40,12 @@ public sealed class TraceParentTests
         Assert.Equal(expected.Substring(3, 32), Encoding.ASCII.GetString(traceId));
         Assert.Equal(expected.Substring(36, 16), Encoding.ASCII.GetString(parentId));
         Assert.Equal(Convert.ToByte(expected.Substring(53, 2), 16), flags & TraceParent.KnownFlags);
+
+        // And so does the one that makes the ids (a Kafka consumer's context).
+        Assert.True(TraceParent.TryParseIds(Encoding.UTF8.GetBytes(header), out ActivityTraceId trace, out ActivitySpanId parent, out byte idFlags));
+        Assert.Equal(expected.Substring(3, 32), trace.ToHexString());
+        Assert.Equal(expected.Substring(36, 16), parent.ToHexString());
+        Assert.Equal(flags, idFlags);
     }
 
     [Fact]
@@ -115,6 +122,9 @@ public sealed class TraceParentTests
         Assert.False(TraceParent.TryNormalize(header, out string? normalized));
         Assert.Null(normalized);
         Assert.False(TraceParent.TryParse(Encoding.UTF8.GetBytes(header ?? string.Empty), out ReadOnlySpan<byte> _, out _, out _));
+        Assert.False(TraceParent.TryParseIds(Encoding.UTF8.GetBytes(header ?? string.Empty), out ActivityTraceId trace, out ActivitySpanId parent, out _));
+        Assert.Equal(default, trace);
+        Assert.Equal(default, parent);
     }
 
     [Fact]

@@ -19,8 +19,11 @@ public sealed class TraceParentUtf8Tests
     [InlineData("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-é")]
     [InlineData("00-4bf92f3577b34da6a3ce929d0e0e4736－00f067aa0ba902b7-01")]
     [InlineData("\u00a000-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")]
-    public void NonAsciiBytesAreRejected(string header) =>
+    public void NonAsciiBytesAreRejected(string header)
+    {
         Assert.False(TraceParent.TryParse(Encoding.UTF8.GetBytes(header), out ReadOnlySpan<byte> _, out _, out _));
+        Assert.False(TraceParent.TryParseIds(Encoding.UTF8.GetBytes(header), out _, out _, out _));
+    }
 
     [Fact]
     public void LatinOneBytesAreNotDigits()
@@ -28,7 +31,58 @@ public sealed class TraceParentUtf8Tests
         byte[] header = Encoding.ASCII.GetBytes($"00-{TraceId}-{SpanId}-01");
         header[54] = 0xB1; // '1' (0x31) with the high bit set.
         Assert.False(TraceParent.TryParse(header, out ReadOnlySpan<byte> _, out _, out _));
+        Assert.False(TraceParent.TryParseIds(header, out _, out _, out _));
     }
+
+    /// <summary>
+    /// The ids parser checks a 55-byte version-00 value eight digits at a time with carry
+    /// arithmetic: every single byte of such a value replaced by every byte value (the bytes just
+    /// outside each digit range, the high-bit ones, '-' and OWS among them) gives the answer the
+    /// text parser gives, and the same ids. Ids of random digits, each digit its own case.
+    /// </summary>
+    [Fact]
+    public void IdsParserAgreesWithTextParserOnEveryOneByteChange()
+    {
+        var random = new Random(20261206);
+        const string Digits = "0123456789abcdef";
+        for (int sample = 0; sample < 4; sample++)
+        {
+            var traceId = new string(Enumerable.Range(0, 32).Select(_ => Digits[random.Next(16)]).ToArray());
+            var spanId = new string(Enumerable.Range(0, 16).Select(_ => Digits[random.Next(16)]).ToArray());
+            byte[] valid = Encoding.ASCII.GetBytes($"00-{traceId}-{spanId}-0{sample}");
+            int accepted = 0;
+            for (int at = 0; at < valid.Length; at++)
+            {
+                for (int value = 0; value < 256; value++)
+                {
+                    byte[] header = (byte[])valid.Clone();
+                    header[at] = (byte)value;
+                    bool asText = TraceParent.TryParse(header, out ReadOnlySpan<byte> traceText, out var spanText, out byte textFlags);
+                    bool asIds = TraceParent.TryParseIds(header, out var trace, out var span, out byte flags);
+                    Assert.True(asText == asIds, $"{Encoding.Latin1.GetString(header)}: text {asText}, ids {asIds}");
+                    if (asText)
+                    {
+                        accepted++;
+                        Assert.Equal(Encoding.ASCII.GetString(traceText), trace.ToHexString());
+                        Assert.Equal(Encoding.ASCII.GetString(spanText), span.ToHexString());
+                        Assert.Equal(textFlags, flags);
+                    }
+                }
+            }
+
+            // Each digit position accepts the 16 lower-case digits; the version, the dashes and the
+            // flags accept what the text rules accept there. Far more than one value per position passes.
+            Assert.True(accepted > 48 * 16, $"{accepted} accepted");
+        }
+    }
+
+    [Theory]
+    [InlineData("00-00000000000000000000000000000000-00f067aa0ba902b7-01")]
+    [InlineData("00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01")]
+    [InlineData("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-0G")]
+    [InlineData("00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01")]
+    public void IdsParserRejectsZeroIdsAndUpperCase(string header) =>
+        Assert.False(TraceParent.TryParseIds(Encoding.ASCII.GetBytes(header), out _, out _, out _));
 
     [Theory]
     [InlineData((byte)0x00, "00")]

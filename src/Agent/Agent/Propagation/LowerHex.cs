@@ -79,6 +79,75 @@ internal static class LowerHex
         }
     }
 
+    /// <summary>
+    /// An identifier written as lower-case hex ASCII (a Kafka header's bytes) into its bytes:
+    /// false, with <paramref name="destination"/> undefined, unless every byte is a lower-case hex
+    /// digit and not all are '0'. Eight digits at a time, each read as one 64-bit word: its bytes
+    /// checked by additions whose carries mark each byte's range, then decoded as <see cref="DecodeId"/>
+    /// decodes four UTF-16 lanes.
+    /// </summary>
+    public static bool TryDecodeUtf8Id(ReadOnlySpan<byte> hex, Span<byte> destination)
+    {
+        if (!BitConverter.IsLittleEndian || hex.Length != destination.Length * 2 || hex.Length % 8 != 0)
+        {
+            return TryDecodeUtf8IdByDigit(hex, destination);
+        }
+
+        const ulong High = 0x8080_8080_8080_8080UL;
+        ulong any = 0;
+        for (int i = 0; i < hex.Length; i += 8)
+        {
+            ulong word = MemoryMarshal.Read<ulong>(hex.Slice(i, 8));
+
+            // Below 0x80, no byte carries into the next when these are added. A byte's high bit is then
+            // set in atLeast0 when it is at least '0' (0x30), in above9 when above '9', in atLeastA
+            // when at least 'a' (0x61), in aboveF when above 'f'.
+            ulong atLeast0 = word + 0x5050_5050_5050_5050UL;
+            ulong above9 = word + 0x4646_4646_4646_4646UL;
+            ulong atLeastA = word + 0x1F1F_1F1F_1F1F_1F1FUL;
+            ulong aboveF = word + 0x1919_1919_1919_1919UL;
+            if ((word & High) != 0 || (((atLeast0 & ~above9) | (atLeastA & ~aboveF)) & High) != High)
+            {
+                return false;
+            }
+
+            ulong values = (word & 0x0F0F_0F0F_0F0F_0F0FUL) + (((word >> 6) & 0x0101_0101_0101_0101UL) * 9);
+            any |= values;
+            ulong pairs = (values << 4) | (values >> 8);
+            int at = i / 2;
+            destination[at] = (byte)pairs;
+            destination[at + 1] = (byte)(pairs >> 16);
+            destination[at + 2] = (byte)(pairs >> 32);
+            destination[at + 3] = (byte)(pairs >> 48);
+        }
+
+        return any != 0;
+    }
+
+    private static bool TryDecodeUtf8IdByDigit(ReadOnlySpan<byte> hex, Span<byte> destination)
+    {
+        if (hex.Length != destination.Length * 2)
+        {
+            return false;
+        }
+
+        bool nonZero = false;
+        for (int i = 0; i < destination.Length; i++)
+        {
+            char high = (char)hex[2 * i];
+            char low = (char)hex[(2 * i) + 1];
+            if (!IsDigit(high) || !IsDigit(low))
+            {
+                return false;
+            }
+
+            destination[i] = ParseByte(high, low);
+            nonZero |= destination[i] != 0;
+        }
+
+        return nonZero;
+    }
+
     // '0'-'9' (0x30-0x39) have bit 6 clear, 'a'-'f' (0x61-0x66) set: their low nibble plus 9.
     private static int Nibble(char c) => (c & 0xF) + (9 * (c >> 6));
 

@@ -75,6 +75,14 @@ internal sealed partial class AppProcess : IDisposable
 
         info.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
         info.Environment["DOTNET_NOLOGO"] = "1";
+
+        // BENCH_PERF_MAPS=1 (build/bench.sh): every app writes /tmp/perf-PID.map, for perf attached by
+        // hand (with W^X off, so that JIT-compiled code runs at the addresses the map gives).
+        if (Environment.GetEnvironmentVariable("BENCH_PERF_MAPS") == "1")
+        {
+            info.Environment["DOTNET_PerfMapEnabled"] = "1";
+            info.Environment["DOTNET_EnableWriteXorExecute"] = "0";
+        }
         foreach (var (key, value) in environment)
         {
             info.Environment[key] = value;

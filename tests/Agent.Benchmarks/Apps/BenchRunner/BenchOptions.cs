@@ -55,6 +55,12 @@ internal sealed class BenchOptions
     /// <summary>The per-operation workloads to run (--ops); null runs them all.</summary>
     public IReadOnlyList<string>? OpsWorkloads { get; init; }
 
+    /// <summary>
+    /// --ops-base-agent DIR: another build of the agent (a copy of dist/agent) in each per-operation
+    /// base process, set up as the test process: the rows then show this build against that one.
+    /// </summary>
+    public string? OpsBaseAgent { get; init; }
+
     public string Artifacts => Path.Combine(Repo, "artifacts", "bench");
 
     public string AgentHook => Path.Combine(Artifacts, "agent", "TraceAgent.StartupHook.dll");
@@ -112,6 +118,7 @@ internal sealed class BenchOptions
         int? net8Rounds = null;
         int? opsPerRun = null;
         List<string>? ops = null;
+        string? opsBaseAgent = null;
         for (int i = 0; i < args.Length; i++)
         {
             string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException(args[i] + " needs a value");
@@ -135,6 +142,7 @@ internal sealed class BenchOptions
                 case "--net8-rounds": net8Rounds = NextInt(); break;
                 case "--ops-per-run": opsPerRun = NextInt(); break;
                 case "--ops": ops = [.. Next().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)]; break;
+                case "--ops-base-agent": opsBaseAgent = Path.GetFullPath(Next()); break;
                 case "--profile": profile = Next(); break;
                 case "--profile-dir": profileDirectory = Next(); break;
                 case "--parts": parts = ParseParts(Next()); break;
@@ -168,6 +176,7 @@ internal sealed class BenchOptions
             StartupRunsOverride = runs,
             Net8RoundsOverride = net8Rounds,
             OpsPerRunOverride = opsPerRun,
+            OpsBaseAgent = opsBaseAgent,
             OpsWorkloads = ops,
         };
     }

@@ -201,8 +201,25 @@ internal static partial class OpsBench
     }
 
     /// <summary>The workloads of this run: all of them, or those picked with --ops.</summary>
-    public static IEnumerable<OpsWorkload> Selected(BenchOptions options) =>
-        Keyed.Picked(Workloads, w => w.Key, options.OpsWorkloads, "per-operation workload");
+    public static IEnumerable<OpsWorkload> Selected(BenchOptions options)
+    {
+        var picked = Keyed.Picked(Workloads, w => w.Key, options.OpsWorkloads, "per-operation workload");
+        if (options.OpsBaseAgent is null)
+        {
+            return picked;
+        }
+
+        // Two builds of the agent, each process set up as the test one: the rows with the agent.
+        return picked.Where(w => w.TestTracer == Tracer.Agent).Select(w => w with
+        {
+            BaseLabel = "the agent in " + options.OpsBaseAgent,
+            BaseTracer = Tracer.Agent,
+            BaseSettings = w.TestSettings,
+            BaseSpansPerOp = w.TestSpansPerOp,
+            Target = "",
+            TestLabel = "this build",
+        }).ToList();
+    }
 
     private static string Name(bool test) => test ? "test" : "base";
 
@@ -212,7 +229,9 @@ internal static partial class OpsBench
         var env = new Dictionary<string, string>();
         if (tracer != Tracer.None)
         {
-            env["DOTNET_STARTUP_HOOKS"] = tracer == Tracer.SdkHook ? options.SdkHook : options.AgentHook;
+            env["DOTNET_STARTUP_HOOKS"] = tracer == Tracer.SdkHook ? options.SdkHook
+                : !test && options.OpsBaseAgent is not null ? Path.Combine(options.OpsBaseAgent, "TraceAgent.StartupHook.dll")
+                : options.AgentHook;
             if (tracer == Tracer.SdkHook)
             {
                 env["BENCH_SDK_SOURCES"] = "BenchOps";

@@ -20,7 +20,8 @@ internal sealed partial class Report
         S.AppendLine();
         S.AppendLine("| operation | base process | base CPU per op | test process | test CPU per op | added per op: median [min to max] | spans received per op (expected) |");
         S.AppendLine("|---|---|---:|---|---:|---:|---:|");
-        foreach (var w in OpsBench.Workloads)
+        var workloads = OpsBench.Selected(_options).ToList();
+        foreach (var w in workloads)
         {
             var test = runs.Where(r => r.Workload == w.Key && r.Test).ToList();
             var baseRuns = runs.Where(r => r.Workload == w.Key && !r.Test).ToList();
@@ -37,7 +38,7 @@ internal sealed partial class Report
         S.AppendLine();
         S.AppendLine("Each round, CPU added per operation:");
         S.AppendLine();
-        var ran = OpsBench.Workloads.Where(w => runs.Any(r => r.Workload == w.Key)).ToList();
+        var ran = workloads.Where(w => runs.Any(r => r.Workload == w.Key)).ToList();
         S.AppendLine("| round | " + string.Join(" | ", ran.Select(w => w.Key)) + " |");
         S.AppendLine("|---:|" + string.Concat(ran.Select(_ => "---:|")));
         foreach (var n in rounds)
@@ -46,7 +47,8 @@ internal sealed partial class Report
         }
 
         S.AppendLine();
-        foreach (var w in OpsBench.Workloads.Where(w => w.Target.Length > 0))
+        // Two builds side by side (--ops-base-agent) measure no target.
+        foreach (var w in OpsBench.Workloads.Where(w => w.Target.Length > 0 && _options.OpsBaseAgent is null))
         {
             if (!ran.Contains(w))
             {
