@@ -37,8 +37,8 @@ public sealed class PlainHttpClientTests : IDisposable
             return (first, second);
         });
 
-        var one = client.Post([], "hello"u8, Timeout, CancellationToken.None);
-        var two = client.Post([9, 9], "world!"u8, Timeout, CancellationToken.None);
+        var one = client.Post(Array.Empty<byte>(), "hello"u8.ToArray(), Timeout, CancellationToken.None);
+        var two = client.Post(new byte[] { 9, 9 }, "world!"u8.ToArray(), Timeout, CancellationToken.None);
         var (head, body) = (await server.WaitAsync(Timeout)).first;
         var (secondHead, secondBody) = (await server).second;
 
@@ -58,6 +58,36 @@ public sealed class PlainHttpClientTests : IDisposable
         Assert.Equal("\t\tworld!", secondBody);
         Assert.Equal((200, "application/x-protobuf", 0), (one.Status, one.ContentType, one.Body.Length));
         Assert.Equal((200, "abc", true), (two.Status, Encoding.ASCII.GetString(two.Body), two.Complete));
+    }
+
+    [Fact]
+    public async Task A_body_larger_than_the_sockets_buffers_goes_whole_from_slices_of_larger_arrays()
+    {
+        // The head, the prefix and the body go out in one gathered write; 4 MB cannot fit the
+        // connection's buffers, so the write waits for the server to read, and whatever a short
+        // write leaves must follow in order. Both parts are slices, not whole arrays.
+        using var client = new PlainHttpClient(Endpoint, "application/x-protobuf", null, null, [], 5000);
+        var prefix = new byte[] { 1, 2, 3, 4, 5 };
+        var payload = new byte[(4 * 1024 * 1024) + 20];
+        for (int i = 0; i < payload.Length; i++)
+        {
+            payload[i] = (byte)((i * 7) + (i >> 11));
+        }
+
+        var server = Task.Run(async () =>
+        {
+            using var connection = await _server.AcceptSocketAsync();
+            var request = await ReceiveRequestAsync(connection);
+            await SendAsync(connection, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+            return request;
+        });
+
+        var answer = client.Post(prefix.AsMemory(1, 3), payload.AsMemory(7, payload.Length - 10), Timeout, CancellationToken.None);
+        var (head, body) = await server.WaitAsync(Timeout);
+
+        Assert.Equal(200, answer.Status);
+        Assert.Equal("Content-Length: " + (3 + payload.Length - 10), head[^1]);
+        Assert.Equal(Encoding.Latin1.GetString([.. prefix.AsSpan(1, 3), .. payload.AsSpan(7, payload.Length - 10)]), body);
     }
 
     [Fact]
@@ -84,9 +114,9 @@ public sealed class PlainHttpClientTests : IDisposable
             await SendAsync(next, "HTTP/1.1 204 No Content\r\n\r\n");
         });
 
-        var chunked = client.Post([], "a"u8, Timeout, CancellationToken.None);
-        var toClose = client.Post([], "b"u8, Timeout, CancellationToken.None);
-        var afterClose = client.Post([], "c"u8, Timeout, CancellationToken.None);
+        var chunked = client.Post(Array.Empty<byte>(), "a"u8.ToArray(), Timeout, CancellationToken.None);
+        var toClose = client.Post(Array.Empty<byte>(), "b"u8.ToArray(), Timeout, CancellationToken.None);
+        var afterClose = client.Post(Array.Empty<byte>(), "c"u8.ToArray(), Timeout, CancellationToken.None);
         await server.WaitAsync(Timeout);
 
         Assert.Equal((429, "7", "slow down", true), (chunked.Status, chunked.RetryAfter, Encoding.ASCII.GetString(chunked.Body), chunked.Complete));
@@ -116,9 +146,9 @@ public sealed class PlainHttpClientTests : IDisposable
             return bodies;
         });
 
-        Assert.Equal(200, client.Post([], "first"u8, Timeout, CancellationToken.None).Status);
+        Assert.Equal(200, client.Post(Array.Empty<byte>(), "first"u8.ToArray(), Timeout, CancellationToken.None).Status);
         await closed.Task.WaitAsync(Timeout);
-        Assert.Equal(200, client.Post([], "second"u8, Timeout, CancellationToken.None).Status);
+        Assert.Equal(200, client.Post(Array.Empty<byte>(), "second"u8.ToArray(), Timeout, CancellationToken.None).Status);
         Assert.Equal(["first", "second"], await server.WaitAsync(Timeout));
     }
 
@@ -138,11 +168,11 @@ public sealed class PlainHttpClientTests : IDisposable
         });
 
         var watch = Stopwatch.StartNew();
-        Assert.Throws<TimeoutException>(() => client.Post([], "x"u8, TimeSpan.FromMilliseconds(300), CancellationToken.None));
+        Assert.Throws<TimeoutException>(() => client.Post(Array.Empty<byte>(), "x"u8.ToArray(), TimeSpan.FromMilliseconds(300), CancellationToken.None));
         Assert.InRange(watch.Elapsed, TimeSpan.FromMilliseconds(250), Timeout);
 
         using var shutdown = new CancellationTokenSource(TimeSpan.FromMilliseconds(300));
-        Assert.ThrowsAny<OperationCanceledException>(() => client.Post([], "y"u8, Timeout, shutdown.Token));
+        Assert.ThrowsAny<OperationCanceledException>(() => client.Post(Array.Empty<byte>(), "y"u8.ToArray(), Timeout, shutdown.Token));
         foreach (var connection in await accepted.WaitAsync(Timeout))
         {
             connection.Dispose();
@@ -164,9 +194,9 @@ public sealed class PlainHttpClientTests : IDisposable
             return accepted;
         });
 
-        Assert.Equal(200, client.Post([], "first"u8, Timeout, CancellationToken.None).Status);
+        Assert.Equal(200, client.Post(Array.Empty<byte>(), "first"u8.ToArray(), Timeout, CancellationToken.None).Status);
         var watch = Stopwatch.StartNew();
-        Assert.Throws<TimeoutException>(() => client.Post([], "second"u8, TimeSpan.FromMilliseconds(300), CancellationToken.None));
+        Assert.Throws<TimeoutException>(() => client.Post(Array.Empty<byte>(), "second"u8.ToArray(), TimeSpan.FromMilliseconds(300), CancellationToken.None));
         Assert.InRange(watch.Elapsed, TimeSpan.FromMilliseconds(250), Timeout / 2);
         (await connection.WaitAsync(Timeout)).Dispose();
     }
@@ -190,8 +220,8 @@ public sealed class PlainHttpClientTests : IDisposable
             await SendAsync(next, "HTTP/1.1 200 OK\r\nContent-Length: 3x\r\n\r\nabc");
         });
 
-        var first = client.Post([], "a"u8, Timeout, CancellationToken.None);
-        var malformed = Assert.Throws<IOException>(() => client.Post([], "b"u8, Timeout, CancellationToken.None));
+        var first = client.Post(Array.Empty<byte>(), "a"u8.ToArray(), Timeout, CancellationToken.None);
+        var malformed = Assert.Throws<IOException>(() => client.Post(Array.Empty<byte>(), "b"u8.ToArray(), Timeout, CancellationToken.None));
         await server.WaitAsync(Timeout);
 
         Assert.Equal((202, "application/x-protobuf", "abc", true), (first.Status, first.ContentType, Encoding.ASCII.GetString(first.Body), first.Complete));
@@ -218,7 +248,7 @@ public sealed class PlainHttpClientTests : IDisposable
         _server.Stop();
         using var client = new PlainHttpClient(endpoint, "application/x-protobuf", null, null, [], 5000);
 
-        var error = Assert.Throws<SocketException>(() => client.Post([], "x"u8, Timeout, CancellationToken.None));
+        var error = Assert.Throws<SocketException>(() => client.Post(Array.Empty<byte>(), "x"u8.ToArray(), Timeout, CancellationToken.None));
         Assert.Equal(SocketError.ConnectionRefused, error.SocketErrorCode);
         Assert.Contains(endpoint.Authority, error.Message, StringComparison.Ordinal);
     }
