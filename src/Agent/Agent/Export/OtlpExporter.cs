@@ -241,7 +241,7 @@ internal sealed class OtlpExporter<T> : IExporter<T>
     {
         try
         {
-            var answer = client.Post(body.Prefix, body.Payload, timeout, cancellationToken);
+            var answer = client.Post(body.Prefix, body.Payload.Span, timeout, cancellationToken);
             if (!answer.Complete && answer.Status is >= 200 and < 300)
             {
                 // Too large to read: the status decides, as it does through HttpClient.

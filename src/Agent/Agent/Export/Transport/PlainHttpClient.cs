@@ -33,11 +33,6 @@ internal sealed class PlainHttpClient : IDisposable
     private readonly string _host;
     private readonly int _port;
     private readonly byte[] _head;
-
-    // The request head (the fixed part, then the length and the empty line) and the three parts of
-    // a request as one gathered write.
-    private readonly byte[] _headBuffer;
-    private readonly List<ArraySegment<byte>> _parts = new(3);
     private readonly byte[] _buffer = new byte[8 * 1024];
     private readonly int _connectTimeoutMilliseconds;
     private Socket? _socket;
@@ -76,8 +71,6 @@ internal sealed class PlainHttpClient : IDisposable
 
         head.Append("Content-Length: ");
         _head = Encoding.ASCII.GetBytes(head.ToString());
-        _headBuffer = new byte[_head.Length + 24];
-        new ReadOnlySpan<byte>(_head).CopyTo(_headBuffer);
     }
 
     /// <summary>
@@ -102,7 +95,7 @@ internal sealed class PlainHttpClient : IDisposable
     /// is cancelled, <see cref="SocketException"/> or <see cref="IOException"/> when the
     /// connection fails; the connection is closed then, and made again by the next request.
     /// </summary>
-    public PlainHttpAnswer Post(ReadOnlyMemory<byte> prefix, ReadOnlyMemory<byte> payload, TimeSpan timeout, CancellationToken cancellationToken)
+    public PlainHttpAnswer Post(ReadOnlySpan<byte> prefix, ReadOnlySpan<byte> payload, TimeSpan timeout, CancellationToken cancellationToken)
     {
         var deadline = Environment.TickCount64 + (long)Math.Max(1, timeout.TotalMilliseconds);
         cancellationToken.ThrowIfCancellationRequested();
@@ -227,55 +220,19 @@ internal sealed class PlainHttpClient : IDisposable
         throw failure ?? new SocketException((int)SocketError.HostNotFound);
     }
 
-    private void Send(Socket socket, ReadOnlyMemory<byte> prefix, ReadOnlyMemory<byte> payload, long deadline)
+    private void Send(Socket socket, ReadOnlySpan<byte> prefix, ReadOnlySpan<byte> payload, long deadline)
     {
-        ArraySegment<byte> prefixArray = default;
+        // The head and the length in one write, then the body: no copy of the body.
+        Span<byte> head = stackalloc byte[_head.Length + 24];
+        new ReadOnlySpan<byte>(_head).CopyTo(head); // not the generic array overload: no precompiled code for it
         var length = _head.Length;
-        (prefix.Length + payload.Length).TryFormat(_headBuffer.AsSpan(length), out var digits, provider: CultureInfo.InvariantCulture);
+        (prefix.Length + payload.Length).TryFormat(head[length..], out var digits, provider: CultureInfo.InvariantCulture);
         length += digits;
-        "\r\n\r\n"u8.CopyTo(_headBuffer.AsSpan(length));
+        "\r\n\r\n"u8.CopyTo(head[length..]);
         length += 4;
-
-        // The head, the prefix and the body in one write (sendmsg), with no copy of the body: one
-        // system call and one segment where three writes made three (and, with Nagle off, woke
-        // the collector for the head alone). What a short write left is sent part by part.
-        if ((prefix.IsEmpty || MemoryMarshal.TryGetArray(prefix, out prefixArray)) && MemoryMarshal.TryGetArray(payload, out var payloadArray))
-        {
-            _parts.Add(new ArraySegment<byte>(_headBuffer, 0, length));
-            if (!prefix.IsEmpty)
-            {
-                _parts.Add(prefixArray);
-            }
-
-            _parts.Add(payloadArray);
-            socket.SendTimeout = Remaining(deadline);
-            int sent;
-            try
-            {
-                sent = socket.Send(_parts);
-            }
-            finally
-            {
-                _parts.Clear();
-            }
-
-            SendAll(socket, Rest(_headBuffer.AsSpan(0, length), ref sent), deadline);
-            SendAll(socket, Rest(prefix.Span, ref sent), deadline);
-            SendAll(socket, Rest(payload.Span, ref sent), deadline);
-            return;
-        }
-
-        SendAll(socket, _headBuffer.AsSpan(0, length), deadline);
-        SendAll(socket, prefix.Span, deadline);
-        SendAll(socket, payload.Span, deadline);
-    }
-
-    // What is left of one part after the first sent bytes of the whole; those are taken off sent.
-    private static ReadOnlySpan<byte> Rest(ReadOnlySpan<byte> part, ref int sent)
-    {
-        var taken = Math.Min(sent, part.Length);
-        sent -= taken;
-        return part[taken..];
+        SendAll(socket, head[..length], deadline);
+        SendAll(socket, prefix, deadline);
+        SendAll(socket, payload, deadline);
     }
 
     private static void SendAll(Socket socket, ReadOnlySpan<byte> bytes, long deadline)
