@@ -37,8 +37,8 @@ public sealed class PlainHttpClientTests : IDisposable
             return (first, second);
         });
 
-        var one = client.Post(Array.Empty<byte>(), "hello"u8.ToArray(), Timeout, CancellationToken.None);
-        var two = client.Post(new byte[] { 9, 9 }, "world!"u8.ToArray(), Timeout, CancellationToken.None);
+        var one = client.Post([], "hello"u8, Timeout, CancellationToken.None);
+        var two = client.Post([9, 9], "world!"u8, Timeout, CancellationToken.None);
         var (head, body) = (await server.WaitAsync(Timeout)).first;
         var (secondHead, secondBody) = (await server).second;
 
@@ -61,11 +61,11 @@ public sealed class PlainHttpClientTests : IDisposable
     }
 
     [Fact]
-    public async Task A_body_larger_than_the_sockets_buffers_goes_whole_from_slices_of_larger_arrays()
+    public async Task A_body_larger_than_the_sockets_buffers_goes_whole_and_in_order()
     {
-        // The head, the prefix and the body go out in one gathered write; 4 MB cannot fit the
-        // connection's buffers, so the write waits for the server to read, and whatever a short
-        // write leaves must follow in order. Both parts are slices, not whole arrays.
+        // 4 MB cannot fit the connection's buffers: the writes wait for the server to read, and
+        // the head, the prefix and the body must follow each other whole and in order. Both parts
+        // are slices of larger arrays.
         using var client = new PlainHttpClient(Endpoint, "application/x-protobuf", null, null, [], 5000);
         var prefix = new byte[] { 1, 2, 3, 4, 5 };
         var payload = new byte[(4 * 1024 * 1024) + 20];
@@ -82,7 +82,7 @@ public sealed class PlainHttpClientTests : IDisposable
             return request;
         });
 
-        var answer = client.Post(prefix.AsMemory(1, 3), payload.AsMemory(7, payload.Length - 10), Timeout, CancellationToken.None);
+        var answer = client.Post(prefix.AsSpan(1, 3), payload.AsSpan(7, payload.Length - 10), Timeout, CancellationToken.None);
         var (head, body) = await server.WaitAsync(Timeout);
 
         Assert.Equal(200, answer.Status);
@@ -114,9 +114,9 @@ public sealed class PlainHttpClientTests : IDisposable
             await SendAsync(next, "HTTP/1.1 204 No Content\r\n\r\n");
         });
 
-        var chunked = client.Post(Array.Empty<byte>(), "a"u8.ToArray(), Timeout, CancellationToken.None);
-        var toClose = client.Post(Array.Empty<byte>(), "b"u8.ToArray(), Timeout, CancellationToken.None);
-        var afterClose = client.Post(Array.Empty<byte>(), "c"u8.ToArray(), Timeout, CancellationToken.None);
+        var chunked = client.Post([], "a"u8, Timeout, CancellationToken.None);
+        var toClose = client.Post([], "b"u8, Timeout, CancellationToken.None);
+        var afterClose = client.Post([], "c"u8, Timeout, CancellationToken.None);
         await server.WaitAsync(Timeout);
 
         Assert.Equal((429, "7", "slow down", true), (chunked.Status, chunked.RetryAfter, Encoding.ASCII.GetString(chunked.Body), chunked.Complete));
@@ -146,9 +146,9 @@ public sealed class PlainHttpClientTests : IDisposable
             return bodies;
         });
 
-        Assert.Equal(200, client.Post(Array.Empty<byte>(), "first"u8.ToArray(), Timeout, CancellationToken.None).Status);
+        Assert.Equal(200, client.Post([], "first"u8, Timeout, CancellationToken.None).Status);
         await closed.Task.WaitAsync(Timeout);
-        Assert.Equal(200, client.Post(Array.Empty<byte>(), "second"u8.ToArray(), Timeout, CancellationToken.None).Status);
+        Assert.Equal(200, client.Post([], "second"u8, Timeout, CancellationToken.None).Status);
         Assert.Equal(["first", "second"], await server.WaitAsync(Timeout));
     }
 
@@ -168,11 +168,11 @@ public sealed class PlainHttpClientTests : IDisposable
         });
 
         var watch = Stopwatch.StartNew();
-        Assert.Throws<TimeoutException>(() => client.Post(Array.Empty<byte>(), "x"u8.ToArray(), TimeSpan.FromMilliseconds(300), CancellationToken.None));
+        Assert.Throws<TimeoutException>(() => client.Post([], "x"u8, TimeSpan.FromMilliseconds(300), CancellationToken.None));
         Assert.InRange(watch.Elapsed, TimeSpan.FromMilliseconds(250), Timeout);
 
         using var shutdown = new CancellationTokenSource(TimeSpan.FromMilliseconds(300));
-        Assert.ThrowsAny<OperationCanceledException>(() => client.Post(Array.Empty<byte>(), "y"u8.ToArray(), Timeout, shutdown.Token));
+        Assert.ThrowsAny<OperationCanceledException>(() => client.Post([], "y"u8, Timeout, shutdown.Token));
         foreach (var connection in await accepted.WaitAsync(Timeout))
         {
             connection.Dispose();
@@ -194,9 +194,9 @@ public sealed class PlainHttpClientTests : IDisposable
             return accepted;
         });
 
-        Assert.Equal(200, client.Post(Array.Empty<byte>(), "first"u8.ToArray(), Timeout, CancellationToken.None).Status);
+        Assert.Equal(200, client.Post([], "first"u8, Timeout, CancellationToken.None).Status);
         var watch = Stopwatch.StartNew();
-        Assert.Throws<TimeoutException>(() => client.Post(Array.Empty<byte>(), "second"u8.ToArray(), TimeSpan.FromMilliseconds(300), CancellationToken.None));
+        Assert.Throws<TimeoutException>(() => client.Post([], "second"u8, TimeSpan.FromMilliseconds(300), CancellationToken.None));
         Assert.InRange(watch.Elapsed, TimeSpan.FromMilliseconds(250), Timeout / 2);
         (await connection.WaitAsync(Timeout)).Dispose();
     }
@@ -220,8 +220,8 @@ public sealed class PlainHttpClientTests : IDisposable
             await SendAsync(next, "HTTP/1.1 200 OK\r\nContent-Length: 3x\r\n\r\nabc");
         });
 
-        var first = client.Post(Array.Empty<byte>(), "a"u8.ToArray(), Timeout, CancellationToken.None);
-        var malformed = Assert.Throws<IOException>(() => client.Post(Array.Empty<byte>(), "b"u8.ToArray(), Timeout, CancellationToken.None));
+        var first = client.Post([], "a"u8, Timeout, CancellationToken.None);
+        var malformed = Assert.Throws<IOException>(() => client.Post([], "b"u8, Timeout, CancellationToken.None));
         await server.WaitAsync(Timeout);
 
         Assert.Equal((202, "application/x-protobuf", "abc", true), (first.Status, first.ContentType, Encoding.ASCII.GetString(first.Body), first.Complete));
@@ -248,7 +248,7 @@ public sealed class PlainHttpClientTests : IDisposable
         _server.Stop();
         using var client = new PlainHttpClient(endpoint, "application/x-protobuf", null, null, [], 5000);
 
-        var error = Assert.Throws<SocketException>(() => client.Post(Array.Empty<byte>(), "x"u8.ToArray(), Timeout, CancellationToken.None));
+        var error = Assert.Throws<SocketException>(() => client.Post([], "x"u8, Timeout, CancellationToken.None));
         Assert.Equal(SocketError.ConnectionRefused, error.SocketErrorCode);
         Assert.Contains(endpoint.Authority, error.Message, StringComparison.Ordinal);
     }
