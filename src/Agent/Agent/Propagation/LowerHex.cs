@@ -84,13 +84,14 @@ internal static class LowerHex
     /// false, with <paramref name="destination"/> undefined, unless every byte is a lower-case hex
     /// digit and not all are '0'. Eight digits at a time, each read as one 64-bit word: its bytes
     /// checked by additions whose carries mark each byte's range, then decoded as <see cref="DecodeId"/>
-    /// decodes four UTF-16 lanes.
+    /// decodes four UTF-16 lanes. Also false on a big-endian machine or for lengths that are not
+    /// whole words (TraceParent.TryParseIds then reads the ids by the text rules).
     /// </summary>
     public static bool TryDecodeUtf8Id(ReadOnlySpan<byte> hex, Span<byte> destination)
     {
         if (!BitConverter.IsLittleEndian || hex.Length != destination.Length * 2 || hex.Length % 8 != 0)
         {
-            return TryDecodeUtf8IdByDigit(hex, destination);
+            return false;
         }
 
         const ulong High = 0x8080_8080_8080_8080UL;
@@ -122,30 +123,6 @@ internal static class LowerHex
         }
 
         return any != 0;
-    }
-
-    private static bool TryDecodeUtf8IdByDigit(ReadOnlySpan<byte> hex, Span<byte> destination)
-    {
-        if (hex.Length != destination.Length * 2)
-        {
-            return false;
-        }
-
-        bool nonZero = false;
-        for (int i = 0; i < destination.Length; i++)
-        {
-            char high = (char)hex[2 * i];
-            char low = (char)hex[(2 * i) + 1];
-            if (!IsDigit(high) || !IsDigit(low))
-            {
-                return false;
-            }
-
-            destination[i] = ParseByte(high, low);
-            nonZero |= destination[i] != 0;
-        }
-
-        return nonZero;
     }
 
     // '0'-'9' (0x30-0x39) have bit 6 clear, 'a'-'f' (0x61-0x66) set: their low nibble plus 9.

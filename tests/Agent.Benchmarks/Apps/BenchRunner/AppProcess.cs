@@ -83,6 +83,7 @@ internal sealed partial class AppProcess : IDisposable
             info.Environment["DOTNET_PerfMapEnabled"] = "1";
             info.Environment["DOTNET_EnableWriteXorExecute"] = "0";
         }
+
         foreach (var (key, value) in environment)
         {
             info.Environment[key] = value;
