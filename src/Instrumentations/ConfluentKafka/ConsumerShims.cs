@@ -156,7 +156,7 @@ internal sealed unsafe class ConsumerShims
         // When the current span is another consumer's open span (two consumers polled in turn on one
         // thread), start from what was current before it, so spans do not chain through each other.
         var previous = current?.GetCustomProperty(PreviousProperty) is Activity before ? Usable(before) : current;
-        ActivityLink[]? links = found ? [new ActivityLink(remote)] : null;
+        SingleLink? links = found ? SingleLink.To(remote) : null;
         var tags = KafkaTracing.RentTags();
         Activity? activity;
         try

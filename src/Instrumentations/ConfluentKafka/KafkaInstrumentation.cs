@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Reflection;
-using System.Reflection.Emit;
 using Confluent.Kafka;
 using TraceAgent.Configuration;
 using TraceAgent.Diagnostics;
@@ -113,14 +112,19 @@ public sealed class KafkaInstrumentation : IInstrumentation
         return new VuLayout(size, dataOffset, Value("Topic"), Value("Partition"), Value("Value"), Value("Key"), Value("Opaque"), Value("Headers"));
     }
 
-    // The managed size of a (ref) struct, which is what Confluent's stackalloc uses.
+    // The managed size of a (ref) struct, which is what Confluent's stackalloc uses. From .NET 9 the
+    // runtime answers directly; before, a two-instruction method is emitted and JIT-compiled.
     private static int SizeOf(Type type)
     {
-        var method = new DynamicMethod("TraceAgentKafka_SizeOf", typeof(int), Type.EmptyTypes, typeof(KafkaInstrumentation).Module, skipVisibility: true);
+#if NET9_0_OR_GREATER
+        return System.Runtime.CompilerServices.RuntimeHelpers.SizeOf(type.TypeHandle);
+#else
+        var method = new System.Reflection.Emit.DynamicMethod("TraceAgentKafka_SizeOf", typeof(int), Type.EmptyTypes, typeof(KafkaInstrumentation).Module, skipVisibility: true);
         var il = method.GetILGenerator();
-        il.Emit(OpCodes.Sizeof, type);
-        il.Emit(OpCodes.Ret);
+        il.Emit(System.Reflection.Emit.OpCodes.Sizeof, type);
+        il.Emit(System.Reflection.Emit.OpCodes.Ret);
         return ((Func<int>)method.CreateDelegate(typeof(Func<int>)))();
+#endif
     }
 
     /// <summary>At shutdown, Confluent's own delegates go back; a call already inside a shim finishes normally.</summary>

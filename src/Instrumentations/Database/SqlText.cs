@@ -67,7 +67,7 @@ internal static class SqlText
     }
 
     /// <summary>The statements' operations and first tables, e.g. "SELECT orders" or "INSERT items; SELECT items".</summary>
-    public static (string? Summary, string? Operation, string? Collection, int Statements) Summarize(string sql)
+    public static SqlSummary Summarize(string sql)
     {
         var parts = new List<(string Operation, string? Table)>();
         foreach (var statement in SplitStatements(sql))
@@ -113,16 +113,33 @@ internal static class SqlText
 
         if (parts.Count == 0)
         {
-            return (null, null, null, 0);
+            return new SqlSummary(null, null, null, 0);
         }
 
-        var summary = string.Join("; ", parts.Select(p => p.Table is null ? p.Operation : p.Operation + " " + p.Table));
+        // A loop, not LINQ over the tuples: Select over a list of value tuples is a framework
+        // generic no precompiled image holds, compiled in every process at its first query.
+        var summary = new StringBuilder();
+        for (var i = 0; i < parts.Count; i++)
+        {
+            var (operation, table) = parts[i];
+            if (i > 0)
+            {
+                summary.Append("; ");
+            }
+
+            summary.Append(operation);
+            if (table is not null)
+            {
+                summary.Append(' ').Append(table);
+            }
+        }
+
         if (parts.Count == 1)
         {
-            return (summary, parts[0].Operation, parts[0].Table, 1);
+            return new SqlSummary(summary.ToString(), parts[0].Operation, parts[0].Table, 1);
         }
 
-        return (summary, null, null, parts.Count);
+        return new SqlSummary(summary.ToString(), null, null, parts.Count);
     }
 
     private static string CleanName(string name)
@@ -251,3 +268,6 @@ internal static class SqlText
 
     private static bool IsIdentifierChar(char c) => char.IsLetterOrDigit(c) || c == '_';
 }
+
+/// <summary>What <see cref="SqlText.Summarize"/> finds: the summary, and the operation and table when there is one statement.</summary>
+internal readonly record struct SqlSummary(string? Summary, string? Operation, string? Collection, int Statements);
