@@ -55,7 +55,9 @@ internal sealed unsafe class NativeRdKafka
             ?? confluent.GetCustomAttribute<DefaultDllImportSearchPathsAttribute>()?.Paths;
         var library = NativeLibrary.Load(import.Value, confluent, searchPath);
         var native = new NativeRdKafka(library);
-        var theirs = (long)(nint)versionDelegate.DynamicInvoke()!;
+        // Called as what it is (Confluent's field is a Func<IntPtr>): DynamicInvoke would have the
+        // runtime make and JIT-compile an invoke stub in every process.
+        var theirs = (long)(versionDelegate is Func<nint> version ? version() : (nint)versionDelegate.DynamicInvoke()!);
         if (theirs != native.Version)
         {
             throw new InvalidOperationException(string.Create(CultureInfo.InvariantCulture, $"librdkafka resolved as '{import.Value}' reports version {native.Version:x}, Confluent.Kafka's reports {theirs:x}"));
