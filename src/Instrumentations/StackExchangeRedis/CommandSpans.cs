@@ -156,7 +156,13 @@ internal sealed class CommandSpans
 
         if (command.EndPoint is { } endpoint)
         {
-            tags.AddRange(EndpointTagsOf(endpoint));
+            // One by one: List.AddRange of an array goes through the array's ICollection.CopyTo,
+            // a framework generic over KeyValuePair that no precompiled image holds (the JIT
+            // compiled it at the first command in every process).
+            foreach (var tag in EndpointTagsOf(endpoint))
+            {
+                tags.Add(tag);
+            }
         }
 
         if (_commandAndKey is not null)
