@@ -20,7 +20,7 @@ internal sealed class SingleLink : IEnumerable<ActivityLink>, IEnumerator<Activi
 
     private ActivityLink _link;
 
-    // -1 before the link, 0 on it, 1 after it.
+    // -1 before the link, 0 on it, 1 after it; GetEnumerator starts every enumeration at -1.
     private int _position = -1;
 
     private SingleLink()
@@ -36,7 +36,6 @@ internal sealed class SingleLink : IEnumerable<ActivityLink>, IEnumerator<Activi
     {
         var link = t_instance ??= new SingleLink();
         link._link = new ActivityLink(context);
-        link._position = -1;
         return link;
     }
 
