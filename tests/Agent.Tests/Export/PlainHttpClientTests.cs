@@ -202,6 +202,33 @@ public sealed class PlainHttpClientTests : IDisposable
     }
 
     [Fact]
+    public async Task An_answer_whose_head_comes_in_pieces_split_inside_its_empty_line_is_read_whole_and_the_connection_kept()
+    {
+        using var client = new PlainHttpClient(Endpoint, "application/x-protobuf", null, null, [], 5000);
+        var server = Task.Run(async () =>
+        {
+            using var connection = await _server.AcceptSocketAsync();
+            await ReceiveRequestAsync(connection);
+            await SendAsync(connection, "HTTP/1.1 200 OK\r\nContent-Type: application/x-protobuf\r\nContent-Le");
+            await Task.Delay(50);
+            await SendAsync(connection, "ngth: 2\r\n\r");
+            await Task.Delay(50);
+            await SendAsync(connection, "\nok");
+
+            // The next answer, whole, on the same connection: nothing of the first was left behind.
+            await ReceiveRequestAsync(connection);
+            await SendAsync(connection, "HTTP/1.1 202 Accepted\r\nContent-Length: 4\r\n\r\nnext");
+        });
+
+        var pieces = client.Post([], "a"u8, Timeout, CancellationToken.None);
+        var whole = client.Post([], "b"u8, Timeout, CancellationToken.None);
+        await server.WaitAsync(Timeout);
+
+        Assert.Equal((200, "application/x-protobuf", "ok", true), (pieces.Status, pieces.ContentType, Encoding.ASCII.GetString(pieces.Body), pieces.Complete));
+        Assert.Equal((202, "next", true), (whole.Status, Encoding.ASCII.GetString(whole.Body), whole.Complete));
+    }
+
+    [Fact]
     public async Task Header_names_are_read_in_any_case_and_a_close_among_other_tokens_ends_the_connection()
     {
         using var client = new PlainHttpClient(Endpoint, "application/x-protobuf", null, null, [], 5000);

@@ -408,15 +408,18 @@ internal sealed class PlainHttpClient : IDisposable
         throw new IOException("the collector's answer is not HTTP/1.1");
     }
 
-    // The status line and headers, up to the empty line; what follows stays in the buffer.
+    // The status line and headers, up to the empty line; what follows stays in the buffer. An
+    // answer's head nearly always comes in the read that starts it: the list that gathers one split
+    // across reads is made only then, not for every export (nor compiled, a framework generic over
+    // bytes, at a process's first export).
     private string ReadHead(Socket socket, long deadline)
     {
-        var head = new List<byte>();
+        List<byte>? head = null;
         while (true)
         {
             var window = _buffer.AsSpan(_start, _end - _start);
             var end = window.IndexOf("\r\n\r\n"u8);
-            if (end >= 0 && head.Count == 0)
+            if (end >= 0 && head is null)
             {
                 _start += end + 4;
                 return Encoding.Latin1.GetString(window[..end]);
@@ -424,18 +427,22 @@ internal sealed class PlainHttpClient : IDisposable
 
             if (end >= 0)
             {
-                head.AddRange(window[..end]);
+                head!.AddRange(window[..end]);
                 _start += end + 4;
                 return Encoding.Latin1.GetString(CollectionsMarshal.AsSpan(head));
             }
 
             // Keep the last three bytes: the empty line may straddle two reads.
             var take = Math.Max(0, window.Length - 3);
-            head.AddRange(window[..take]);
-            _start += take;
-            if (head.Count > MaxHeaderBytes)
+            if (take > 0)
             {
-                throw new IOException(string.Create(CultureInfo.InvariantCulture, $"the collector's answer has more than {MaxHeaderBytes} bytes of headers"));
+                head ??= new List<byte>();
+                head.AddRange(window[..take]);
+                _start += take;
+                if (head.Count > MaxHeaderBytes)
+                {
+                    throw new IOException(string.Create(CultureInfo.InvariantCulture, $"the collector's answer has more than {MaxHeaderBytes} bytes of headers"));
+                }
             }
 
             Fill(socket, deadline, required: true);
