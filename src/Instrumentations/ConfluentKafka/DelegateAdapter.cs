@@ -11,7 +11,11 @@ namespace TraceAgent.Instrumentation.ConfluentKafka;
 /// the agent cannot name at compile time; in IL a pointer is a native int, an enum its underlying
 /// integer and a reference a reference, so one <c>ldarg</c> per parameter plus a <c>castclass</c>
 /// where a reference type narrows is all the glue needed. Built once per delegate at start-up; the
-/// per-call cost is one extra direct call.
+/// per-call cost is one extra direct call. Where the runtime binds the two as they are (the same
+/// types, an enum as its underlying integer, a reference parameter taken as a base type of the
+/// delegate's, a reference result given as a more derived one), the delegate is bound directly and
+/// nothing is emitted: each emitted method is JIT-compiled with full optimization at its first
+/// call, in the app's start.
 /// </summary>
 internal static class DelegateAdapter
 {
@@ -38,6 +42,11 @@ internal static class DelegateAdapter
         }
 
         CheckCompatible(invoke.ReturnType, method.ReturnType);
+        if (Delegate.CreateDelegate(delegateType, target, method, throwOnBindFailure: false) is { } direct)
+        {
+            return direct;
+        }
+
         var dynamicMethod = new DynamicMethod(
             "TraceAgentKafka_" + method.Name,
             invoke.ReturnType,
@@ -68,10 +77,43 @@ internal static class DelegateAdapter
         return dynamicMethod.CreateDelegate(delegateType, target);
     }
 
-    /// <summary>A typed delegate that calls <paramref name="original"/>.</summary>
+    /// <summary>
+    /// A typed delegate that calls <paramref name="original"/>: where it can, one bound to the
+    /// original's own method and target (Confluent's are mostly its P/Invoke methods), which needs
+    /// neither an emitted method nor the stub the runtime compiles for calling one delegate's
+    /// Invoke through another, and saves a hop on every call.
+    /// </summary>
     public static T Invoker<T>(Delegate original)
-        where T : Delegate =>
-        (T)Create(typeof(T), original, original.GetType().GetMethod("Invoke")!);
+        where T : Delegate
+    {
+        if (OwnMethod<T>(original) is { } direct)
+        {
+            return direct;
+        }
+
+        return (T)Create(typeof(T), original, original.GetType().GetMethod("Invoke")!);
+    }
+
+    private static T? OwnMethod<T>(Delegate original)
+        where T : Delegate
+    {
+        // One method with its target (an open instance delegate has none, and is left to Invoke).
+        var method = original.Method;
+        if (original.GetInvocationList().Length != 1 || (!method.IsStatic && original.Target is null))
+        {
+            return null;
+        }
+
+        try
+        {
+            return Delegate.CreateDelegate(typeof(T), original.Target, method, throwOnBindFailure: false) as T;
+        }
+        catch (ArgumentException)
+        {
+            // A method the runtime cannot bind again (an emitted one): called through Invoke.
+            return null;
+        }
+    }
 
     /// <summary>The same shape at the IL level: equal, both native-int-like, both the same size of integer, or both references.</summary>
     private static void CheckCompatible(Type a, Type b)
