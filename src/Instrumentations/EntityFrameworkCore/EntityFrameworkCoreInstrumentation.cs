@@ -4,6 +4,7 @@ using System.Runtime.CompilerServices;
 using TraceAgent.Configuration;
 using TraceAgent.Instrumentation.Database;
 using TraceAgent.Instrumentation.Npgsql;
+using TraceAgent.Loading;
 using TraceAgent.Tracing;
 
 namespace TraceAgent.Instrumentation.EntityFrameworkCore;
@@ -49,13 +50,15 @@ internal sealed class EntityFrameworkCoreInstrumentation : IInstrumentation
     // loaded no provider whose driver needs these spans (an app on Npgsql alone, traced by Npgsql's
     // own spans), the agent does not listen, and EF builds nothing.
     private volatile bool _needed;
+    private Action<System.Reflection.Assembly>? _watcher;
 
     public IDisposable? Start(InstrumentationContext context)
     {
         var settings = context.GetSettings<EntityFrameworkCoreSettings>();
         _settings = settings.Database;
         _npgsqlTraced = settings.NpgsqlTraced;
-        AppDomain.CurrentDomain.AssemblyLoad += OnAssemblyLoad;
+        _watcher = Consider;
+        AssemblyLoads.Watch(_watcher);
         foreach (var assembly in AppDomain.CurrentDomain.GetAssemblies())
         {
             Consider(assembly);
@@ -68,8 +71,6 @@ internal sealed class EntityFrameworkCoreInstrumentation : IInstrumentation
             "EF Core diagnostic event");
         return new Subscription(this, subscription);
     }
-
-    private void OnAssemblyLoad(object? sender, AssemblyLoadEventArgs args) => Consider(args.LoadedAssembly);
 
     private void Consider(System.Reflection.Assembly assembly)
     {
@@ -93,14 +94,22 @@ internal sealed class EntityFrameworkCoreInstrumentation : IInstrumentation
         }
 
         _needed = true;
-        AppDomain.CurrentDomain.AssemblyLoad -= OnAssemblyLoad;
+        StopWatching();
+    }
+
+    private void StopWatching()
+    {
+        if (_watcher is { } watcher)
+        {
+            AssemblyLoads.Unwatch(watcher);
+        }
     }
 
     private sealed class Subscription(EntityFrameworkCoreInstrumentation owner, IDisposable inner) : IDisposable
     {
         public void Dispose()
         {
-            AppDomain.CurrentDomain.AssemblyLoad -= owner.OnAssemblyLoad;
+            owner.StopWatching();
             inner.Dispose();
         }
     }

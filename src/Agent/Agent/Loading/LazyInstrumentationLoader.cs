@@ -24,6 +24,7 @@ internal sealed class LazyInstrumentationLoader : IDisposable
     private readonly object _gate = new();
     private readonly HashSet<string> _startedOrFailed = new(StringComparer.Ordinal);
     private readonly LogExport? _logs;
+    private readonly Action<Assembly> _watcher;
 
     public LazyInstrumentationLoader(AgentSettings settings, AgentPropagator propagator, TracingPipeline pipeline, string agentDirectory, IEnumerable<InstrumentationDescriptor> enabled, LogExport? logs)
     {
@@ -33,18 +34,17 @@ internal sealed class LazyInstrumentationLoader : IDisposable
         _pipeline = pipeline;
         _agentDirectory = agentDirectory;
         _pending = enabled.ToList();
+        _watcher = TryStartFor;
     }
 
     public void Start()
     {
-        AppDomain.CurrentDomain.AssemblyLoad += OnAssemblyLoad;
+        AssemblyLoads.Watch(_watcher);
         foreach (var assembly in AppDomain.CurrentDomain.GetAssemblies())
         {
             TryStartFor(assembly);
         }
     }
-
-    private void OnAssemblyLoad(object? sender, AssemblyLoadEventArgs args) => TryStartFor(args.LoadedAssembly);
 
     private void TryStartFor(Assembly assembly)
     {
@@ -82,7 +82,7 @@ internal sealed class LazyInstrumentationLoader : IDisposable
             if (descriptor is not null && _startedOrFailed.Count == _pending.Count)
             {
                 // Every instrumentation has its library: stop watching assembly loads.
-                AppDomain.CurrentDomain.AssemblyLoad -= OnAssemblyLoad;
+                AssemblyLoads.Unwatch(_watcher);
             }
         }
 
@@ -206,7 +206,7 @@ internal sealed class LazyInstrumentationLoader : IDisposable
 
     public void Dispose()
     {
-        AppDomain.CurrentDomain.AssemblyLoad -= OnAssemblyLoad;
+        AssemblyLoads.Unwatch(_watcher);
         lock (_gate)
         {
             foreach (var handle in _started)
