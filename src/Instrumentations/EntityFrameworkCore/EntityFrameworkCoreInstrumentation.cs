@@ -43,6 +43,9 @@ internal sealed class EntityFrameworkCoreInstrumentation : IInstrumentation
     };
 
     private readonly ConditionalWeakTable<DbCommand, Activity> _open = new();
+
+    // The one instance given to AssemblyLoads, so that the same one can be taken back.
+    private readonly Action<System.Reflection.Assembly> _watcher;
     private DatabaseSettings _settings = null!;
     private bool _npgsqlTraced;
 
@@ -50,14 +53,17 @@ internal sealed class EntityFrameworkCoreInstrumentation : IInstrumentation
     // loaded no provider whose driver needs these spans (an app on Npgsql alone, traced by Npgsql's
     // own spans), the agent does not listen, and EF builds nothing.
     private volatile bool _needed;
-    private Action<System.Reflection.Assembly>? _watcher;
+
+    public EntityFrameworkCoreInstrumentation()
+    {
+        _watcher = Consider;
+    }
 
     public IDisposable? Start(InstrumentationContext context)
     {
         var settings = context.GetSettings<EntityFrameworkCoreSettings>();
         _settings = settings.Database;
         _npgsqlTraced = settings.NpgsqlTraced;
-        _watcher = Consider;
         AssemblyLoads.Watch(_watcher);
         foreach (var assembly in AppDomain.CurrentDomain.GetAssemblies())
         {
@@ -94,22 +100,14 @@ internal sealed class EntityFrameworkCoreInstrumentation : IInstrumentation
         }
 
         _needed = true;
-        StopWatching();
-    }
-
-    private void StopWatching()
-    {
-        if (_watcher is { } watcher)
-        {
-            AssemblyLoads.Unwatch(watcher);
-        }
+        AssemblyLoads.Unwatch(_watcher);
     }
 
     private sealed class Subscription(EntityFrameworkCoreInstrumentation owner, IDisposable inner) : IDisposable
     {
         public void Dispose()
         {
-            owner.StopWatching();
+            AssemblyLoads.Unwatch(owner._watcher);
             inner.Dispose();
         }
     }
