@@ -29,8 +29,13 @@ internal sealed unsafe class NativeRdKafka
     private readonly delegate* unmanaged[Cdecl]<nint, byte*, byte*, nuint*, int> _confGet;
     private readonly delegate* unmanaged[Cdecl]<nint, int> _errorCode;
 
-    private NativeRdKafka(nint library)
+    private readonly nint _library;
+    private readonly string _libraryName;
+
+    private NativeRdKafka(nint library, string libraryName)
     {
+        _library = library;
+        _libraryName = libraryName;
         _headersNew = (delegate* unmanaged[Cdecl]<nint, nint>)NativeLibrary.GetExport(library, "rd_kafka_headers_new");
         _headersDestroy = (delegate* unmanaged[Cdecl]<nint, void>)NativeLibrary.GetExport(library, "rd_kafka_headers_destroy");
         _headerAdd = (delegate* unmanaged[Cdecl]<nint, byte*, nint, byte*, nint, int>)NativeLibrary.GetExport(library, "rd_kafka_header_add");
@@ -54,7 +59,7 @@ internal sealed unsafe class NativeRdKafka
         var searchPath = versionDelegate.Method.DeclaringType?.GetCustomAttribute<DefaultDllImportSearchPathsAttribute>()?.Paths
             ?? confluent.GetCustomAttribute<DefaultDllImportSearchPathsAttribute>()?.Paths;
         var library = NativeLibrary.Load(import.Value, confluent, searchPath);
-        var native = new NativeRdKafka(library);
+        var native = new NativeRdKafka(library, import.Value);
         // Called as what it is (Confluent's field is a Func<IntPtr>): DynamicInvoke would have the
         // runtime make and JIT-compile an invoke stub in every process.
         var theirs = (long)(versionDelegate is Func<nint> version ? version() : (nint)versionDelegate.DynamicInvoke()!);
@@ -64,6 +69,28 @@ internal sealed unsafe class NativeRdKafka
         }
 
         return native;
+    }
+
+    /// <summary>
+    /// <c>rd_kafka_produceva</c> itself when <paramref name="original"/> (the delegate in Confluent's
+    /// <c>_produceva</c> field) is Confluent's own DllImport of it from this library, else null. Called
+    /// through the pointer, a message skips two delegate calls, a method emitted to pass the
+    /// <c>rd_kafka_vu*</c> on, and the P/Invoke stub the runtime compiles for Confluent's import. A
+    /// delegate put there by anything else is called as it is.
+    /// </summary>
+    public delegate* unmanaged[Cdecl]<nint, nint, nint, nint> ProduceVaFor(Delegate original)
+    {
+        const string EntryPoint = "rd_kafka_produceva";
+        var method = original.Method;
+        if (!method.IsStatic || original.GetInvocationList().Length != 1 || method.GetCustomAttribute<DllImportAttribute>() is not { } import
+            || !string.Equals(import.Value, _libraryName, StringComparison.Ordinal)
+            || !string.Equals(import.EntryPoint ?? method.Name, EntryPoint, StringComparison.Ordinal)
+            || !NativeLibrary.TryGetExport(_library, EntryPoint, out nint address))
+        {
+            return null;
+        }
+
+        return (delegate* unmanaged[Cdecl]<nint, nint, nint, nint>)address;
     }
 
     public nint HeadersNew(int count) => _headersNew(count);

@@ -21,7 +21,8 @@ internal sealed unsafe class ProducerShims
 
     private readonly KafkaTracing _tracing;
     private readonly VuLayout _vu;
-    private readonly Func<nint, nint, nint, nint> _produce;
+    private readonly delegate* unmanaged[Cdecl]<nint, nint, nint, nint> _produceNative;
+    private readonly Func<nint, nint, nint, nint>? _produce;
     private readonly Action<nint, Delegate> _setDeliveryCallback;
     private readonly Func<int, nint, StringBuilder, nuint, object?> _newHandle;
     private readonly Type _deliveryDelegateType;
@@ -33,7 +34,8 @@ internal sealed unsafe class ProducerShims
         _tracing = tracing;
         _direct = direct;
         _vu = vu;
-        _produce = DelegateAdapter.Invoker<Func<nint, nint, nint, nint>>(produce);
+        _produceNative = tracing.Native.ProduceVaFor(produce);
+        _produce = _produceNative is null ? DelegateAdapter.Invoker<Func<nint, nint, nint, nint>>(produce) : null;
         _setDeliveryCallback = DelegateAdapter.Invoker<Action<nint, Delegate>>(setDeliveryCallback);
         _newHandle = DelegateAdapter.Invoker<Func<int, nint, StringBuilder, nuint, object?>>(newHandle);
         _deliveryDelegateType = setDeliveryCallback.GetType().GetMethod("Invoke")!.GetParameters()[1].ParameterType;
@@ -56,7 +58,7 @@ internal sealed unsafe class ProducerShims
             AgentFaults.Report("kafka produce", ex);
         }
 
-        nint error = _produce(rk, vus, count);
+        nint error = _produceNative is not null ? _produceNative(rk, vus, count) : _produce!(rk, vus, count);
         if (scope.Activity is not null || scope.Direct is not null || scope.CreatedHeaders != 0)
         {
             try

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using System.Text.RegularExpressions;
 using TraceAgent.IntegrationTests.Infrastructure;
 using TraceAgent.Otlp.Receiver;
 
@@ -339,6 +340,12 @@ public sealed class KafkaTests
                 var jitted = lines.Where(l => l.Contains("TraceAgent.", StringComparison.Ordinal) && l.Contains("Tier0", StringComparison.Ordinal)).ToList();
                 Assert.All(jitted, l => Assert.Matches(@"TraceAgent\.Instrumentation\.ConfluentKafka\.(ErrorCodeShims:\w+|KafkaInstrumentation:LoadLibrary)\(", l));
             }
+
+            // The produce shim calls rd_kafka_produceva at its address: the shim Confluent calls is
+            // emitted (it takes an rd_kafka_vu*), but no method is emitted to call Confluent's import.
+            var produced = File.ReadAllLines(producerJit);
+            Assert.Contains(produced, l => l.Contains("TraceAgentKafka_Produce(", StringComparison.Ordinal));
+            Assert.DoesNotContain(produced, l => Regex.IsMatch(l, @"TraceAgentKafka_Invoke\([^,]+,nint,nint,nint\)"));
         }
         finally
         {
