@@ -53,7 +53,6 @@ public sealed class KafkaInstrumentation : IInstrumentation
             originals[name] = field.GetValue(null) as Delegate ?? throw new InvalidOperationException($"{name} is not set after Library.Load()");
         }
 
-
         var native = NativeRdKafka.Bind(library, originals["_version"]);
         var tracing = new KafkaTracing(native, new KafkaClients(native), context.Propagator, context.GetSettings<KafkaSettings>());
         var producer = new ProducerShims(tracing, ReadVuLayout(library), originals["_produceva"], originals["_conf_set_dr_msg_cb"], originals["_new"], context.DirectSpans);
