@@ -284,6 +284,13 @@ public sealed class CoreTests
             Assert.Empty(excluded.StandardError);
         }
 
+        // By the host's name: the test apps run as `dotnet App.dll`.
+        using (var excludedHost = await RunConsoleAsync(new Dictionary<string, string?>(baseEnvironment).With(("OTEL_DOTNET_AUTO_EXCLUDE_PROCESSES", "dotnet.exe"))))
+        {
+            Assert.Equal(5, excludedHost.ExitCode);
+            Assert.Empty(excludedHost.StandardError);
+        }
+
         using (var info = TestProcess.Start("dotnet", ["--info"], baseEnvironment))
         {
             await info.WaitForExitAsync(Timeout);
