@@ -15,7 +15,7 @@
 # --parts: run only these parts (the report marks the others' targets "not measured").
 # --configs: load configurations (default none,agent,agent-metrics,sdk,off,ratio1,ratio1-keep,
 #          net8-none,net8-agent; also agent-sdk-spans, agent-logs, agent-no-export); each one's baseline is added.
-# --comparisons: the paired part's comparisons (default all: same, tracing, tracing-sdk, agent-sdk, redis, first, first-sdk,
+# --comparisons: the paired part's comparisons (default all: same, tracing, tracing-sdk, agent-sdk, redis, first, first-sdk, first-sdk-spans,
 #          keep-errors, off, off-sdk, metrics, metrics-sdk).
 # --ops: the per-operation part's operations (default all: same, redis, redis-root, kafka-produce, kafka-header,
 #          kafka-consume, export, export-sdk, metrics); --ops-per-run N: operations per window (default 60000).

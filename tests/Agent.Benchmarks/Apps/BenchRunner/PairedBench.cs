@@ -57,6 +57,9 @@ internal static class PairedBench
         // threads, not by what each could serve alone, so CPU per request is what these rows add.
         new("first", "none", "agent", "", 0, FirstSeconds: true),
         new("first-sdk", "sdk", "agent", "", 0, FirstSeconds: true),
+        // The same with the same spans (the agent's Redis instrumentation off, as in agent-sdk):
+        // how much of the first seconds' difference is the Redis span the SDK set-up does not make.
+        new("first-sdk-spans", "sdk", "agent-sdk-spans", "", 0, FirstSeconds: true),
         new("keep-errors", "ratio1", "ratio1-keep", KeepErrorsTarget, 1.05),
         new("off", "none", "off", OffTarget, 1.01),
         // No target: the agent's sampler-off row against the SDK set-up with the same sampler,
