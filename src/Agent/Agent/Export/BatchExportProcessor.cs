@@ -187,17 +187,7 @@ internal class BatchExportProcessor<T> : IExportCounters, IDisposable
             var deadline = DateTime.UtcNow.AddMilliseconds(_exportTimeoutMilliseconds);
             foreach (var exporter in _exporters)
             {
-                ExportResult result;
-                try
-                {
-                    result = exporter.Export(_batch, deadline, _shutdown.Token);
-                }
-                catch (Exception ex)
-                {
-                    AgentFaults.Report("exporter " + exporter.Description, ex);
-                    result = ExportResult.Failure;
-                }
-
+                var result = Exporters.Export(exporter, _batch, deadline, _shutdown.Token);
                 var lost = result.LostOf(_batch.Count);
                 Interlocked.Add(ref _exported, _batch.Count - lost);
                 Interlocked.Add(ref _failed, lost);

@@ -46,16 +46,7 @@ internal sealed class ConsoleExporter : ISpanExporter
             }
         }
 
-        try
-        {
-            Console.Out.Write(_text.ToString());
-            Console.Out.Flush();
-            return ExportResult.Success;
-        }
-        catch (IOException)
-        {
-            return ExportResult.Failure;
-        }
+        return Exporters.WriteToConsole(_text);
     }
 
     public void Dispose()

@@ -48,16 +48,7 @@ internal sealed class ConsoleMetricExporter : IExporter<MetricsBatch>
             }
         }
 
-        try
-        {
-            Console.Out.Write(_text.ToString());
-            Console.Out.Flush();
-            return ExportResult.Success;
-        }
-        catch (IOException)
-        {
-            return ExportResult.Failure;
-        }
+        return Exporters.WriteToConsole(_text);
     }
 
     public void Dispose()

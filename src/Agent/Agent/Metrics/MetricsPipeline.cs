@@ -281,17 +281,7 @@ internal sealed class MetricsPipeline : IDirectSpanObserver, IDisposable
         var deadline = DateTime.UtcNow.AddMilliseconds(timeoutMilliseconds);
         foreach (var exporter in _exporters)
         {
-            ExportResult result;
-            try
-            {
-                result = exporter.Export(_batch, deadline, _shutdown.Token);
-            }
-            catch (Exception ex)
-            {
-                AgentFaults.Report("exporter " + exporter.Description, ex);
-                result = ExportResult.Failure;
-            }
-
+            var result = Exporters.Export(exporter, _batch, deadline, _shutdown.Token);
             Interlocked.Add(ref result == ExportResult.Success ? ref _exportedPoints : ref _failedPoints, points);
         }
 

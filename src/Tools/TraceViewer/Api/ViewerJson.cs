@@ -46,11 +46,7 @@ internal static class ViewerJson
         json.WriteStartArray("findings");
         foreach (Finding finding in trace.Findings)
         {
-            json.WriteStartObject();
-            json.WriteString("rule", finding.Rule);
-            json.WriteString("severity", Severity(finding));
-            json.WriteString("message", finding.Message);
-            json.WriteEndObject();
+            JsonReport.WriteFinding(json, finding, withSpans: false);
         }
 
         json.WriteEndArray();
@@ -110,25 +106,7 @@ internal static class ViewerJson
         json.WriteStartArray("findings");
         foreach (Finding finding in trace.Findings)
         {
-            json.WriteStartObject();
-            json.WriteString("rule", finding.Rule);
-            json.WriteString("severity", Severity(finding));
-            json.WriteString("message", finding.Message);
-            json.WriteStartArray("spanIds");
-            foreach (string id in finding.SpanIds)
-            {
-                json.WriteStringValue(id);
-            }
-
-            json.WriteEndArray();
-            json.WriteStartObject("details");
-            foreach ((string key, string value) in finding.Details)
-            {
-                json.WriteString(key, value);
-            }
-
-            json.WriteEndObject();
-            json.WriteEndObject();
+            JsonReport.WriteFinding(json, finding, withSpans: true);
         }
 
         json.WriteEndArray();
@@ -165,8 +143,6 @@ internal static class ViewerJson
             }
         }
     }
-
-    public static string Severity(Finding finding) => finding.Severity.ToString().ToLowerInvariant();
 
     private static void WriteSpan(Utf8JsonWriter json, SpanNode node, long origin, IEnumerable<PathSegment> critical, bool errorOrigin, Func<string, bool> inStore)
     {

@@ -79,25 +79,7 @@ internal static class JsonReport
         json.WriteStartArray("findings");
         foreach (Finding finding in reported.Findings)
         {
-            json.WriteStartObject();
-            json.WriteString("rule", finding.Rule);
-            json.WriteString("severity", finding.Severity.ToString().ToLowerInvariant());
-            json.WriteString("message", finding.Message);
-            json.WriteStartArray("spanIds");
-            foreach (string id in finding.SpanIds)
-            {
-                json.WriteStringValue(id);
-            }
-
-            json.WriteEndArray();
-            json.WriteStartObject("details");
-            foreach ((string key, string value) in finding.Details)
-            {
-                json.WriteString(key, value);
-            }
-
-            json.WriteEndObject();
-            json.WriteEndObject();
+            WriteFinding(json, finding, withSpans: true);
         }
 
         json.WriteEndArray();
@@ -196,6 +178,37 @@ internal static class JsonReport
         {
             json.WritePropertyName(key);
             TagValue.Write(json, value);
+        }
+
+        json.WriteEndObject();
+    }
+
+    /// <summary>
+    /// One finding as the report and the viewer's API give it: its rule, severity and message, and
+    /// with <paramref name="withSpans"/> the spans it is about and its details.
+    /// </summary>
+    public static void WriteFinding(Utf8JsonWriter json, Finding finding, bool withSpans)
+    {
+        json.WriteStartObject();
+        json.WriteString("rule", finding.Rule);
+        json.WriteString("severity", finding.Severity.ToString().ToLowerInvariant());
+        json.WriteString("message", finding.Message);
+        if (withSpans)
+        {
+            json.WriteStartArray("spanIds");
+            foreach (string id in finding.SpanIds)
+            {
+                json.WriteStringValue(id);
+            }
+
+            json.WriteEndArray();
+            json.WriteStartObject("details");
+            foreach ((string key, string value) in finding.Details)
+            {
+                json.WriteString(key, value);
+            }
+
+            json.WriteEndObject();
         }
 
         json.WriteEndObject();
