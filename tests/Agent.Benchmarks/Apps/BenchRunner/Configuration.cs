@@ -5,6 +5,9 @@ internal enum Tracer
     None,
     Agent,
     SdkHook,
+
+    /// <summary>No tracer: a bare listener on the frameworks' own sources (OtelSdkHook's BENCH_FLOOR mode).</summary>
+    Floor,
 }
 
 /// <summary>
@@ -23,7 +26,7 @@ internal sealed record Configuration(string Key, string Label, string Runtime, T
 
     /// <summary>What the sink should receive from this configuration's processes.</summary>
     public SpansExpected Spans =>
-        Tracer == Tracer.None
+        Tracer is Tracer.None or Tracer.Floor
         || Settings.GetValueOrDefault("OTEL_TRACES_SAMPLER") == "always_off"
         || Settings.GetValueOrDefault("OTEL_TRACES_EXPORTER") == "none"
             ? SpansExpected.None
@@ -49,6 +52,17 @@ internal sealed record Configuration(string Key, string Label, string Runtime, T
         }
 
         env["DOTNET_STARTUP_HOOKS"] = Tracer == Tracer.Agent ? options.AgentHook : options.SdkHook;
+        if (Tracer == Tracer.Floor)
+        {
+            // Nothing is exported: no OTEL_* variable means anything to it.
+            foreach (var (key, value) in Settings)
+            {
+                env[key] = value;
+            }
+
+            return env;
+        }
+
         env["OTEL_SERVICE_NAME"] = serviceName;
         env["OTEL_EXPORTER_OTLP_PROTOCOL"] = "http/protobuf";
         env["OTEL_EXPORTER_OTLP_ENDPOINT"] = sinkBase + "/" + route;
@@ -154,6 +168,19 @@ internal static class Configurations
         new("sdk-metrics", "OpenTelemetry SDK 1.20 (startup hook), with metrics (the same meters, 60 s)", Configuration.Net10, Tracer.SdkHook, new Dictionary<string, string>
         {
             ["BENCH_SDK_METRICS"] = "1",
+        }),
+
+        // The floor under every tracer built on the runtime's ActivitySource: a listener on the
+        // frameworks' own sources (ASP.NET Core, HttpClient, Npgsql) that samples their spans and
+        // does nothing else, so that the frameworks make, tag, propagate and stop them as they do
+        // for any tracer. Recording every span, and propagating only (a sampler that is off).
+        new("floor", "no tracer, a listener recording the frameworks' spans (the floor)", Configuration.Net10, Tracer.Floor, new Dictionary<string, string>
+        {
+            ["BENCH_FLOOR"] = "record",
+        }),
+        new("floor-off", "no tracer, a listener propagating the frameworks' context, recording nothing", Configuration.Net10, Tracer.Floor, new Dictionary<string, string>
+        {
+            ["BENCH_FLOOR"] = "propagate",
         }),
 
         new("net8-none", ".NET 8: no agent", Configuration.Net8, Tracer.None, NoSettings),

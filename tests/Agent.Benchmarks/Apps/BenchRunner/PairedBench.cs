@@ -60,12 +60,21 @@ internal static class PairedBench
         // The same with the same spans (the agent's Redis instrumentation off, as in agent-sdk):
         // how much of the first seconds' difference is the Redis span the SDK set-up does not make.
         new("first-sdk-spans", "sdk", "agent-sdk-spans", "", 0, FirstSeconds: true),
+        // No target: the floor under any tracer built on the runtime's ActivitySource (a listener
+        // that records the frameworks' spans and does nothing with them) against no listener, and
+        // the agent making the same spans (its Redis instrumentation off) against that floor: what
+        // the agent itself adds. The steady-state target is judged on `tracing`, which is both.
+        new("floor", "none", "floor", "", 0),
+        new("agent-floor", "floor", "agent-sdk-spans", "", 0),
         new("keep-errors", "ratio1", "ratio1-keep", KeepErrorsTarget, 1.05),
         new("off", "none", "off", OffTarget, 1.01),
         // No target: the agent's sampler-off row against the SDK set-up with the same sampler,
         // both paying what the framework does once anything listens (an Activity per request and
         // per HttpClient call, the trace context injected and extracted).
         new("off-sdk", "sdk-off", "off", "", 0),
+        // No target: the floor of the sampler-off row, a listener that only propagates the
+        // frameworks' context (each request's Activity made, nothing recorded), against no listener.
+        new("off-floor", "none", "floor-off", "", 0),
         new("metrics", "agent", "agent-metrics", MetricsTarget, 1.01),
         // No target: what the SDK set-up's metrics add to its tracing, the same meters enabled
         // (the framework's own instruments then record on every request, whoever listens).

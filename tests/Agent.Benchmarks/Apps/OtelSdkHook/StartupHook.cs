@@ -11,6 +11,13 @@ internal static class StartupHook
 {
     public static void Initialize()
     {
+        // The benchmark's floor: a bare listener, no OpenTelemetry assembly loaded.
+        if (Environment.GetEnvironmentVariable("BENCH_FLOOR") is { Length: > 0 } floor)
+        {
+            OtelSdkHook.RecordingFloor.Start(floor);
+            return;
+        }
+
         var directory = Path.GetDirectoryName(typeof(StartupHook).Assembly.Location)!;
         AssemblyLoadContext.Default.Resolving += (context, name) =>
         {
