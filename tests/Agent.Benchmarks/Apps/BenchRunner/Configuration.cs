@@ -52,21 +52,16 @@ internal sealed record Configuration(string Key, string Label, string Runtime, T
         }
 
         env["DOTNET_STARTUP_HOOKS"] = Tracer == Tracer.Agent ? options.AgentHook : options.SdkHook;
-        if (Tracer == Tracer.Floor)
-        {
-            // Nothing is exported: no OTEL_* variable means anything to it.
-            foreach (var (key, value) in Settings)
-            {
-                env[key] = value;
-            }
 
-            return env;
+        // The floor exports nothing: no OTEL_* variable means anything to it.
+        if (Tracer != Tracer.Floor)
+        {
+            env["OTEL_SERVICE_NAME"] = serviceName;
+            env["OTEL_EXPORTER_OTLP_PROTOCOL"] = "http/protobuf";
+            env["OTEL_EXPORTER_OTLP_ENDPOINT"] = sinkBase + "/" + route;
+            env["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"] = sinkBase + "/" + route + "/v1/traces";
         }
 
-        env["OTEL_SERVICE_NAME"] = serviceName;
-        env["OTEL_EXPORTER_OTLP_PROTOCOL"] = "http/protobuf";
-        env["OTEL_EXPORTER_OTLP_ENDPOINT"] = sinkBase + "/" + route;
-        env["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"] = sinkBase + "/" + route + "/v1/traces";
         if (Tracer == Tracer.Agent)
         {
             // Tracing alone: metrics (on by default) have a configuration of their own, so that
