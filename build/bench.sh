@@ -8,7 +8,7 @@
 #   bash build/bench.sh [--quick] [--output FILE] [--parts startup,job,load,paired,ops,stages,outage]
 #                       [--configs none,agent,...] [--comparisons same,tracing,...] [--ops same,redis,...] [--ops-per-run N]
 #                       [--rounds N] [--startup-runs N] [--net8-rounds N] [--no-net8]
-#                       [--ops-base-agent DIR] [--no-agent-build]
+#                       [--ops-base-agent DIR] [--base-agent DIR] [--no-agent-build]
 #
 # --quick: every part shortened to seconds, one round, to prove the suite runs (the integration
 #          tests run it); its numbers mean nothing.
@@ -24,6 +24,8 @@
 # --no-net8: leave the .NET 8 configurations out.
 # --ops-base-agent DIR: another build of the agent (a copy of dist/agent) in the per-operation base processes,
 #          set up as the test ones: the rows with the agent then show this build against that one, side by side.
+# --base-agent DIR: another build of the agent (a copy of dist/agent) as the configuration agent-base;
+#          the paired comparison `change` (run only with this option) measures this build against it.
 # BENCH_PERF_MAPS=1 in the environment: every app writes /tmp/perf-PID.map, to name managed frames in a perf
 #          record attached by hand.
 # --no-agent-build: use dist/agent as it is (the integration tests run this while other tests use it).
@@ -40,7 +42,7 @@ while [ $# -gt 0 ]; do
     --quick) runner_args+=(--quick) ;;
     --output) output=$(realpath -m "$2"); shift ;;
     --parts) parts="$2"; shift ;;
-    --configs | --comparisons | --rounds | --startup-runs | --net8-rounds | --ops | --ops-per-run | --ops-base-agent) runner_args+=("$1" "$2"); shift ;;
+    --configs | --comparisons | --rounds | --startup-runs | --net8-rounds | --ops | --ops-per-run | --ops-base-agent | --base-agent) runner_args+=("$1" "$2"); shift ;;
     --no-net8) net8=0; runner_args+=(--no-net8) ;;
     --no-agent-build) build_agent=0 ;;
     *) echo "unknown argument: $1" >&2; exit 2 ;;

@@ -10,13 +10,18 @@ namespace TraceAgent.Benchmarks;
 /// <summary>
 /// One span through the agent's pipeline (sampler, start and stop callbacks, the span's OTLP
 /// encoding as it ends and its enqueueing, as with the default OTLP exporter; the exporter here
-/// discards), beside the same code on a source nobody listens to.
+/// discards), beside the same code on a source nobody listens to; and a server span's attributes
+/// set on its Activity, beside the same attributes written into its encoding as it ends
+/// (SpanHooks.WriteAttributes, as the ASP.NET Core instrumentation does with OTLP alone).
 /// </summary>
 [MemoryDiagnoser]
 public class SpanPipelineBenchmarks
 {
     private static readonly ActivitySource Traced = new("Bench.Traced");
     private static readonly ActivitySource Untraced = new("Bench.Untraced");
+    private static readonly ActivitySource Written = new("Bench.Written");
+    private static readonly object Port = 8080;
+    private static readonly object Status = 200;
     private TracingPipeline? _pipeline;
     private EncodingSpanProcessor? _processor;
 
@@ -26,7 +31,8 @@ public class SpanPipelineBenchmarks
         // A queue large enough that the benchmark measures enqueueing, not dropping.
         var encoder = new OtlpTraceEncoder([new("service.name", "bench")], new SpanLimits(128, null, 128, 128, 128, 128));
         _processor = new EncodingSpanProcessor(encoder, [new DiscardingExporter()], new BatchSettings(5000, 30000, 1 << 20, 512), 30000);
-        _pipeline = new TracingPipeline(Sampler.Create("parentbased_always_on", 1), _processor, new SourceMatcher(["Bench.Traced"]));
+        _pipeline = new TracingPipeline(Sampler.Create("parentbased_always_on", 1), _processor, new SourceMatcher(["Bench.Traced", "Bench.Written"]));
+        _pipeline.SetHooks(Written.Name, new SpanHooks { WriteAttributes = WriteServerAttributes });
         _pipeline.Start();
     }
 
@@ -43,6 +49,52 @@ public class SpanPipelineBenchmarks
 
     [Benchmark(Description = "span through the agent's pipeline")]
     public void ThroughPipeline() => Run(Traced);
+
+    [Benchmark(Description = "server span, 10 attributes set on its Activity")]
+    public void ServerTagged() => RunServer(Traced);
+
+    [Benchmark(Description = "server span, its path set and 9 attributes written as it is encoded")]
+    public void ServerWritten() => RunServer(Written);
+
+    // A server span as the ASP.NET Core instrumentation makes it: the path on the Activity, the rest
+    // either set on it too or written as the span is encoded.
+    private static void RunServer(ActivitySource source)
+    {
+        using var activity = source.StartActivity("GET", ActivityKind.Server);
+        if (activity is null)
+        {
+            return;
+        }
+
+        activity.SetTag("url.path", "/items/7");
+        if (source == Traced)
+        {
+            activity.SetTag("http.request.method", "GET");
+            activity.SetTag("url.scheme", "http");
+            activity.SetTag("server.address", "127.0.0.1");
+            activity.SetTag("server.port", Port);
+            activity.SetTag("client.address", "127.0.0.1");
+            activity.SetTag("user_agent.original", "wrk");
+            activity.SetTag("network.protocol.version", "1.1");
+            activity.SetTag("http.response.status_code", Status);
+            activity.SetTag("http.route", "/items/{id}");
+        }
+
+        activity.DisplayName = "GET /items/{id}";
+    }
+
+    private static void WriteServerAttributes(Activity activity, ref SpanAttributes attributes)
+    {
+        attributes.Add("http.request.method", "GET");
+        attributes.Add("url.scheme", "http");
+        attributes.Add("server.address", "127.0.0.1");
+        attributes.Add("server.port", Port);
+        attributes.Add("client.address", "127.0.0.1");
+        attributes.Add("user_agent.original", "wrk");
+        attributes.Add("network.protocol.version", "1.1");
+        attributes.Add("http.response.status_code", Status);
+        attributes.Add("http.route", "/items/{id}");
+    }
 
     private static void Run(ActivitySource source)
     {

@@ -41,6 +41,11 @@ public sealed class AspNetCoreInstrumentation : IInstrumentation
 #pragma warning disable IDE1006 // [ThreadStatic] fields are t_camelCase (docs/contributing.md)
     [ThreadStatic]
     private static HeldRequest? t_heldEnding;
+
+    // The request whose sampled span is ending on this thread, its attributes still to be written
+    // (see WriteAttributes).
+    [ThreadStatic]
+    private static HeldRequest? t_writtenEnding;
 #pragma warning restore IDE1006
 
     public IDisposable? Start(InstrumentationContext context)
@@ -50,11 +55,16 @@ public sealed class AspNetCoreInstrumentation : IInstrumentation
         // Given no span, the hosting layer makes one of its own for the listener below (a request
         // under a parent in this process, as with an in-process test server).
         context.MakeUnsampled(SourceName);
-        context.SetHooks(SourceName, new SpanHooks { OnHeldEnd = activity => OnHeldEnd(tagger, activity) });
+        var written = context.EncodesSpansAsTheyEnd;
+        context.SetHooks(SourceName, new SpanHooks
+        {
+            OnHeldEnd = activity => OnHeldEnd(tagger, activity),
+            WriteAttributes = written ? (Activity activity, ref SpanAttributes attributes) => WriteAttributes(tagger, activity, ref attributes) : null,
+        });
         return DiagnosticListeners.Subscribe(
             SourceName,
             static name => name is "Microsoft.AspNetCore.Hosting.HttpRequestIn" or StartEvent or StopEvent or HostingUnhandled or DiagnosticsUnhandled,
-            (name, payload) => OnEvent(tagger, sampling, name, payload),
+            (name, payload) => OnEvent(tagger, sampling, written, name, payload),
             "ASP.NET Core diagnostic event");
     }
 
@@ -64,7 +74,11 @@ public sealed class AspNetCoreInstrumentation : IInstrumentation
     // called by the tracer inside the Activity's Stop, right after the hosting stop event, while
     // the HttpContext is still the request's). At a low ratio nearly every held trace is dropped,
     // and tagging it would be most of what keeping errors costs.
-    private static void OnEvent(ServerSpanTagger tagger, SamplingPolicy sampling, string name, object? payload)
+    // When each span is encoded as it ends (OTLP alone, `written`), a sampled span's attributes are
+    // not set on its Activity at all, but for its path and query: they are written into the span's
+    // encoding, from the request, inside the Activity's Stop (WriteAttributes), which the hosting
+    // layer calls right after the stop event, on the same thread.
+    private static void OnEvent(ServerSpanTagger tagger, SamplingPolicy sampling, bool written, string name, object? payload)
     {
         switch (name)
         {
@@ -87,14 +101,28 @@ public sealed class AspNetCoreInstrumentation : IInstrumentation
 
                 if (activity is { IsAllDataRequested: true, Recorded: true })
                 {
-                    tagger.OnStart(activity, context);
+                    if (written)
+                    {
+                        tagger.OnStartWritten(activity, context);
+                    }
+                    else
+                    {
+                        tagger.OnStart(activity, context);
+                    }
                 }
 
                 break;
             case StopEvent when payload is HttpContext context:
                 if (ActivityOf(context) is { IsAllDataRequested: true } stopped)
                 {
-                    if (stopped.Recorded)
+                    if (stopped.Recorded && written)
+                    {
+                        tagger.OnStopWritten(stopped, context);
+                        var ending = t_writtenEnding ??= new HeldRequest();
+                        ending.Activity = stopped;
+                        ending.Context = context;
+                    }
+                    else if (stopped.Recorded)
                     {
                         tagger.OnStop(stopped, context);
                     }
@@ -132,6 +160,19 @@ public sealed class AspNetCoreInstrumentation : IInstrumentation
         held.Context = null;
         tagger.OnStart(activity, context);
         tagger.OnStop(activity, context);
+    }
+
+    private static void WriteAttributes(ServerSpanTagger tagger, Activity activity, ref SpanAttributes attributes)
+    {
+        var ending = t_writtenEnding;
+        if (ending is null || !ReferenceEquals(ending.Activity, activity) || ending.Context is not { } context)
+        {
+            return;
+        }
+
+        ending.Activity = null;
+        ending.Context = null;
+        tagger.Write(context, ref attributes);
     }
 
     private static void AddLoneBaggage(Activity activity, IHeaderDictionary headers)

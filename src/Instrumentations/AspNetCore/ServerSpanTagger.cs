@@ -55,8 +55,7 @@ internal sealed class ServerSpanTagger
     public void OnStart(Activity activity, HttpContext context)
     {
         var request = context.Request;
-
-        var method = MethodSlot(request.Method) is >= 0 and < KnownMethodCount ? request.Method : "_OTHER";
+        var method = KnownMethod(request.Method);
         activity.SetTag("http.request.method", method);
         if (method == "_OTHER")
         {
@@ -65,45 +64,14 @@ internal sealed class ServerSpanTagger
 
         var scheme = request.Scheme;
         activity.SetTag("url.scheme", scheme);
-        activity.SetTag("url.path", request.PathBase.HasValue ? request.PathBase.Value + request.Path.Value : request.Path.Value);
-        var queryString = request.QueryString;
-        if (queryString.HasValue && queryString.Value!.Length > 1)
+        SetPath(activity, request);
+        if (HostOf(request, scheme) is { } host)
         {
-            SetQuery(activity, queryString.Value);
-        }
-
-        // The Host header's raw text is the cache key: HttpRequest.Host parses that header into a
-        // HostString on every call (a search for "xn--", the port's digits), framework code the
-        // JIT otherwise never has to compile for a request. It is parsed only when it changes.
-        var rawHost = request.Headers.Host.ToString();
-        if (rawHost.Length > 0)
-        {
-            var isHttps = IsHttps(scheme);
-            var host = _lastHost;
-            if (host is null || !string.Equals(host.Raw, rawHost, StringComparison.Ordinal) || host.IsHttps != isHttps)
-            {
-                host = _lastHost = ParseHost(rawHost, isHttps);
-            }
-
             activity.SetTag("server.address", host.Host);
             activity.SetTag("server.port", host.Port);
         }
 
-        // From the connection feature itself, as HttpContext.Connection reads it: that wrapper's
-        // feature cache is a generic instantiation the framework has no precompiled code for, and
-        // ASP.NET Core does not touch it on a request unless someone asks.
-        var remote = context.Features.Get<IHttpConnectionFeature>()?.RemoteIpAddress;
-        if (remote is not null)
-        {
-            var client = _lastClient;
-            if (client is null || !client.Address.Equals(remote))
-            {
-                client = _lastClient = NewClient(remote);
-            }
-
-            activity.SetTag("client.address", client.Text);
-        }
-
+        activity.SetTag("client.address", ClientOf(context)?.Text);
         var userAgent = request.Headers.UserAgent;
         if (userAgent.Count > 0)
         {
@@ -117,6 +85,122 @@ internal sealed class ServerSpanTagger
         }
 
         activity.DisplayName = method == "_OTHER" ? "HTTP" : method;
+    }
+
+    /// <summary>
+    /// A sampled span whose other attributes are written as it is encoded (<see cref="Write"/>):
+    /// only the path and query are set now, as the request arrived (middleware may rewrite them).
+    /// </summary>
+    public void OnStartWritten(Activity activity, HttpContext context)
+    {
+        var request = context.Request;
+        SetPath(activity, request);
+        var method = KnownMethod(request.Method);
+        activity.DisplayName = method == "_OTHER" ? "HTTP" : method;
+    }
+
+    /// <summary>
+    /// The attributes <see cref="OnStart"/> and <see cref="OnStop"/> set, but the path and query,
+    /// written into the span's encoding as it ends: the same values, read from the request and its
+    /// response when the request ends.
+    /// </summary>
+    public void Write(HttpContext context, ref SpanAttributes attributes)
+    {
+        var request = context.Request;
+        var method = KnownMethod(request.Method);
+        attributes.Add("http.request.method", method);
+        if (method == "_OTHER")
+        {
+            attributes.Add("http.request.method_original", request.Method);
+        }
+
+        var scheme = request.Scheme;
+        attributes.Add("url.scheme", scheme);
+        if (HostOf(request, scheme) is { } host)
+        {
+            attributes.Add("server.address", host.Host);
+            attributes.Add("server.port", host.Port);
+        }
+
+        attributes.Add("client.address", ClientOf(context)?.Text);
+        var userAgent = request.Headers.UserAgent;
+        if (userAgent.Count > 0)
+        {
+            attributes.Add("user_agent.original", userAgent.ToString());
+        }
+
+        attributes.Add("network.protocol.version", ProtocolVersion(request.Protocol));
+        var status = context.Response.StatusCode;
+        attributes.Add("http.response.status_code", status is >= 0 and < 600 ? BoxedStatusCodes[status] : status);
+        attributes.Add("http.route", RouteOf(context)?.Route);
+        if (!_requestHeaders.IsEmpty)
+        {
+            WriteCaptured(_requestHeaders, request.Headers, ref attributes);
+        }
+
+        if (!_responseHeaders.IsEmpty)
+        {
+            WriteCaptured(_responseHeaders, context.Response.Headers, ref attributes);
+        }
+    }
+
+    private void SetPath(Activity activity, HttpRequest request)
+    {
+        activity.SetTag("url.path", request.PathBase.HasValue ? request.PathBase.Value + request.Path.Value : request.Path.Value);
+        var queryString = request.QueryString;
+        if (queryString.HasValue && queryString.Value!.Length > 1)
+        {
+            SetQuery(activity, queryString.Value);
+        }
+    }
+
+    private static string KnownMethod(string method) => MethodSlot(method) is >= 0 and < KnownMethodCount ? method : "_OTHER";
+
+    // The Host header's raw text is the cache key: HttpRequest.Host parses that header into a
+    // HostString on every call (a search for "xn--", the port's digits), framework code the
+    // JIT otherwise never has to compile for a request. It is parsed only when it changes.
+    private HostEntry? HostOf(HttpRequest request, string scheme)
+    {
+        var rawHost = request.Headers.Host.ToString();
+        if (rawHost.Length == 0)
+        {
+            return null;
+        }
+
+        var isHttps = IsHttps(scheme);
+        var host = _lastHost;
+        if (host is null || !string.Equals(host.Raw, rawHost, StringComparison.Ordinal) || host.IsHttps != isHttps)
+        {
+            host = _lastHost = ParseHost(rawHost, isHttps);
+        }
+
+        return host;
+    }
+
+    // From the connection feature itself, as HttpContext.Connection reads it: that wrapper's
+    // feature cache is a generic instantiation the framework has no precompiled code for, and
+    // ASP.NET Core does not touch it on a request unless someone asks.
+    private ClientEntry? ClientOf(HttpContext context)
+    {
+        var remote = context.Features.Get<IHttpConnectionFeature>()?.RemoteIpAddress;
+        if (remote is null)
+        {
+            return null;
+        }
+
+        var client = _lastClient;
+        if (client is null || !client.Address.Equals(remote))
+        {
+            client = _lastClient = NewClient(remote);
+        }
+
+        return client;
+    }
+
+    private RouteNames? RouteOf(HttpContext context)
+    {
+        var rawRoute = (context.GetEndpoint() as RouteEndpoint)?.RoutePattern.RawText;
+        return rawRoute is null ? null : _routes.GetOrAdd(rawRoute, static raw => new RouteNames(raw.Length == 0 || raw[0] != '/' ? "/" + raw : raw));
     }
 
     /// <summary>The error status alone, all a held span's trace is decided on.</summary>
@@ -133,10 +217,8 @@ internal sealed class ServerSpanTagger
         var status = context.Response.StatusCode;
         activity.SetTag("http.response.status_code", status is >= 0 and < 600 ? BoxedStatusCodes[status] : status);
         var method = activity.GetTagItem("http.request.method") as string ?? context.Request.Method;
-        var rawRoute = (context.GetEndpoint() as RouteEndpoint)?.RoutePattern.RawText;
-        if (rawRoute is not null)
+        if (RouteOf(context) is { } names)
         {
-            var names = _routes.GetOrAdd(rawRoute, static raw => new RouteNames(raw.Length == 0 || raw[0] != '/' ? "/" + raw : raw));
             activity.SetTag("http.route", names.Route);
             activity.DisplayName = names.NameFor(method);
         }
@@ -152,6 +234,21 @@ internal sealed class ServerSpanTagger
         }
     }
 
+    /// <summary>What <see cref="OnStop"/> does to the Activity itself when the attributes are written (<see cref="Write"/>).</summary>
+    public void OnStopWritten(Activity activity, HttpContext context)
+    {
+        if (RouteOf(context) is { } names)
+        {
+            activity.DisplayName = names.NameFor(KnownMethod(context.Request.Method));
+        }
+
+        var status = context.Response.StatusCode;
+        if (status >= 500)
+        {
+            SetServerError(activity, status);
+        }
+    }
+
     // The paths below are taken by few requests or only when a value changes: out of line, so that
     // the per-request methods stay small when the JIT compiles them again as they get hot.
     [MethodImpl(MethodImplOptions.NoInlining)]
@@ -159,6 +256,18 @@ internal sealed class ServerSpanTagger
     {
         var query = queryString[1..];
         activity.SetTag("url.query", _redactQuery ? UrlRedaction.RedactQuery(query) : query);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void WriteCaptured(HeaderCapture capture, IHeaderDictionary headers, ref SpanAttributes attributes)
+    {
+        foreach (var (header, attribute) in capture.Headers)
+        {
+            if (headers.TryGetValue(header, out var values))
+            {
+                attributes.Add(attribute, values.ToArray());
+            }
+        }
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]

@@ -116,6 +116,49 @@ public sealed class HttpTests
     }
 
     [Fact]
+    public async Task Server_spans_are_the_same_whether_their_attributes_are_written_as_they_end_or_set_on_the_activity()
+    {
+        // With OTLP as the only exporter a sampled server span's attributes are written into its
+        // encoding as it ends; with a second exporter they are set on its Activity, which every
+        // exporter reads. The same requests must make the same spans either way.
+        var seen = new List<Dictionary<string, string>>();
+        foreach (var exporters in new[] { "otlp", "otlp,console" })
+        {
+            await using var pair = await Pair.StartAsync(
+                ("OTEL_TRACES_EXPORTER", exporters),
+                ("OTEL_DOTNET_AUTO_TRACES_ASPNETCORE_INSTRUMENTATION_CAPTURE_REQUEST_HEADERS", "X-Request-Id"),
+                ("OTEL_DOTNET_AUTO_TRACES_ASPNETCORE_INSTRUMENTATION_CAPTURE_RESPONSE_HEADERS", "Content-Type"));
+            Assert.Equal(HttpStatusCode.OK, (await pair.GetAsync("/front?q=v", ("X-Request-Id", "req-7"))).Status);
+            Assert.Equal(HttpStatusCode.InternalServerError, (await pair.GetAsync("/throw")).Status);
+            string[] names = ["back GET /items/{id:int}", "front GET /front", "front GET /throw"];
+            var spans = await pair.Receiver.WaitForSpansAsync(
+                all => names.All(n => all.Any(s => s.ServiceName + " " + s.Name == n)),
+                Timeout);
+
+            var described = new Dictionary<string, string>();
+            foreach (var span in spans.Where(s => names.Contains(s.ServiceName + " " + s.Name)))
+            {
+                var port = span.ServiceName == "front" ? pair.Front.Port : pair.Back.Port;
+                Assert.Equal((long)port, span.Attribute("server.port"));
+                var attributes = span.Attributes
+                    .Where(a => a.Key != "server.port")
+                    .OrderBy(a => a.Key, StringComparer.Ordinal)
+                    .Select(a => a.Key + "=" + (a.Value is object?[] array ? "[" + string.Join(",", array) + "]" : Convert.ToString(a.Value, System.Globalization.CultureInfo.InvariantCulture)));
+                described[span.ServiceName + " " + span.Name] = $"status {span.StatusCode}; events {string.Join(",", span.Events.Select(e => e.Name))}; dropped {span.DroppedAttributesCount}; " + string.Join("; ", attributes);
+            }
+
+            seen.Add(described);
+        }
+
+        Assert.Equal(seen[1], seen[0]);
+        Assert.Equal(["back GET /items/{id:int}", "front GET /front", "front GET /throw"], seen[0].Keys.Order(StringComparer.Ordinal));
+        Assert.Contains("http.request.header.x-request-id=[req-7]", seen[0]["front GET /front"], StringComparison.Ordinal);
+        Assert.Contains("http.response.status_code=500", seen[0]["front GET /throw"], StringComparison.Ordinal);
+        Assert.StartsWith("status 2; events exception;", seen[0]["front GET /throw"], StringComparison.Ordinal);
+        Assert.Contains("error.type=System.InvalidOperationException", seen[0]["front GET /throw"], StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task A_route_served_for_several_methods_names_each_span_by_its_own_method()
     {
         await using var pair = await Pair.StartAsync();

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using TraceAgent.Configuration;
 using TraceAgent.Export;
 using TraceAgent.Otlp.Receiver;
+using TraceAgent.Tracing;
 
 namespace TraceAgent.Tests.Export;
 
@@ -98,6 +99,47 @@ public sealed class OtlpTraceEncoderTests
         Assert.All(span.Attributes.Values, v => Assert.Equal(new string('v', 10), v));
         Assert.Equal(3, span.Events.Count);
         Assert.Equal(7u, span.DroppedEventsCount);
+    }
+
+    [Fact]
+    public void Attributes_written_as_the_span_is_encoded_follow_its_own_under_the_same_limits()
+    {
+        var activity = Make("written");
+        activity.SetTag("http.route", "/set/by/app");
+        activity.SetTag("own", new string('o', 20));
+        static void Write(Activity activity, ref SpanAttributes attributes)
+        {
+            attributes.Add("http.route", "/written");
+            attributes.Add("http.response.status_code", 200);
+            attributes.Add("absent", null);
+            attributes.Add("text", new string('t', 20));
+            attributes.Add("strings", new[] { "a", "b" });
+            attributes.Add("over.limit", "x");
+        }
+
+        var encoder = new OtlpTraceEncoder([new("service.name", "s")], new SpanLimits(5, 10, 128, 128, 128, 128));
+        var holder = new EncodedSpan();
+        encoder.Encode(activity, holder, Write);
+        var writer = new ProtoWriter(16);
+        encoder.Encode(writer, [holder]);
+
+        var span = Assert.Single(OtlpDecoder.DecodeTraces(writer.WrittenSpan));
+
+        // The Activity's own value of a key wins; a null is no attribute; the count limit and the
+        // length limit take both sets together, and what is over the count is counted as dropped.
+        Assert.Equal(["http.route", "own", "http.response.status_code", "text", "strings"], span.Attributes.Keys);
+        Assert.Equal("/set/by/ap", span.Attribute("http.route"));
+        Assert.Equal(new string('o', 10), span.Attribute("own"));
+        Assert.Equal(200L, span.Attribute("http.response.status_code"));
+        Assert.Equal(new string('t', 10), span.Attribute("text"));
+        Assert.Equal(new object?[] { "a", "b" }, span.Attribute("strings"));
+        Assert.Equal(1u, span.DroppedAttributesCount);
+
+        // With no writer the same span has its own attributes only.
+        encoder.Encode(activity, holder);
+        writer.Reset();
+        encoder.Encode(writer, [holder]);
+        Assert.Equal(["http.route", "own"], Assert.Single(OtlpDecoder.DecodeTraces(writer.WrittenSpan)).Attributes.Keys);
     }
 
     [Fact]

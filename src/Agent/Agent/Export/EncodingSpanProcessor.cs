@@ -56,12 +56,15 @@ internal sealed class EncodingSpanProcessor : BatchExportProcessor<EncodedSpan>,
         _maxFree = Math.Min(settings.MaxQueueSize, MaxFreeHolders) + settings.MaxExportBatchSize;
     }
 
-    public void OnEnd(Activity activity)
+    public void OnEnd(Activity activity) => OnEnd(activity, null);
+
+    /// <summary>A span whose instrumentation writes some of its attributes as it is encoded (SpanHooks.WriteAttributes).</summary>
+    public void OnEnd(Activity activity, SpanAttributeWriter? attributes)
     {
         var span = Rent();
         try
         {
-            _encoder.Encode(activity, span);
+            _encoder.Encode(activity, span, attributes);
         }
         catch (Exception ex)
         {

@@ -45,14 +45,14 @@ internal sealed class OtlpTraceEncoder
         Encode(writer, batch, _encodedByScope, static s => s.Source!, static (w, s) => w.WriteRaw(s.Written));
 
     /// <summary>One span, as it ends, on the thread that ends it: the bytes its request will carry.</summary>
-    public void Encode(Activity activity, EncodedSpan into)
+    public void Encode(Activity activity, EncodedSpan into, SpanAttributeWriter? attributes = null)
     {
         // Straight into the holder's array: no copy of the span's bytes.
         var writer = t_writer ??= new ProtoWriter(0);
         writer.Attach(into.Bytes);
         try
         {
-            WriteSpan(writer, activity, t_keys ??= new AttributeKeys());
+            WriteSpan(writer, activity, t_keys ??= new AttributeKeys(), attributes);
         }
         finally
         {
@@ -161,14 +161,26 @@ internal sealed class OtlpTraceEncoder
         return list;
     }
 
-    private void WriteSpan(ProtoWriter writer, Activity activity, AttributeKeys keys)
+    private void WriteSpan(ProtoWriter writer, Activity activity, AttributeKeys keys, SpanAttributeWriter? attributes = null)
     {
         Span<byte> id = stackalloc byte[16];
         keys.BeginSpan(_limits.AttributeValueLengthLimit);
         var span = writer.BeginMessage(2); // ScopeSpans.spans = 2
         LowerHex.DecodeId(activity.SpanId.ToHexString(), id[..8]);
         WriteHead(writer, activity.TraceId, id[..8], activity.TraceStateString, activity.ParentSpanId, activity.DisplayName, activity.Kind, activity.StartTimeUtc, activity.Duration);
-        WriteLimitedTags(writer, 9, 10, activity.EnumerateTagObjects(), _limits.AttributeCountLimit, keys);
+        var written = new TagCount(_limits.AttributeCountLimit);
+        foreach (var tag in activity.EnumerateTagObjects())
+        {
+            WriteTag(writer, 9, tag, ref written, keys);
+        }
+
+        if (attributes is not null)
+        {
+            var more = new SpanAttributes(writer, keys, activity, ref written);
+            attributes(activity, ref more);
+        }
+
+        written.WriteDropped(writer, 10);
 
         WriteEvents(writer, activity, keys);
         WriteLinks(writer, activity, id, keys);
@@ -353,7 +365,7 @@ internal sealed class OtlpTraceEncoder
         written.Count++;
     }
 
-    private struct TagCount(int limit)
+    internal struct TagCount(int limit)
     {
         public readonly int Limit = limit;
         public int Count;

@@ -47,6 +47,12 @@ public sealed class InstrumentationContext
     /// <summary>Spans written with no Activity, where that makes the same span (DirectSpans).</summary>
     public DirectSpans DirectSpans => _pipeline.DirectSpans;
 
+    /// <summary>
+    /// True when each sampled span is encoded as it ends (OTLP is the only trace exporter): then
+    /// <see cref="SpanHooks.WriteAttributes"/> is called for it; otherwise attributes must be set on the Activity.
+    /// </summary>
+    public bool EncodesSpansAsTheyEnd => _pipeline.EncodesSpansAsTheyEnd;
+
     public void SetHooks(string sourceName, SpanHooks hooks) => _pipeline.SetHooks(sourceName, hooks);
 
     /// <summary>Makes the source's spans under an unsampled parent too, unrecorded (TracingPipeline.MakeUnsampled).</summary>

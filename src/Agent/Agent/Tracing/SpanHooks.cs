@@ -27,6 +27,16 @@ public sealed class SpanHooks
     /// </summary>
     public Action<Activity>? OnKept { get; init; }
 
+    /// <summary>
+    /// Writes attributes of a sampled span into its encoding as it ends, after <see cref="OnStop"/>,
+    /// on the thread that ends it, instead of setting them on its Activity (each a list node the
+    /// runtime allocates, and a search of the list) only for the encoder to read them back. Called
+    /// only when OTLP is the only trace exporter (<see cref="Instrumentation.InstrumentationContext.EncodesSpansAsTheyEnd"/>);
+    /// not for held spans (<see cref="OnHeldEnd"/>). An instrumentation that sets it must still
+    /// tag the Activity itself when the context says spans are not encoded as they end.
+    /// </summary>
+    public SpanAttributeWriter? WriteAttributes { get; init; }
+
     /// <summary>Return false to drop a span of the source before it is created.</summary>
     public Func<ActivityCreationOptions<ActivityContext>, bool>? Filter { get; init; }
 

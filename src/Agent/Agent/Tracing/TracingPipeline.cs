@@ -290,7 +290,14 @@ internal sealed class TracingPipeline : IDisposable
 
         if (activity.Recorded)
         {
-            _processor.OnEnd(activity);
+            if (hooks?.WriteAttributes is { } attributes && _processor is EncodingSpanProcessor encoding)
+            {
+                encoding.OnEnd(activity, attributes);
+            }
+            else
+            {
+                _processor.OnEnd(activity);
+            }
         }
         else
         {
@@ -314,6 +321,12 @@ internal sealed class TracingPipeline : IDisposable
             _keeper.OnUnrecordedEnd(activity);
         }
     }
+
+    /// <summary>
+    /// True when OTLP is the only trace exporter, so each sampled span is encoded as it ends, on its
+    /// own thread, and SpanHooks.WriteAttributes is called for it.
+    /// </summary>
+    internal bool EncodesSpansAsTheyEnd => _processor is EncodingSpanProcessor;
 
     internal bool CanWriteDirect(ActivitySource source, in ActivityContext parent) =>
         _followsSampledParent

@@ -61,6 +61,14 @@ internal sealed class BenchOptions
     /// </summary>
     public string? OpsBaseAgent { get; init; }
 
+    /// <summary>
+    /// --base-agent DIR: another build of the agent (a copy of dist/agent) for the configuration
+    /// agent-base, which the paired comparison <c>change</c> measures this build against.
+    /// </summary>
+    public string? BaseAgent { get; init; }
+
+    public string BaseAgentHook => Path.Combine(BaseAgent ?? throw new ArgumentException("the configuration agent-base needs --base-agent DIR"), "TraceAgent.StartupHook.dll");
+
     public string Artifacts => Path.Combine(Repo, "artifacts", "bench");
 
     public string AgentHook => Path.Combine(Artifacts, "agent", "TraceAgent.StartupHook.dll");
@@ -119,6 +127,7 @@ internal sealed class BenchOptions
         int? opsPerRun = null;
         List<string>? ops = null;
         string? opsBaseAgent = null;
+        string? baseAgent = null;
         for (int i = 0; i < args.Length; i++)
         {
             string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException(args[i] + " needs a value");
@@ -143,6 +152,7 @@ internal sealed class BenchOptions
                 case "--ops-per-run": opsPerRun = NextInt(); break;
                 case "--ops": ops = [.. Next().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)]; break;
                 case "--ops-base-agent": opsBaseAgent = Path.GetFullPath(Next()); break;
+                case "--base-agent": baseAgent = Path.GetFullPath(Next()); break;
                 case "--profile": profile = Next(); break;
                 case "--profile-dir": profileDirectory = Next(); break;
                 case "--parts": parts = ParseParts(Next()); break;
@@ -177,6 +187,7 @@ internal sealed class BenchOptions
             Net8RoundsOverride = net8Rounds,
             OpsPerRunOverride = opsPerRun,
             OpsBaseAgent = opsBaseAgent,
+            BaseAgent = baseAgent,
             OpsWorkloads = ops,
         };
     }

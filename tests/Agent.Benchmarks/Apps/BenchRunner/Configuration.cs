@@ -20,6 +20,9 @@ internal sealed record Configuration(string Key, string Label, string Runtime, T
     public const string Net10 = "net10";
     public const string Net8 = "net8";
 
+    /// <summary>The agent built elsewhere (--base-agent), for the paired comparison <c>change</c>.</summary>
+    public const string BaseAgentKey = "agent-base";
+
     public string BaselineKey => Runtime == Net8 ? "net8-none" : "none";
 
     public bool IsBaseline => Key == BaselineKey;
@@ -51,7 +54,7 @@ internal sealed record Configuration(string Key, string Label, string Runtime, T
             return env;
         }
 
-        env["DOTNET_STARTUP_HOOKS"] = Tracer == Tracer.Agent ? options.AgentHook : options.SdkHook;
+        env["DOTNET_STARTUP_HOOKS"] = Tracer != Tracer.Agent ? options.SdkHook : Key == BaseAgentKey ? options.BaseAgentHook : options.AgentHook;
 
         // The floor exports nothing: no OTEL_* variable means anything to it.
         if (Tracer != Tracer.Floor)
@@ -127,6 +130,7 @@ internal static class Configurations
         }),
         // The start-up part's calibration: a second no-agent start, paired like the others. Its
         // spread is the method's own; a target tighter than it cannot be met in every run.
+        new(Configuration.BaseAgentKey, "the agent given by --base-agent, 100% sampling", Configuration.Net10, Tracer.Agent, NoSettings),
         new("none-again", "no agent, a second start (the method's own spread)", Configuration.Net10, Tracer.None, NoSettings),
         new("agent-no-instr", "agent, every instrumentation off", Configuration.Net10, Tracer.Agent, new Dictionary<string, string>
         {

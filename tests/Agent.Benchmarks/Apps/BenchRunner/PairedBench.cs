@@ -79,14 +79,20 @@ internal static class PairedBench
         // No target: what the SDK set-up's metrics add to its tracing, the same meters enabled
         // (the framework's own instruments then record on every request, whoever listens).
         new("metrics-sdk", "sdk", "sdk-metrics", "", 0),
+        // No target, and only with --base-agent DIR: this build of the agent against another one
+        // (a change measured over the same seconds, both at 100%).
+        new(ChangeKey, Configuration.BaseAgentKey, "agent", "", 0),
     ];
+
+    public const string ChangeKey = "change";
 
     /// <summary>Rounds: more than the load part's, as each costs one window and no start.</summary>
     public static int Rounds(BenchOptions options) => options.RoundsOverride is int rounds ? rounds * 2 : options.Quick ? 1 : 8;
 
     /// <summary>The comparisons of this run: all of them, or those picked with --comparisons.</summary>
     public static IEnumerable<PairedComparison> Selected(BenchOptions options) =>
-        Keyed.Picked(Comparisons, c => c.Key, options.Comparisons, "comparison");
+        Keyed.Picked(Comparisons, c => c.Key, options.Comparisons, "comparison")
+            .Where(c => c.Key != ChangeKey || options.BaseAgent is not null || options.Comparisons is not null);
 
     public static List<PairedRun> Run(BenchOptions options, OtlpSink sink, Backends backends)
     {

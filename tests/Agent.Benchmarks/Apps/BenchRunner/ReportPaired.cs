@@ -12,6 +12,12 @@ internal sealed partial class Report
         S.AppendLine();
         S.AppendLine("The rows `floor`, `agent-floor` and `off-floor` have no target; they split what the agent costs. `floor` is the frameworks' own work once a tracer built on the runtime's `ActivitySource` records their spans: no tracer, only a listener on the ASP.NET Core, HttpClient and Npgsql sources that samples every span and does nothing with it (tests/Agent.Benchmarks/Apps/OtelSdkHook with `BENCH_FLOOR=record`), so the frameworks make, tag, propagate and stop the spans as they would for any such tracer. `agent-floor` is the agent making the same spans (its Redis instrumentation off) against that floor: what the agent's own work adds. `off-floor` is the same listener propagating the context and recording nothing (`BENCH_FLOOR=propagate`): the floor of the sampler-off row.");
         S.AppendLine();
+        if (runs.Any(r => r.Comparison == PairedBench.ChangeKey))
+        {
+            S.AppendLine(F($"The row `change` has no target: this build of the agent against the one in {_options.BaseAgent} (`--base-agent`), both at 100% sampling."));
+            S.AppendLine();
+        }
+
         S.AppendLine("| comparison | base | test | base CPU/req (µs) | test CPU/req (µs) | CPU per request, test / base: median [min to max] | added (µs/req) | req/s, test / base |");
         S.AppendLine("|---|---|---|---:|---:|---:|---:|---:|");
         foreach (var c in PairedBench.Comparisons)
