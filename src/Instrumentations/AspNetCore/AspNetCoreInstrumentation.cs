@@ -68,16 +68,17 @@ public sealed class AspNetCoreInstrumentation : IInstrumentation
             "ASP.NET Core diagnostic event");
     }
 
-    // A sampled span is tagged as the request starts and ends. A span held until its trace is
+    // A sampled span gets its path and query as the request starts, and its other attributes as it
+    // ends, when the response is known. A span held until its trace is
     // decided (keep errors or slow requests, docs/sampling.md) is only given its error status at
     // the end; the rest is tagged when the span ends, if its trace is not dropped then (OnHeldEnd,
     // called by the tracer inside the Activity's Stop, right after the hosting stop event, while
     // the HttpContext is still the request's). At a low ratio nearly every held trace is dropped,
     // and tagging it would be most of what keeping errors costs.
-    // When each span is encoded as it ends (OTLP alone, `written`), a sampled span's attributes are
-    // not set on its Activity at all, but for its path and query: they are written into the span's
-    // encoding, from the request, inside the Activity's Stop (WriteAttributes), which the hosting
-    // layer calls right after the stop event, on the same thread.
+    // When each span is encoded as it ends (OTLP alone, `written`), those other attributes are not
+    // set on the Activity at all: they are written into the span's encoding, from the request,
+    // inside the Activity's Stop (WriteAttributes), which the hosting layer calls right after the
+    // stop event, on the same thread.
     private static void OnEvent(ServerSpanTagger tagger, SamplingPolicy sampling, bool written, string name, object? payload)
     {
         switch (name)
@@ -101,30 +102,26 @@ public sealed class AspNetCoreInstrumentation : IInstrumentation
 
                 if (activity is { IsAllDataRequested: true, Recorded: true })
                 {
-                    if (written)
-                    {
-                        tagger.OnStartWritten(activity, context);
-                    }
-                    else
-                    {
-                        tagger.OnStart(activity, context);
-                    }
+                    tagger.OnStart(activity, context);
                 }
 
                 break;
             case StopEvent when payload is HttpContext context:
                 if (ActivityOf(context) is { IsAllDataRequested: true } stopped)
                 {
-                    if (stopped.Recorded && written)
-                    {
-                        tagger.OnStopWritten(stopped, context);
-                        var ending = t_writtenEnding ??= new HeldRequest();
-                        ending.Activity = stopped;
-                        ending.Context = context;
-                    }
-                    else if (stopped.Recorded)
+                    if (stopped.Recorded)
                     {
                         tagger.OnStop(stopped, context);
+                        if (written)
+                        {
+                            var ending = t_writtenEnding ??= new HeldRequest();
+                            ending.Activity = stopped;
+                            ending.Context = context;
+                        }
+                        else
+                        {
+                            tagger.Tag(stopped, context);
+                        }
                     }
                     else
                     {
@@ -160,6 +157,7 @@ public sealed class AspNetCoreInstrumentation : IInstrumentation
         held.Context = null;
         tagger.OnStart(activity, context);
         tagger.OnStop(activity, context);
+        tagger.Tag(activity, context);
     }
 
     private static void WriteAttributes(ServerSpanTagger tagger, Activity activity, ref SpanAttributes attributes)

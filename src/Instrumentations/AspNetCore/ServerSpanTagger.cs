@@ -52,58 +52,30 @@ internal sealed class ServerSpanTagger
         return true;
     }
 
+    /// <summary>
+    /// The path and query, as the request arrived (middleware may rewrite them), and a first name;
+    /// the other attributes are read when the request ends (<see cref="Write"/>).
+    /// </summary>
     public void OnStart(Activity activity, HttpContext context)
     {
         var request = context.Request;
-        var method = KnownMethod(request.Method);
-        activity.SetTag("http.request.method", method);
-        if (method == "_OTHER")
-        {
-            activity.SetTag("http.request.method_original", request.Method);
-        }
-
-        var scheme = request.Scheme;
-        activity.SetTag("url.scheme", scheme);
         SetPath(activity, request);
-        if (HostOf(request, scheme) is { } host)
-        {
-            activity.SetTag("server.address", host.Host);
-            activity.SetTag("server.port", host.Port);
-        }
-
-        activity.SetTag("client.address", ClientOf(context)?.Text);
-        var userAgent = request.Headers.UserAgent;
-        if (userAgent.Count > 0)
-        {
-            activity.SetTag("user_agent.original", userAgent.ToString());
-        }
-
-        activity.SetTag("network.protocol.version", ProtocolVersion(request.Protocol));
-        if (!_requestHeaders.IsEmpty)
-        {
-            Capture(activity, _requestHeaders, request.Headers);
-        }
-
+        var method = KnownMethod(request.Method);
         activity.DisplayName = method == "_OTHER" ? "HTTP" : method;
     }
 
     /// <summary>
-    /// A sampled span whose other attributes are written as it is encoded (<see cref="Write"/>):
-    /// only the path and query are set now, as the request arrived (middleware may rewrite them).
+    /// The other attributes, read from the request and its response when the request ends: set on
+    /// the Activity (<see cref="Tag"/>), or written into the span's encoding as it ends (with OTLP
+    /// alone, SpanHooks.WriteAttributes).
     /// </summary>
-    public void OnStartWritten(Activity activity, HttpContext context)
+    public void Tag(Activity activity, HttpContext context)
     {
-        var request = context.Request;
-        SetPath(activity, request);
-        var method = KnownMethod(request.Method);
-        activity.DisplayName = method == "_OTHER" ? "HTTP" : method;
+        var attributes = SpanAttributes.OnActivity(activity);
+        Write(context, ref attributes);
     }
 
-    /// <summary>
-    /// The attributes <see cref="OnStart"/> and <see cref="OnStop"/> set, but the path and query,
-    /// written into the span's encoding as it ends: the same values, read from the request and its
-    /// response when the request ends.
-    /// </summary>
+    /// <inheritdoc cref="Tag"/>
     public void Write(HttpContext context, ref SpanAttributes attributes)
     {
         var request = context.Request;
@@ -212,30 +184,8 @@ internal sealed class ServerSpanTagger
         }
     }
 
+    /// <summary>The name from the matched route, and the error status of a server error.</summary>
     public void OnStop(Activity activity, HttpContext context)
-    {
-        var status = context.Response.StatusCode;
-        activity.SetTag("http.response.status_code", status is >= 0 and < 600 ? BoxedStatusCodes[status] : status);
-        var method = activity.GetTagItem("http.request.method") as string ?? context.Request.Method;
-        if (RouteOf(context) is { } names)
-        {
-            activity.SetTag("http.route", names.Route);
-            activity.DisplayName = names.NameFor(method);
-        }
-
-        if (status >= 500)
-        {
-            SetServerError(activity, status);
-        }
-
-        if (!_responseHeaders.IsEmpty)
-        {
-            Capture(activity, _responseHeaders, context.Response.Headers);
-        }
-    }
-
-    /// <summary>What <see cref="OnStop"/> does to the Activity itself when the attributes are written (<see cref="Write"/>).</summary>
-    public void OnStopWritten(Activity activity, HttpContext context)
     {
         if (RouteOf(context) is { } names)
         {
@@ -290,18 +240,6 @@ internal sealed class ServerSpanTagger
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static ClientEntry NewClient(IPAddress remote) =>
         new(remote, (remote.IsIPv4MappedToIPv6 ? remote.MapToIPv4() : remote).ToString());
-
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private static void Capture(Activity activity, HeaderCapture capture, IHeaderDictionary headers)
-    {
-        foreach (var (header, attribute) in capture.Headers)
-        {
-            if (headers.TryGetValue(header, out var values))
-            {
-                activity.SetTag(attribute, values.ToArray());
-            }
-        }
-    }
 
     public static void OnException(Activity activity, Exception exception)
     {

@@ -30,6 +30,7 @@ public sealed class ServerSpanTaggerTests : IDisposable
         context.SetEndpoint(Endpoint("orders/{id}"));
         context.Response.StatusCode = 200;
         tagger.OnStop(activity, context);
+        tagger.Tag(activity, context);
 
         Assert.Equal("GET", activity.GetTagItem("http.request.method"));
         Assert.Equal("https", activity.GetTagItem("url.scheme"));
@@ -51,6 +52,32 @@ public sealed class ServerSpanTaggerTests : IDisposable
     }
 
     [Fact]
+    public void The_path_is_taken_as_the_request_arrives_and_the_rest_as_it_ends_without_replacing_what_the_span_has()
+    {
+        var context = Request("GET", "http", "localhost:5000", string.Empty, "/old/7", string.Empty);
+        var tagger = new ServerSpanTagger(Settings());
+        using var activity = _spans.Start("request", ActivityKind.Server);
+
+        tagger.OnStart(activity, context);
+        Assert.Equal([new("url.path", "/old/7")], activity.TagObjects);
+
+        // Rewritten by middleware, and tagged by the app itself, during the request.
+        context.Request.Path = "/new/7";
+        context.Request.Method = "POST";
+        activity.SetTag("client.address", "203.0.113.9");
+        context.Response.StatusCode = 201;
+        tagger.OnStop(activity, context);
+        tagger.Tag(activity, context);
+
+        Assert.Equal("/old/7", activity.GetTagItem("url.path"));
+        Assert.Equal("POST", activity.GetTagItem("http.request.method"));
+        Assert.Equal("203.0.113.9", activity.GetTagItem("client.address"));
+        Assert.Equal(201, activity.GetTagItem("http.response.status_code"));
+        Assert.Equal(5000, activity.GetTagItem("server.port"));
+        Assert.Single(activity.TagObjects, t => t.Key == "client.address");
+    }
+
+    [Fact]
     public void Query_keys_are_kept_and_every_value_is_redacted()
     {
         var context = Request("GET", "http", "localhost", string.Empty, "/search", "?q=private+words&api_key=abc123&flag");
@@ -58,6 +85,7 @@ public sealed class ServerSpanTaggerTests : IDisposable
         using var activity = _spans.Start("request", ActivityKind.Server);
 
         tagger.OnStart(activity, context);
+        tagger.Tag(activity, context);
 
         var query = Assert.IsType<string>(activity.GetTagItem("url.query"));
         Assert.Equal("q=REDACTED&api_key=REDACTED&flag", query);
@@ -78,6 +106,7 @@ public sealed class ServerSpanTaggerTests : IDisposable
         tagger.OnStart(server, failed);
         failed.Response.StatusCode = 503;
         tagger.OnStop(server, failed);
+        tagger.Tag(server, failed);
         Assert.Equal(ActivityStatusCode.Error, server.Status);
         Assert.Equal("503", server.GetTagItem("error.type"));
 
@@ -87,6 +116,7 @@ public sealed class ServerSpanTaggerTests : IDisposable
         tagger.OnStart(client, missing);
         missing.Response.StatusCode = 404;
         tagger.OnStop(client, missing);
+        tagger.Tag(client, missing);
         Assert.Equal(ActivityStatusCode.Unset, client.Status);
         Assert.Null(client.GetTagItem("error.type"));
 
@@ -116,10 +146,11 @@ public sealed class ServerSpanTaggerTests : IDisposable
         using var activity = _spans.Start("request", ActivityKind.Server);
 
         tagger.OnStart(activity, context);
+        Assert.Equal("HTTP", activity.DisplayName);
+        tagger.Tag(activity, context);
 
         Assert.Equal("_OTHER", activity.GetTagItem("http.request.method"));
         Assert.Equal("PURGE", activity.GetTagItem("http.request.method_original"));
-        Assert.Equal("HTTP", activity.DisplayName);
     }
 
     [Theory]
@@ -139,6 +170,7 @@ public sealed class ServerSpanTaggerTests : IDisposable
         tagger.OnStart(activity, context);
         context.SetEndpoint(Endpoint("orders/{id}"));
         tagger.OnStop(activity, context);
+        tagger.Tag(activity, context);
 
         Assert.Equal(method, activity.GetTagItem("http.request.method"));
         Assert.Null(activity.GetTagItem("http.request.method_original"));
