@@ -1,19 +1,49 @@
 using System.Diagnostics;
 using BenchmarkDotNet.Attributes;
 using TraceAgent.Configuration;
+using TraceAgent.Export;
 using TraceAgent.Instrumentation.Npgsql;
+using TraceAgent.Sampling;
+using TraceAgent.Tracing;
 
 namespace TraceAgent.Benchmarks;
 
 /// <summary>
 /// What the agent does to an Npgsql command span as it ends (the stable database attributes, the
 /// query's shape and masking, the older names dropped), on a span tagged as Npgsql 10 tags it and
-/// on one tagged as Npgsql 8 and 9 do; each beside the same span made and tagged without it.
+/// on one tagged as Npgsql 8 and 9 do; each beside the same span made and tagged without it. Then
+/// a whole Npgsql 10 span through the agent's pipeline (its stop and its OTLP encoding as it ends),
+/// the attributes it adds set on the Activity (as with an exporter other than OTLP alone) and
+/// written into the encoding (OTLP alone, SpanHooks.WriteAttributes).
 /// </summary>
 [MemoryDiagnoser]
 public class NpgsqlSpanBenchmarks
 {
     private static readonly DatabaseSettings Settings = new(QueryTextEnabled: true, SanitizeQueryText: true);
+    private static readonly ActivitySource Tagged = new("Bench.Npgsql.Tagged");
+    private static readonly ActivitySource Written = new("Bench.Npgsql.Written");
+    private static readonly object Port = 5432;
+    private TracingPipeline? _pipeline;
+    private EncodingSpanProcessor? _processor;
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        var encoder = new OtlpTraceEncoder([new("service.name", "bench")], new SpanLimits(128, null, 128, 128, 128, 128));
+        _processor = new EncodingSpanProcessor(encoder, [new DiscardingExporter()], new BatchSettings(5000, 30000, 1 << 20, 512), 30000);
+        _pipeline = new TracingPipeline(Sampler.Create("parentbased_always_on", 1), _processor, new SourceMatcher([Tagged.Name, Written.Name]));
+        _pipeline.SetHooks(Tagged.Name, NpgsqlInstrumentation.Hooks(Settings, written: false));
+        _pipeline.SetHooks(Written.Name, NpgsqlInstrumentation.Hooks(Settings, written: true));
+        _pipeline.Start();
+    }
+
+    [GlobalCleanup]
+    public void Cleanup()
+    {
+        _pipeline?.Dispose();
+        _processor?.Shutdown(1000);
+        _processor?.Dispose();
+    }
 
     [Benchmark(Baseline = true, Description = "Npgsql 10 span, made and tagged")]
     public Activity Npgsql10Tagged() => Npgsql10Span();
@@ -35,6 +65,26 @@ public class NpgsqlSpanBenchmarks
         var activity = Npgsql8Span();
         NpgsqlInstrumentation.OnStop(activity, Settings);
         return activity;
+    }
+
+    [Benchmark(Description = "Npgsql 10 span through the pipeline, the added attributes set on its Activity")]
+    public void PipelineTagged() => RunNpgsql10(Tagged);
+
+    [Benchmark(Description = "Npgsql 10 span through the pipeline, the added attributes written as it is encoded")]
+    public void PipelineWritten() => RunNpgsql10(Written);
+
+    private static void RunNpgsql10(ActivitySource source)
+    {
+        using var activity = source.StartActivity("postgresql", ActivityKind.Client);
+        if (activity is not null)
+        {
+            activity.SetTag("db.system.name", "postgresql");
+            activity.SetTag("db.namespace", "bench");
+            activity.SetTag("server.address", "127.0.0.1");
+            activity.SetTag("server.port", Port);
+            activity.SetTag("db.query.text", "SELECT name FROM items WHERE id = $1");
+            activity.SetTag("db.npgsql.connection_id", 12);
+        }
     }
 
     // Tags like those each version sets on a command (Npgsql 10: the stable names; 8 and 9: the

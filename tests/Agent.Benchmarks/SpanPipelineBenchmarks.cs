@@ -101,15 +101,4 @@ public class SpanPipelineBenchmarks
             activity.SetTag("http.response.status_code", 200);
         }
     }
-
-    private sealed class DiscardingExporter : IExporter<EncodedSpan>
-    {
-        public string Description => "discard";
-
-        public ExportResult Export(IReadOnlyList<EncodedSpan> batch, DateTime deadlineUtc, CancellationToken cancellationToken) => ExportResult.Success;
-
-        public void Dispose()
-        {
-        }
-    }
 }

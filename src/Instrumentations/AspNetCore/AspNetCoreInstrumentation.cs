@@ -111,16 +111,16 @@ public sealed class AspNetCoreInstrumentation : IInstrumentation
                 {
                     if (stopped.Recorded)
                     {
-                        tagger.OnStop(stopped, context);
                         if (written)
                         {
                             var ending = t_writtenEnding ??= new HeldRequest();
+                            ending.Route = tagger.OnStop(stopped, context);
                             ending.Activity = stopped;
                             ending.Context = context;
                         }
                         else
                         {
-                            tagger.Tag(stopped, context);
+                            tagger.End(stopped, context);
                         }
                     }
                     else
@@ -156,8 +156,7 @@ public sealed class AspNetCoreInstrumentation : IInstrumentation
         held.Activity = null;
         held.Context = null;
         tagger.OnStart(activity, context);
-        tagger.OnStop(activity, context);
-        tagger.Tag(activity, context);
+        tagger.End(activity, context);
     }
 
     private static void WriteAttributes(ServerSpanTagger tagger, Activity activity, ref SpanAttributes attributes)
@@ -170,7 +169,7 @@ public sealed class AspNetCoreInstrumentation : IInstrumentation
 
         ending.Activity = null;
         ending.Context = null;
-        tagger.Write(context, ref attributes);
+        tagger.Write(context, ending.Route, ref attributes);
     }
 
     private static void AddLoneBaggage(Activity activity, IHeaderDictionary headers)
@@ -204,6 +203,9 @@ public sealed class AspNetCoreInstrumentation : IInstrumentation
         public Activity? Activity { get; set; }
 
         public HttpContext? Context { get; set; }
+
+        /// <summary>The matched route, when the span's attributes are written (see WriteAttributes).</summary>
+        public string? Route { get; set; }
     }
 
     private static Activity? ActivityOf(HttpContext context) =>

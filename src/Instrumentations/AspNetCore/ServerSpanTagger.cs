@@ -69,14 +69,20 @@ internal sealed class ServerSpanTagger
     /// the Activity (<see cref="Tag"/>), or written into the span's encoding as it ends (with OTLP
     /// alone, SpanHooks.WriteAttributes).
     /// </summary>
-    public void Tag(Activity activity, HttpContext context)
+    public void Tag(Activity activity, HttpContext context, string? route)
     {
         var attributes = SpanAttributes.OnActivity(activity);
-        Write(context, ref attributes);
+        Write(context, route, ref attributes);
     }
 
+    /// <summary>The end of a span tagged on its Activity: <see cref="OnStop"/>, then <see cref="Tag"/>.</summary>
+    public void End(Activity activity, HttpContext context) => Tag(activity, context, OnStop(activity, context));
+
     /// <inheritdoc cref="Tag"/>
-    public void Write(HttpContext context, ref SpanAttributes attributes)
+    /// <param name="context">The request.</param>
+    /// <param name="route">The matched route, as <see cref="OnStop"/> returned it.</param>
+    /// <param name="attributes">Where the attributes go.</param>
+    public void Write(HttpContext context, string? route, ref SpanAttributes attributes)
     {
         var request = context.Request;
         var method = KnownMethod(request.Method);
@@ -104,7 +110,7 @@ internal sealed class ServerSpanTagger
         attributes.Add("network.protocol.version", ProtocolVersion(request.Protocol));
         var status = context.Response.StatusCode;
         attributes.Add("http.response.status_code", status is >= 0 and < 600 ? BoxedStatusCodes[status] : status);
-        attributes.Add("http.route", RouteOf(context)?.Route);
+        attributes.Add("http.route", route);
         if (!_requestHeaders.IsEmpty)
         {
             WriteCaptured(_requestHeaders, request.Headers, ref attributes);
@@ -184,10 +190,14 @@ internal sealed class ServerSpanTagger
         }
     }
 
-    /// <summary>The name from the matched route, and the error status of a server error.</summary>
-    public void OnStop(Activity activity, HttpContext context)
+    /// <summary>
+    /// The name from the matched route, and the error status of a server error. Returns the route
+    /// (http.route), for <see cref="Write"/>: the endpoint's lookup is made once a request.
+    /// </summary>
+    public string? OnStop(Activity activity, HttpContext context)
     {
-        if (RouteOf(context) is { } names)
+        var names = RouteOf(context);
+        if (names is not null)
         {
             activity.DisplayName = names.NameFor(KnownMethod(context.Request.Method));
         }
@@ -197,6 +207,8 @@ internal sealed class ServerSpanTagger
         {
             SetServerError(activity, status);
         }
+
+        return names?.Route;
     }
 
     // The paths below are taken by few requests or only when a value changes: out of line, so that

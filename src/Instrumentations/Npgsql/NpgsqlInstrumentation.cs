@@ -32,27 +32,62 @@ internal sealed class NpgsqlInstrumentation : IInstrumentation
         "otel.status_code", "otel.status_description",
     ];
 
+    // The span whose added attributes are still to be written into its encoding, on this thread
+    // (see Hooks).
+#pragma warning disable IDE1006 // [ThreadStatic] fields are t_camelCase (docs/contributing.md)
+    [ThreadStatic]
+    private static Added t_ending;
+#pragma warning restore IDE1006
+
     public IDisposable? Start(InstrumentationContext context)
     {
-        var settings = context.GetSettings<DatabaseSettings>();
+        context.SetHooks(SourceName, Hooks(context.GetSettings<DatabaseSettings>(), context.EncodesSpansAsTheyEnd));
+        return null;
+    }
+
+    /// <summary>What is done to the source's spans; <paramref name="written"/> when each span is encoded as it ends.</summary>
+    internal static SpanHooks Hooks(DatabaseSettings settings, bool written)
+    {
         // A span held until its trace is decided (keep errors or slow) gets only its status at its
         // end, which the decision needs; the rest is done if the trace is kept (most are not).
-        context.SetHooks(SourceName, new SpanHooks
+        // When each span is encoded as it ends (OTLP alone), the attributes the span did not have
+        // (the stable system name, the query's summary, operation and collection, and the stable
+        // names of older ones) are written into its encoding instead of being set on the Activity:
+        // the stop hook reads the tags and names the span, then the tracer encodes it on the same
+        // thread and calls WriteAttributes.
+        return new SpanHooks
         {
             OnStop = activity =>
             {
-                if (activity.Recorded)
-                {
-                    OnStop(activity, settings);
-                }
-                else
+                if (!activity.Recorded)
                 {
                     SetStatus(activity);
                 }
+                else if (written)
+                {
+                    Finish(activity, settings, out t_ending);
+                    t_ending.Activity = activity;
+                }
+                else
+                {
+                    OnStop(activity, settings);
+                }
             },
+            WriteAttributes = written ? static (Activity activity, ref SpanAttributes attributes) => WriteAdded(activity, ref attributes) : null,
             OnKept = activity => OnStop(activity, settings),
-        });
-        return null;
+        };
+    }
+
+    private static void WriteAdded(Activity activity, ref SpanAttributes attributes)
+    {
+        ref var added = ref t_ending;
+        if (!ReferenceEquals(added.Activity, activity))
+        {
+            return;
+        }
+
+        added.Write(ref attributes);
+        added = default;
     }
 
     // Npgsql 8 reports failure with the legacy otel.status_code tag, not the Activity status.
@@ -64,8 +99,22 @@ internal sealed class NpgsqlInstrumentation : IInstrumentation
         }
     }
 
+    /// <summary>Everything done to a sampled span as it ends, on its Activity.</summary>
     internal static void OnStop(Activity activity, DatabaseSettings settings)
     {
+        Finish(activity, settings, out var added);
+        var attributes = SpanAttributes.OnActivity(activity);
+        added.Write(ref attributes);
+    }
+
+    /// <summary>
+    /// Reads the span's tags in one pass, drops the older names, replaces the values it changes
+    /// (the masked query text, a port given as text), sets the status and the name, and leaves the
+    /// attributes the span did not have in <paramref name="added"/>.
+    /// </summary>
+    internal static void Finish(Activity activity, DatabaseSettings settings, out Added added)
+    {
+        added = default;
         // One pass over the tags reads every value needed and notes the tags to drop (they cannot
         // be removed while enumerating): a lookup per name would walk the list a dozen times.
         string? queryText = null, statement = null, database = null, oldDatabase = null;
@@ -115,23 +164,21 @@ internal sealed class NpgsqlInstrumentation : IInstrumentation
             DropTags(activity, dropped);
         }
 
-        activity.SetTag("db.system.name", "postgresql");
-
-        // The stable names are set only where the value came from an older one: a tag already under
-        // its stable name stays as it is.
-        if (database is null && oldDatabase is not null)
-        {
-            activity.SetTag("db.namespace", oldDatabase);
-        }
-
-        if (address is null && (peerName ?? peerIp) is { } host)
-        {
-            activity.SetTag("server.address", host);
-        }
-
+        // The stable names are added only where the value came from an older one: a tag already
+        // under its stable name stays as it is.
+        added.Namespace = database is null ? oldDatabase : null;
+        added.Address = address is null ? peerName ?? peerIp : null;
         if ((port ?? oldPort) is { } portValue && (port is null || port is string))
         {
-            activity.SetTag("server.port", portValue is string text && int.TryParse(text, System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out var number) ? number : portValue);
+            var number = portValue is string text && int.TryParse(text, System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out var parsed) ? parsed : portValue;
+            if (port is null)
+            {
+                added.Port = number;
+            }
+            else
+            {
+                activity.SetTag("server.port", number);
+            }
         }
 
         string? summary = null;
@@ -139,26 +186,7 @@ internal sealed class NpgsqlInstrumentation : IInstrumentation
         {
             var shape = SqlShapes.Of(query);
             summary = shape.Summary;
-            if (summary is not null)
-            {
-                activity.SetTag("db.query.summary", summary);
-            }
-
-            if (shape.Operation is not null)
-            {
-                activity.SetTag("db.operation.name", shape.Operation);
-            }
-
-            if (shape.Collection is not null)
-            {
-                activity.SetTag("db.collection.name", shape.Collection);
-            }
-
-            if (shape.Statements > 1)
-            {
-                activity.SetTag("db.operation.batch.size", shape.Statements);
-            }
-
+            added.Shape = shape;
             var text = settings.QueryTextEnabled ? (settings.SanitizeQueryText ? shape.Sanitized : query) : null;
             if (!ReferenceEquals(text, queryText))
             {
@@ -241,5 +269,41 @@ internal sealed class NpgsqlInstrumentation : IInstrumentation
         }
 
         return message[..5];
+    }
+
+    /// <summary>
+    /// The attributes a span is given that it did not have, from <see cref="Finish"/>: set on the
+    /// Activity, or written into the span's encoding as it ends (held per thread until then).
+    /// </summary>
+    internal struct Added
+    {
+        /// <summary>The span these are for, while they wait for its encoding.</summary>
+        public Activity? Activity { get; set; }
+
+        public string? Namespace { get; set; }
+
+        public string? Address { get; set; }
+
+        public object? Port { get; set; }
+
+        public SqlShape? Shape { get; set; }
+
+        public readonly void Write(ref SpanAttributes attributes)
+        {
+            attributes.Add("db.system.name", "postgresql");
+            attributes.Add("db.namespace", Namespace);
+            attributes.Add("server.address", Address);
+            attributes.Add("server.port", Port);
+            if (Shape is { } shape)
+            {
+                attributes.Add("db.query.summary", shape.Summary);
+                attributes.Add("db.operation.name", shape.Operation);
+                attributes.Add("db.collection.name", shape.Collection);
+                if (shape.Statements > 1)
+                {
+                    attributes.Add("db.operation.batch.size", shape.Statements);
+                }
+            }
+        }
     }
 }

@@ -172,4 +172,61 @@ public sealed class DatabaseTests
         Assert.All(efOnly, s => Assert.Equal("TraceAgent.EntityFrameworkCore", s.ScopeName));
         Assert.DoesNotContain(efOnly, s => (s.Attribute("db.query.text") as string ?? string.Empty).Contains("ORDER BY id", StringComparison.Ordinal));
     }
+
+    [Theory]
+    [InlineData("low")]
+    [InlineData("high")]
+    public async Task Command_spans_are_the_same_whether_their_attributes_are_written_as_they_end_or_set_on_the_activity(string variant)
+    {
+        // With OTLP as the only exporter the attributes a command span did not have are written into
+        // its encoding as it ends; with a second exporter they are set on its Activity, which every
+        // exporter reads. The same requests must make the same spans either way, from the older
+        // names of Npgsql 8 (low) as from the stable ones of Npgsql 10 (high).
+        await using var postgres = await PostgresServer.StartAsync();
+        await postgres.CreateDatabaseAsync("shop");
+        var connectionString = $"Host=127.0.0.1;Port={postgres.Port};Username=postgres;Password={Password};Database=shop";
+        var paths = new[] { "/db/raw", "/db/ef-query", "/db/batch", "/db/error" };
+        var seen = new List<Dictionary<string, string>>();
+        foreach (var exporters in new[] { "otlp", "otlp,console" })
+        {
+            await using var receiver = await OtlpReceiver.StartAsync();
+            var environment = AgentEnvironment.For(receiver, "db-app").With(("DATABASE_URL", connectionString), ("OTEL_TRACES_EXPORTER", exporters));
+            using var app = await WebApp.StartAsync("TestApplication.Database-" + variant, environment);
+            using var client = new HttpClient();
+            foreach (var path in paths)
+            {
+                await client.GetAsync(app.BaseUrl + path);
+            }
+
+            var spans = await receiver.WaitForSpansAsync(
+                all => paths.All(p => all.Any(s => s.Kind == SpanKinds.Server && (s.Attribute("url.path") as string) == p)),
+                Timeout);
+            var described = new Dictionary<string, string>();
+            foreach (var path in paths)
+            {
+                var server = spans.Single(s => s.Kind == SpanKinds.Server && (s.Attribute("url.path") as string) == path);
+                var commands = spans
+                    .Where(s => s.TraceId == server.TraceId && s.ParentSpanId == server.SpanId && s.Kind == SpanKinds.Client)
+                    .Select(s => $"{s.Name}: status {s.StatusCode}; dropped {s.DroppedAttributesCount}; " + string.Join("; ", s.Attributes
+                        .OrderBy(a => a.Key, StringComparer.Ordinal)
+                        .Select(a => a.Key + "=" + Convert.ToString(a.Value, System.Globalization.CultureInfo.InvariantCulture))))
+                    .Order(StringComparer.Ordinal);
+                described[path] = string.Join(" | ", commands);
+            }
+
+            seen.Add(described);
+        }
+
+        Assert.Equal(seen[1], seen[0]);
+        Assert.Contains("SELECT items: status 0; dropped 0; ", seen[0]["/db/raw"], StringComparison.Ordinal);
+        var raw = seen[0]["/db/raw"].Split(["; ", " | "], StringSplitOptions.None);
+        foreach (var attribute in new[] { "db.system.name=postgresql", "db.collection.name=items", "db.namespace=shop", "db.operation.name=SELECT", "db.query.summary=SELECT items", "server.address=127.0.0.1", $"server.port={postgres.Port}" })
+        {
+            Assert.Contains(attribute, raw);
+        }
+
+        Assert.Contains("db.operation.batch.size=2", seen[0]["/db/batch"], StringComparison.Ordinal);
+        Assert.Contains("error.type=42601", seen[0]["/db/error"], StringComparison.Ordinal);
+        Assert.Contains("db.system.name=postgresql", seen[0]["/db/ef-query"], StringComparison.Ordinal);
+    }
 }

@@ -29,8 +29,7 @@ public sealed class ServerSpanTaggerTests : IDisposable
         tagger.OnStart(activity, context);
         context.SetEndpoint(Endpoint("orders/{id}"));
         context.Response.StatusCode = 200;
-        tagger.OnStop(activity, context);
-        tagger.Tag(activity, context);
+        tagger.End(activity, context);
 
         Assert.Equal("GET", activity.GetTagItem("http.request.method"));
         Assert.Equal("https", activity.GetTagItem("url.scheme"));
@@ -66,8 +65,7 @@ public sealed class ServerSpanTaggerTests : IDisposable
         context.Request.Method = "POST";
         activity.SetTag("client.address", "203.0.113.9");
         context.Response.StatusCode = 201;
-        tagger.OnStop(activity, context);
-        tagger.Tag(activity, context);
+        tagger.End(activity, context);
 
         Assert.Equal("/old/7", activity.GetTagItem("url.path"));
         Assert.Equal("POST", activity.GetTagItem("http.request.method"));
@@ -85,7 +83,7 @@ public sealed class ServerSpanTaggerTests : IDisposable
         using var activity = _spans.Start("request", ActivityKind.Server);
 
         tagger.OnStart(activity, context);
-        tagger.Tag(activity, context);
+        tagger.End(activity, context);
 
         var query = Assert.IsType<string>(activity.GetTagItem("url.query"));
         Assert.Equal("q=REDACTED&api_key=REDACTED&flag", query);
@@ -105,8 +103,7 @@ public sealed class ServerSpanTaggerTests : IDisposable
         using var server = _spans.Start("request", ActivityKind.Server);
         tagger.OnStart(server, failed);
         failed.Response.StatusCode = 503;
-        tagger.OnStop(server, failed);
-        tagger.Tag(server, failed);
+        tagger.End(server, failed);
         Assert.Equal(ActivityStatusCode.Error, server.Status);
         Assert.Equal("503", server.GetTagItem("error.type"));
 
@@ -115,8 +112,7 @@ public sealed class ServerSpanTaggerTests : IDisposable
         using var client = _spans.Start("request", ActivityKind.Server);
         tagger.OnStart(client, missing);
         missing.Response.StatusCode = 404;
-        tagger.OnStop(client, missing);
-        tagger.Tag(client, missing);
+        tagger.End(client, missing);
         Assert.Equal(ActivityStatusCode.Unset, client.Status);
         Assert.Null(client.GetTagItem("error.type"));
 
@@ -147,7 +143,7 @@ public sealed class ServerSpanTaggerTests : IDisposable
 
         tagger.OnStart(activity, context);
         Assert.Equal("HTTP", activity.DisplayName);
-        tagger.Tag(activity, context);
+        tagger.End(activity, context);
 
         Assert.Equal("_OTHER", activity.GetTagItem("http.request.method"));
         Assert.Equal("PURGE", activity.GetTagItem("http.request.method_original"));
@@ -169,8 +165,7 @@ public sealed class ServerSpanTaggerTests : IDisposable
 
         tagger.OnStart(activity, context);
         context.SetEndpoint(Endpoint("orders/{id}"));
-        tagger.OnStop(activity, context);
-        tagger.Tag(activity, context);
+        tagger.End(activity, context);
 
         Assert.Equal(method, activity.GetTagItem("http.request.method"));
         Assert.Null(activity.GetTagItem("http.request.method_original"));
