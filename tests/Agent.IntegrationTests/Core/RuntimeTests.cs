@@ -80,6 +80,13 @@ public sealed class RuntimeTests
         }
 
         await receiver.WaitForSpansAsync(all => all.Count(s => s.Name == "GET /items/{id:int}") >= 50, Timeout);
+
+        // Export compression is off by default, and its code is apart from the exporter's: the
+        // exports so far loaded no System.IO.Compression into the app (about 0.3 MB resident).
+        var maps = await File.ReadAllTextAsync("/proc/" + app.Process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture) + "/maps");
+        Assert.Contains("System.Private.CoreLib.dll", maps, StringComparison.Ordinal);
+        Assert.DoesNotContain("System.IO.Compression.dll", maps, StringComparison.Ordinal);
+
         using (var term = System.Diagnostics.Process.Start("kill", ["-TERM", app.Process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
         {
             await term.WaitForExitAsync();
