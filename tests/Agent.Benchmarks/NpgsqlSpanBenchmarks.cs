@@ -1,10 +1,7 @@
 using System.Diagnostics;
 using BenchmarkDotNet.Attributes;
 using TraceAgent.Configuration;
-using TraceAgent.Export;
 using TraceAgent.Instrumentation.Npgsql;
-using TraceAgent.Sampling;
-using TraceAgent.Tracing;
 
 namespace TraceAgent.Benchmarks;
 
@@ -23,27 +20,15 @@ public class NpgsqlSpanBenchmarks
     private static readonly ActivitySource Tagged = new("Bench.Npgsql.Tagged");
     private static readonly ActivitySource Written = new("Bench.Npgsql.Written");
     private static readonly object Port = 5432;
-    private TracingPipeline? _pipeline;
-    private EncodingSpanProcessor? _processor;
+    private BenchPipeline? _pipeline;
 
     [GlobalSetup]
-    public void Setup()
-    {
-        var encoder = new OtlpTraceEncoder([new("service.name", "bench")], new SpanLimits(128, null, 128, 128, 128, 128));
-        _processor = new EncodingSpanProcessor(encoder, [new DiscardingExporter()], new BatchSettings(5000, 30000, 1 << 20, 512), 30000);
-        _pipeline = new TracingPipeline(Sampler.Create("parentbased_always_on", 1), _processor, new SourceMatcher([Tagged.Name, Written.Name]));
-        _pipeline.SetHooks(Tagged.Name, NpgsqlInstrumentation.Hooks(Settings, written: false));
-        _pipeline.SetHooks(Written.Name, NpgsqlInstrumentation.Hooks(Settings, written: true));
-        _pipeline.Start();
-    }
+    public void Setup() => _pipeline = new BenchPipeline(
+        (Tagged.Name, NpgsqlInstrumentation.Hooks(Settings, written: false)),
+        (Written.Name, NpgsqlInstrumentation.Hooks(Settings, written: true)));
 
     [GlobalCleanup]
-    public void Cleanup()
-    {
-        _pipeline?.Dispose();
-        _processor?.Shutdown(1000);
-        _processor?.Dispose();
-    }
+    public void Cleanup() => _pipeline?.Dispose();
 
     [Benchmark(Baseline = true, Description = "Npgsql 10 span, made and tagged")]
     public Activity Npgsql10Tagged() => Npgsql10Span();

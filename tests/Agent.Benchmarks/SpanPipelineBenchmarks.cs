@@ -1,8 +1,5 @@
 using System.Diagnostics;
 using BenchmarkDotNet.Attributes;
-using TraceAgent.Configuration;
-using TraceAgent.Export;
-using TraceAgent.Sampling;
 using TraceAgent.Tracing;
 
 namespace TraceAgent.Benchmarks;
@@ -22,27 +19,13 @@ public class SpanPipelineBenchmarks
     private static readonly ActivitySource Written = new("Bench.Written");
     private static readonly object Port = 8080;
     private static readonly object Status = 200;
-    private TracingPipeline? _pipeline;
-    private EncodingSpanProcessor? _processor;
+    private BenchPipeline? _pipeline;
 
     [GlobalSetup]
-    public void Setup()
-    {
-        // A queue large enough that the benchmark measures enqueueing, not dropping.
-        var encoder = new OtlpTraceEncoder([new("service.name", "bench")], new SpanLimits(128, null, 128, 128, 128, 128));
-        _processor = new EncodingSpanProcessor(encoder, [new DiscardingExporter()], new BatchSettings(5000, 30000, 1 << 20, 512), 30000);
-        _pipeline = new TracingPipeline(Sampler.Create("parentbased_always_on", 1), _processor, new SourceMatcher(["Bench.Traced", "Bench.Written"]));
-        _pipeline.SetHooks(Written.Name, new SpanHooks { WriteAttributes = WriteServerAttributes });
-        _pipeline.Start();
-    }
+    public void Setup() => _pipeline = new BenchPipeline((Traced.Name, null), (Written.Name, new SpanHooks { WriteAttributes = WriteServerAttributes }));
 
     [GlobalCleanup]
-    public void Cleanup()
-    {
-        _pipeline?.Dispose();
-        _processor?.Shutdown(1000);
-        _processor?.Dispose();
-    }
+    public void Cleanup() => _pipeline?.Dispose();
 
     [Benchmark(Baseline = true, Description = "span, no listener (uninstrumented)")]
     public void NoListener() => Run(Untraced);
