@@ -167,9 +167,11 @@ public sealed class AspNetCoreInstrumentation : IInstrumentation
             return;
         }
 
+        var route = ending.Route;
         ending.Activity = null;
         ending.Context = null;
-        tagger.Write(context, ending.Route, ref attributes);
+        ending.Route = null;
+        tagger.Write(context, route, ref attributes);
     }
 
     private static void AddLoneBaggage(Activity activity, IHeaderDictionary headers)

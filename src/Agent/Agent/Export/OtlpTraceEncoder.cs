@@ -169,11 +169,7 @@ internal sealed class OtlpTraceEncoder
         LowerHex.DecodeId(activity.SpanId.ToHexString(), id[..8]);
         WriteHead(writer, activity.TraceId, id[..8], activity.TraceStateString, activity.ParentSpanId, activity.DisplayName, activity.Kind, activity.StartTimeUtc, activity.Duration);
         var written = new TagCount(_limits.AttributeCountLimit);
-        foreach (var tag in activity.EnumerateTagObjects())
-        {
-            WriteTag(writer, 9, tag, ref written, keys);
-        }
-
+        WriteTags(writer, 9, activity.EnumerateTagObjects(), ref written, keys);
         if (attributes is not null)
         {
             var more = new SpanAttributes(writer, keys, activity, ref written);
@@ -339,12 +335,16 @@ internal sealed class OtlpTraceEncoder
     private static void WriteLimitedTags(ProtoWriter writer, int field, int droppedField, Activity.Enumerator<KeyValuePair<string, object?>> tags, int limit, AttributeKeys keys)
     {
         var written = new TagCount(limit);
+        WriteTags(writer, field, tags, ref written, keys);
+        written.WriteDropped(writer, droppedField);
+    }
+
+    private static void WriteTags(ProtoWriter writer, int field, Activity.Enumerator<KeyValuePair<string, object?>> tags, ref TagCount written, AttributeKeys keys)
+    {
         foreach (var tag in tags)
         {
             WriteTag(writer, field, tag, ref written, keys);
         }
-
-        written.WriteDropped(writer, droppedField);
     }
 
     /// <summary>One attribute, unless its value is null or the limit is reached (then it is counted as dropped).</summary>

@@ -55,7 +55,8 @@ public ref struct SpanAttributes
 
         if (_writer is null)
         {
-            _activity.SetTag(key, value);
+            // The key was just looked for and is not there: added without SetTag's second search.
+            _activity.AddTag(key, value);
             return;
         }
 
