@@ -182,6 +182,15 @@ internal static class Configurations
             ["BENCH_FLOOR"] = "propagate",
         }),
 
+        // The same floor for metrics: the listener recording the frameworks' spans, and a
+        // MeterListener on the meters the agent turns on by default that does nothing with what
+        // they measure.
+        new("floor-metrics", "no tracer, the floor's listener and a listener on the same meters, recording nothing", Configuration.Net10, Tracer.Floor, new Dictionary<string, string>
+        {
+            ["BENCH_FLOOR"] = "record",
+            ["BENCH_FLOOR_METRICS"] = "1",
+        }),
+
         new("net8-none", ".NET 8: no agent", Configuration.Net8, Tracer.None, NoSettings),
         new("net8-agent", ".NET 8: agent, 100% sampling", Configuration.Net8, Tracer.Agent, NoSettings),
 

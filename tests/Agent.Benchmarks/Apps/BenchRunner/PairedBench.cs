@@ -67,6 +67,10 @@ internal static class PairedBench
         new("floor", "none", "floor", "", 0),
         new("agent-floor", "floor", "agent-sdk-spans", "", 0),
         new("keep-errors", "ratio1", "ratio1-keep", KeepErrorsTarget, 1.05),
+        // No target: the floor of the keep-errors row, what the frameworks do for a span that is
+        // recorded rather than only propagated (the floor's listener recording every span against
+        // the same listener propagating only), before anything holds or drops it.
+        new("keep-floor", "floor-off", "floor", "", 0),
         new("off", "none", "off", OffTarget, 1.01),
         // No target: the agent's sampler-off row against the SDK set-up with the same sampler,
         // both paying what the framework does once anything listens (an Activity per request and
@@ -79,6 +83,10 @@ internal static class PairedBench
         // No target: what the SDK set-up's metrics add to its tracing, the same meters enabled
         // (the framework's own instruments then record on every request, whoever listens).
         new("metrics-sdk", "sdk", "sdk-metrics", "", 0),
+        // No target: the floor of the metrics row, what the frameworks' own instruments cost once
+        // anything listens to them (a listener that turns them on and keeps nothing), on top of the
+        // tracing floor: the part of the metrics row that is not the agent's.
+        new("metrics-floor", "floor", "floor-metrics", "", 0),
         // No target, and only with --base-agent DIR: this build of the agent against another one
         // (a change measured over the same seconds, both at 100%).
         new(ChangeKey, Configuration.BaseAgentKey, "agent", "", 0),
