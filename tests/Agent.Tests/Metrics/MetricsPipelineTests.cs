@@ -166,6 +166,35 @@ public sealed class MetricsPipelineTests : IDisposable
     }
 
     [Fact]
+    public void Each_measurement_finds_its_own_point_when_its_set_differs_from_the_last_one_in_a_single_value()
+    {
+        // A measurement whose set equals the instrument's previous one takes that point without a
+        // hash; equal means equal values, not the same objects, and one value apart is another point.
+        var pipeline = Start();
+        var counter = NewMeter().CreateCounter<long>("requests");
+        string route = "/items/{id}";
+        for (var i = 0; i < 4; i++)
+        {
+            counter.Add(1, new("http.route", route), new("http.response.status_code", 200));
+            counter.Add(10, new("http.route", new string(route.AsSpan())), new("http.response.status_code", (object)200));
+            counter.Add(100, new("http.route", route), new("http.response.status_code", 404));
+            counter.Add(1000, new("http.route", route), new("http.response.status_code", "200"));
+            counter.Add(10000, new("http.route", "/items/{id}/"), new("http.response.status_code", 200));
+            counter.Add(100000, new("url.path", route), new("http.response.status_code", 200));
+        }
+
+        var points = Find(Collect(pipeline), "requests").Sum.DataPoints;
+        Assert.Equal(5, points.Count);
+        long Sum(string key, string value, Func<OpenTelemetry.Proto.Common.V1.AnyValue, bool> status) =>
+            Assert.Single(points, p => Attribute(p.Attributes, key) == value && status(p.Attributes.Single(a => a.Key == "http.response.status_code").Value)).AsInt;
+        Assert.Equal(44, Sum("http.route", route, v => v.IntValue == 200));
+        Assert.Equal(400, Sum("http.route", route, v => v.IntValue == 404));
+        Assert.Equal(4000, Sum("http.route", route, v => v.StringValue == "200"));
+        Assert.Equal(40000, Sum("http.route", "/items/{id}/", v => v.IntValue == 200));
+        Assert.Equal(400000, Sum("url.path", route, v => v.IntValue == 200));
+    }
+
+    [Fact]
     public void A_repeated_key_keeps_its_last_value_and_the_keys_are_sorted()
     {
         var pipeline = Start();

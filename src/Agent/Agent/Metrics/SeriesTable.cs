@@ -27,6 +27,7 @@ internal sealed class SeriesTable
     private int _entryCount;
     private MetricPoint? _empty;
     private MetricPoint? _overflow;
+    private Entry? _last;
 
     public SeriesTable(int cardinalityLimit, Func<KeyValuePair<string, object?>[], MetricPoint> create)
     {
@@ -51,12 +52,21 @@ internal sealed class SeriesTable
             return Volatile.Read(ref _empty) ?? Add(tags, 0);
         }
 
+        // Most measurements of an instrument carry the set its last one did (the same route,
+        // method and status code): compared in full, it spares hashing every key and value.
+        var last = Volatile.Read(ref _last);
+        if (last is not null && last.Matches(tags))
+        {
+            return last.Point;
+        }
+
         var hash = Hash(tags);
         var buckets = Volatile.Read(ref _buckets);
         for (var entry = Volatile.Read(ref buckets[hash & (buckets.Length - 1)]); entry is not null; entry = entry.Next)
         {
             if (entry.Hash == hash && entry.Matches(tags))
             {
+                Volatile.Write(ref _last, entry);
                 return entry.Point;
             }
         }
