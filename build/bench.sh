@@ -16,7 +16,7 @@
 # --configs: load configurations (default none,agent,agent-metrics,sdk,off,ratio1,ratio1-keep,
 #          net8-none,net8-agent; also agent-sdk-spans, agent-logs, agent-no-export); each one's baseline is added.
 # --comparisons: the paired part's comparisons (default all: same, tracing, tracing-sdk, agent-sdk, redis, first, first-sdk, first-sdk-spans,
-#          floor, agent-floor, keep-errors, keep-floor, off, off-sdk, off-floor, metrics, metrics-sdk, metrics-floor; change
+#          first-floor, first-agent-floor, floor, agent-floor, keep-errors, keep-floor, off, off-sdk, off-floor, metrics, metrics-sdk, metrics-floor; change
 #          only with --base-agent or when named).
 # --ops: the per-operation part's operations (default all: same, redis, redis-root, kafka-produce, kafka-header,
 #          kafka-consume, export, export-sdk, metrics); --ops-per-run N: operations per window (default 60000).

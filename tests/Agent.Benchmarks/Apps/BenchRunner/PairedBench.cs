@@ -60,6 +60,11 @@ internal static class PairedBench
         // The same with the same spans (the agent's Redis instrumentation off, as in agent-sdk):
         // how much of the first seconds' difference is the Redis span the SDK set-up does not make.
         new("first-sdk-spans", "sdk", "agent-sdk-spans", "", 0, FirstSeconds: true),
+        // No target: the floor and the agent over it (as `floor` and `agent-floor` below) in the
+        // first seconds: how much of what fresh processes pay is the frameworks' own tracing
+        // paths (made hot, and compiled, for any listener) and how much the agent's work.
+        new("first-floor", "none", "floor", "", 0, FirstSeconds: true),
+        new("first-agent-floor", "floor", "agent-sdk-spans", "", 0, FirstSeconds: true),
         // No target: the floor under any tracer built on the runtime's ActivitySource (a listener
         // that records the frameworks' spans and does nothing with them) against no listener, and
         // the agent making the same spans (its Redis instrumentation off) against that floor: what

@@ -18,10 +18,7 @@ internal static class RecordingFloor
 {
     private static readonly HashSet<string> Sources = new(StringComparer.Ordinal) { "Microsoft.AspNetCore", "System.Net.Http", "Npgsql" };
 
-    private static readonly HashSet<string> Meters = new(StringComparer.Ordinal)
-    {
-        "Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Server.Kestrel", "System.Net.Http", "System.Net.NameResolution", "System.Runtime", "Npgsql",
-    };
+    private static readonly HashSet<string> Meters = new(DefaultMeters.Names, StringComparer.Ordinal);
 
     private static ActivityListener? s_listener;
     private static MeterListener? s_meters;

@@ -47,7 +47,7 @@ internal static class SdkSetup
         if (Environment.GetEnvironmentVariable("BENCH_SDK_METRICS") == "1")
         {
             s_meters = Sdk.CreateMeterProviderBuilder()
-                .AddMeter("Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Server.Kestrel", "System.Net.Http", "System.Net.NameResolution", "System.Runtime", "Npgsql")
+                .AddMeter(DefaultMeters.Names)
                 .AddOtlpExporter()
                 .Build();
         }
