@@ -17,7 +17,7 @@
 #          net8-none,net8-agent; also agent-sdk-spans, agent-logs, agent-no-export); each one's baseline is added.
 # --comparisons: the paired part's comparisons (default all: same, tracing, tracing-sdk, agent-sdk, redis, first, first-sdk, first-sdk-spans,
 #          first-floor, first-agent-floor, floor, agent-floor, keep-errors, keep-floor, off, off-sdk, off-floor, metrics, metrics-sdk, metrics-floor; change
-#          only with --base-agent or when named).
+#          and first-change only with --base-agent or when named).
 # --ops: the per-operation part's operations (default all: same, redis, redis-root, kafka-produce, kafka-header,
 #          kafka-consume, export, export-sdk, metrics); --ops-per-run N: operations per window (default 60000).
 # --rounds N: load and per-operation rounds (default 5; the paired part runs twice as many); --startup-runs N (default 11);

@@ -9,26 +9,38 @@ using TraceAgent.Tracing;
 namespace TraceAgent.Instrumentation.StackExchangeRedis;
 
 /// <summary>
-/// The profiler's bookkeeping: one ProfilingSession per current Activity, kept on the Activity
-/// itself, handed to the <see cref="SessionDrainer"/> when that Activity stops (drained there if it
-/// is sampled, queued if its trace is held undecided). The stop is seen by
+/// The profiler's bookkeeping: one ProfilingSession per current Activity, kept in a table beside
+/// the Activity, handed to the <see cref="SessionDrainer"/> when that Activity stops (drained there
+/// if it is sampled, queued if its trace is held undecided). The stop is seen by
 /// a second ActivityListener that only listens to the sources whose activities have had Redis
 /// commands run under them (it is rebuilt when a new one shows up, a handful of times per process),
 /// so activities of other sources pay nothing. Commands with no current Activity share one session,
 /// <see cref="Orphans"/>, whose commands become root spans. A session is drained early after
-/// <see cref="DrainEvery"/> commands, so an Activity that never stops holds at most that many.
+/// <see cref="DrainEvery"/> commands, so an Activity that never stops holds at most that many, and
+/// the once-a-second round (<see cref="Sweep"/>) lets go of one idle for <see cref="IdleRounds"/>
+/// rounds, so the table never keeps an Activity the app has dropped for longer than that.
 /// </summary>
 internal sealed class ProfilingSessions : IDisposable
 {
     public const int DrainEvery = 512;
-    private const string StateKey = "TraceAgent.StackExchangeRedis.Session";
+
+    /// <summary>Rounds (seconds) without a command after which a running Activity's state is drained and let go.</summary>
+    public const int IdleRounds = 30;
 
     private readonly SessionDrainer _drainer;
+
+    // Each state is kept beside its Activity, by reference, not on it as a custom property: an
+    // Activity's first custom property makes it allocate a dictionary (216 bytes, with its arrays,
+    // on every request that runs a command), and each read takes that dictionary's lock and hashes
+    // the key's text. The table's entry is one node (48 bytes); the stop removes it, and the round
+    // removes what a stop never came for.
+    private readonly ConcurrentDictionary<Activity, ProfilingState> _states = new(ReferenceEqualityComparer.Instance);
     private readonly ConcurrentDictionary<ActivitySource, bool> _sources = new();
     private readonly object _gate = new();
 
     private ActivityListener? _listener;
     private volatile bool _disposed;
+    private int _round;
 
     public ProfilingSessions(SessionDrainer drainer)
     {
@@ -71,11 +83,12 @@ internal sealed class ProfilingSessions : IDisposable
                 return null;
             }
 
-            if (activity.GetCustomProperty(StateKey) is not ProfilingState state)
+            if (!_states.TryGetValue(activity, out var state))
             {
                 state = CreateState(activity);
             }
 
+            state.LastRound = _round;
             if (state.OnIssued(DrainEvery))
             {
                 _drainer.ScheduleDrain(state);
@@ -100,13 +113,13 @@ internal sealed class ProfilingSessions : IDisposable
     {
         lock (_gate)
         {
-            if (activity.GetCustomProperty(StateKey) is ProfilingState existing)
+            if (_states.TryGetValue(activity, out var existing))
             {
                 return existing;
             }
 
             var state = new ProfilingState(RandomTraceFlag.ContextOf(activity));
-            activity.SetCustomProperty(StateKey, state);
+            _states[activity] = state;
             // TryAdd locks even for a key already there: the lock-free read first, as nearly every
             // request's source is known.
             if (!_sources.ContainsKey(activity.Source) && _sources.TryAdd(activity.Source, true))
@@ -135,16 +148,11 @@ internal sealed class ProfilingSessions : IDisposable
     {
         try
         {
-            if (activity.GetCustomProperty(StateKey) is ProfilingState state)
+            // A command issued after this (fire and forget) gets a state of its own, which lingers
+            // until its commands complete.
+            if (_states.TryRemove(activity, out var state))
             {
-                if (activity.Recorded)
-                {
-                    _drainer.DrainNow(state);
-                }
-                else
-                {
-                    _drainer.OnStopped(state);
-                }
+                Stopped(activity, state);
             }
         }
         catch (Exception ex)
@@ -152,6 +160,46 @@ internal sealed class ProfilingSessions : IDisposable
             AgentFaults.Report("Redis activity stop", ex);
         }
     }
+
+    private void Stopped(Activity activity, ProfilingState state)
+    {
+        if (activity.Recorded)
+        {
+            _drainer.DrainNow(state);
+        }
+        else
+        {
+            _drainer.OnStopped(state);
+        }
+    }
+
+    /// <summary>
+    /// The once-a-second round: a state whose Activity stopped unseen (one made for a command issued
+    /// after the stop) goes as a stop would send it, and one idle for <see cref="IdleRounds"/> rounds
+    /// under an Activity still running is drained and let go (a later command makes a new one, under
+    /// the same parent), so an Activity the app never stops is not kept alive by the table.
+    /// </summary>
+    public void Sweep()
+    {
+        var round = Interlocked.Increment(ref _round);
+        foreach (var (activity, state) in _states)
+        {
+            if (activity.IsStopped)
+            {
+                if (_states.TryRemove(new KeyValuePair<Activity, ProfilingState>(activity, state)))
+                {
+                    Stopped(activity, state);
+                }
+            }
+            else if (round - Volatile.Read(ref state.LastRound) >= IdleRounds && _states.TryRemove(new KeyValuePair<Activity, ProfilingState>(activity, state)))
+            {
+                _drainer.DrainNow(state);
+            }
+        }
+    }
+
+    /// <summary>The states held now (one per Activity with commands that has not stopped).</summary>
+    internal int Count => _states.Count;
 
     /// <summary>
     /// The profiler never sees a command's result. An exception from StackExchange.Redis surfaces on
@@ -168,7 +216,7 @@ internal sealed class ProfilingSessions : IDisposable
             }
 
             var activity = Activity.Current;
-            var state = activity is null ? Orphans : activity.GetCustomProperty(StateKey) as ProfilingState;
+            var state = activity is null ? Orphans : _states.TryGetValue(activity, out var found) ? found : null;
             state?.AddFailure(e.Exception);
         }
         catch (Exception ex)

@@ -7,7 +7,7 @@ namespace TraceAgent.Instrumentation.StackExchangeRedis;
 /// One StackExchange.Redis profiling session and what the agent knows about it: the span its
 /// commands become children of (none for commands run with no current Activity), how many commands
 /// were handed the session and how many came back, and the failures the app observed under it.
-/// Lives as a custom property of its Activity, so it is collected with that Activity. One is made
+/// Kept beside its Activity (ProfilingSessions) until that Activity stops or goes idle. One is made
 /// for every request that runs a command, so it holds no more than it must: the failures' list and
 /// the clock reading of a lingering session are made only when needed.
 /// </summary>
@@ -38,6 +38,9 @@ internal sealed class ProfilingState
 
     /// <summary>When the state went to the follow-up list (Stopwatch ticks).</summary>
     public long LingeringSince;
+
+    /// <summary>The sessions' round (ProfilingSessions.Sweep) in which a command was last handed this session.</summary>
+    public int LastRound;
 
     public int InFlight => Volatile.Read(ref _issued) - Volatile.Read(ref _completed);
 

@@ -54,6 +54,7 @@ internal sealed class RedisTracer : IDisposable
         try
         {
             _drainer.Drain(_sessions.Orphans, final: false);
+            _sessions.Sweep();
             _drainer.DrainLingering();
             TracingOptionsProviders.CheckForForeignProviders();
             CheckForForeignProfilers();

@@ -179,6 +179,26 @@ public sealed class PlainHttpClientTests : IDisposable
         }
     }
 
+    [Theory]
+    // None yet: set a little under the time left.
+    [InlineData(0, 10_000, 9_950)]
+    // The next request on the connection, or later calls of the same one: left as it is.
+    [InlineData(9_950, 10_000, 0)]
+    [InlineData(9_950, 9_960, 0)]
+    [InlineData(9_950, 9_950, 0)]
+    // Less time left than a call could take: set again, under it, whatever the slack.
+    [InlineData(9_950, 9_949, 9_899)]
+    [InlineData(9_950, 300, 250)]
+    [InlineData(250, 20, 1)]
+    // Much more time left (a longer timeout than the last request's): set again.
+    [InlineData(250, 10_000, 9_950)]
+    public void A_socket_timeout_is_set_only_when_it_could_outlast_the_deadline_or_end_well_before_it(int current, int remaining, int expected)
+    {
+        var now = current;
+        Assert.Equal(expected, PlainHttpClient.TimeoutFor(remaining, ref now, slack: 50));
+        Assert.Equal(expected == 0 ? current : expected, now);
+    }
+
     [Fact]
     public async Task A_shorter_timeout_on_a_kept_alive_connection_is_the_one_that_applies()
     {

@@ -19,8 +19,22 @@ public sealed class UrlRedactionTests
     [InlineData("http://h/p?token=abc", false, "http://h/p?token=abc")]
     [InlineData("http://user:pass@h:8080/p", true, "http://REDACTED:REDACTED@h:8080/p")]
     [InlineData("https://h/p", true, "https://h/p")]
+    [InlineData("http://user@h/p", true, "http://REDACTED:REDACTED@h/p")]
+    [InlineData("http://a@b@h?x=1", true, "http://REDACTED:REDACTED@h?x=REDACTED")]
+    [InlineData("http://h/p@x?y", true, "http://h/p@x?y")]
+    [InlineData("http://h#f@x", true, "http://h#f@x")]
+    [InlineData("/p?x=1", true, "/p?x=REDACTED")]
+    [InlineData("http://h", true, "http://h")]
+    [InlineData("://h", true, "://h")]
+    [InlineData("", true, "")]
     public void Urls_lose_credentials_and_query_values(string url, bool redactQuery, string expected) =>
         Assert.Equal(expected, UrlRedaction.RedactUrl(url, redactQuery));
+
+    [Theory]
+    [InlineData("http://127.0.0.1:5000/hello")]
+    [InlineData("https://h/p#f")]
+    public void A_url_with_nothing_to_redact_is_the_same_string(string url) =>
+        Assert.Same(url, UrlRedaction.RedactUrl(url, redactQuery: true));
 
     [Theory]
     [InlineData("/health", "/health", true)]

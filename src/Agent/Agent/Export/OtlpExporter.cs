@@ -385,7 +385,9 @@ internal sealed class OtlpExporter<T> : IExporter<T>
         if (code is >= 200 and < 300)
         {
             // The body is an Export*ServiceResponse; JSON (which the agent never asks for) is not read.
-            if (type is null || type.Contains("protobuf", StringComparison.OrdinalIgnoreCase))
+            // Compared by hand, as the answer's headers are: the framework's case-insensitive search
+            // is three methods the JIT would compile twice, in the first seconds, for this alone.
+            if (type is null || PlainHttpClient.AsciiContainsIgnoreCase(type, "protobuf"))
             {
                 if (OtlpResponse.TryReadPartialSuccess(body, out var rejected, out var message))
                 {

@@ -93,11 +93,14 @@ internal static class PairedBench
         // tracing floor: the part of the metrics row that is not the agent's.
         new("metrics-floor", "floor", "floor-metrics", "", 0),
         // No target, and only with --base-agent DIR: this build of the agent against another one
-        // (a change measured over the same seconds, both at 100%).
+        // (a change measured over the same seconds, both at 100%; `first-change` in the first seconds).
         new(ChangeKey, Configuration.BaseAgentKey, "agent", "", 0),
+        new(FirstChangeKey, Configuration.BaseAgentKey, "agent", "", 0, FirstSeconds: true),
     ];
 
     public const string ChangeKey = "change";
+
+    public const string FirstChangeKey = "first-change";
 
     /// <summary>Rounds: more than the load part's, as each costs one window and no start.</summary>
     public static int Rounds(BenchOptions options) => options.RoundsOverride is int rounds ? rounds * 2 : options.Quick ? 1 : 8;
@@ -105,7 +108,7 @@ internal static class PairedBench
     /// <summary>The comparisons of this run: all of them, or those picked with --comparisons.</summary>
     public static IEnumerable<PairedComparison> Selected(BenchOptions options) =>
         Keyed.Picked(Comparisons, c => c.Key, options.Comparisons, "comparison")
-            .Where(c => c.Key != ChangeKey || options.BaseAgent is not null || options.Comparisons is not null);
+            .Where(c => c.Key is not (ChangeKey or FirstChangeKey) || options.BaseAgent is not null || options.Comparisons is not null);
 
     public static List<PairedRun> Run(BenchOptions options, OtlpSink sink, Backends backends)
     {

@@ -30,6 +30,20 @@ internal sealed class PlainHttpClient : IDisposable
     // DNS change, a redeployed service) is found again within this long.
     private static readonly TimeSpan ConnectionLifetime = TimeSpan.FromMinutes(2);
 
+    // A connection that carried a request this recently is reused without asking the socket
+    // whether the collector closed it meanwhile (a poll and a byte count, two system calls and
+    // framework code the JIT compiled twice in the first seconds, when exports are milliseconds
+    // apart). One closed all the same fails with nothing of an answer read, and the request goes
+    // again on a new connection.
+    private static readonly long PollAfterIdleTicks = Stopwatch.Frequency;
+
+    // The socket's send and receive timeouts are set a little under the time the request has left,
+    // and set again only when that time falls below them or moves well past them: set before every
+    // call, they were a system call each and framework code the JIT compiled twice in the first
+    // seconds. A call so never runs past the request's deadline, and a request may be given up as
+    // much as twice this sooner (a fifth of its timeout, if less).
+    private const int MaxTimeoutSlackMilliseconds = 50;
+
     private readonly string _host;
     private readonly int _port;
     private readonly byte[] _head;
@@ -37,6 +51,10 @@ internal sealed class PlainHttpClient : IDisposable
     private readonly int _connectTimeoutMilliseconds;
     private Socket? _socket;
     private long _connectedAt;
+    private long _lastAnswered;
+    private int _sendTimeout;
+    private int _receiveTimeout;
+    private int _timeoutSlack = 1;
     private int _start;
     private int _end;
 
@@ -98,11 +116,13 @@ internal sealed class PlainHttpClient : IDisposable
     public PlainHttpAnswer Post(ReadOnlySpan<byte> prefix, ReadOnlySpan<byte> payload, TimeSpan timeout, CancellationToken cancellationToken)
     {
         var deadline = Environment.TickCount64 + (long)Math.Max(1, timeout.TotalMilliseconds);
+        _timeoutSlack = (int)Math.Clamp(timeout.TotalMilliseconds / 10, 1, MaxTimeoutSlackMilliseconds);
         cancellationToken.ThrowIfCancellationRequested();
 
         // A collector may have closed a connection that waited since the last export: such a
         // connection reads as readable with nothing to read. Found then, it costs nothing.
-        if (_socket is not null && (Stopwatch.GetElapsedTime(_connectedAt) > ConnectionLifetime || PeerClosed(_socket)))
+        if (_socket is not null && (Stopwatch.GetElapsedTime(_connectedAt) > ConnectionLifetime
+            || (Stopwatch.GetTimestamp() - _lastAnswered > PollAfterIdleTicks && PeerClosed(_socket))))
         {
             Close();
         }
@@ -116,7 +136,9 @@ internal sealed class PlainHttpClient : IDisposable
             try
             {
                 Send(socket, prefix, payload, deadline);
-                return Read(socket, deadline, out var keep) is var answer && keep ? answer : CloseAfter(answer);
+                var answer = Read(socket, deadline, out var keep);
+                _lastAnswered = Stopwatch.GetTimestamp();
+                return keep ? answer : CloseAfter(answer);
             }
             catch (TimeoutException)
             {
@@ -200,6 +222,7 @@ internal sealed class PlainHttpClient : IDisposable
                 }
 
                 _connectedAt = Stopwatch.GetTimestamp();
+                _sendTimeout = _receiveTimeout = 0;
                 _start = _end = 0;
                 return socket;
             }
@@ -235,13 +258,34 @@ internal sealed class PlainHttpClient : IDisposable
         SendAll(socket, payload, deadline);
     }
 
-    private static void SendAll(Socket socket, ReadOnlySpan<byte> bytes, long deadline)
+    private void SendAll(Socket socket, ReadOnlySpan<byte> bytes, long deadline)
     {
         while (!bytes.IsEmpty)
         {
-            socket.SendTimeout = Remaining(deadline);
+            if (TimeoutFor(Remaining(deadline), ref _sendTimeout, _timeoutSlack) is var send and > 0)
+            {
+                socket.SendTimeout = send;
+            }
+
             bytes = bytes[socket.Send(bytes)..];
         }
+    }
+
+    /// <summary>
+    /// The timeout to set on the socket (and now <paramref name="current"/>), a little under the
+    /// <paramref name="remaining"/> milliseconds; 0 when the one it has (<paramref name="current"/>,
+    /// 0 for none yet) still ends a call by the deadline and not more than twice
+    /// <paramref name="slack"/> before it.
+    /// </summary>
+    internal static int TimeoutFor(int remaining, ref int current, int slack)
+    {
+        if (current != 0 && current <= remaining && remaining - current <= 2 * slack)
+        {
+            return 0;
+        }
+
+        current = Math.Max(1, remaining - slack);
+        return current;
     }
 
     private static int Remaining(long deadline)
@@ -418,7 +462,7 @@ internal sealed class PlainHttpClient : IDisposable
         while (true)
         {
             var window = _buffer.AsSpan(_start, _end - _start);
-            var end = window.IndexOf("\r\n\r\n"u8);
+            var end = HeadEnd(window);
             if (end >= 0 && head is null)
             {
                 _start += end + 4;
@@ -449,6 +493,30 @@ internal sealed class PlainHttpClient : IDisposable
         }
     }
 
+    // Where the empty line after the headers starts ("\r\n\r\n"), -1 if not yet read: found from
+    // the line ends, with the single-byte search the app's own HTTP stack already uses, not the
+    // framework's sequence search, which the JIT would compile twice for the export alone.
+    private static int HeadEnd(ReadOnlySpan<byte> window)
+    {
+        var from = 0;
+        while (true)
+        {
+            var newline = window[from..].IndexOf((byte)'\n');
+            if (newline < 0)
+            {
+                return -1;
+            }
+
+            var at = from + newline;
+            if (at >= 3 && window[at - 1] == '\r' && window[at - 2] == '\n' && window[at - 3] == '\r')
+            {
+                return at - 3;
+            }
+
+            from = at + 1;
+        }
+    }
+
     // Reads more after what is buffered; false at the end of the stream when it is allowed.
     private bool Fill(Socket socket, long deadline, bool required)
     {
@@ -459,7 +527,11 @@ internal sealed class PlainHttpClient : IDisposable
             _start = 0;
         }
 
-        socket.ReceiveTimeout = Remaining(deadline);
+        if (TimeoutFor(Remaining(deadline), ref _receiveTimeout, _timeoutSlack) is var receive and > 0)
+        {
+            socket.ReceiveTimeout = receive;
+        }
+
         var read = socket.Receive(_buffer.AsSpan(_end));
         if (read == 0)
         {
