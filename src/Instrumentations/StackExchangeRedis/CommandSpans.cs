@@ -87,8 +87,10 @@ internal sealed class CommandSpans
             {
                 var error = errors?.GetValueOrDefault(command);
                 var errorType = error is null ? null : ErrorType(error);
-                var tags = Tags(command, error, errorType);
-                _direct.Write(new DirectSpan(Source, state.Parent, command.Command, ActivityKind.Client, Start(command), command.ElapsedTime, CollectionsMarshal.AsSpan(tags))
+                // Read once: the library makes the name from its command enum on every read.
+                var name = command.Command;
+                var tags = Tags(command, name, error, errorType);
+                _direct.Write(new DirectSpan(Source, state.Parent, name, ActivityKind.Client, Start(command), command.ElapsedTime, CollectionsMarshal.AsSpan(tags))
                 {
                     Status = errorType is null ? ActivityStatusCode.Unset : ActivityStatusCode.Error,
                     StatusDescription = errorType,
@@ -119,8 +121,9 @@ internal sealed class CommandSpans
     {
         var start = Start(command);
         var errorType = error is null ? null : ErrorType(error);
-        var tags = Tags(command, error, errorType);
-        var activity = Source.StartActivity(command.Command, ActivityKind.Client, parent, tags, startTime: start);
+        var name = command.Command;
+        var tags = Tags(command, name, error, errorType);
+        var activity = Source.StartActivity(name, ActivityKind.Client, parent, tags, startTime: start);
         tags.Clear();
         if (activity is null)
         {
@@ -142,9 +145,8 @@ internal sealed class CommandSpans
     /// A command span's attributes, in one list per thread (StartActivity copies them; a span
     /// written with no Activity is encoded before the next command): the caller clears it.
     /// </summary>
-    private List<KeyValuePair<string, object?>> Tags(IProfiledCommand command, Exception? error, string? errorType)
+    private List<KeyValuePair<string, object?>> Tags(IProfiledCommand command, string name, Exception? error, string? errorType)
     {
-        var name = command.Command;
         var tags = t_tags ??= new List<KeyValuePair<string, object?>>(12);
         tags.Clear();
         tags.Add(new("db.system.name", "redis"));
