@@ -94,9 +94,10 @@ internal sealed class ProfilingSessions : IDisposable
                 _drainer.ScheduleDrain(state);
             }
 
-            if (activity.IsStopped)
+            if (activity.IsStopped || Volatile.Read(ref state.Released) != 0)
             {
-                // A command started after its Activity ended (fire and forget): the timer drains it.
+                // A command started after its Activity ended (fire and forget), or handed a session
+                // the round let go meanwhile (Sweep): the timer drains it.
                 _drainer.Linger(state);
             }
 
@@ -193,6 +194,10 @@ internal sealed class ProfilingSessions : IDisposable
             }
             else if (round - Volatile.Read(ref state.LastRound) >= IdleRounds && _states.TryRemove(new KeyValuePair<Activity, ProfilingState>(activity, state)))
             {
+                // Marked first (a full fence, as OnIssued's count is): a command handed this session
+                // just as it left the table is either counted in flight here, so the drain leaves
+                // the session lingering, or sees the mark in GetSession and lingers it there.
+                Interlocked.Exchange(ref state.Released, 1);
                 _drainer.DrainNow(state);
             }
         }

@@ -42,6 +42,9 @@ internal sealed class ProfilingState
     /// <summary>The sessions' round (ProfilingSessions.Sweep) in which a command was last handed this session.</summary>
     public int LastRound;
 
+    /// <summary>Set once the round let the state go while its Activity still ran (ProfilingSessions.Sweep).</summary>
+    public int Released;
+
     public int InFlight => Volatile.Read(ref _issued) - Volatile.Read(ref _completed);
 
     /// <summary>Counts a command handed this session; true when enough have piled up to drain early.</summary>
