@@ -2,7 +2,7 @@
 # The performance benchmark suite: start-up, a short-lived job, two services under load (first seconds and steady
 # state), paired windows on warmed services for the small differences, per-operation CPU, the agent's stages (BenchmarkDotNet) and a collector outage, for no
 # agent, the agent (100%, sampler off, 1%), the OpenTelemetry SDK in a startup hook, and .NET 8.
-# Writes docs/performance.md (or --output FILE). The full run takes about 50 minutes on 2 cores:
+# Writes docs/performance.md (or --output FILE). The full run takes about 70 minutes on 2 cores:
 # run it on a quiet machine, the report says how quiet it was.
 #
 #   bash build/bench.sh [--quick] [--output FILE] [--parts startup,job,load,paired,ops,stages,outage]

@@ -80,33 +80,18 @@ internal sealed class CommandSpans
         }
 
         var errors = MatchFailures(commands, failures, final);
-        if (_direct is not null && _direct.CanWrite(Source, state.Parent))
+        var written = _direct is null ? 0 : WriteDirect(state.Parent, commands, errors);
+        if (written == commands.Count)
         {
-            // The common case, a sampled parent: no Activity is made for the spans (DirectSpans).
-            foreach (var command in commands)
-            {
-                var error = errors?.GetValueOrDefault(command);
-                var errorType = error is null ? null : ErrorType(error);
-                // Read once: the library makes the name from its command enum on every read.
-                var name = command.Command;
-                var tags = Tags(command, name, error, errorType);
-                _direct.Write(new DirectSpan(Source, state.Parent, name, ActivityKind.Client, Start(command), command.ElapsedTime, CollectionsMarshal.AsSpan(tags))
-                {
-                    Status = errorType is null ? ActivityStatusCode.Unset : ActivityStatusCode.Error,
-                    StatusDescription = errorType,
-                });
-                tags.Clear();
-            }
-
             return;
         }
 
         var previous = Activity.Current;
         try
         {
-            foreach (var command in commands)
+            for (var i = written; i < commands.Count; i++)
             {
-                Write(state.Parent, command, errors?.GetValueOrDefault(command));
+                Write(state.Parent, commands[i], errors?.GetValueOrDefault(commands[i]));
             }
         }
         finally
@@ -115,6 +100,61 @@ internal sealed class CommandSpans
             // request is still current: Restore leaves it.
             CurrentActivity.Restore(previous);
         }
+    }
+
+    /// <summary>
+    /// Spans written with no Activity (DirectSpans), in order: the common case, commands under a
+    /// sampled parent; and the commands made with no current Activity, each a root decided as the
+    /// sampler would decide its Activity, as the Kafka producer span is. Returns how many were
+    /// written: the rest, from a root that TryStart declines (another exporter than OTLP, traces
+    /// held for keep errors or slow), are left to Activities.
+    /// </summary>
+    private int WriteDirect(ActivityContext parent, List<IProfiledCommand> commands, Dictionary<IProfiledCommand, Exception>? errors)
+    {
+        var roots = parent == default;
+        if (!roots && !_direct!.CanWrite(Source, parent))
+        {
+            return 0;
+        }
+
+        for (var i = 0; i < commands.Count; i++)
+        {
+            var command = commands[i];
+            // Read once: the library makes the name from its command enum on every read.
+            var name = command.Command;
+            DirectStart start = default;
+            if (roots && !_direct!.TryStart(Source, null, name, ActivityKind.Client, out start))
+            {
+                return i;
+            }
+
+            var error = errors?.GetValueOrDefault(command);
+            var errorType = error is null ? null : ErrorType(error);
+            var tags = Tags(command, name, error, errorType);
+            if (start.SamplingReason is { } reason)
+            {
+                tags.Add(new(DirectStart.SamplingReasonAttribute, reason));
+            }
+
+            var span = new DirectSpan(Source, roots ? start.Parent : parent, name, ActivityKind.Client, Start(command), command.ElapsedTime, CollectionsMarshal.AsSpan(tags))
+            {
+                Status = errorType is null ? ActivityStatusCode.Unset : ActivityStatusCode.Error,
+                StatusDescription = errorType,
+                Unsampled = roots && !start.Sampled,
+            };
+            if (roots)
+            {
+                _direct!.Write(span, start.SpanId);
+            }
+            else
+            {
+                _direct!.Write(span);
+            }
+
+            tags.Clear();
+        }
+
+        return commands.Count;
     }
 
     private void Write(ActivityContext parent, IProfiledCommand command, Exception? error)

@@ -207,19 +207,7 @@ public sealed class RedisTests
             // say the same.
             Assert.Equal(0x103u, server.Flags);
             Assert.All(commands, c => Assert.Equal(server.Flags, c.Flags));
-            var port = setup.Redis.Port.ToString(CultureInfo.InvariantCulture);
-            return [.. commands.Select(c => string.Join(
-                " | ",
-                c.TraceId == server.TraceId,
-                c.Name,
-                c.Kind,
-                c.ScopeName,
-                c.ScopeVersion,
-                c.Flags,
-                c.StatusCode,
-                c.StatusMessage,
-                c.DroppedAttributesCount,
-                string.Join(",", c.Attributes.Select(a => a.Key + "=" + (Convert.ToString(a.Value, CultureInfo.InvariantCulture) == port ? "port" : a.Value) + ":" + a.Value?.GetType().Name))))];
+            return [.. commands.Select(c => (c.TraceId == server.TraceId) + " | " + Describe(c, setup.Redis))];
         }
 
         var direct = await TraceAsync("otlp");
@@ -228,6 +216,52 @@ public sealed class RedisTests
         Assert.Equal(2, direct.Count);
         Assert.Contains(direct, d => d.Contains("INCR | 3 |", StringComparison.Ordinal) && d.Contains("| 2 | ERR |", StringComparison.Ordinal) && d.Contains("db.query.text=INCR not:a:number", StringComparison.Ordinal));
         Assert.Equal(throughActivity, direct);
+    }
+
+    /// <summary>
+    /// A command with no current Activity is a root span of its own: with OTLP as the only exporter
+    /// it is decided as the sampler would decide its Activity and written with none. The collector
+    /// receives the same span either way.
+    /// </summary>
+    [Fact]
+    public async Task A_root_command_span_written_directly_and_through_an_Activity_arrives_the_same()
+    {
+        async Task<string> RootAsync(string exporters)
+        {
+            await using var setup = await Setup.StartAsync("high", instrumented: true, ("TRACEAGENT_REDIS_CAPTURE_KEYS", "true"), ("OTEL_TRACES_EXPORTER", exporters));
+            await setup.GetAsync("/background");
+            var spans = await setup.Receiver.WaitForSpansAsync(all => all.Any(s => s.Name == "SET" && s.IsRoot), Timeout);
+            var root = spans.First(s => s.Name == "SET" && s.IsRoot);
+
+            // Sampled, a trace id made at random (W3C level 2's 0x02), not remote; alone in its trace.
+            Assert.Equal(0x103u, root.Flags);
+            Assert.DoesNotContain(spans, s => s.TraceId == root.TraceId && s.SpanId != root.SpanId);
+            return Describe(root, setup.Redis);
+        }
+
+        var direct = await RootAsync("otlp");
+        var throughActivity = await RootAsync("otlp,console");
+
+        Assert.Contains("db.query.text=SET background:key", direct, StringComparison.Ordinal);
+        Assert.Equal(throughActivity, direct);
+    }
+
+    // What a command span carries, for comparing two spans of the same command; the port, which
+    // differs from one redis-server to the next, as "port".
+    private static string Describe(ReceivedSpan c, RedisServer redis)
+    {
+        var port = redis.Port.ToString(CultureInfo.InvariantCulture);
+        return string.Join(
+            " | ",
+            c.Name,
+            c.Kind,
+            c.ScopeName,
+            c.ScopeVersion,
+            c.Flags,
+            c.StatusCode,
+            c.StatusMessage,
+            c.DroppedAttributesCount,
+            string.Join(",", c.Attributes.Select(a => a.Key + "=" + (Convert.ToString(a.Value, CultureInfo.InvariantCulture) == port ? "port" : a.Value) + ":" + a.Value?.GetType().Name)));
     }
 
     [Theory]
