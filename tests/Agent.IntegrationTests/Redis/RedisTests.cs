@@ -220,15 +220,16 @@ public sealed class RedisTests
 
     /// <summary>
     /// A command with no current Activity is a root span of its own: with OTLP as the only exporter
-    /// it is decided as the sampler would decide its Activity and written with none. The collector
-    /// receives the same span either way.
+    /// it is decided as the sampler would decide its Activity and written with none (an
+    /// ActivityListener of the app's own on the agent's source sees no Activity for it). The
+    /// collector receives the same span either way.
     /// </summary>
     [Fact]
     public async Task A_root_command_span_written_directly_and_through_an_Activity_arrives_the_same()
     {
-        async Task<string> RootAsync(string exporters)
+        async Task<(string Span, long AppSawActivities)> RootAsync(string exporters)
         {
-            await using var setup = await Setup.StartAsync("high", instrumented: true, ("TRACEAGENT_REDIS_CAPTURE_KEYS", "true"), ("OTEL_TRACES_EXPORTER", exporters));
+            await using var setup = await Setup.StartAsync("high", instrumented: true, ("TRACEAGENT_REDIS_CAPTURE_KEYS", "true"), ("OTEL_TRACES_EXPORTER", exporters), ("REDIS_APP_LISTENER", "1"));
             await setup.GetAsync("/background");
             var spans = await setup.Receiver.WaitForSpansAsync(all => all.Any(s => s.Name == "SET" && s.IsRoot), Timeout);
             var root = spans.First(s => s.Name == "SET" && s.IsRoot);
@@ -236,14 +237,16 @@ public sealed class RedisTests
             // Sampled, a trace id made at random (W3C level 2's 0x02), not remote; alone in its trace.
             Assert.Equal(0x103u, root.Flags);
             Assert.DoesNotContain(spans, s => s.TraceId == root.TraceId && s.SpanId != root.SpanId);
-            return Describe(root, setup.Redis);
+            return (Describe(root, setup.Redis), long.Parse(await setup.GetAsync("/redis-activities"), CultureInfo.InvariantCulture));
         }
 
         var direct = await RootAsync("otlp");
         var throughActivity = await RootAsync("otlp,console");
 
-        Assert.Contains("db.query.text=SET background:key", direct, StringComparison.Ordinal);
-        Assert.Equal(throughActivity, direct);
+        Assert.Equal(0, direct.AppSawActivities);
+        Assert.True(throughActivity.AppSawActivities >= 1, $"the app's listener saw {throughActivity.AppSawActivities} Activities with the console exporter on");
+        Assert.Contains("db.query.text=SET background:key", direct.Span, StringComparison.Ordinal);
+        Assert.Equal(throughActivity.Span, direct.Span);
     }
 
     // What a command span carries, for comparing two spans of the same command; the port, which

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Runtime;
 using StackExchange.Redis;
 
@@ -10,6 +11,20 @@ AppDomain.CurrentDomain.FirstChanceException += (_, e) =>
     Interlocked.Increment(ref firstChance);
     lastFirstChance = e.Exception.GetType().FullName + ": " + e.Exception.Message;
 };
+
+// With REDIS_APP_LISTENER=1, an ActivityListener of the app's own on the agent's Redis source
+// counts the Activities it sees (it samples none itself): command spans the agent writes with no
+// Activity never reach it.
+long redisActivities = 0;
+if (Environment.GetEnvironmentVariable("REDIS_APP_LISTENER") == "1")
+{
+    ActivitySource.AddActivityListener(new ActivityListener
+    {
+        ShouldListenTo = source => source.Name == "TraceAgent.StackExchangeRedis",
+        Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.None,
+        ActivityStarted = _ => Interlocked.Increment(ref redisActivities),
+    });
+}
 
 var builder = WebApplication.CreateSlimBuilder(args);
 var app = builder.Build();
@@ -72,6 +87,8 @@ app.MapGet("/background", () =>
     ThreadPool.UnsafeQueueUserWorkItem(_ => db.StringSet("background:key", "background-value"), null);
     return Results.Text("queued");
 });
+
+app.MapGet("/redis-activities", () => Results.Text(Interlocked.Read(ref redisActivities).ToString(System.Globalization.CultureInfo.InvariantCulture)));
 
 app.MapGet("/many", async (int count) =>
 {
