@@ -80,7 +80,7 @@ internal sealed class CommandSpans
         }
 
         var errors = MatchFailures(commands, failures, final);
-        var written = _direct is null ? 0 : WriteDirect(state.Parent, commands, errors);
+        var written = _direct is null ? 0 : WriteDirect(_direct, state.Parent, commands, errors);
         if (written == commands.Count)
         {
             return;
@@ -109,10 +109,10 @@ internal sealed class CommandSpans
     /// written: the rest, from a root that TryStart declines (another exporter than OTLP, traces
     /// held for keep errors or slow), are left to Activities.
     /// </summary>
-    private int WriteDirect(ActivityContext parent, List<IProfiledCommand> commands, Dictionary<IProfiledCommand, Exception>? errors)
+    private int WriteDirect(DirectSpans direct, ActivityContext parent, List<IProfiledCommand> commands, Dictionary<IProfiledCommand, Exception>? errors)
     {
         var roots = parent == default;
-        if (!roots && !_direct!.CanWrite(Source, parent))
+        if (!roots && !direct.CanWrite(Source, parent))
         {
             return 0;
         }
@@ -123,7 +123,7 @@ internal sealed class CommandSpans
             // Read once: the library makes the name from its command enum on every read.
             var name = command.Command;
             DirectStart start = default;
-            if (roots && !_direct!.TryStart(Source, null, name, ActivityKind.Client, out start))
+            if (roots && !direct.TryStart(Source, null, name, ActivityKind.Client, out start))
             {
                 return i;
             }
@@ -144,11 +144,11 @@ internal sealed class CommandSpans
             };
             if (roots)
             {
-                _direct!.Write(span, start.SpanId);
+                direct.Write(span, start.SpanId);
             }
             else
             {
-                _direct!.Write(span);
+                direct.Write(span);
             }
 
             tags.Clear();

@@ -245,7 +245,40 @@ public sealed class CoreTests
             ("OTEL_LOG_LEVEL", "chatty"),
             ("OTEL_DOTNET_AUTO_TRACES_INSTRUMENTATION_ENABLED", "perhaps"),
             ("OTEL_DOTNET_AUTO_FAIL_FAST_ENABLED", "no"),
-            ("OTEL_RESOURCE_ATTRIBUTES", "=,novalue"));
+            ("OTEL_RESOURCE_ATTRIBUTES", "=,novalue"),
+            ("OTEL_DOTNET_AUTO_TRACES_ENABLED", "yes"),
+            ("OTEL_DOTNET_AUTO_METRICS_ENABLED", "sure"),
+            ("OTEL_DOTNET_AUTO_LOGS_ENABLED", "sure"),
+            ("OTEL_DOTNET_AUTO_TRACES_ASPNETCORE_INSTRUMENTATION_ENABLED", "on"),
+            ("OTEL_DOTNET_AUTO_METRICS_HTTPCLIENT_INSTRUMENTATION_ENABLED", "on"),
+            ("OTEL_DOTNET_AUTO_LOGS_INCLUDE_FORMATTED_MESSAGE", "nope"),
+            ("OTEL_DOTNET_EXPERIMENTAL_HTTPCLIENT_DISABLE_URL_QUERY_REDACTION", "yep"),
+            ("TRACEAGENT_DB_QUERY_SANITIZATION_ENABLED", "nah"),
+            ("TRACEAGENT_SAMPLER_KEEP_ERRORS", "maybe"),
+            ("TRACEAGENT_SAMPLER_KEEP_SLOWER_THAN_MS", "slow"),
+            ("TRACEAGENT_SAMPLER_KEEP_MAX_BUFFERED_SPANS", "many"),
+            ("OTEL_BSP_SCHEDULE_DELAY", "often"),
+            ("OTEL_BLRP_SCHEDULE_DELAY", "often"),
+            ("OTEL_BLRP_EXPORT_TIMEOUT", "soon"),
+            ("OTEL_BLRP_MAX_QUEUE_SIZE", "-1"),
+            ("OTEL_BLRP_MAX_EXPORT_BATCH_SIZE", "lots"),
+            ("OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT", "x"),
+            ("OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT", "x"),
+            ("OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT", "x"),
+            ("OTEL_SPAN_LINK_COUNT_LIMIT", "x"),
+            ("OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT", "x"),
+            ("OTEL_LINK_ATTRIBUTE_COUNT_LIMIT", "x"),
+            ("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "http/json"),
+            ("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", "never"),
+            ("OTEL_EXPORTER_OTLP_TRACES_COMPRESSION", "zstd"),
+            ("OTEL_EXPORTER_OTLP_METRICS_PROTOCOL", "http/json"),
+            ("OTEL_EXPORTER_OTLP_METRICS_TIMEOUT", "never"),
+            ("OTEL_EXPORTER_OTLP_METRICS_COMPRESSION", "zstd"),
+            ("OTEL_EXPORTER_OTLP_LOGS_PROTOCOL", "http/json"),
+            ("OTEL_EXPORTER_OTLP_LOGS_TIMEOUT", "never"),
+            ("OTEL_EXPORTER_OTLP_LOGS_COMPRESSION", "zstd"),
+            ("OTEL_METRIC_EXPORT_INTERVAL", "hourly"),
+            ("OTEL_METRIC_EXPORT_TIMEOUT", "soon"));
 
         using var process = await RunConsoleAsync(environment);
 
@@ -257,6 +290,17 @@ public sealed class CoreTests
             "OTEL_BSP_EXPORT_TIMEOUT=", "OTEL_EXPORTER_OTLP_TIMEOUT=", "OTEL_EXPORTER_OTLP_COMPRESSION=", "OTEL_EXPORTER_OTLP_HEADERS=",
             "OTEL_ATTRIBUTE_COUNT_LIMIT=", "OTEL_SPAN_EVENT_COUNT_LIMIT=", "OTEL_LOG_LEVEL=", "OTEL_DOTNET_AUTO_TRACES_INSTRUMENTATION_ENABLED=",
             "OTEL_DOTNET_AUTO_FAIL_FAST_ENABLED=", "OTEL_RESOURCE_ATTRIBUTES=",
+            "OTEL_DOTNET_AUTO_TRACES_ENABLED=", "OTEL_DOTNET_AUTO_METRICS_ENABLED=", "OTEL_DOTNET_AUTO_LOGS_ENABLED=",
+            "OTEL_DOTNET_AUTO_TRACES_ASPNETCORE_INSTRUMENTATION_ENABLED=", "OTEL_DOTNET_AUTO_METRICS_HTTPCLIENT_INSTRUMENTATION_ENABLED=",
+            "OTEL_DOTNET_AUTO_LOGS_INCLUDE_FORMATTED_MESSAGE=", "OTEL_DOTNET_EXPERIMENTAL_HTTPCLIENT_DISABLE_URL_QUERY_REDACTION=",
+            "TRACEAGENT_DB_QUERY_SANITIZATION_ENABLED=", "TRACEAGENT_SAMPLER_KEEP_ERRORS=", "TRACEAGENT_SAMPLER_KEEP_SLOWER_THAN_MS=",
+            "TRACEAGENT_SAMPLER_KEEP_MAX_BUFFERED_SPANS=", "OTEL_BSP_SCHEDULE_DELAY=", "OTEL_BLRP_SCHEDULE_DELAY=", "OTEL_BLRP_EXPORT_TIMEOUT=",
+            "OTEL_BLRP_MAX_QUEUE_SIZE=", "OTEL_BLRP_MAX_EXPORT_BATCH_SIZE=", "OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT=", "OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT=",
+            "OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT=", "OTEL_SPAN_LINK_COUNT_LIMIT=", "OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT=", "OTEL_LINK_ATTRIBUTE_COUNT_LIMIT=",
+            "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL=", "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT=", "OTEL_EXPORTER_OTLP_TRACES_COMPRESSION=",
+            "OTEL_EXPORTER_OTLP_METRICS_PROTOCOL=", "OTEL_EXPORTER_OTLP_METRICS_TIMEOUT=", "OTEL_EXPORTER_OTLP_METRICS_COMPRESSION=",
+            "OTEL_EXPORTER_OTLP_LOGS_PROTOCOL=", "OTEL_EXPORTER_OTLP_LOGS_TIMEOUT=", "OTEL_EXPORTER_OTLP_LOGS_COMPRESSION=",
+            "OTEL_METRIC_EXPORT_INTERVAL=", "OTEL_METRIC_EXPORT_TIMEOUT=",
         })
         {
             Assert.Single(process.StandardError, l => l.Contains(" warn " + key, StringComparison.Ordinal));
@@ -264,6 +308,107 @@ public sealed class CoreTests
 
         // The defaults it fell back to still export.
         await receiver.WaitForSpansAsync(s => s.Count >= 2, Timeout);
+    }
+
+    [Fact]
+    public async Task Span_limits_from_the_environment_apply_and_the_span_specific_names_win_over_the_generic_ones()
+    {
+        await using var receiver = await OtlpReceiver.StartAsync();
+        var environment = AgentEnvironment.For(receiver, "limited").With(
+            ("OTEL_DOTNET_AUTO_TRACES_ADDITIONAL_SOURCES", "TestApp.Console"),
+            ("CONSOLE_APP_EVENTS", "1"),
+            ("OTEL_ATTRIBUTE_COUNT_LIMIT", "100"),
+            ("OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT", "2"),
+            ("OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT", "100"),
+            ("OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT", "3"),
+            ("OTEL_SPAN_EVENT_COUNT_LIMIT", "1"),
+            ("OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT", "1"),
+            ("OTEL_SPAN_LINK_COUNT_LIMIT", "1"),
+            ("OTEL_LINK_ATTRIBUTE_COUNT_LIMIT", "1"));
+
+        using var process = await RunConsoleAsync(environment);
+        Assert.Equal(5, process.ExitCode);
+        Assert.DoesNotContain(process.StandardError, l => l.Contains(" warn ", StringComparison.Ordinal));
+
+        var spans = await receiver.WaitForSpansAsync(s => s.Count >= 2, Timeout);
+        var root = Assert.Single(spans, s => s.Name == "console-root");
+        var child = Assert.Single(spans, s => s.Name == "console-child");
+
+        // The app set three attributes on the root: two kept, the first string cut to three characters.
+        Assert.Equal(2, root.Attributes.Count);
+        Assert.Equal(1u, root.DroppedAttributesCount);
+        Assert.Equal("val", root.Attribute("test.attribute"));
+        Assert.Equal(42L, root.Attribute("test.number"));
+
+        // Two events of two attributes each: one kept, with one attribute.
+        var kept = Assert.Single(root.Events);
+        Assert.Equal(1u, root.DroppedEventsCount);
+        Assert.Single(kept.Attributes);
+        Assert.Equal(1u, kept.DroppedAttributesCount);
+
+        // Two links of two attributes each: one kept, with one attribute.
+        var link = Assert.Single(child.Links);
+        Assert.Equal(1u, child.DroppedLinksCount);
+        Assert.Equal(root.SpanId, link.SpanId);
+        Assert.Single(link.Attributes);
+        Assert.Equal(1u, link.DroppedAttributesCount);
+    }
+
+    [Fact]
+    public async Task Tracing_switched_off_exports_nothing_at_all_where_the_same_app_exports_every_signal()
+    {
+        await using var receiver = await OtlpReceiver.StartAsync();
+        var environment = AgentEnvironment.For(receiver, "switched").With(("OTEL_DOTNET_AUTO_TRACES_ADDITIONAL_SOURCES", "TestApp.Console"));
+
+        // On: the exit flushes spans and metrics alike (the runtime's meter at least).
+        using (var on = await RunConsoleAsync(environment))
+        {
+            Assert.Equal(5, on.ExitCode);
+        }
+
+        Assert.Contains(receiver.Requests, r => r.Signal == "traces");
+        Assert.Contains(receiver.Requests, r => r.Signal == "metrics");
+        receiver.Clear();
+
+        environment["OTEL_DOTNET_AUTO_TRACES_ENABLED"] = "false";
+        using var off = await RunConsoleAsync(environment);
+        Assert.Equal(5, off.ExitCode);
+        Assert.Equal(["console app done"], off.StandardOutput);
+        Assert.Contains(off.StandardError, l => l.Contains("OTEL_DOTNET_AUTO_TRACES_ENABLED=false: tracing is off", StringComparison.Ordinal));
+        Assert.Equal(0, receiver.RequestCount);
+    }
+
+    [Theory]
+    [InlineData("debug", true, true)]
+    [InlineData("info", true, true)]
+    [InlineData("warn", false, true)]
+    [InlineData("error", false, false)]
+    [InlineData("none", false, false)]
+    public async Task The_log_level_holds_back_the_lines_below_it(string level, bool info, bool warnings)
+    {
+        // A bad value and a collector that is not there: a warning line each; the start-up summary is info.
+        var environment = new Dictionary<string, string?>
+        {
+            ["DOTNET_STARTUP_HOOKS"] = RepoPaths.StartupHookPath,
+            ["OTEL_EXPORTER_OTLP_ENDPOINT"] = "http://127.0.0.1:" + TcpPort.FreePort(),
+            ["OTEL_EXPORTER_OTLP_TIMEOUT"] = "2000",
+            ["OTEL_DOTNET_AUTO_TRACES_ADDITIONAL_SOURCES"] = "TestApp.Console",
+            ["OTEL_BSP_MAX_QUEUE_SIZE"] = "-1",
+            ["OTEL_LOG_LEVEL"] = level,
+        };
+
+        using var process = await RunConsoleAsync(environment);
+
+        Assert.Equal(5, process.ExitCode);
+        Assert.Equal(["console app done"], process.StandardOutput);
+        Assert.Equal(info, process.StandardError.Any(l => l.Contains(" info TraceAgent ", StringComparison.Ordinal)));
+        Assert.Equal(warnings, process.StandardError.Any(l => l.Contains(" warn OTEL_BSP_MAX_QUEUE_SIZE=", StringComparison.Ordinal)));
+        Assert.Equal(warnings, process.StandardError.Any(l => l.Contains(" warn traces export to ", StringComparison.Ordinal)));
+        Assert.Equal(level == "debug", process.StandardError.Any(l => l.Contains(" debug ", StringComparison.Ordinal)));
+        if (!warnings)
+        {
+            Assert.Empty(process.StandardError);
+        }
     }
 
     [Fact]

@@ -48,6 +48,28 @@ public sealed class AgentFolderFaultTests
         Assert.Equal(0, receiver.RequestCount);
     }
 
+    [Fact]
+    public async Task With_fail_fast_on_a_start_up_failure_stops_the_app_instead()
+    {
+        await using var receiver = await OtlpReceiver.StartAsync();
+        using var folder = AgentCopy.Create();
+        folder.Damage("TraceAgent.dll", Damage.Missing);
+        var environment = AgentEnvironment.For(receiver, "fail-fast").With(
+            ("DOTNET_STARTUP_HOOKS", folder.StartupHookPath),
+            ("OTEL_DOTNET_AUTO_TRACES_ADDITIONAL_SOURCES", "TestApp.Console"),
+            ("OTEL_DOTNET_AUTO_FAIL_FAST_ENABLED", "true"));
+
+        using var process = TestProcess.StartDotnet(RepoPaths.TestAppDll(ConsoleApp), environment);
+        await process.WaitForExitAsync(Timeout);
+
+        // The hook's exception ends the process before Main: the app's own exit code (5) and output never come.
+        Assert.NotEqual(5, process.ExitCode);
+        Assert.NotEqual(0, process.ExitCode);
+        Assert.Empty(process.StandardOutput);
+        Assert.Contains(process.StandardError, l => l.Contains("the agent's core assembly is missing", StringComparison.Ordinal) && l.Contains("[traceagent]", StringComparison.Ordinal));
+        Assert.Contains(process.StandardError, l => l.Contains("FileNotFoundException", StringComparison.Ordinal) && !l.Contains("[traceagent]", StringComparison.Ordinal));
+    }
+
     [Theory]
     [InlineData(Damage.Missing, "could not start")]
     [InlineData(Damage.Truncated, "could not start")]

@@ -8,6 +8,7 @@ var count = args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInf
 
 // A third argument gives each root span a query text of that many KiB, for export size limits.
 var queryKib = args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 0;
+var withEvents = Environment.GetEnvironmentVariable("CONSOLE_APP_EVENTS") == "1";
 
 for (var i = 0; i < count; i++)
 {
@@ -19,7 +20,18 @@ for (var i = 0; i < count; i++)
     {
         root?.SetTag("db.query.text", "SELECT '" + new string((char)('a' + (i % 26)), (queryKib * 1024) - 20) + "' AS q" + i.ToString(System.Globalization.CultureInfo.InvariantCulture));
     }
-    using (var child = source.StartActivity("console-child", ActivityKind.Client))
+    // CONSOLE_APP_EVENTS=1: two events on the root and two links on the child, each with two
+    // attributes, for the span limits.
+    if (withEvents)
+    {
+        root?.AddEvent(new ActivityEvent("console-event-1", tags: new ActivityTagsCollection { ["event.a"] = 1, ["event.b"] = 2 }));
+        root?.AddEvent(new ActivityEvent("console-event-2", tags: new ActivityTagsCollection { ["event.a"] = 3, ["event.b"] = 4 }));
+    }
+
+    ActivityLink[]? links = withEvents && root is not null
+        ? [new(root.Context, new ActivityTagsCollection { ["link.a"] = 1, ["link.b"] = 2 }), new(root.Context, new ActivityTagsCollection { ["link.a"] = 3, ["link.b"] = 4 })]
+        : null;
+    using (var child = source.StartActivity("console-child", ActivityKind.Client, default(ActivityContext), links: links))
     {
         child?.SetTag("test.index", i);
     }
