@@ -62,7 +62,7 @@ internal sealed class HttpClientDiagnosticObserver
                 }
 
                 _tagger?.OnStart(activity, request);
-                _requestHeaders.Capture(activity, request.Headers);
+                _requestHeaders.Capture(activity, request.Headers, request.Content);
                 break;
             case StopEvent:
                 var response = _response.Fetch(payload) as HttpResponseMessage;
@@ -78,7 +78,7 @@ internal sealed class HttpClientDiagnosticObserver
 
                 if (response is not null)
                 {
-                    _responseHeaders.Capture(activity, response.Headers);
+                    _responseHeaders.Capture(activity, response.Headers, response.Content);
                 }
 
                 break;

@@ -390,6 +390,49 @@ public sealed class HttpTests
     }
 
     [Fact]
+    public async Task HttpClient_spans_record_the_configured_headers_and_with_redaction_off_the_query_values()
+    {
+        await using var pair = await Pair.StartAsync(
+            ("OTEL_DOTNET_AUTO_TRACES_HTTP_INSTRUMENTATION_CAPTURE_REQUEST_HEADERS", "X-Caller"),
+            ("OTEL_DOTNET_AUTO_TRACES_HTTP_INSTRUMENTATION_CAPTURE_RESPONSE_HEADERS", "Content-Type"),
+            ("OTEL_DOTNET_EXPERIMENTAL_HTTPCLIENT_DISABLE_URL_QUERY_REDACTION", "true"));
+        await pair.GetAsync("/front", ("X-Caller", "the-test"));
+        var spans = await pair.WaitForTraceAsync(s => IsRequest(s, "front", "/front"), 3);
+
+        var client = spans.Single(s => s.Kind == SpanKinds.Client);
+        Assert.Equal(pair.Back.BaseUrl + "/items/7?token=abc123", client.Attribute("url.full"));
+        Assert.Equal(new object?[] { "front" }, client.Attribute("http.request.header.x-caller"));
+        Assert.Equal(new object?[] { "application/json; charset=utf-8" }, client.Attribute("http.response.header.content-type"));
+
+        // The HttpClient settings are not the server spans': neither service records a header or a query value there.
+        Assert.All(spans.Where(s => s.Kind == SpanKinds.Server), s =>
+        {
+            Assert.DoesNotContain(s.Attributes.Keys, k => k.StartsWith("http.request.header.", StringComparison.Ordinal) || k.StartsWith("http.response.header.", StringComparison.Ordinal));
+            Assert.DoesNotContain("abc123", s.Attribute("url.query") as string ?? string.Empty, StringComparison.Ordinal);
+        });
+    }
+
+    [Fact]
+    public async Task Switching_ASP_NET_Core_off_leaves_root_client_spans_whose_context_still_travels()
+    {
+        await using var pair = await Pair.StartAsync(("OTEL_DOTNET_AUTO_TRACES_ASPNETCORE_INSTRUMENTATION_ENABLED", "false"));
+        var (_, body) = await pair.GetAsync("/front?path=/echo-headers");
+        await pair.GetAsync("/front");
+
+        // Exports go out in the order spans end: by the second call's client span, the first request's server spans would be there.
+        var spans = await pair.Receiver.WaitForSpansAsync(all => all.Count(s => s.Kind == SpanKinds.Client) >= 2, Timeout);
+        Assert.DoesNotContain(spans, s => s.Kind == SpanKinds.Server);
+        var clients = spans.Where(s => s.Kind == SpanKinds.Client).ToList();
+        Assert.Equal(2, clients.Count);
+        Assert.All(clients, c => Assert.True(c.IsRoot));
+        Assert.All(clients, c => Assert.Equal("front", c.ServiceName));
+
+        var echo = clients.Single(c => (c.Attribute("url.full") as string ?? string.Empty).EndsWith("/echo-headers", StringComparison.Ordinal));
+        var headers = JsonSerializer.Deserialize<Dictionary<string, string[]>>(body)!;
+        Assert.StartsWith($"00-{echo.TraceId}-{echo.SpanId}-", Assert.Single(headers["traceparent"]), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Two_services_on_traceidratio_keep_exactly_the_same_traces_and_say_so_in_tracestate()
     {
         // Both services sample on their own (traceidratio ignores the caller's flag) with the same

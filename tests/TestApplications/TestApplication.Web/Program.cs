@@ -12,6 +12,9 @@ var app = builder.Build();
 var backend = Environment.GetEnvironmentVariable("BACKEND_URL") ?? "http://127.0.0.1:1";
 var client = new HttpClient { BaseAddress = new Uri(backend) };
 
+// A header of the app's own on every outgoing call, for the HttpClient header capture.
+client.DefaultRequestHeaders.Add("X-Caller", "front");
+
 app.MapGet("/hello", () => "hello");
 app.MapGet("/items/{id:int}", (int id) => Results.Ok(new { id }));
 app.MapGet("/health", () => "ok");

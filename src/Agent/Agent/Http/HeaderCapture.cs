@@ -25,11 +25,15 @@ public sealed class HeaderCapture
 
     public IEnumerable<(string Header, string Attribute)> Headers => _headers;
 
-    public void Capture(Activity activity, HttpHeaders headers)
+    /// <summary>
+    /// Records the chosen headers found in <paramref name="headers"/> or, for those HttpClient keeps
+    /// with the body (Content-Type, Content-Length, Content-Encoding...), in its content's headers.
+    /// </summary>
+    public void Capture(Activity activity, HttpHeaders headers, HttpContent? content)
     {
         foreach (var (header, attribute) in _headers)
         {
-            if (headers.TryGetValues(header, out var values))
+            if (headers.TryGetValues(header, out var values) || (content is not null && content.Headers.TryGetValues(header, out values)))
             {
                 activity.SetTag(attribute, values.ToArray());
             }
