@@ -85,6 +85,26 @@ public sealed class LibraryMetricsTests
         }
     }
 
+    [Theory]
+    [InlineData("OTEL_DOTNET_AUTO_METRICS_STACKEXCHANGEREDIS_INSTRUMENTATION_ENABLED", true)]
+    [InlineData("OTEL_DOTNET_AUTO_TRACES_STACKEXCHANGEREDIS_INSTRUMENTATION_ENABLED", false)]
+    public async Task Redis_switched_off_makes_no_histogram_and_its_tracing_switch_no_spans_either(string key, bool spans)
+    {
+        await using var redis = await RedisServer.StartAsync();
+        await using var receiver = await OtlpReceiver.StartAsync();
+        using var app = await WebApp.StartAsync("TestApplication.Redis-high", Environment(receiver, "redis-switched", (key, "false")).With(("REDIS", redis.Endpoint)));
+        await MetricsTests.GetAsync(app.BaseUrl + "/get-set");
+        await MetricsTests.GetAsync(app.BaseUrl + "/get-set");
+
+        // The first request's commands are measured (and their spans made) as it ends, before the second request ends.
+        bool GetSet(HistogramDataPoint p) => Route(p) == "/get-set";
+        var metrics = await receiver.WaitForMetricsAsync(all => all.LatestCount("http.server.request.duration", GetSet) == 2, Timeout);
+        Assert.Empty(metrics.Named("db.client.operation.duration"));
+
+        var received = await receiver.WaitForSpansAsync(all => all.Count(s => s.Kind == SpanKinds.Server && (s.Attribute("url.path") as string) == "/get-set") == 2, Timeout);
+        Assert.Equal(spans, received.Any(s => s.ScopeName == "TraceAgent.StackExchangeRedis"));
+    }
+
     [Fact]
     public async Task Redis_commands_of_unsampled_requests_are_not_counted()
     {

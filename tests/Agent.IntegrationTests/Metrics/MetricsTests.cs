@@ -238,7 +238,7 @@ public sealed class MetricsTests
     }
 
     [Fact]
-    public async Task Per_library_switches_turn_meters_off_and_none_exports_no_metrics()
+    public async Task Per_library_switches_turn_meters_off()
     {
         await using var receiver = await OtlpReceiver.StartAsync();
         using (var app = await WebApp.StartAsync(App, Environment(
@@ -254,9 +254,15 @@ public sealed class MetricsTests
             Assert.Contains(metrics, m => m.ScopeName == "TraceAgent");
             Assert.Contains(app.Process.StandardError, l => l.Contains("metrics: otlp/http http://127.0.0.1:", StringComparison.Ordinal) && l.Contains("/v1/metrics", StringComparison.Ordinal));
         }
+    }
 
+    [Theory]
+    [InlineData("OTEL_METRICS_EXPORTER", "none")]
+    [InlineData("OTEL_DOTNET_AUTO_METRICS_ENABLED", "false")]
+    public async Task Metrics_off_send_no_metrics_while_traces_flow(string key, string value)
+    {
         await using var second = await OtlpReceiver.StartAsync();
-        using var none = await WebApp.StartAsync(App, Environment(second, "metrics-none", ("OTEL_METRICS_EXPORTER", "none")));
+        using var none = await WebApp.StartAsync(App, Environment(second, "metrics-none", (key, value)));
         await Orders(none, 2);
         await second.WaitForSpansAsync(all => all.Count(s => (s.Attribute("http.route") as string) == OrdersRoute) == 2, Timeout);
 
@@ -299,6 +305,30 @@ public sealed class MetricsTests
         var exemplars = metrics.Named("http.client.request.duration", "metrics-front").SelectMany(m => m.Metric.Histogram.DataPoints).Where(ToBackend).SelectMany(p => p.Exemplars).ToList();
         Assert.NotEmpty(exemplars);
         Assert.All(exemplars, e => Assert.Contains(spans, s => s.Kind == SpanKinds.Client && s.TraceId == e.TraceId.Hex() && s.SpanId == e.SpanId.Hex()));
+    }
+
+    [Fact]
+    public async Task Switching_HttpClient_metrics_off_drops_the_client_durations_only()
+    {
+        await using var receiver = await OtlpReceiver.StartAsync();
+        using var backend = await WebApp.StartAsync(App, Environment(receiver, "metrics-backend"));
+        using var front = await WebApp.StartAsync(App, Environment(
+            receiver,
+            "metrics-front",
+            ("BACKEND_URL", backend.BaseUrl),
+            ("OTEL_DOTNET_AUTO_METRICS_HTTPCLIENT_INSTRUMENTATION_ENABLED", "false")));
+        for (var i = 1; i <= 2; i++)
+        {
+            await GetAsync(front.BaseUrl + "/call/" + i.ToString(CultureInfo.InvariantCulture));
+        }
+
+        // Each call's client duration would be recorded before its request's server duration.
+        var metrics = await receiver.WaitForMetricsAsync(all => all.LatestCount(ServerDuration, p => Route(p) == "/call/{id:int}", "metrics-front") == 2, Timeout);
+        Assert.Empty(metrics.Named("http.client.request.duration", "metrics-front"));
+        Assert.DoesNotContain(metrics, m => m.ServiceName == "metrics-front" && m.ScopeName == "System.Net.Http");
+
+        // The client spans are not the metrics' switch.
+        await receiver.WaitForSpansAsync(all => all.Count(s => s.Kind == SpanKinds.Client && s.ServiceName == "metrics-front") == 2, Timeout);
     }
 
     [Fact]
