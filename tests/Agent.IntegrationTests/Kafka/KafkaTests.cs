@@ -465,6 +465,27 @@ public sealed class KafkaTests
         Assert.Empty(setup.Kafka.Read(secret, 1, Timeout)[0].Message.Headers ?? []);
         Assert.Equal(["traceparent"], setup.Kafka.Read(open, 1, Timeout)[0].Message.Headers.Select(h => h.Key));
     }
+    [Fact]
+    public async Task Switching_Kafka_off_makes_no_span_and_injects_no_header_while_the_rest_is_traced()
+    {
+        const string Off = "OTEL_DOTNET_AUTO_TRACES_KAFKA_INSTRUMENTATION_ENABLED";
+        await using var setup = await Setup.StartAsync("v2.16.0", (Off, "false"));
+        var topic = setup.NewTopic();
+
+        await setup.GetAsync("/produce/async?topic=" + topic);
+        await setup.ConsumeAsync(topic, 1, (Off, "false"));
+
+        // The request and the consumer's HTTP call (made while handling the message) exported: whatever Kafka made is in.
+        var spans = await setup.Receiver.WaitForSpansAsync(
+            all => all.Any(s => IsRequest(s, "/produce/async")) && all.Any(s => s.ServiceName == "kafka-consumer" && s.Kind == SpanKinds.Client),
+            Timeout);
+        Assert.True(!spans.Any(s => s.ScopeName == "TraceAgent.ConfluentKafka"), string.Join("\n", spans));
+        Assert.Empty(setup.Kafka.Read(topic, 1, Timeout)[0].Message.Headers ?? []);
+
+        // With no consumer span around it, the consumer's call starts a trace of its own.
+        Assert.True(spans.Single(s => s.ServiceName == "kafka-consumer" && s.Kind == SpanKinds.Client).IsRoot);
+    }
+
     [Theory]
     [MemberData(nameof(Versions))]
     public async Task Hostile_headers_are_ignored_as_the_specs_say_and_the_consumer_is_unaffected(string version)

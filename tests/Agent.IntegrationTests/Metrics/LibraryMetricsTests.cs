@@ -159,6 +159,20 @@ public sealed class LibraryMetricsTests
     }
 
     [Fact]
+    public async Task Kafka_metrics_switched_off_make_no_histogram_and_leave_the_spans()
+    {
+        using var kafka = KafkaMockCluster.Start();
+        await using var receiver = await OtlpReceiver.StartAsync();
+        var (producer, _) = await ProduceThreeAsync(kafka, receiver, "kafka-metrics-off", ("OTEL_DOTNET_AUTO_METRICS_KAFKA_INSTRUMENTATION_ENABLED", "false"));
+        using var producerApp = producer;
+
+        // Each request awaits its delivery, where the send is measured: by the third request's own duration, all three would be.
+        var metrics = await receiver.WaitForMetricsAsync(all => all.LatestCount("http.server.request.duration", p => Route(p) == "/produce/async") == 3, Timeout);
+        Assert.Empty(metrics.Named("messaging.client.operation.duration"));
+        await receiver.WaitForSpansAsync(all => all.Count(s => s.Kind == SpanKinds.Producer) == 3, Timeout);
+    }
+
+    [Fact]
     public async Task Kafka_sends_and_processed_messages_of_unsampled_traces_are_measured_too()
     {
         using var kafka = KafkaMockCluster.Start();
