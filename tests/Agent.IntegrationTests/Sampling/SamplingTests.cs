@@ -194,6 +194,29 @@ public sealed class SamplingTests
     }
 
     [Fact]
+    public async Task Past_the_buffer_cap_a_held_span_is_dropped_counted_and_logged_and_its_kept_trace_goes_without_it()
+    {
+        await using var receiver = await OtlpReceiver.StartAsync();
+        using var back = await WebApp.StartAsync(App, new Dictionary<string, string?> { ["ASPNETCORE_ENVIRONMENT"] = "Production" });
+        using var front = await WebApp.StartAsync(App, AgentEnvironment.For(receiver, "capped").With(
+            ("BACKEND_URL", back.BaseUrl),
+            ("OTEL_TRACES_SAMPLER", "parentbased_traceidratio"),
+            ("OTEL_TRACES_SAMPLER_ARG", "0"),
+            ("TRACEAGENT_SAMPLER_KEEP_ERRORS", "true"),
+            ("TRACEAGENT_SAMPLER_KEEP_MAX_BUFFERED_SPANS", "1")));
+        using var client = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
+
+        // The failing call's client span ends first and fills the buffer; the request's own span finds it full.
+        Assert.Equal(HttpStatusCode.InternalServerError, (await client.GetAsync(front.BaseUrl + "/front?path=/status/500")).StatusCode);
+        var spans = await AfterMarkerAsync(receiver, client, front, "capped");
+
+        var failedClient = Assert.Single(spans, s => s.Kind == SpanKinds.Client);
+        Assert.Equal(2, failedClient.StatusCode);
+        Assert.DoesNotContain(spans, s => s.TraceId == failedClient.TraceId && s.Kind == SpanKinds.Server);
+        await front.Process.WaitForOutputAsync("sampling: 1 spans of undecided traces dropped so far: the buffer is full (TRACEAGENT_SAMPLER_KEEP_MAX_BUFFERED_SPANS=1)", Timeout);
+    }
+
+    [Fact]
     public async Task A_failing_database_request_at_ratio_0_arrives_with_its_database_spans()
     {
         await using var postgres = await PostgresServer.StartAsync();
