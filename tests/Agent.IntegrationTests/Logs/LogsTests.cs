@@ -152,11 +152,14 @@ public sealed class LogsTests
         Assert.Contains(process.StandardError, line => line.Contains("ILOGGER: attached to a host being built", StringComparison.Ordinal));
     }
 
-    [Fact]
-    public async Task The_switch_off_leaves_console_output_without_ids_and_exports_no_logs()
+    [Theory]
+    [InlineData(SwitchOff)]
+    [InlineData("OTEL_DOTNET_AUTO_LOGS_INSTRUMENTATION_ENABLED")]
+    [InlineData("OTEL_DOTNET_AUTO_LOGS_ENABLED")]
+    public async Task The_switch_off_leaves_console_output_without_ids_and_exports_no_logs(string key)
     {
         await using var receiver = await OtlpReceiver.StartAsync();
-        var environment = LogsEnvironment(receiver, "logging-off", settings: [("OTEL_DOTNET_AUTO_TRACES_ADDITIONAL_SOURCES", "TestApplication.LoggingConsole"), (SwitchOff, "false")]);
+        var environment = LogsEnvironment(receiver, "logging-off", settings: [("OTEL_DOTNET_AUTO_TRACES_ADDITIONAL_SOURCES", "TestApplication.LoggingConsole"), (key, "false")]);
         using var process = TestProcess.StartDotnet(RepoPaths.TestAppDll(ConsoleAppName + "-low"), environment);
         Assert.Equal(0, await process.WaitForExitAsync(Timeout));
 
@@ -166,6 +169,56 @@ public sealed class LogsTests
         Assert.DoesNotContain("TraceId", insideLine, StringComparison.Ordinal);
         Assert.Empty(receiver.Logs);
         Assert.Contains(process.StandardError, line => line.Contains("ILOGGER (switched off)", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Each_signals_own_variables_send_it_to_its_own_collector_with_its_own_protocol_headers_and_compression()
+    {
+        await using var generic = await OtlpReceiver.StartAsync();
+        await using var traces = await OtlpReceiver.StartAsync();
+        await using var logs = await OtlpReceiver.StartAsync();
+        using var app = await WebApp.StartAsync(WebAppName, LogsEnvironment(
+            generic,
+            "per-signal",
+            settings:
+            [
+                ("OTEL_EXPORTER_OTLP_HEADERS", "x-signal=generic"),
+                ("OTEL_METRIC_EXPORT_INTERVAL", "200"),
+                ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", traces.GrpcEndpoint),
+                ("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "grpc"),
+                ("OTEL_EXPORTER_OTLP_TRACES_HEADERS", "x-signal=traces"),
+                ("OTEL_EXPORTER_OTLP_TRACES_COMPRESSION", "gzip"),
+                ("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", "20000"),
+                ("OTEL_EXPORTER_OTLP_LOGS_ENDPOINT", logs.HttpEndpoint + "/v1/logs"),
+                ("OTEL_EXPORTER_OTLP_LOGS_PROTOCOL", "http/protobuf"),
+                ("OTEL_EXPORTER_OTLP_LOGS_HEADERS", "x-signal=logs"),
+                ("OTEL_EXPORTER_OTLP_LOGS_COMPRESSION", "gzip"),
+                ("OTEL_EXPORTER_OTLP_LOGS_TIMEOUT", "20000"),
+            ]));
+
+        await GetAsync(app, "/log?marker=per-signal");
+        ServerSpan(await WaitForServerSpanAsync(traces, "/log"), "/log");
+        await WaitForLogAsync(logs, "per-signal");
+        await generic.WaitForMetricsAsync(all => all.Count > 0, Timeout);
+
+        // Traces: gRPC, their own header only (a signal's headers replace the generic ones), gzip.
+        Assert.All(traces.Requests, r =>
+        {
+            Assert.Equal(("traces", "grpc", "traces", "gzip"), (r.Signal, r.Protocol, r.Header("x-signal"), r.Header("grpc-encoding")));
+        });
+
+        // Logs: the endpoint used as given (no second /v1/logs added).
+        Assert.All(logs.Requests, r =>
+        {
+            Assert.Equal(("logs", "http/protobuf", "/v1/logs", "logs", "gzip"), (r.Signal, r.Protocol, r.Path, r.Header("x-signal"), r.Header("Content-Encoding")));
+        });
+
+        // The rest (metrics) stays on the generic settings.
+        Assert.NotEmpty(generic.Requests);
+        Assert.All(generic.Requests, r =>
+        {
+            Assert.Equal(("metrics", "http/protobuf", "/v1/metrics", "generic", null), (r.Signal, r.Protocol, r.Path, r.Header("x-signal"), r.Header("Content-Encoding")));
+        });
     }
 
     [Fact]
