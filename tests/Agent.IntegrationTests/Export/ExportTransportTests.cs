@@ -94,10 +94,11 @@ public sealed class ExportTransportTests : IClassFixture<ExportTransportTests.Ce
     }
 
     [Theory]
-    [InlineData(false, false)]
-    [InlineData(true, false)]
-    [InlineData(false, true)]
-    public async Task The_client_certificate_is_presented_when_the_collector_requires_one(bool grpc, bool combinedFile)
+    [InlineData(false, false, "OTEL_EXPORTER_OTLP_TRACES_")]
+    [InlineData(true, false, "OTEL_EXPORTER_OTLP_TRACES_")]
+    [InlineData(false, true, "OTEL_EXPORTER_OTLP_TRACES_")]
+    [InlineData(true, false, "OTEL_EXPORTER_OTLP_")]
+    public async Task The_client_certificate_is_presented_when_the_collector_requires_one(bool grpc, bool combinedFile, string prefix)
     {
         await using var receiver = await OtlpReceiver.StartAsync(new OtlpReceiverOptions
         {
@@ -105,17 +106,44 @@ public sealed class ExportTransportTests : IClassFixture<ExportTransportTests.Ce
             RequiredClientCertificateAuthority = _certificates.Authority,
         });
 
-        // Per-signal variables for traces; the key may also sit in the certificate's own file.
+        // The per-signal variables for traces or the generic ones; the key may also sit in the certificate's own file.
         var environment = Environment(
             receiver,
             grpc,
-            ("OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE", _certificates.AuthorityPem),
-            ("OTEL_EXPORTER_OTLP_TRACES_CLIENT_CERTIFICATE", combinedFile ? _certificates.ClientCombinedPem : _certificates.ClientCertificatePem),
-            ("OTEL_EXPORTER_OTLP_TRACES_CLIENT_KEY", combinedFile ? null : _certificates.ClientKeyPem));
+            (prefix + "CERTIFICATE", _certificates.AuthorityPem),
+            (prefix + "CLIENT_CERTIFICATE", combinedFile ? _certificates.ClientCombinedPem : _certificates.ClientCertificatePem),
+            (prefix + "CLIENT_KEY", combinedFile ? null : _certificates.ClientKeyPem));
         using var process = await RunAsync(environment);
 
         await receiver.WaitForSpansAsync(s => s.Count >= 6, Timeout);
         Assert.Equal("CN=traceagent-test-client", Assert.Single(receiver.Requests).ClientCertificateSubject);
+    }
+
+    [Fact]
+    public async Task Metrics_take_their_own_certificate_variables_and_traces_keep_the_generic_ones()
+    {
+        await using var secure = await OtlpReceiver.StartAsync(new OtlpReceiverOptions
+        {
+            ServerCertificate = _certificates.Server,
+            RequiredClientCertificateAuthority = _certificates.Authority,
+        });
+        await using var plain = await OtlpReceiver.StartAsync();
+        var environment = Environment(
+            plain,
+            false,
+            ("OTEL_METRICS_EXPORTER", "otlp"),
+            ("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", secure.HttpEndpoint + "/v1/metrics"),
+            ("OTEL_EXPORTER_OTLP_METRICS_CERTIFICATE", _certificates.AuthorityPem),
+            ("OTEL_EXPORTER_OTLP_METRICS_CLIENT_CERTIFICATE", _certificates.ClientCertificatePem),
+            ("OTEL_EXPORTER_OTLP_METRICS_CLIENT_KEY", _certificates.ClientKeyPem));
+        using var process = await RunAsync(environment);
+
+        // The exit flushes both signals.
+        Assert.NotEmpty(secure.Requests);
+        Assert.All(secure.Requests, r => Assert.Equal(("metrics", "CN=traceagent-test-client"), (r.Signal, r.ClientCertificateSubject)));
+        Assert.NotEmpty(plain.Requests);
+        Assert.All(plain.Requests, r => Assert.Equal(("traces", null), (r.Signal, r.ClientCertificateSubject)));
+        Assert.DoesNotContain(process.StandardError, l => l.Contains(" warn ", StringComparison.Ordinal));
     }
 
     [Theory]
