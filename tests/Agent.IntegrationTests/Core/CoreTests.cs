@@ -151,6 +151,28 @@ public sealed class CoreTests
         Assert.Empty(receiver.Spans);
     }
 
+    [Theory]
+    [InlineData("traces", "OTEL_BSP_EXPORT_TIMEOUT")]
+    [InlineData("metrics", "OTEL_METRIC_EXPORT_TIMEOUT")]
+    public async Task A_batch_export_timeout_below_the_OTLP_timeout_ends_the_attempt_and_says_so(string signal, string variable)
+    {
+        await using var receiver = await OtlpReceiver.StartAsync();
+        receiver.Mode = ReceiverMode.Hang;
+        var environment = AgentEnvironment.For(receiver, "bounded-app").With(
+            ("OTEL_DOTNET_AUTO_TRACES_ADDITIONAL_SOURCES", "TestApp.Console"),
+            ("OTEL_TRACES_EXPORTER", signal == "traces" ? "otlp" : "none"),
+            ("OTEL_METRICS_EXPORTER", signal == "metrics" ? "otlp" : "none"),
+            ("OTEL_METRIC_EXPORT_INTERVAL", "200"),
+            ("OTEL_EXPORTER_OTLP_TIMEOUT", "120000"),
+            (variable, "1000"));
+        using var process = TestProcess.StartDotnet(RepoPaths.TestAppDll(ConsoleApp), environment, ["wait", "2"]);
+
+        // Far below the OTLP timeout: only the batch's own bound can end the attempt this soon.
+        var line = await process.WaitForOutputAsync(signal + " export to ", TimeSpan.FromSeconds(60));
+        Assert.Contains("failed: no answer before the batch's export deadline", line, StringComparison.Ordinal);
+        Assert.DoesNotContain("120000", line, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task App_with_its_own_OpenTelemetry_runs_untraced_with_one_line_naming_both_versions()
     {

@@ -137,7 +137,15 @@ internal sealed class OtlpExporter<T> : IExporter<T>
                 return Fail(lastReason is null ? "the export deadline passed" : lastReason + ", and the export deadline passed before the next retry");
             }
 
-            var answer = SendOnce(body, left < perAttempt ? left : perAttempt, cancellationToken);
+            var cut = left < perAttempt;
+            var answer = SendOnce(body, cut ? left : perAttempt, cancellationToken);
+            if (cut && answer.TimedOut)
+            {
+                // The batch's bound (OTEL_BSP_EXPORT_TIMEOUT and its kin, or the exit's) ended the
+                // attempt, not the OTLP timeout the usual line names.
+                answer = answer with { Reason = "no answer before the batch's export deadline" };
+            }
+
             if (answer.Outcome == Outcome.Success)
             {
                 if (_lastFailureStatus != -1)
@@ -218,7 +226,7 @@ internal sealed class OtlpExporter<T> : IExporter<T>
         Permanent,
     }
 
-    private readonly record struct Answer(Outcome Outcome, TimeSpan? RetryAfter, string Reason, long Rejected = 0, string PartialMessage = "")
+    private readonly record struct Answer(Outcome Outcome, TimeSpan? RetryAfter, string Reason, long Rejected = 0, string PartialMessage = "", bool TimedOut = false)
     {
         public static Answer Ok(long rejected, string message) => new(Outcome.Success, null, string.Empty, rejected, message);
     }
@@ -268,7 +276,7 @@ internal sealed class OtlpExporter<T> : IExporter<T>
     // The configured timeout, not what was left of the deadline: the same failure must read the
     // same every time to be logged once, not once per batch.
     private Answer TimedOut() =>
-        new(Outcome.Retryable, null, string.Create(CultureInfo.InvariantCulture, $"no answer within the export timeout ({_settings.TimeoutMilliseconds} ms)"));
+        new(Outcome.Retryable, null, string.Create(CultureInfo.InvariantCulture, $"no answer within the export timeout ({_settings.TimeoutMilliseconds} ms)"), TimedOut: true);
 
     private Answer SendWithHttpClient(Body body, TimeSpan timeout, CancellationToken cancellationToken)
     {
