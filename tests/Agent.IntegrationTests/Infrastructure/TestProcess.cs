@@ -154,12 +154,19 @@ public sealed class TestProcess : IDisposable
 
     /// <summary>Completes with the first line (stdout or stderr) containing <paramref name="substring"/>.</summary>
     /// <exception cref="TimeoutException">Also when the process ends first; the message holds all output.</exception>
-    public async Task<string> WaitForOutputAsync(string substring, TimeSpan timeout)
+    public Task<string> WaitForOutputAsync(string substring, TimeSpan timeout) => WaitForOutputAsync(substring, 0, timeout);
+
+    /// <summary>
+    /// Completes with the first line containing <paramref name="substring"/> after the first
+    /// <paramref name="afterLines"/> lines of <see cref="Output"/> (a count taken earlier: what was
+    /// printed before then does not count).
+    /// </summary>
+    public async Task<string> WaitForOutputAsync(string substring, int afterLines, TimeSpan timeout)
     {
         var found = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
         lock (_lock)
         {
-            string? existing = _output.FirstOrDefault(line => line.Contains(substring, StringComparison.Ordinal));
+            string? existing = _output.Skip(afterLines).FirstOrDefault(line => line.Contains(substring, StringComparison.Ordinal));
             if (existing is not null)
             {
                 return existing;

@@ -81,6 +81,7 @@ public sealed class CollectorFaultTests(ITestOutputHelper output)
                 var baselineProcess = Probe.Read(app.Process.Id);
 
                 // The fault, under the same load.
+                var linesBeforeFault = app.Process.Output.Count;
                 LoadResult faulted;
                 if (fault == Fault.AwayAndBack)
                 {
@@ -124,6 +125,12 @@ public sealed class CollectorFaultTests(ITestOutputHelper output)
                 var recovery = await Load.RunAsync(client, app.BaseUrl, RecoveryRequests, Concurrency, i => "/items/" + (800_000 + i).ToString(CultureInfo.InvariantCulture), i => "{\"id\":" + (800_000 + i).ToString(CultureInfo.InvariantCulture) + "}");
                 Assert.Equal(RecoveryRequests, recovery.Correct);
                 await receiver.WaitForSpansAsync(s => s.Count(x => x.Kind == SpanKinds.Server && (x.Attribute("url.path") as string)?.StartsWith("/items/8", StringComparison.Ordinal) == true) >= RecoveryRequests, Timeout);
+                if (fault != Fault.Garbage)
+                {
+                    // The first export that succeeds after the fault's failures says so.
+                    await app.Process.WaitForOutputAsync("traces export to ", linesBeforeFault, Timeout);
+                    await app.Process.WaitForOutputAsync(" works again", linesBeforeFault, Timeout);
+                }
 
                 var exportFailureLines = app.Process.StandardError.Count(l => l.Contains("export to", StringComparison.Ordinal) && l.Contains("failed", StringComparison.Ordinal));
                 var lossLines = app.Process.StandardError.Count(l => l.Contains("spans lost so far", StringComparison.Ordinal));
