@@ -92,25 +92,31 @@ public sealed class CoreTests
 
         Assert.Equal(3, process.ExitCode);
         Assert.Equal(6, receiver.Spans.Count);
+
+        // The last metrics collection too: with a minute between collections, only the exit sent it.
+        Assert.Contains(receiver.Requests, r => r.Signal == "metrics");
     }
 
-    [Fact]
-    public async Task Spans_are_flushed_on_SIGTERM()
+    [Theory]
+    [InlineData("TERM")]
+    [InlineData("INT")]
+    public async Task Spans_and_the_last_metrics_are_flushed_on_a_signal(string signal)
     {
         await using var receiver = await OtlpReceiver.StartAsync();
-        var environment = AgentEnvironment.For(receiver, "sigterm-app").With(
+        var environment = AgentEnvironment.For(receiver, "signal-app").With(
             ("OTEL_DOTNET_AUTO_TRACES_ADDITIONAL_SOURCES", "TestApp.Console"),
             ("OTEL_BSP_SCHEDULE_DELAY", "60000"));
         using var process = TestProcess.StartDotnet(RepoPaths.TestAppDll(ConsoleApp), environment, ["wait", "2"]);
         await process.WaitForOutputAsync("waiting for a signal", Timeout);
 
-        using (var kill = System.Diagnostics.Process.Start("kill", ["-TERM", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+        using (var kill = System.Diagnostics.Process.Start("kill", ["-" + signal, process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
         {
             await kill.WaitForExitAsync();
         }
 
         await process.WaitForExitAsync(Timeout);
         Assert.Equal(4, receiver.Spans.Count);
+        Assert.Contains(receiver.Requests, r => r.Signal == "metrics");
     }
 
     [Fact]

@@ -390,6 +390,32 @@ public sealed class HttpTests
     }
 
     [Fact]
+    public async Task With_the_sampler_off_the_context_still_crosses_unsampled_with_its_trace_state_and_baggage()
+    {
+        await using var pair = await Pair.StartAsync(("OTEL_TRACES_SAMPLER", "always_off"));
+        const string TraceId = "5bf92f3577b34da6a3ce929d0e0e4736";
+        var (_, body) = await pair.GetAsync(
+            "/front?path=/echo-headers",
+            ("traceparent", $"00-{TraceId}-00f067aa0ba902b7-01"),
+            ("tracestate", "vendor=value"),
+            ("baggage", "k=v"));
+
+        // The incoming trace goes on downstream, marked not sampled (always_off does not follow the parent).
+        var headers = JsonSerializer.Deserialize<Dictionary<string, string[]>>(body)!;
+        var traceparent = Assert.Single(headers["traceparent"]);
+        Assert.StartsWith($"00-{TraceId}-", traceparent, StringComparison.Ordinal);
+        Assert.DoesNotContain("00f067aa0ba902b7", traceparent, StringComparison.Ordinal);
+        Assert.EndsWith("-00", traceparent, StringComparison.Ordinal);
+        Assert.Equal("vendor=value", Assert.Single(headers["tracestate"]));
+        Assert.Equal("k=v", Assert.Single(headers["baggage"]));
+
+        // And a request with no context starts one, unsampled, that the back continues.
+        var (_, fresh) = await pair.GetAsync("/front?path=/trace-id");
+        Assert.Matches("^[0-9a-f]{32}$", fresh);
+        Assert.NotEqual(new string('0', 32), fresh);
+    }
+
+    [Fact]
     public async Task HttpClient_spans_record_the_configured_headers_and_with_redaction_off_the_query_values()
     {
         await using var pair = await Pair.StartAsync(
