@@ -157,6 +157,34 @@ public sealed class CoreTests
         Assert.Empty(receiver.Spans);
     }
 
+    [Fact]
+    public async Task A_full_queue_drops_spans_and_the_exit_line_accounts_for_every_one()
+    {
+        // A collector that never answers holds the export thread on its first batch while the app
+        // ends 400 spans into a queue of 4.
+        await using var receiver = await OtlpReceiver.StartAsync();
+        receiver.Mode = ReceiverMode.Hang;
+        var environment = AgentEnvironment.For(receiver, "full-queue").With(
+            ("OTEL_DOTNET_AUTO_TRACES_ADDITIONAL_SOURCES", "TestApp.Console"),
+            ("OTEL_METRICS_EXPORTER", "none"),
+            ("OTEL_EXPORTER_OTLP_TIMEOUT", "1000"),
+            ("OTEL_BSP_MAX_QUEUE_SIZE", "4"),
+            ("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "4"));
+
+        using var process = await RunConsoleAsync(environment, "return", "200");
+
+        Assert.Equal(5, process.ExitCode);
+        Assert.Equal(["console app done"], process.StandardOutput);
+        var line = process.StandardError.Last(l => l.Contains("spans lost so far: ", StringComparison.Ordinal));
+        var numbers = System.Text.RegularExpressions.Regex.Match(line, @"spans lost so far: (\d+) dropped \(queue full, limit 4\), (\d+) not accepted by the exporter; (\d+) exported$");
+        Assert.True(numbers.Success, line);
+        var dropped = int.Parse(numbers.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+        var failed = int.Parse(numbers.Groups[2].Value, System.Globalization.CultureInfo.InvariantCulture);
+        Assert.True(dropped > 0, line);
+        Assert.Equal(400, dropped + failed);
+        Assert.Equal("0", numbers.Groups[3].Value);
+    }
+
     [Theory]
     [InlineData("traces", "OTEL_BSP_EXPORT_TIMEOUT")]
     [InlineData("metrics", "OTEL_METRIC_EXPORT_TIMEOUT")]
