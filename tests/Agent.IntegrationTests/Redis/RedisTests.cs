@@ -79,6 +79,7 @@ public sealed class RedisTests
         Assert.Equal("127.0.0.1", span.Attribute("server.address"));
         Assert.Equal((long)redis.Port, Convert.ToInt64(span.Attribute("server.port"), CultureInfo.InvariantCulture));
         Assert.Equal("127.0.0.1", span.Attribute("network.peer.address"));
+        Assert.Equal((long)redis.Port, Convert.ToInt64(span.Attribute("network.peer.port"), CultureInfo.InvariantCulture));
     }
 
     private static void AssertNoKeysOrValues(IEnumerable<ReceivedSpan> spans)
