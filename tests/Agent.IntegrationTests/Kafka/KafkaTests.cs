@@ -467,6 +467,39 @@ public sealed class KafkaTests
         Assert.Equal(["traceparent"], setup.Kafka.Read(open, 1, Timeout)[0].Message.Headers.Select(h => h.Key));
     }
     [Fact]
+    public async Task Trace_state_and_baggage_travel_in_the_message_and_the_consumer_passes_the_baggage_on()
+    {
+        await using var setup = await Setup.StartAsync("v2.16.0");
+        var topic = setup.NewTopic();
+        const string TraceId = "6bf92f3577b34da6a3ce929d0e0e4736";
+        await setup.GetAsync("/produce/async?topic=" + topic, ("traceparent", $"00-{TraceId}-00f067aa0ba902b7-01"), ("tracestate", "vendor=value"), ("baggage", "tier=gold"));
+
+        var headers = setup.Kafka.Read(topic, 1, Timeout)[0].Message.Headers;
+        Assert.Equal(["baggage", "traceparent", "tracestate"], headers.Select(h => h.Key).Order(StringComparer.Ordinal));
+        Assert.StartsWith($"00-{TraceId}-", Header(headers, "traceparent"), StringComparison.Ordinal);
+        Assert.Equal("vendor=value", Header(headers, "tracestate"));
+        Assert.Equal("tier=gold", Header(headers, "baggage"));
+
+        // The consumer's call made while handling the message carries the message's baggage, from its span.
+        using var listener = new System.Net.HttpListener();
+        var url = "http://127.0.0.1:" + TcpPort.FreePort().ToString(CultureInfo.InvariantCulture) + "/handled/";
+        listener.Prefixes.Add(url);
+        listener.Start();
+        var called = Task.Run(async () =>
+        {
+            var context = await listener.GetContextAsync();
+            var seen = (context.Request.Headers["traceparent"], context.Request.Headers["baggage"]);
+            context.Response.StatusCode = 204;
+            context.Response.Close();
+            return seen;
+        });
+        await setup.ConsumeAsync(topic, 1, ("HTTP_TARGET", url));
+        var (traceparent, baggage) = await called.WaitAsync(Timeout);
+        Assert.StartsWith($"00-{TraceId}-", traceparent, StringComparison.Ordinal);
+        Assert.Equal("tier=gold", baggage);
+    }
+
+    [Fact]
     public async Task Switching_Kafka_off_makes_no_span_and_injects_no_header_while_the_rest_is_traced()
     {
         const string Off = "OTEL_DOTNET_AUTO_TRACES_KAFKA_INSTRUMENTATION_ENABLED";
