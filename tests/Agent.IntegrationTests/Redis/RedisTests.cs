@@ -268,6 +268,56 @@ public sealed class RedisTests
             string.Join(",", c.Attributes.Select(a => a.Key + "=" + (Convert.ToString(a.Value, CultureInfo.InvariantCulture) == port ? "port" : a.Value) + ":" + a.Value?.GetType().Name)));
     }
 
+    [Fact]
+    public async Task At_ratio_0_a_slow_request_is_kept_with_its_command_spans_and_an_error_reply_alone_keeps_nothing()
+    {
+        await using var setup = await Setup.StartAsync(
+            "high",
+            instrumented: true,
+            ("OTEL_TRACES_SAMPLER", "parentbased_traceidratio"),
+            ("OTEL_TRACES_SAMPLER_ARG", "0"),
+            ("TRACEAGENT_SAMPLER_KEEP_ERRORS", "true"),
+            ("TRACEAGENT_SAMPLER_KEEP_SLOWER_THAN_MS", "250"));
+
+        async Task<string> SampledAsync(string path)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, setup.App.BaseUrl + path);
+            request.Headers.Add("traceparent", $"00-{System.Diagnostics.ActivityTraceId.CreateRandom().ToHexString()}-{System.Diagnostics.ActivitySpanId.CreateRandom().ToHexString()}-01");
+            using var response = await setup.Client.SendAsync(request);
+            Assert.True(response.IsSuccessStatusCode, path);
+            return (await response.Content.ReadAsStringAsync()).Trim();
+        }
+
+        // First calls pay for the JIT and could pass the threshold: made in traces sampled upstream.
+        for (var i = 0; i < 3; i++)
+        {
+            await SampledAsync("/get-set");
+            await SampledAsync("/failing");
+        }
+
+        Assert.Equal("blocked", await setup.GetAsync("/blocking"));
+        Assert.StartsWith("error: ERR", await setup.GetAsync("/failing"), StringComparison.Ordinal);
+        Assert.Equal("secret-value", await setup.GetAsync("/get-set"));
+
+        // A last request sampled upstream: its command spans are drained after everything above.
+        await SampledAsync("/many?count=1");
+        var spans = await setup.Receiver.WaitForSpansAsync(
+            all => all.FirstOrDefault(s => IsRequest(s, "/many")) is { } marker && all.Any(s => s.ParentSpanId == marker.SpanId),
+            Timeout);
+
+        // The slow request arrives with the spans of its commands, made after it ended.
+        var blocking = Assert.Single(spans, s => IsRequest(s, "/blocking"));
+        Assert.Equal("slow", blocking.Attribute("traceagent.sampling.reason"));
+        var commands = spans.Where(s => s.ParentSpanId == blocking.SpanId).ToList();
+        Assert.Contains(commands, c => c.Name == "BLPOP");
+        Assert.All(commands, c => AssertRedisClientSpan(c, c.Name, setup.Redis));
+
+        // The error reply is only on a command span that ends after its request: nothing is kept.
+        var kept = spans.Where(s => s.Kind == SpanKinds.Server && (s.Attribute("traceagent.sampling.reason") as string) != "parent").ToList();
+        Assert.Equal([blocking.SpanId], kept.Select(s => s.SpanId));
+        Assert.DoesNotContain(spans, s => s.ScopeName == "TraceAgent.StackExchangeRedis" && s.StatusCode == 2 && !spans.Any(p => p.SpanId == s.ParentSpanId && (p.Attribute("traceagent.sampling.reason") as string) == "parent"));
+    }
+
     [Theory]
     [MemberData(nameof(VariantsAndRuntimes))]
     public async Task A_command_with_no_request_around_it_becomes_a_root_span(string variant)
