@@ -500,6 +500,51 @@ public sealed class KafkaTests
     }
 
     [Fact]
+    public async Task At_ratio_0_a_consumers_failure_keeps_the_consumers_part_only()
+    {
+        (string Key, string? Value)[] keep =
+        [
+            ("OTEL_TRACES_SAMPLER", "parentbased_traceidratio"),
+            ("OTEL_TRACES_SAMPLER_ARG", "0"),
+            ("TRACEAGENT_SAMPLER_KEEP_ERRORS", "true"),
+        ];
+        await using var setup = await Setup.StartAsync("v2.16.0", keep);
+        var topic = setup.NewTopic();
+        await setup.GetAsync("/produce/async?topic=" + topic);
+        var sent = Header(setup.Kafka.Read(topic, 1, Timeout)[0].Message.Headers, "traceparent").Split('-');
+
+        // Handling the message fails: the consumer's call answers 500.
+        using var listener = new System.Net.HttpListener();
+        var url = "http://127.0.0.1:" + TcpPort.FreePort().ToString(CultureInfo.InvariantCulture) + "/fails/";
+        listener.Prefixes.Add(url);
+        listener.Start();
+        var answered = Task.Run(async () =>
+        {
+            var context = await listener.GetContextAsync();
+            context.Response.StatusCode = 500;
+            context.Response.Close();
+        });
+        await setup.ConsumeAsync(topic, 1, [.. keep, ("HTTP_TARGET", url)]);
+        await answered.WaitAsync(Timeout);
+
+        // A request sampled upstream last, in the producer: what its earlier request kept has arrived by then.
+        await setup.GetAsync("/ping", ("traceparent", $"00-{System.Diagnostics.ActivityTraceId.CreateRandom().ToHexString()}-{System.Diagnostics.ActivitySpanId.CreateRandom().ToHexString()}-01"));
+        var spans = await setup.Receiver.WaitForSpansAsync(
+            all => all.Any(s => s.ServiceName == "kafka-consumer" && s.Kind == SpanKinds.Client) && all.Any(s => IsRequest(s, "/ping")),
+            Timeout);
+
+        var process = Assert.Single(spans, s => s.ServiceName == "kafka-consumer" && s.Kind == SpanKinds.Consumer);
+        var call = Assert.Single(spans, s => s.ServiceName == "kafka-consumer" && s.Kind == SpanKinds.Client);
+        Assert.Equal("error", process.Attribute("traceagent.sampling.reason"));
+        Assert.Equal(2, call.StatusCode);
+        Assert.Equal(process.SpanId, call.ParentSpanId);
+
+        // Its parent is the producer's span, which was dropped with the producer's request long before.
+        Assert.Equal((sent[1], sent[2]), (process.TraceId, process.ParentSpanId));
+        Assert.DoesNotContain(spans, s => s.ServiceName == "kafka-producer" && s.TraceId == process.TraceId);
+    }
+
+    [Fact]
     public async Task Switching_Kafka_off_makes_no_span_and_injects_no_header_while_the_rest_is_traced()
     {
         const string Off = "OTEL_DOTNET_AUTO_TRACES_KAFKA_INSTRUMENTATION_ENABLED";
