@@ -46,6 +46,13 @@ public sealed class KafkaMockCluster : IDisposable
         return created.Partitions.Count;
     }
 
+    /// <summary>Sends one message with no headers (this process has no agent) and waits for its delivery.</summary>
+    public void Produce(string topic, string value)
+    {
+        var delivered = _host.ProduceAsync(topic, new Message<byte[], byte[]> { Key = [], Value = System.Text.Encoding.UTF8.GetBytes(value) }).GetAwaiter().GetResult();
+        Assert.Equal(PersistenceStatus.Persisted, delivered.Status);
+    }
+
     /// <summary>Reads every partition of <paramref name="topic"/> from the start until <paramref name="count"/> messages came.</summary>
     public List<ConsumeResult<byte[]?, byte[]?>> Read(string topic, int count, TimeSpan timeout)
     {

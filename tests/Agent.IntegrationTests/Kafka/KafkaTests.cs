@@ -545,6 +545,37 @@ public sealed class KafkaTests
     }
 
     [Fact]
+    public async Task Sampling_rules_decide_a_consumer_root_by_its_topic()
+    {
+        await using var setup = await Setup.StartAsync("v2.16.0");
+        var payments = setup.NewTopic("payments");
+        var audit = setup.NewTopic("audit");
+
+        // Messages with no context: each consumer span is a root, which the rules decide by topic.
+        setup.Kafka.Produce(payments, "payload-1");
+        setup.Kafka.Produce(audit, "payload-2");
+        (string Key, string? Value)[] rules =
+        [
+            ("OTEL_TRACES_SAMPLER", "parentbased_traceidratio"),
+            ("OTEL_TRACES_SAMPLER_ARG", "0"),
+            ("TRACEAGENT_SAMPLER_RULES", "payments-*=1,*=0"),
+        ];
+
+        // One after the other: each consumer flushes at its exit, so the first one's spans are all in once it exited.
+        await setup.ConsumeAsync(audit, 1, rules);
+        await setup.ConsumeAsync(payments, 1, rules);
+        var spans = await setup.Receiver.WaitForSpansAsync(all => all.Any(s => s.ServiceName == "kafka-consumer" && s.Kind == SpanKinds.Client), Timeout);
+
+        var process = Assert.Single(spans, s => s.ServiceName == "kafka-consumer" && s.Kind == SpanKinds.Consumer);
+        Assert.Equal("process " + payments, process.Name);
+        Assert.True(process.IsRoot);
+        Assert.Equal("rule", process.Attribute("traceagent.sampling.reason"));
+        var call = Assert.Single(spans, s => s.ServiceName == "kafka-consumer" && s.Kind == SpanKinds.Client);
+        Assert.Equal(process.SpanId, call.ParentSpanId);
+        Assert.DoesNotContain(spans, s => s.Name.Contains(audit, StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task Switching_Kafka_off_makes_no_span_and_injects_no_header_while_the_rest_is_traced()
     {
         const string Off = "OTEL_DOTNET_AUTO_TRACES_KAFKA_INSTRUMENTATION_ENABLED";
