@@ -416,6 +416,30 @@ public sealed class HttpTests
     }
 
     [Fact]
+    public async Task An_app_loads_the_instrumentations_of_the_libraries_it_uses_and_no_other()
+    {
+        await using var pair = await Pair.StartAsync();
+        await pair.GetAsync("/front");
+        await pair.WaitForTraceAsync(s => IsRequest(s, "front", "/front"), 3);
+
+        // What the front process has mapped: an assembly loaded from a file is mapped from it.
+        var loaded = File.ReadLines($"/proc/{pair.Front.Process.Id}/maps")
+            .Select(line => line.Split(' ', StringSplitOptions.RemoveEmptyEntries).LastOrDefault() ?? string.Empty)
+            .Select(Path.GetFileName)
+            .Where(name => name!.StartsWith("TraceAgent.Instrumentation.", StringComparison.Ordinal))
+            .ToHashSet();
+        Assert.Contains("TraceAgent.Instrumentation.AspNetCore.dll", loaded);
+
+        // The libraries the app does not use have instrumentations in the agent's folder, never loaded.
+        var shipped = Directory.GetFiles(RepoPaths.AgentDirectory, "TraceAgent.Instrumentation.*.dll", SearchOption.AllDirectories).Select(Path.GetFileName).ToHashSet();
+        foreach (var unused in new[] { "StackExchangeRedis", "ConfluentKafka" })
+        {
+            Assert.Contains("TraceAgent.Instrumentation." + unused + ".dll", shipped);
+            Assert.DoesNotContain("TraceAgent.Instrumentation." + unused + ".dll", loaded);
+        }
+    }
+
+    [Fact]
     public async Task HttpClient_spans_record_the_configured_headers_and_with_redaction_off_the_query_values()
     {
         await using var pair = await Pair.StartAsync(

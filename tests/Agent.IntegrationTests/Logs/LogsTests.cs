@@ -172,6 +172,28 @@ public sealed class LogsTests
     }
 
     [Fact]
+    public async Task A_log_line_in_an_unsampled_request_carries_its_ids_with_the_flags_saying_unsampled()
+    {
+        await using var receiver = await OtlpReceiver.StartAsync();
+        using var app = await WebApp.StartAsync(WebAppName, LogsEnvironment(receiver, "logging-unsampled"));
+        const string TraceId = "7bf92f3577b34da6a3ce929d0e0e4736";
+        using (var client = new HttpClient { Timeout = TimeSpan.FromSeconds(30) })
+        using (var request = new HttpRequestMessage(HttpMethod.Get, app.BaseUrl + "/log?marker=web-unsampled"))
+        {
+            request.Headers.Add("traceparent", $"00-{TraceId}-00f067aa0ba902b7-00");
+            using var response = await client.SendAsync(request);
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        }
+
+        var record = await WaitForLogAsync(receiver, "web-unsampled");
+        Assert.Equal(TraceId, record.TraceId);
+        Assert.Matches("^[0-9a-f]{16}$", record.SpanId);
+        Assert.NotEqual("00f067aa0ba902b7", record.SpanId);
+        Assert.Equal(0u, record.Flags & 1u);
+        Assert.DoesNotContain(receiver.Spans, s => s.TraceId == TraceId);
+    }
+
+    [Fact]
     public async Task Each_signals_own_variables_send_it_to_its_own_collector_with_its_own_protocol_headers_and_compression()
     {
         await using var generic = await OtlpReceiver.StartAsync();
