@@ -21,6 +21,70 @@ public sealed class OtlpExporterRetryTests : IDisposable
 
     public void Dispose() => _recorded.Dispose();
 
+    [Theory]
+    [InlineData(429, 5)]
+    [InlineData(502, 5)]
+    [InlineData(503, 5)]
+    [InlineData(504, 5)]
+    [InlineData(500, 1)]
+    [InlineData(400, 1)]
+    [InlineData(404, 1)]
+    public async Task Retryable_answers_get_the_batch_sent_again_up_to_five_attempts_and_any_other_answer_one(int status, int attempts)
+    {
+        // A collector that gives every request the same answer (retry at once, so the test does not wait on the backoff).
+        using var server = new TcpListener(IPAddress.Loopback, 0);
+        server.Start();
+        var port = ((IPEndPoint)server.LocalEndpoint).Port;
+        var received = 0;
+        using var stopServing = new CancellationTokenSource();
+        var serving = Task.Run(async () =>
+        {
+            while (!stopServing.IsCancellationRequested)
+            {
+                using var client = await server.AcceptTcpClientAsync(stopServing.Token);
+                var stream = client.GetStream();
+                await RawCollector.ReadHeadAsync(stream);
+                Interlocked.Increment(ref received);
+                await stream.WriteAsync(System.Text.Encoding.ASCII.GetBytes($"HTTP/1.1 {status} Answer\r\nRetry-After: 0\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"));
+                try
+                {
+                    var buffer = new byte[4096];
+                    while (await stream.ReadAsync(buffer) > 0)
+                    {
+                    }
+                }
+                catch (IOException)
+                {
+                    // Reset rather than closed: closed all the same.
+                }
+            }
+        });
+
+        using var exporter = new OtlpExporter<Activity>(
+            new OtlpExporterSettings(new Uri($"http://127.0.0.1:{port}/v1/traces"), OtlpProtocol.HttpProtobuf, [], 10_000, Gzip: false),
+            new OtlpTraceEncoder([new("service.name", "retry")], new SpanLimits(128, null, 128, 128, 128, 128)).Encode,
+            "traces");
+        var activity = _recorded.Source.StartActivity("retried")!;
+        activity.Stop();
+
+        using var captured = new StringWriter();
+        var original = AgentLog.RedirectStderr(captured);
+        try
+        {
+            var result = await Task.Run(() => exporter.Export([activity], DateTime.UtcNow.AddMinutes(1), CancellationToken.None)).WaitAsync(Timeout);
+            Assert.Equal(ExportResult.Failure, result);
+            Assert.Equal(attempts, Volatile.Read(ref received));
+            Assert.Contains("failed: HTTP " + status.ToString(System.Globalization.CultureInfo.InvariantCulture), captured.ToString(), StringComparison.Ordinal);
+        }
+        finally
+        {
+            AgentLog.RedirectStderr(original);
+            stopServing.Cancel();
+            server.Stop();
+            await Task.WhenAny(serving, Task.Delay(Timeout));
+        }
+    }
+
     [Fact]
     public async Task A_batch_given_up_at_exit_while_waiting_to_retry_is_logged_with_the_collectors_answer()
     {
