@@ -308,6 +308,22 @@ public sealed class MetricsTests
     }
 
     [Fact]
+    public async Task Calls_by_host_name_measure_the_name_lookup_and_the_open_connections()
+    {
+        await using var receiver = await OtlpReceiver.StartAsync();
+        using var backend = await WebApp.StartAsync(App, Environment(receiver, "metrics-backend"));
+        using var front = await WebApp.StartAsync(App, Environment(receiver, "metrics-front", ("BACKEND_URL", $"http://localhost:{backend.Port.ToString(CultureInfo.InvariantCulture)}")));
+        await GetAsync(front.BaseUrl + "/call/1");
+
+        bool Localhost(HistogramDataPoint p) => (p.Attributes.Attribute("dns.question.name") as string) == "localhost";
+        var metrics = await receiver.WaitForMetricsAsync(
+            all => all.LatestCount("dns.lookup.duration", Localhost, "metrics-front") >= 1 && all.Named("http.client.open_connections", "metrics-front").Count > 0,
+            Timeout);
+        Assert.Equal("System.Net.NameResolution", metrics.Named("dns.lookup.duration", "metrics-front").Last().ScopeName);
+        Assert.Equal("System.Net.Http", metrics.Named("http.client.open_connections", "metrics-front").Last().ScopeName);
+    }
+
+    [Fact]
     public async Task Switching_HttpClient_metrics_off_drops_the_client_durations_only()
     {
         await using var receiver = await OtlpReceiver.StartAsync();
