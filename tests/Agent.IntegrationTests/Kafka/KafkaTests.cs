@@ -576,6 +576,28 @@ public sealed class KafkaTests
     }
 
     [Fact]
+    public async Task Without_delivery_reports_the_send_span_ends_when_the_message_is_queued()
+    {
+        // (Confluent.Kafka refuses delivery.report.only.error at Build: delivery reports on or off are the two cases.)
+        await using var setup = await Setup.StartAsync("v2.16.0", ("KAFKA_PRODUCER_CONFIG", "dotnet.producer.enable.delivery.reports=false"));
+        var topic = setup.NewTopic();
+        Assert.Equal("flushed 0", await setup.GetAsync("/produce/nohandler?topic=" + topic));
+
+        var spans = await setup.Receiver.WaitForSpansAsync(all => all.Any(s => s.Name == "send " + topic) && all.Any(s => IsRequest(s, "/produce/nohandler")), Timeout);
+        var request = spans.Single(s => IsRequest(s, "/produce/nohandler"));
+        var send = Assert.Single(spans, s => s.Name == "send " + topic);
+        Assert.Equal(request.SpanId, send.ParentSpanId);
+
+        // No report: no partition or offset, no status; the message still carries the span's context.
+        Assert.Null(send.Attribute("messaging.kafka.offset"));
+        Assert.Null(send.Attribute("messaging.destination.partition.id"));
+        Assert.Equal(0, send.StatusCode);
+        Assert.True(send.EndTimeUnixNano <= request.EndTimeUnixNano);
+        var headers = setup.Kafka.Read(topic, 1, Timeout)[0].Message.Headers;
+        Assert.StartsWith($"00-{send.TraceId}-{send.SpanId}-", Header(headers, "traceparent"), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Switching_Kafka_off_makes_no_span_and_injects_no_header_while_the_rest_is_traced()
     {
         const string Off = "OTEL_DOTNET_AUTO_TRACES_KAFKA_INSTRUMENTATION_ENABLED";

@@ -10,6 +10,14 @@ var app = builder.Build();
 
 string bootstrap = Environment.GetEnvironmentVariable("KAFKA_BOOTSTRAP") ?? "127.0.0.1:9092";
 var config = new ProducerConfig { BootstrapServers = bootstrap, LingerMs = 5, MessageTimeoutMs = 10000 };
+
+// KAFKA_PRODUCER_CONFIG: more client properties, "name=value;name=value" (delivery report settings).
+foreach (var pair in (Environment.GetEnvironmentVariable("KAFKA_PRODUCER_CONFIG") ?? "").Split(';', StringSplitOptions.RemoveEmptyEntries))
+{
+    var parts = pair.Split('=', 2);
+    config.Set(parts[0], parts[1]);
+}
+
 using var stringProducer = new ProducerBuilder<string, string>(config).Build();
 using var intProducer = new ProducerBuilder<int, string>(config).Build();
 using var nullKeyProducer = new ProducerBuilder<Null, string>(config).Build();
