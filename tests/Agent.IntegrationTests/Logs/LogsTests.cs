@@ -127,6 +127,8 @@ public sealed class LogsTests
     [InlineData("high", false, "hostbuilder")]
     [InlineData("net8", false, "hostbuilder")]
     [InlineData("net9", true, "application")]
+    [InlineData("high", false, "new")]
+    [InlineData("low", false, "empty")]
     public async Task A_console_app_on_the_generic_host_gets_ids_inside_its_span_and_none_outside(string variant, bool json, string hostKind)
     {
         await using var receiver = await OtlpReceiver.StartAsync();
@@ -150,6 +152,36 @@ public sealed class LogsTests
         var outside = Assert.Single(receiver.Logs, l => HasMarker(l, "console-outside"));
         Assert.Equal("", outside.TraceId);
         Assert.Contains(process.StandardError, line => line.Contains("ILOGGER: attached to a host being built", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task A_Logging_OpenTelemetry_LogLevel_section_filters_the_exported_records_and_not_the_console()
+    {
+        await using var receiver = await OtlpReceiver.StartAsync();
+        var environment = LogsEnvironment(receiver, "logging-filtered", settings:
+        [
+            ("OTEL_DOTNET_AUTO_TRACES_ADDITIONAL_SOURCES", "TestApplication.LoggingConsole"),
+            ("HOST_KIND", "application"),
+            ("Logging__OpenTelemetry__LogLevel__Default", "Information"),
+        ]);
+
+        // At Information, the records are exported.
+        using (var unfiltered = TestProcess.StartDotnet(RepoPaths.TestAppDll(ConsoleAppName + "-high"), environment))
+        {
+            Assert.Equal(0, await unfiltered.WaitForExitAsync(Timeout));
+        }
+
+        Assert.Contains(receiver.Logs, l => HasMarker(l, "console-inside"));
+        receiver.Clear();
+
+        environment["Logging__OpenTelemetry__LogLevel__Default"] = "Warning";
+        using var process = TestProcess.StartDotnet(RepoPaths.TestAppDll(ConsoleAppName + "-high"), environment);
+        Assert.Equal(0, await process.WaitForExitAsync(Timeout));
+
+        // The exit flushed the span; the information records under it went to the console only.
+        Assert.Single(receiver.Spans, s => s.Name == "work");
+        Assert.Contains(process.StandardOutput, l => l.Contains("console-inside", StringComparison.Ordinal));
+        Assert.DoesNotContain(receiver.Logs, l => HasMarker(l, "console-inside") || HasMarker(l, "console-outside"));
     }
 
     [Theory]

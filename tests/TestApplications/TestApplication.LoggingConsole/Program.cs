@@ -6,10 +6,16 @@ using Microsoft.Extensions.Logging;
 // A console app on the generic host (Microsoft.Extensions.Hosting from its own packages) that
 // logs to the console with scopes, outside and inside a span of its own ActivitySource. It has no
 // correlation code; LOG_FORMAT=json selects the JSON console formatter.
-// HOST_KIND=hostbuilder builds the older way, through Host.CreateDefaultBuilder (an IHostBuilder).
-var host = Environment.GetEnvironmentVariable("HOST_KIND") == "hostbuilder"
-    ? Host.CreateDefaultBuilder(args).ConfigureLogging(ConfigureLogging).Build()
-    : BuildApplicationHost(args);
+// HOST_KIND=hostbuilder builds the older way, through Host.CreateDefaultBuilder (an IHostBuilder);
+// HOST_KIND=new and HOST_KIND=empty build hosts without the defaults (new HostBuilder(),
+// Host.CreateEmptyApplicationBuilder).
+var host = Environment.GetEnvironmentVariable("HOST_KIND") switch
+{
+    "hostbuilder" => Host.CreateDefaultBuilder(args).ConfigureLogging(ConfigureLogging).Build(),
+    "new" => new HostBuilder().ConfigureLogging(ConfigureLogging).Build(),
+    "empty" => BuildEmptyHost(args),
+    _ => BuildApplicationHost(args),
+};
 
 using (host)
 {
@@ -29,6 +35,13 @@ Console.WriteLine("console app done");
 static IHost BuildApplicationHost(string[] args)
 {
     var builder = Host.CreateApplicationBuilder(args);
+    ConfigureLogging(builder.Logging);
+    return builder.Build();
+}
+
+static IHost BuildEmptyHost(string[] args)
+{
+    var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings { Args = args });
     ConfigureLogging(builder.Logging);
     return builder.Build();
 }
