@@ -319,6 +319,28 @@ public sealed class RedisTests
     }
 
     [Theory]
+    [MemberData(nameof(Variants))]
+    public async Task A_connection_with_the_apps_own_profiler_is_left_to_it_and_said_once(string variant)
+    {
+        await using var setup = await Setup.StartAsync(variant);
+
+        // The app's profiler gets its command, twice over two requests; the agent makes no span of them.
+        Assert.Equal("own profiler saw 1", await setup.GetAsync("/own-profiler"));
+        Assert.Equal("own profiler saw 1", await setup.GetAsync("/own-profiler"));
+        await setup.App.Process.WaitForOutputAsync("Redis: the app registered its own profiler on the connection to", Timeout);
+
+        // The app's first connection is still traced: its commands arrive after the others would have.
+        await setup.GetAsync("/get-set");
+        var (_, commands) = await setup.TraceOfAsync("/get-set", 2);
+        Assert.Equal(["SET", "GET"], commands.Select(c => c.Name));
+        var spans = setup.Receiver.Spans;
+        var own = spans.Where(s => IsRequest(s, "/own-profiler")).ToList();
+        Assert.Equal(2, own.Count);
+        Assert.DoesNotContain(spans, s => s.ScopeName == "TraceAgent.StackExchangeRedis" && own.Any(r => r.SpanId == s.ParentSpanId));
+        Assert.Single(setup.App.Process.StandardError, l => l.Contains("registered its own profiler", StringComparison.Ordinal));
+    }
+
+    [Theory]
     [MemberData(nameof(VariantsAndRuntimes))]
     public async Task A_command_with_no_request_around_it_becomes_a_root_span(string variant)
     {

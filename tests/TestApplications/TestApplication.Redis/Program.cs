@@ -88,6 +88,18 @@ app.MapGet("/background", () =>
     return Results.Text("queued");
 });
 
+// A second connection on which the app registers a profiler of its own (as another APM would),
+// then runs one command on it; the session's commands are returned, so the app's profiler works.
+ConnectionMultiplexer? ownProfiled = null;
+var ownSession = new StackExchange.Redis.Profiling.ProfilingSession();
+app.MapGet("/own-profiler", async () =>
+{
+    ownProfiled ??= await ConnectionMultiplexer.ConnectAsync(Environment.GetEnvironmentVariable("REDIS") ?? "127.0.0.1:6379");
+    ownProfiled.RegisterProfiler(() => ownSession);
+    await ownProfiled.GetDatabase().StringSetAsync("own:profiled", "value");
+    return Results.Text("own profiler saw " + ownSession.FinishProfiling().Count().ToString(System.Globalization.CultureInfo.InvariantCulture));
+});
+
 app.MapGet("/redis-activities", () => Results.Text(Interlocked.Read(ref redisActivities).ToString(System.Globalization.CultureInfo.InvariantCulture)));
 
 app.MapGet("/many", async (int count) =>
