@@ -280,10 +280,14 @@ internal sealed class CommandSpans
     }
 
     /// <summary>
-    /// Pairs each observed failure with the command that caused it: the last command of the session
-    /// that completed before the exception surfaced (by name when a timeout names it). When another
-    /// command of the session ran at the same time and nothing names the culprit, the failure is not
-    /// guessed at. Failures whose command has not completed yet wait for the next drain.
+    /// Pairs each observed failure with the command that caused it. A timeout names its command and
+    /// its timeout: the one command of that name created before the exception surfaced that lasted
+    /// at least the timeout or was still waiting for its answer then (depending on the version and
+    /// on sync or async, the library completes a timed-out command at the timeout or only when the
+    /// answer comes). Any other failure: the last command of the session that completed before the
+    /// exception surfaced. When that cannot tell one command apart (two such timed-out candidates,
+    /// or another command of the session running at the same time as an unnamed culprit), the
+    /// failure is not guessed at. Failures whose command has not completed yet wait for the next drain.
     /// </summary>
     private static Dictionary<IProfiledCommand, Exception>? MatchFailures(List<IProfiledCommand> commands, List<ObservedFailure> failures, bool final)
     {
@@ -296,13 +300,31 @@ internal sealed class CommandSpans
         var unmatched = new List<ObservedFailure>();
         foreach (var failure in failures)
         {
-            var named = NamedCommand(failure.Exception);
+            var (named, timeout) = NamedCommand(failure.Exception);
             IProfiledCommand? culprit = null;
+            var ambiguous = false;
             foreach (var command in commands)
             {
-                if (errors.ContainsKey(command)
-                    || End(command) > failure.ObservedAt + ClockSlack
-                    || (named is not null && !string.Equals(command.Command, named, StringComparison.OrdinalIgnoreCase)))
+                if (errors.ContainsKey(command))
+                {
+                    continue;
+                }
+
+                if (named is not null)
+                {
+                    if (!string.Equals(command.Command, named, StringComparison.OrdinalIgnoreCase)
+                        || command.CommandCreated > failure.ObservedAt + ClockSlack
+                        || (End(command) < failure.ObservedAt - ClockSlack && command.ElapsedTime < timeout - ClockSlack))
+                    {
+                        continue;
+                    }
+
+                    ambiguous |= culprit is not null;
+                    culprit = command;
+                    continue;
+                }
+
+                if (End(command) > failure.ObservedAt + ClockSlack)
                 {
                     continue;
                 }
@@ -319,8 +341,8 @@ internal sealed class CommandSpans
                 continue;
             }
 
-            if (named is null && commands.Any(other => !ReferenceEquals(other, culprit) && !errors.ContainsKey(other)
-                && End(other) > culprit.CommandCreated && other.CommandCreated < End(culprit)))
+            if (ambiguous || (named is null && commands.Any(other => !ReferenceEquals(other, culprit) && !errors.ContainsKey(other)
+                && End(other) > culprit.CommandCreated && other.CommandCreated < End(culprit))))
             {
                 continue;
             }
@@ -339,17 +361,50 @@ internal sealed class CommandSpans
 
     private static DateTime End(IProfiledCommand command) => command.CommandCreated + command.ElapsedTime;
 
-    private static string? NamedCommand(Exception exception)
+    /// <summary>The command a timeout names and the timeout it names (none for other failures).</summary>
+    private static (string? Command, TimeSpan Timeout) NamedCommand(Exception exception)
     {
-        // "Timeout performing GET (5000ms), ..." or "Timeout performing GET key (5000ms)".
-        const string Prefix = "Timeout performing ";
+        // A sync timeout: "Timeout performing GET (5000ms), ..." or "Timeout performing GET key (5000ms)";
+        // an async one: "Timeout awaiting response (outbound=0KiB, ..., timeout is 5000ms), command=GET, ...".
+        const string Sync = "Timeout performing ";
+        const string Async = "Timeout awaiting response";
+        const string AsyncCommand = ", command=";
+        const string AsyncTimeout = "timeout is ";
         var message = exception.Message;
-        if (!message.StartsWith(Prefix, StringComparison.Ordinal))
+        int start;
+        int timeoutAt;
+        if (message.StartsWith(Sync, StringComparison.Ordinal))
         {
-            return null;
+            start = Sync.Length;
+            timeoutAt = message.IndexOf('(', start) + 1;
+        }
+        else if (message.StartsWith(Async, StringComparison.Ordinal) && message.IndexOf(AsyncCommand, StringComparison.Ordinal) is var at and >= 0)
+        {
+            start = at + AsyncCommand.Length;
+            timeoutAt = message.IndexOf(AsyncTimeout, StringComparison.Ordinal) is var t and >= 0 ? t + AsyncTimeout.Length : 0;
+        }
+        else
+        {
+            return (null, TimeSpan.Zero);
         }
 
-        var end = message.IndexOfAny([' ', ','], Prefix.Length);
-        return end > Prefix.Length ? message[Prefix.Length..end] : null;
+        var end = message.IndexOfAny([' ', ','], start);
+        if (end <= start)
+        {
+            return (null, TimeSpan.Zero);
+        }
+
+        // The timeout's digits, followed by "ms"; unreadable: none, and only a command still in flight matches.
+        var digits = 0;
+        while (timeoutAt > 0 && timeoutAt + digits < message.Length && char.IsAsciiDigit(message[timeoutAt + digits]))
+        {
+            digits++;
+        }
+
+        var timeout = digits > 0 && message.AsSpan(timeoutAt + digits).StartsWith("ms", StringComparison.Ordinal)
+            && int.TryParse(message.AsSpan(timeoutAt, digits), NumberStyles.None, CultureInfo.InvariantCulture, out var ms)
+            ? TimeSpan.FromMilliseconds(ms)
+            : TimeSpan.MaxValue;
+        return (message[start..end], timeout);
     }
 }

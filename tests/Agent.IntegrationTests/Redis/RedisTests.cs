@@ -319,6 +319,31 @@ public sealed class RedisTests
     }
 
     [Theory]
+    [InlineData("low", false)]
+    [InlineData("high", false)]
+    [InlineData("low", true)]
+    [InlineData("high", true)]
+    public async Task A_timed_out_command_is_marked_by_name_with_the_exception_type(string variant, bool awaited)
+    {
+        await using var setup = await Setup.StartAsync(variant);
+        var answer = await setup.GetAsync("/timeout?wait=" + (awaited ? "true" : "false"));
+        Assert.StartsWith(awaited ? "timeout: Timeout awaiting response" : "timeout: Timeout performing GET", answer, StringComparison.Ordinal);
+
+        // The GET completes when the pause ends, after its request: its span comes from a later drain.
+        var spans = await setup.Receiver.WaitForSpansAsync(
+            all => all.FirstOrDefault(s => IsRequest(s, "/timeout")) is { } server && all.Any(s => s.ParentSpanId == server.SpanId && s.Name == "GET"),
+            Timeout);
+        var request = spans.Single(s => IsRequest(s, "/timeout"));
+        var get = spans.Single(s => s.ParentSpanId == request.SpanId && s.Name == "GET");
+        Assert.Equal(2, get.StatusCode);
+        Assert.Equal("StackExchange.Redis.RedisTimeoutException", get.Attribute("error.type"));
+
+        // The pause itself, on another connection of the same request, succeeded.
+        var pause = spans.Single(s => s.ParentSpanId == request.SpanId && s.Name == "CLIENT");
+        Assert.NotEqual(2, pause.StatusCode);
+    }
+
+    [Theory]
     [MemberData(nameof(Variants))]
     public async Task A_connection_with_the_apps_own_profiler_is_left_to_it_and_said_once(string variant)
     {

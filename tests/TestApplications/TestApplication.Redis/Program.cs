@@ -88,6 +88,28 @@ app.MapGet("/background", () =>
     return Results.Text("queued");
 });
 
+// A GET that times out: a connection with a 200 ms timeout, while another pauses every client.
+ConnectionMultiplexer? admin = null;
+ConnectionMultiplexer? shortTimeout = null;
+app.MapGet("/timeout", async (bool? wait) =>
+{
+    var endpoint = Environment.GetEnvironmentVariable("REDIS") ?? "127.0.0.1:6379";
+    admin ??= await ConnectionMultiplexer.ConnectAsync(endpoint + ",allowAdmin=true");
+    shortTimeout ??= await ConnectionMultiplexer.ConnectAsync(endpoint + ",syncTimeout=200,asyncTimeout=200");
+    // An async timeout is noticed at the library's once-a-second heartbeat: a longer pause for it.
+    await admin.GetDatabase().ExecuteAsync("CLIENT", "PAUSE", wait == true ? "2500" : "700");
+    try
+    {
+        // ?wait=true: awaited (an async timeout), otherwise a blocking call (a sync one).
+        _ = wait == true ? await shortTimeout.GetDatabase().StringGetAsync("timeout:key") : shortTimeout.GetDatabase().StringGet("timeout:key");
+        return Results.Text("no timeout");
+    }
+    catch (RedisTimeoutException ex)
+    {
+        return Results.Text("timeout: " + ex.Message);
+    }
+});
+
 // A second connection on which the app registers a profiler of its own (as another APM would),
 // then runs one command on it; the session's commands are returned, so the app's profiler works.
 ConnectionMultiplexer? ownProfiled = null;
