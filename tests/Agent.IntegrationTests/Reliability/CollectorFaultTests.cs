@@ -162,6 +162,31 @@ public sealed class CollectorFaultTests(ITestOutputHelper output)
     }
 
     /// <summary>
+    /// Each gRPC status the OTLP specification names, one app each: CANCELLED, DEADLINE_EXCEEDED,
+    /// ABORTED, OUT_OF_RANGE and DATA_LOSS get the batch sent again (UNAVAILABLE and
+    /// RESOURCE_EXHAUSTED are in the theory above); INVALID_ARGUMENT, PERMISSION_DENIED,
+    /// UNIMPLEMENTED and UNAUTHENTICATED drop it at once.
+    /// </summary>
+    [Theory]
+    [InlineData(1)]
+    [InlineData(4)]
+    [InlineData(10)]
+    [InlineData(11)]
+    [InlineData(15)]
+    [InlineData(3)]
+    [InlineData(7)]
+    [InlineData(12)]
+    [InlineData(16)]
+    public async Task Each_grpc_status_is_retried_or_dropped_as_the_specification_says(int grpcStatus)
+    {
+        await using var receiver = await OtlpReceiver.StartAsync();
+        using var app = await WebApp.StartAsync(App, AgentEnvironment.For(receiver, "grpc-status-" + grpcStatus.ToString(CultureInfo.InvariantCulture), grpc: true));
+        using var client = Load.NewClient(1);
+        await receiver.WaitForSpansAsync(s => s.Any(x => IsServer(x, WebApp.ReadinessPath)), Timeout);
+        await CheckRetrySemanticsAsync(receiver, app, client, ReceiverMode.Status(500, grpcStatusCode: grpcStatus), grpc: true);
+    }
+
+    /// <summary>
     /// With no load: one span is exported into the fault, then the collector heals and a second
     /// span is sent. Retryable answers (OTLP: HTTP 429/502/503/504, gRPC UNAVAILABLE..., and
     /// RESOURCE_EXHAUSTED with RetryInfo) get the same batch sent again; any other is dropped at once. Exports
