@@ -199,6 +199,33 @@ public sealed class MetricsTests
         Assert.Contains(app.Process.StandardError, l => l.Contains("metrics export to", StringComparison.Ordinal) && l.Contains("HTTP 400", StringComparison.Ordinal));
     }
 
+    [Fact]
+    public async Task A_retryable_answer_gets_the_collection_sent_again_and_delta_points_are_not_lost()
+    {
+        await using var receiver = await OtlpReceiver.StartAsync();
+        using var app = await WebApp.StartAsync(App, Environment(
+            receiver,
+            "metrics-retried",
+            ("OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE", "delta")));
+        long Total(IReadOnlyList<ReceivedMetric> all) => all.DeltaIntTotal("shop.orders", _ => true);
+
+        await Orders(app, 3);
+        await receiver.WaitForMetricsAsync(all => Total(all) == 3, Timeout);
+
+        // 503 with a retry in 1 s: the collection waits and is sent again, to a collector healthy by then.
+        receiver.Mode = ReceiverMode.Status(503, retryAfterSeconds: 1);
+        await Orders(app, 4);
+        var mark = receiver.Requests.Count;
+        await receiver.WaitForRequestsAsync(r => r.Skip(mark).Any(q => q.Signal == "metrics" && q.Mode.Kind == ReceiverModeKind.Status), Timeout);
+        receiver.Mode = ReceiverMode.Normal;
+        await Orders(app, 2);
+
+        // Delta points are lost when a collection is dropped (5 in the test above); here none is.
+        var metrics = await receiver.WaitForMetricsAsync(all => Total(all) >= 9, Timeout);
+        Assert.Equal(9, Total(metrics));
+        Assert.DoesNotContain(app.Process.StandardError, l => l.Contains("metric points lost so far", StringComparison.Ordinal));
+    }
+
     private static async Task Orders(WebApp app, int count)
     {
         for (var i = 1; i <= count; i++)
