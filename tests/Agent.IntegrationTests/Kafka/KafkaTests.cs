@@ -318,7 +318,7 @@ public sealed class KafkaTests
                 Assert.StartsWith("delivered " + topic, await setup.GetAsync("/produce/async?topic=" + topic), StringComparison.Ordinal);
             }
 
-            Assert.Equal("failed MsgSizeTooLarge", await setup.GetAsync("/produce/too-large?topic=" + topic));
+            Assert.StartsWith("failed MsgSizeTooLarge: ", await setup.GetAsync("/produce/too-large?topic=" + topic), StringComparison.Ordinal);
             await setup.ConsumeAsync(topic, 5, ("DOTNET_JitDisasmSummary", "1"), ("DOTNET_JitStdOutFile", consumerJit));
             await setup.Receiver.WaitForSpansAsync(all => all.Count(s => s.Name == "process " + topic) >= 5 && all.Count(s => s.Name == "send " + topic) >= 6, Timeout);
             using (var term = System.Diagnostics.Process.Start("kill", ["-TERM", setup.Producer.Process.Id.ToString(CultureInfo.InvariantCulture)]))
@@ -361,8 +361,18 @@ public sealed class KafkaTests
         await using var setup = await Setup.StartAsync(version);
         var topic = setup.NewTopic();
 
-        Assert.Equal("failed MsgSizeTooLarge", await setup.GetAsync("/produce/too-large?topic=" + topic));
-        Assert.StartsWith("failed Local_UnknownPartition", await setup.GetAsync("/produce/bad-partition?topic=" + topic), StringComparison.Ordinal);
+        var tooLarge = await setup.GetAsync("/produce/too-large?topic=" + topic);
+        var badPartition = await setup.GetAsync("/produce/bad-partition?topic=" + topic);
+        Assert.StartsWith("failed MsgSizeTooLarge: ", tooLarge, StringComparison.Ordinal);
+        Assert.StartsWith("failed Local_UnknownPartition: ", badPartition, StringComparison.Ordinal);
+
+        // The app sees the same exception (type, text, delivery status) as the same app without the agent.
+        using (var plain = await WebApp.StartAsync("TestApplication.KafkaProducer-" + version, new Dictionary<string, string?> { ["KAFKA_BOOTSTRAP"] = setup.Kafka.BootstrapServers, ["ASPNETCORE_ENVIRONMENT"] = "Production" }))
+        using (var client = new HttpClient { Timeout = TimeSpan.FromSeconds(30) })
+        {
+            Assert.Equal(tooLarge, await client.GetStringAsync(plain.BaseUrl + "/produce/too-large?topic=" + topic));
+            Assert.Equal(badPartition, await client.GetStringAsync(plain.BaseUrl + "/produce/bad-partition?topic=" + topic));
+        }
 
         // error.type is the name of the Confluent ErrorCode the app's exception carries.
         (string Path, string Code)[] failures = [("/produce/too-large", "MsgSizeTooLarge"), ("/produce/bad-partition", "Local_UnknownPartition")];

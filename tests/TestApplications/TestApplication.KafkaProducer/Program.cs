@@ -115,7 +115,7 @@ app.MapGet("/produce/too-large", async (string topic) =>
     }
     catch (ProduceException<string, string> ex)
     {
-        return Results.Text("failed " + ex.Error.Code);
+        return Results.Text($"failed {ex.Error.Code}: {ex.GetType().Name}: {ex.Message} (status {ex.DeliveryResult?.Status})");
     }
 });
 app.MapGet("/produce/bad-partition", async (string topic) =>
@@ -127,7 +127,7 @@ app.MapGet("/produce/bad-partition", async (string topic) =>
     }
     catch (ProduceException<string, string> ex)
     {
-        return Results.Text("failed " + ex.Error.Code);
+        return Results.Text($"failed {ex.Error.Code}: {ex.GetType().Name}: {ex.Message} (status {ex.DeliveryResult?.Status})");
     }
 });
 
