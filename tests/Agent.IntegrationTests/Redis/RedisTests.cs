@@ -345,6 +345,24 @@ public sealed class RedisTests
 
     [Theory]
     [MemberData(nameof(Variants))]
+    public async Task A_connection_claimed_by_the_apps_own_options_provider_is_left_to_it_and_said_once(string variant)
+    {
+        await using var setup = await Setup.StartAsync(variant);
+        Assert.Equal("provider LocalhostProvider", await setup.GetAsync("/own-provider"));
+        await setup.App.Process.WaitForOutputAsync("Redis: the app registered options provider LocalhostProvider; connections to endpoints it claims are not traced by the agent", Timeout);
+
+        // The connection to 127.0.0.1 is still traced; the one the app's provider claimed made no span.
+        await setup.GetAsync("/get-set");
+        var (_, commands) = await setup.TraceOfAsync("/get-set", 2);
+        Assert.Equal(["SET", "GET"], commands.Select(c => c.Name));
+        var spans = setup.Receiver.Spans;
+        var own = Assert.Single(spans, s => IsRequest(s, "/own-provider"));
+        Assert.DoesNotContain(spans, s => s.ScopeName == "TraceAgent.StackExchangeRedis" && s.ParentSpanId == own.SpanId);
+        Assert.Single(setup.App.Process.StandardError, l => l.Contains("registered options provider", StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [MemberData(nameof(Variants))]
     public async Task A_connection_with_the_apps_own_profiler_is_left_to_it_and_said_once(string variant)
     {
         await using var setup = await Setup.StartAsync(variant);

@@ -110,6 +110,17 @@ app.MapGet("/timeout", async (bool? wait) =>
     }
 });
 
+// An options provider of the app's own, registered before a connection to "localhost" that it
+// claims (the app's other connection, to 127.0.0.1, is left to the library's default).
+app.MapGet("/own-provider", async () =>
+{
+    StackExchange.Redis.Configuration.DefaultOptionsProvider.AddProvider(new LocalhostProvider());
+    var endpoint = (Environment.GetEnvironmentVariable("REDIS") ?? "127.0.0.1:6379").Replace("127.0.0.1", "localhost", StringComparison.Ordinal);
+    using var own = await ConnectionMultiplexer.ConnectAsync(endpoint);
+    await own.GetDatabase().StringSetAsync("own:provider", "value");
+    return Results.Text("provider " + ConfigurationOptions.Parse(endpoint).Defaults.GetType().Name);
+});
+
 // A second connection on which the app registers a profiler of its own (as another APM would),
 // then runs one command on it; the session's commands are returned, so the app's profiler works.
 ConnectionMultiplexer? ownProfiled = null;
@@ -161,3 +172,9 @@ app.MapGet("/cloud-options", () =>
 
 app.Lifetime.ApplicationStopping.Register(() => redis.Dispose());
 app.Run();
+
+/// <summary>The app's own options provider for "localhost" endpoints (it changes nothing else).</summary>
+internal sealed class LocalhostProvider : StackExchange.Redis.Configuration.DefaultOptionsProvider
+{
+    public override bool IsMatch(System.Net.EndPoint endpoint) => endpoint is System.Net.DnsEndPoint { Host: "localhost" };
+}
