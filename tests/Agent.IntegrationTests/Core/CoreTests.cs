@@ -581,6 +581,33 @@ public sealed class CoreTests
     }
 
     [Fact]
+    public async Task At_debug_each_instrumentation_says_when_it_starts_and_the_exit_gives_the_counts()
+    {
+        await using var receiver = await OtlpReceiver.StartAsync();
+        using var app = await WebApp.StartAsync("TestApplication.Web", AgentEnvironment.For(receiver, "debug-web").With(("OTEL_LOG_LEVEL", "debug")));
+        using (var client = new HttpClient())
+        {
+            Assert.Equal("hello", await client.GetStringAsync(app.BaseUrl + "/hello"));
+        }
+
+        await receiver.WaitForSpansAsync(all => all.Any(s => (s.Attribute("url.path") as string) == "/hello"), Timeout);
+        using (var term = System.Diagnostics.Process.Start("kill", ["-TERM", app.Process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+        {
+            await term.WaitForExitAsync();
+        }
+
+        await app.Process.WaitForExitAsync(Timeout);
+        var errors = app.Process.StandardError;
+        Assert.Single(errors, l => l.Contains(" debug instrumentation ASPNETCORE started for Microsoft.AspNetCore.Hosting ", StringComparison.Ordinal));
+        Assert.Single(errors, l => l.Contains(" debug instrumentation HTTPCLIENT started for System.Net.Http ", StringComparison.Ordinal));
+
+        // Every span the receiver got, counted at exit.
+        var counts = System.Text.RegularExpressions.Regex.Match(errors.Single(l => l.Contains(" debug shut down: ", StringComparison.Ordinal) && l.Contains(" spans exported", StringComparison.Ordinal)), @"shut down: (\d+) spans exported, 0 dropped, 0 failed");
+        Assert.True(counts.Success, string.Join("\n", errors));
+        Assert.Equal(receiver.Spans.Count, int.Parse(counts.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture));
+    }
+
+    [Fact]
     public async Task Log_directory_gets_the_agent_log()
     {
         await using var receiver = await OtlpReceiver.StartAsync();
