@@ -76,14 +76,18 @@ public sealed class ExportTransportTests : IClassFixture<ExportTransportTests.Ce
     public async Task An_untrusted_collector_is_refused_with_one_clear_line(bool grpc, string? trust, string reason)
     {
         await using var receiver = await OtlpReceiver.StartAsync(new OtlpReceiverOptions { ServerCertificate = _certificates.Server });
-        var environment = Environment(receiver, grpc, ("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "4"));
+
+        // Through a proxy that counts the connections the exporter opens.
+        await using var proxy = new ConnectProxy();
+        var environment = Environment(receiver, grpc, ("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "4"), ("HTTPS_PROXY", proxy.Url));
         if (trust is not null)
         {
             environment["OTEL_EXPORTER_OTLP_CERTIFICATE"] = _certificates.OtherAuthorityPem;
         }
 
-        // 20 spans in batches of 4: five exports, all refused, one line.
+        // 20 spans in batches of 4: five exports, all refused, one line, and no retry: one connection each.
         using var process = await RunAsync(environment, "return", "10");
+        Assert.Equal(5, proxy.Requests.Count);
         var line = Assert.Single(process.StandardError, l => l.Contains("TLS handshake failed", StringComparison.Ordinal));
         Assert.Contains(reason, line, StringComparison.Ordinal);
         Assert.Contains("CN=traceagent-test-collector", line, StringComparison.Ordinal);
