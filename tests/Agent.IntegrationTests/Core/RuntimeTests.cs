@@ -103,11 +103,14 @@ public sealed class RuntimeTests
         Assert.All(jitted, l => Assert.Matches(@"TraceAgent\.Redis\.Traced\w+OptionsProvider:\.ctor\(\)", l));
     }
 
-    [Fact]
-    public async Task An_app_on_a_runtime_older_than_8_runs_unchanged_and_untraced_with_one_line()
+    [Theory]
+    [InlineData("TestApplication.OldRuntime", "3.1.3")]
+    [InlineData("TestApplication.OldRuntime-net6", "6.0.36")]
+    [InlineData("TestApplication.OldRuntime-net7", "7.0.20")]
+    public async Task An_app_on_a_runtime_older_than_8_runs_unchanged_and_untraced_with_one_line(string app, string version)
     {
         await using var receiver = await OtlpReceiver.StartAsync();
-        var dll = RepoPaths.TestAppDll("TestApplication.OldRuntime");
+        var dll = RepoPaths.TestAppDll(app);
         Assert.True(TestProcess.IsSelfContained(dll), "the old-runtime app must carry its own runtime");
 
         using var without = TestProcess.StartDotnet(dll, new Dictionary<string, string?>());
@@ -117,11 +120,11 @@ public sealed class RuntimeTests
 
         Assert.Equal(7, exitWithout);
         Assert.Equal(exitWithout, exitWith);
-        Assert.Equal(["old runtime app on 3.1.3"], with.StandardOutput);
+        Assert.Equal(["old runtime app on " + version], with.StandardOutput);
         Assert.Equal(without.StandardOutput, with.StandardOutput);
         Assert.Empty(without.StandardError);
         var line = Assert.Single(with.StandardError);
-        Assert.Contains(" warn runtime 3.1.3 is not supported (the agent needs .NET 8 or later); the app runs untraced", line, StringComparison.Ordinal);
+        Assert.Contains(" warn runtime " + version + " is not supported (the agent needs .NET 8 or later); the app runs untraced", line, StringComparison.Ordinal);
         Assert.Empty(receiver.Requests);
     }
 
