@@ -352,13 +352,24 @@ public sealed class RedisTests
         await setup.App.Process.WaitForOutputAsync("Redis: the app registered options provider LocalhostProvider; connections to endpoints it claims are not traced by the agent", Timeout);
 
         // The connection to 127.0.0.1 is still traced; the one the app's provider claimed made no span.
+        Assert.Single(await OnlyTheAppsFirstConnectionTracedAsync(setup, "/own-provider"));
+        Assert.Single(setup.App.Process.StandardError, l => l.Contains("registered options provider", StringComparison.Ordinal));
+    }
+
+    /// <summary>
+    /// Runs a request on the app's first connection and checks its command spans; by then the
+    /// requests to <paramref name="path"/> (on a connection the agent left) have arrived, with no
+    /// command span under them. Returns those requests' spans.
+    /// </summary>
+    private static async Task<List<ReceivedSpan>> OnlyTheAppsFirstConnectionTracedAsync(Setup setup, string path)
+    {
         await setup.GetAsync("/get-set");
         var (_, commands) = await setup.TraceOfAsync("/get-set", 2);
         Assert.Equal(["SET", "GET"], commands.Select(c => c.Name));
         var spans = setup.Receiver.Spans;
-        var own = Assert.Single(spans, s => IsRequest(s, "/own-provider"));
-        Assert.DoesNotContain(spans, s => s.ScopeName == "TraceAgent.StackExchangeRedis" && s.ParentSpanId == own.SpanId);
-        Assert.Single(setup.App.Process.StandardError, l => l.Contains("registered options provider", StringComparison.Ordinal));
+        var left = spans.Where(s => IsRequest(s, path)).ToList();
+        Assert.DoesNotContain(spans, s => s.ScopeName == "TraceAgent.StackExchangeRedis" && left.Any(r => r.SpanId == s.ParentSpanId));
+        return left;
     }
 
     [Theory]
@@ -373,13 +384,7 @@ public sealed class RedisTests
         await setup.App.Process.WaitForOutputAsync("Redis: the app registered its own profiler on the connection to", Timeout);
 
         // The app's first connection is still traced: its commands arrive after the others would have.
-        await setup.GetAsync("/get-set");
-        var (_, commands) = await setup.TraceOfAsync("/get-set", 2);
-        Assert.Equal(["SET", "GET"], commands.Select(c => c.Name));
-        var spans = setup.Receiver.Spans;
-        var own = spans.Where(s => IsRequest(s, "/own-profiler")).ToList();
-        Assert.Equal(2, own.Count);
-        Assert.DoesNotContain(spans, s => s.ScopeName == "TraceAgent.StackExchangeRedis" && own.Any(r => r.SpanId == s.ParentSpanId));
+        Assert.Equal(2, (await OnlyTheAppsFirstConnectionTracedAsync(setup, "/own-profiler")).Count);
         Assert.Single(setup.App.Process.StandardError, l => l.Contains("registered its own profiler", StringComparison.Ordinal));
     }
 

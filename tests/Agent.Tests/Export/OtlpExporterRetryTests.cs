@@ -42,30 +42,12 @@ public sealed class OtlpExporterRetryTests : IDisposable
             while (!stopServing.IsCancellationRequested)
             {
                 using var client = await server.AcceptTcpClientAsync(stopServing.Token);
-                var stream = client.GetStream();
-                await RawCollector.ReadHeadAsync(stream);
-                Interlocked.Increment(ref received);
-                await stream.WriteAsync(System.Text.Encoding.ASCII.GetBytes($"HTTP/1.1 {status} Answer\r\nRetry-After: 0\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"));
-                try
-                {
-                    var buffer = new byte[4096];
-                    while (await stream.ReadAsync(buffer) > 0)
-                    {
-                    }
-                }
-                catch (IOException)
-                {
-                    // Reset rather than closed: closed all the same.
-                }
+                await AnswerAsync(client, $"HTTP/1.1 {status} Answer\r\nRetry-After: 0\r\nContent-Length: 0\r\nConnection: close\r\n\r\n", () => Interlocked.Increment(ref received));
             }
         });
 
-        using var exporter = new OtlpExporter<Activity>(
-            new OtlpExporterSettings(new Uri($"http://127.0.0.1:{port}/v1/traces"), OtlpProtocol.HttpProtobuf, [], 10_000, Gzip: false),
-            new OtlpTraceEncoder([new("service.name", "retry")], new SpanLimits(128, null, 128, 128, 128, 128)).Encode,
-            "traces");
-        var activity = _recorded.Source.StartActivity("retried")!;
-        activity.Stop();
+        using var exporter = ExporterTo(port);
+        var activity = EndedSpan();
 
         using var captured = new StringWriter();
         var original = AgentLog.RedirectStderr(captured);
@@ -96,30 +78,11 @@ public sealed class OtlpExporterRetryTests : IDisposable
         var answered = Task.Run(async () =>
         {
             using var client = await server.AcceptTcpClientAsync();
-            var stream = client.GetStream();
-            await RawCollector.ReadHeadAsync(stream);
-
-            await stream.WriteAsync("HTTP/1.1 503 Service Unavailable\r\nRetry-After: 60\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"u8.ToArray());
-            try
-            {
-                // The rest of the body, then the exporter's close.
-                var buffer = new byte[4096];
-                while (await stream.ReadAsync(buffer) > 0)
-                {
-                }
-            }
-            catch (IOException)
-            {
-                // Reset rather than closed: closed all the same.
-            }
+            await AnswerAsync(client, "HTTP/1.1 503 Service Unavailable\r\nRetry-After: 60\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
         });
 
-        using var exporter = new OtlpExporter<Activity>(
-            new OtlpExporterSettings(new Uri($"http://127.0.0.1:{port}/v1/traces"), OtlpProtocol.HttpProtobuf, [], 10_000, Gzip: false),
-            new OtlpTraceEncoder([new("service.name", "retry")], new SpanLimits(128, null, 128, 128, 128, 128)).Encode,
-            "traces");
-        var activity = _recorded.Source.StartActivity("retried")!;
-        activity.Stop();
+        using var exporter = ExporterTo(port);
+        var activity = EndedSpan();
 
         using var captured = new StringWriter();
         var original = AgentLog.RedirectStderr(captured);
@@ -140,5 +103,40 @@ public sealed class OtlpExporterRetryTests : IDisposable
         {
             AgentLog.RedirectStderr(original);
         }
+    }
+
+    private static OtlpExporter<Activity> ExporterTo(int port) => new(
+        new OtlpExporterSettings(new Uri($"http://127.0.0.1:{port}/v1/traces"), OtlpProtocol.HttpProtobuf, [], 10_000, Gzip: false),
+        new OtlpTraceEncoder([new("service.name", "retry")], new SpanLimits(128, null, 128, 128, 128, 128)).Encode,
+        "traces");
+
+    /// <summary>
+    /// Reads the exporter's request, calls <paramref name="read"/>, writes <paramref name="answer"/>
+    /// and waits for the exporter's close (the rest of the body first): once it closed, it has read the answer.
+    /// </summary>
+    private static async Task AnswerAsync(TcpClient client, string answer, Action? read = null)
+    {
+        var stream = client.GetStream();
+        await RawCollector.ReadHeadAsync(stream);
+        read?.Invoke();
+        await stream.WriteAsync(System.Text.Encoding.ASCII.GetBytes(answer));
+        try
+        {
+            var buffer = new byte[4096];
+            while (await stream.ReadAsync(buffer) > 0)
+            {
+            }
+        }
+        catch (IOException)
+        {
+            // Reset rather than closed: closed all the same.
+        }
+    }
+
+    private Activity EndedSpan()
+    {
+        var activity = _recorded.Source.StartActivity("retried")!;
+        activity.Stop();
+        return activity;
     }
 }
