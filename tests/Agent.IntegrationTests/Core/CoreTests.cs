@@ -106,7 +106,10 @@ public sealed class CoreTests
         var environment = AgentEnvironment.For(receiver, "signal-app").With(
             ("OTEL_DOTNET_AUTO_TRACES_ADDITIONAL_SOURCES", "TestApp.Console"),
             ("OTEL_BSP_SCHEDULE_DELAY", "60000"));
-        using var process = TestProcess.StartDotnet(RepoPaths.TestAppDll(ConsoleApp), environment, ["wait", "2"]);
+        // Ctrl+C reaches an app in a terminal, whose SIGINT is not ignored. A test run started in
+        // the background of a non-interactive shell (as a CI job may be) passes SIGINT on ignored,
+        // and the runtime then leaves it so: env sets it back to the default before the app starts.
+        using var process = TestProcess.Start("env", ["--default-signal=" + signal, TestProcess.DotnetHost(), RepoPaths.TestAppDll(ConsoleApp), "wait", "2"], environment);
         await process.WaitForOutputAsync("waiting for a signal", Timeout);
 
         using (var kill = System.Diagnostics.Process.Start("kill", ["-" + signal, process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
