@@ -289,7 +289,7 @@ internal sealed class CommandSpans
     /// or another command of the session running at the same time as an unnamed culprit), the
     /// failure is not guessed at. Failures whose command has not completed yet wait for the next drain.
     /// </summary>
-    private static Dictionary<IProfiledCommand, Exception>? MatchFailures(List<IProfiledCommand> commands, List<ObservedFailure> failures, bool final)
+    internal static Dictionary<IProfiledCommand, Exception>? MatchFailures(List<IProfiledCommand> commands, List<ObservedFailure> failures, bool final)
     {
         if (failures.Count == 0)
         {
@@ -362,7 +362,7 @@ internal sealed class CommandSpans
     private static DateTime End(IProfiledCommand command) => command.CommandCreated + command.ElapsedTime;
 
     /// <summary>The command a timeout names and the timeout it names (none for other failures).</summary>
-    private static (string? Command, TimeSpan Timeout) NamedCommand(Exception exception)
+    internal static (string? Command, TimeSpan Timeout) NamedCommand(Exception exception)
     {
         // A sync timeout: "Timeout performing GET (5000ms), ..." or "Timeout performing GET key (5000ms)";
         // an async one: "Timeout awaiting response (outbound=0KiB, ..., timeout is 5000ms), command=GET, ...".
