@@ -237,22 +237,11 @@ public sealed class CoreTests
         Assert.True(File.Exists(Path.Combine(directory, "OpenTelemetry.Api.dll")));
         Assert.False(File.Exists(Path.Combine(directory, "OpenTelemetry.dll")));
 
-        using var listener = new System.Net.HttpListener();
-        var url = "http://127.0.0.1:" + TcpPort.FreePort() + "/called/";
-        listener.Prefixes.Add(url);
-        listener.Start();
-        var received = Task.Run(async () =>
-        {
-            var context = await listener.GetContextAsync();
-            var traceParent = context.Request.Headers["traceparent"];
-            context.Response.StatusCode = 204;
-            context.Response.Close();
-            return traceParent;
-        });
+        using var called = new OneCallServer(204);
 
         await using var receiver = await OtlpReceiver.StartAsync();
         var environment = AgentEnvironment.For(receiver, "api-app").With(("OTEL_DOTNET_AUTO_TRACES_ADDITIONAL_SOURCES", "TestApp.OpenTelemetryApi"));
-        using var traced = TestProcess.StartDotnet(RepoPaths.TestAppDll(app), environment, [url]);
+        using var traced = TestProcess.StartDotnet(RepoPaths.TestAppDll(app), environment, [called.Url]);
         Assert.Equal(0, await traced.WaitForExitAsync(Timeout));
 
         // The API's span and the HttpClient call under it, exported by the agent.
@@ -268,7 +257,7 @@ public sealed class CoreTests
         // The API's own propagator saw the agent's span (it writes the sampled flag alone); the agent
         // injected the client span downstream, sampled and, W3C Level 2, random.
         Assert.Contains($"api traceparent 00-{apiSpan.TraceId}-{apiSpan.SpanId}-01", traced.StandardOutput);
-        Assert.Equal($"00-{client.TraceId}-{client.SpanId}-03", await received.WaitAsync(Timeout));
+        Assert.Equal($"00-{client.TraceId}-{client.SpanId}-03", (await called.Called.WaitAsync(Timeout)).GetValueOrDefault("traceparent"));
 
         // The app's own use of the API is what it is without the agent: baggage through the API,
         // and the API's default propagator a no-op because the app installed no SDK.

@@ -491,7 +491,7 @@ public sealed class KafkaTests
         Assert.Equal("tier=gold", Header(headers, "baggage"));
 
         // The consumer's call made while handling the message carries the message's baggage, from its span.
-        using var target = new CallTarget(204);
+        using var target = new OneCallServer(204);
         await setup.ConsumeAsync(topic, 1, ("HTTP_TARGET", target.Url));
         var called = await target.Called.WaitAsync(Timeout);
         Assert.StartsWith($"00-{TraceId}-", called["traceparent"], StringComparison.Ordinal);
@@ -513,12 +513,12 @@ public sealed class KafkaTests
         var sent = Header(setup.Kafka.Read(topic, 1, Timeout)[0].Message.Headers, "traceparent").Split('-');
 
         // Handling the message fails: the consumer's call answers 500.
-        using var target = new CallTarget(500);
+        using var target = new OneCallServer(500);
         await setup.ConsumeAsync(topic, 1, [.. keep, ("HTTP_TARGET", target.Url)]);
         await target.Called.WaitAsync(Timeout);
 
         // A request sampled upstream last, in the producer: what its earlier request kept has arrived by then.
-        await setup.GetAsync("/ping", ("traceparent", $"00-{System.Diagnostics.ActivityTraceId.CreateRandom().ToHexString()}-{System.Diagnostics.ActivitySpanId.CreateRandom().ToHexString()}-01"));
+        await setup.GetAsync("/ping", ("traceparent", TraceParents.NewSampled()));
         var spans = await setup.Receiver.WaitForSpansAsync(
             all => all.Any(s => s.ServiceName == "kafka-consumer" && s.Kind == SpanKinds.Client) && all.Any(s => IsRequest(s, "/ping")),
             Timeout);
@@ -666,33 +666,5 @@ public sealed class KafkaTests
             Assert.Empty(s.Links);
         });
         Assert.DoesNotContain(process, s => s.Attributes.Values.Any(v => v is string text && text.Contains("payload", StringComparison.Ordinal)));
-    }
-
-    /// <summary>The consumer app's HTTP_TARGET in the test process: answers the first call with a status and keeps its headers.</summary>
-    private sealed class CallTarget : IDisposable
-    {
-        private readonly System.Net.HttpListener _listener = new();
-
-        public CallTarget(int status)
-        {
-            Url = "http://127.0.0.1:" + TcpPort.FreePort().ToString(CultureInfo.InvariantCulture) + "/handled/";
-            _listener.Prefixes.Add(Url);
-            _listener.Start();
-            Called = Task.Run(async () =>
-            {
-                var context = await _listener.GetContextAsync();
-                var headers = context.Request.Headers.AllKeys.ToDictionary(k => k!.ToLowerInvariant(), k => context.Request.Headers[k] ?? string.Empty);
-                context.Response.StatusCode = status;
-                context.Response.Close();
-                return headers;
-            });
-        }
-
-        public string Url { get; }
-
-        /// <summary>The first call's headers, lower-case names.</summary>
-        public Task<Dictionary<string, string>> Called { get; }
-
-        public void Dispose() => _listener.Close();
     }
 }

@@ -282,7 +282,7 @@ public sealed class RedisTests
         async Task<string> SampledAsync(string path)
         {
             using var request = new HttpRequestMessage(HttpMethod.Get, setup.App.BaseUrl + path);
-            request.Headers.Add("traceparent", $"00-{System.Diagnostics.ActivityTraceId.CreateRandom().ToHexString()}-{System.Diagnostics.ActivitySpanId.CreateRandom().ToHexString()}-01");
+            request.Headers.Add("traceparent", TraceParents.NewSampled());
             using var response = await setup.Client.SendAsync(request);
             Assert.True(response.IsSuccessStatusCode, path);
             return (await response.Content.ReadAsStringAsync()).Trim();

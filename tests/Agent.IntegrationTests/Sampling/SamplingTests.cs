@@ -27,7 +27,7 @@ public sealed class SamplingTests
     private static async Task<IReadOnlyList<ReceivedSpan>> AfterMarkerAsync(OtlpReceiver receiver, HttpClient client, WebApp app, string service)
     {
         using var request = new HttpRequestMessage(HttpMethod.Get, app.BaseUrl + Marker);
-        request.Headers.Add("traceparent", $"00-{ActivityTraceId.CreateRandom().ToHexString()}-{ActivitySpanId.CreateRandom().ToHexString()}-01");
+        request.Headers.Add("traceparent", TraceParents.NewSampled());
         using var response = await client.SendAsync(request);
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         return await receiver.WaitForSpansAsync(all => all.Any(s => s.ServiceName == service && IsServer(s, Marker)), Timeout);
@@ -104,7 +104,7 @@ public sealed class SamplingTests
         for (var i = 0; i < 40; i++)
         {
             using var request = new HttpRequestMessage(HttpMethod.Get, app.BaseUrl + "/items/" + i);
-            request.Headers.Add("traceparent", $"00-{ActivityTraceId.CreateRandom().ToHexString()}-{ActivitySpanId.CreateRandom().ToHexString()}-01");
+            request.Headers.Add("traceparent", TraceParents.NewSampled());
             using var response = await client.SendAsync(request);
         }
 
@@ -139,7 +139,7 @@ public sealed class SamplingTests
         for (var i = 0; i < 3; i++)
         {
             using var warmUp = new HttpRequestMessage(HttpMethod.Get, front.BaseUrl + "/front?path=/slow/1");
-            warmUp.Headers.Add("traceparent", $"00-{ActivityTraceId.CreateRandom().ToHexString()}-{ActivitySpanId.CreateRandom().ToHexString()}-01");
+            warmUp.Headers.Add("traceparent", TraceParents.NewSampled());
             using var warmed = await client.SendAsync(warmUp);
         }
 
@@ -240,7 +240,7 @@ public sealed class SamplingTests
         Assert.Equal(HttpStatusCode.OK, (await client.GetAsync(app.BaseUrl + "/db/raw")).StatusCode);
         Assert.Equal(HttpStatusCode.InternalServerError, (await client.GetAsync(app.BaseUrl + "/db/error")).StatusCode);
         using var marker = new HttpRequestMessage(HttpMethod.Get, app.BaseUrl + "/db/raw?marker=1");
-        marker.Headers.Add("traceparent", $"00-{ActivityTraceId.CreateRandom().ToHexString()}-{ActivitySpanId.CreateRandom().ToHexString()}-01");
+        marker.Headers.Add("traceparent", TraceParents.NewSampled());
         using (var response = await client.SendAsync(marker))
         {
             Assert.Equal(HttpStatusCode.OK, response.StatusCode);
