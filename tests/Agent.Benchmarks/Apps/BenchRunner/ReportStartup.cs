@@ -34,6 +34,20 @@ internal sealed partial class Report
             S.AppendLine();
         }
 
+        // Where the CPU added went, by thread: the main thread's work is the start's own; the
+        // others' depends also on how long the start took (the tiered JIT compiling in the
+        // background, librdkafka's threads polling, the thread pool's workers spinning).
+        S.AppendLine("CPU added at the first response by thread (ms, paired as above; from the app's own reading of each live thread's clock, `X-Thread-Cpu-Ns`). *main*: the main thread, where the startup hooks and the app's code up to `app.Run()` run; *JIT*: the runtime's tiered-compilation thread, which compiles hot methods again in the background; *Kafka*: librdkafka's threads; *tracer*: the tracer's own threads (export, metrics); *other*: the other live threads (thread pool, Kestrel, the runtime's); *ended*: threads that ended before the first response.");
+        S.AppendLine();
+        S.AppendLine("| configuration | main | thread pool | GC | JIT | Kafka | tracer | other | ended |");
+        S.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+        foreach (var c in configurations.Where(c => !c.IsBaseline))
+        {
+            var cells = StartupRun.ThreadGroups.Select(g => paired.Delta(c.Key, r => r.ThreadCpuMs.GetValueOrDefault(g)).Format("+0;-0;0"));
+            S.AppendLine(F($"| {c.Label} | {string.Join(" | ", cells)} |"));
+        }
+
+        S.AppendLine();
         S.AppendLine("What the JIT compiled in each configuration's first (unmeasured) start, from exec to the graceful stop after its first response (`DOTNET_JitDisasmSummary=1`; lists in artifacts/bench/jit/, beside each start's stderr: `BENCH_STARTUP_LOG_LEVEL=debug` adds the agent's time to start each instrumentation). The tracer's own methods are those of `TraceAgent.*` and `OpenTelemetry.*`; compiled at tier 0 means no precompiled (ReadyToRun) code was used for them.");
         S.AppendLine();
         S.AppendLine("| configuration | methods compiled | the tracer's own | of them at tier 0 |");

@@ -7,6 +7,12 @@ namespace TraceAgent.Bench;
 /// <summary>One start: exec to the first 200 from /hello, and the process's CPU at that moment.</summary>
 internal sealed record StartupRun(string Key, int Run, double WallMs, double CpuMs, double StatCpuMs, double? HookMs) : IPairedRun
 {
+    /// <summary>The groups of threads BenchStartup splits its CPU into (its X-Thread-Cpu-Ns header).</summary>
+    public static readonly string[] ThreadGroups = ["main", "pool", "gc", "jit", "kafka", "tracer", "other", "ended"];
+
+    /// <summary>CPU in ms by group of threads (<see cref="ThreadGroups"/>) at the first response.</summary>
+    public IReadOnlyDictionary<string, double> ThreadCpuMs { get; init; } = new Dictionary<string, double>();
+
     /// <summary>For a baseline start: the configuration started at the same moment, its pair.</summary>
     public string? PairedWith { get; init; }
 }
@@ -77,7 +83,7 @@ internal static partial class StartupBench
                 runs.Add(baseResult);
                 runs.Add(result);
                 Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"startup {run + 1}/{options.StartupRuns} {configuration.Key}: {result.CpuMs:0.0} ms cpu against {baseResult.CpuMs:0.0} ({result.CpuMs - baseResult.CpuMs:+0;-0}), {result.WallMs:0} ms wall against {baseResult.WallMs:0}, hook {result.HookMs?.ToString("0", CultureInfo.InvariantCulture) ?? "-"} ms"));
+                    $"startup {run + 1}/{options.StartupRuns} {configuration.Key}: {result.CpuMs:0.0} ms cpu against {baseResult.CpuMs:0.0} ({result.CpuMs - baseResult.CpuMs:+0;-0}), {result.WallMs:0} ms wall against {baseResult.WallMs:0}, hook {result.HookMs?.ToString("0", CultureInfo.InvariantCulture) ?? "-"} ms; by thread {string.Join(", ", StartupRun.ThreadGroups.Select(g => $"{g} {result.ThreadCpuMs[g] - baseResult.ThreadCpuMs[g]:+0;-0}"))}"));
             }
         }
 
@@ -138,7 +144,10 @@ internal static partial class StartupBench
             }
         }
 
-        return new StartupRun(configuration.Key, run, wall, cpu, stat, hook);
+        var threads = response.Headers.GetValues("X-Thread-Cpu-Ns").Single().Split(';')
+            .Select(p => p.Split('='))
+            .ToDictionary(p => p[0], p => long.Parse(p[1], NumberStyles.Integer, CultureInfo.InvariantCulture) / 1e6);
+        return new StartupRun(configuration.Key, run, wall, cpu, stat, hook) { ThreadCpuMs = threads };
     }
 
     public static double? HookMilliseconds(IEnumerable<string> lines)

@@ -10,7 +10,10 @@ using StackExchange.Redis;
 // (BENCH_POSTGRES), a Redis connection and one command (BENCH_REDIS), a Kafka producer that sends
 // one message and a consumer that reads it back (BENCH_KAFKA). /hello then answers with the
 // process's CPU time in a header, read by the process itself at that moment (every thread, ended
-// ones included, in nanoseconds): /proc/<pid>/stat counts in 10 ms ticks, too coarse here.
+// ones included, in nanoseconds): /proc/<pid>/stat counts in 10 ms ticks, too coarse here. A
+// second header splits it by thread (ProcessCpu.ByThread): the main thread, where the startup
+// hooks and this file's code up to app.Run() run; the runtime's tiered-compilation thread;
+// librdkafka's threads; the tracer's own threads; the other threads alive; the threads that ended.
 //
 // As a job (BENCH_JOB_CPU_FILE set: a command-line tool, a scheduled task) it does the same work
 // with no web host, closes its clients and ends; its last act is to write the process's CPU time
@@ -77,6 +80,7 @@ if (jobCpuFile is not null)
 app!.MapGet("/hello", (HttpContext context) =>
 {
     context.Response.Headers["X-Process-Cpu-Ns"] = ProcessCpu.Nanoseconds().ToString(CultureInfo.InvariantCulture);
+    context.Response.Headers["X-Thread-Cpu-Ns"] = ProcessCpu.ByThread();
     return "hello";
 });
 
@@ -111,7 +115,66 @@ internal static partial class ProcessCpu
 {
     private const int ClockProcessCputimeId = 2;
 
-    public static long Nanoseconds() => ClockGetTime(ClockProcessCputimeId, out var time) == 0 ? (time.Seconds * 1_000_000_000L) + time.Nanoseconds : -1;
+    public static long Nanoseconds() => Read(ClockProcessCputimeId);
+
+    /// <summary>
+    /// "main=N;pool=N;gc=N;jit=N;kafka=N;tracer=N;other=N;ended=N", CPU ns by thread. A thread's own clock is
+    /// MAKE_THREAD_CPUCLOCK(tid, CPUCLOCK_SCHED) of the kernel's posix-timers.h; "ended" is the
+    /// process's CPU less what its live threads have used.
+    /// </summary>
+    public static string ByThread()
+    {
+        int pid = Environment.ProcessId;
+        long main = 0, pool = 0, gc = 0, jit = 0, kafka = 0, tracer = 0, other = 0;
+        foreach (var directory in Directory.GetDirectories("/proc/self/task"))
+        {
+            int tid = int.Parse(Path.GetFileName(directory), CultureInfo.InvariantCulture);
+            string name;
+            try
+            {
+                name = File.ReadAllText(Path.Combine(directory, "comm")).TrimEnd('\n');
+            }
+            catch (IOException)
+            {
+                continue; // ended meanwhile: counted with the ended threads
+            }
+
+            long used = Math.Max(0, Read((~tid << 3) | 6));
+            if (tid == pid)
+            {
+                main += used;
+            }
+            else if (name.StartsWith(".NET TP ", StringComparison.Ordinal))
+            {
+                pool += used;
+            }
+            else if (name.StartsWith(".NET Server GC", StringComparison.Ordinal) || name.StartsWith(".NET BGC", StringComparison.Ordinal))
+            {
+                gc += used;
+            }
+            else if (name.StartsWith(".NET Tiered Com", StringComparison.Ordinal))
+            {
+                jit += used;
+            }
+            else if (name.StartsWith("rdk:", StringComparison.Ordinal))
+            {
+                kafka += used;
+            }
+            else if (name.StartsWith("traceagent", StringComparison.Ordinal) || name.StartsWith("OpenTelemetry", StringComparison.Ordinal))
+            {
+                tracer += used;
+            }
+            else
+            {
+                other += used;
+            }
+        }
+
+        long ended = Math.Max(0, Nanoseconds() - main - pool - gc - jit - kafka - tracer - other);
+        return string.Create(CultureInfo.InvariantCulture, $"main={main};pool={pool};gc={gc};jit={jit};kafka={kafka};tracer={tracer};other={other};ended={ended}");
+    }
+
+    private static long Read(int clock) => ClockGetTime(clock, out var time) == 0 ? (time.Seconds * 1_000_000_000L) + time.Nanoseconds : -1;
 
     [LibraryImport("libc", EntryPoint = "clock_gettime")]
     private static partial int ClockGetTime(int clock, out TimeSpec time);
