@@ -11,9 +11,10 @@ using StackExchange.Redis;
 // one message and a consumer that reads it back (BENCH_KAFKA). /hello then answers with the
 // process's CPU time in a header, read by the process itself at that moment (every thread, ended
 // ones included, in nanoseconds): /proc/<pid>/stat counts in 10 ms ticks, too coarse here. A
-// second header splits it by thread (ProcessCpu.ByThread): the main thread, where the startup
-// hooks and this file's code up to app.Run() run; the runtime's tiered-compilation thread;
-// librdkafka's threads; the tracer's own threads; the other threads alive; the threads that ended.
+// second header splits it by thread (ProcessCpu.ByThread): the main thread (the startup hooks,
+// then this file's code until its first await that does not complete at once), the thread pool's
+// workers (the rest of it, as continuations), the server GC's threads, the tiered-compilation
+// thread, librdkafka's threads, the tracer's own, the other threads alive, the threads that ended.
 //
 // As a job (BENCH_JOB_CPU_FILE set: a command-line tool, a scheduled task) it does the same work
 // with no web host, closes its clients and ends; its last act is to write the process's CPU time
@@ -118,9 +119,9 @@ internal static partial class ProcessCpu
     public static long Nanoseconds() => Read(ClockProcessCputimeId);
 
     /// <summary>
-    /// "main=N;pool=N;gc=N;jit=N;kafka=N;tracer=N;other=N;ended=N", CPU ns by thread. A thread's own clock is
-    /// MAKE_THREAD_CPUCLOCK(tid, CPUCLOCK_SCHED) of the kernel's posix-timers.h; "ended" is the
-    /// process's CPU less what its live threads have used.
+    /// "main=N;pool=N;gc=N;jit=N;kafka=N;tracer=N;other=N;ended=N", CPU ns by group of threads
+    /// (by thread name). A thread's own clock is MAKE_THREAD_CPUCLOCK(tid, CPUCLOCK_SCHED) of the
+    /// kernel's posix-timers.h; "ended" is the process's CPU less what its live threads have used.
     /// </summary>
     public static string ByThread()
     {
