@@ -108,7 +108,12 @@ public sealed class CollectorFaultTests(ITestOutputHelper output)
                 if (fault != Fault.Garbage)
                 {
                     // A 200 with an unreadable body is taken as accepted (the agent does not parse
-                    // answers); every other fault loses spans, and says so.
+                    // answers); every other fault fails an export of this phase's spans (a warning,
+                    // the only one this app's trace exporter prints), and says so before the
+                    // collector heals. Waited for after the fault began: the retry check above may
+                    // have printed a failure already, and the loss summary (one line per 10 s at
+                    // most) may still be its line.
+                    await app.Process.WaitForOutputAsync("warn traces export to ", linesBeforeFault, Timeout);
                     await app.Process.WaitForOutputAsync("spans lost so far", Timeout);
                 }
 
