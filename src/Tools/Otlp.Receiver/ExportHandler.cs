@@ -97,6 +97,7 @@ internal sealed class ExportHandler
                 Protocol = found.protocol,
                 Signal = found.signal,
                 Path = context.Request.Path.Value ?? "",
+                Query = context.Request.QueryString.Value ?? "",
                 HttpVersion = context.Request.Protocol,
                 Headers = CopyHeaders(context.Request.Headers),
                 BodyLength = body.Length,

@@ -11,6 +11,9 @@ public sealed class ReceivedRequest
 
     public string Path { get; init; } = "";
 
+    /// <summary>The query string with its '?', or empty.</summary>
+    public string Query { get; init; } = "";
+
     /// <summary>"HTTP/1.1" or "HTTP/2".</summary>
     public string HttpVersion { get; init; } = "";
 

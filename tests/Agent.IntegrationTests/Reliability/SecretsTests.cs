@@ -25,6 +25,7 @@ public sealed class SecretsTests
         "S3cretExporterHeaderValue",
         "S3cretExporterBearer",
         "S3cretEndpointPassword",
+        "S3cretEndpointQueryValue",
         "S3cretCommandLineValue",
         "S3cretEnvironmentValue",
     ];
@@ -38,6 +39,7 @@ public sealed class SecretsTests
         {
             Dictionary<string, string?> Environment(string service) => AgentEnvironment.For(receiver, service).With(
                 ("OTEL_EXPORTER_OTLP_ENDPOINT", $"http://exporter:S3cretEndpointPassword@127.0.0.1:{receiver.HttpPort.ToString(CultureInfo.InvariantCulture)}"),
+                ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", $"http://exporter:S3cretEndpointPassword@127.0.0.1:{receiver.HttpPort.ToString(CultureInfo.InvariantCulture)}/v1/traces?api_key=S3cretEndpointQueryValue"),
                 ("OTEL_EXPORTER_OTLP_HEADERS", "x-api-key=S3cretExporterHeaderValue,authorization=Bearer%20S3cretExporterBearer"),
                 ("OTEL_DOTNET_AUTO_LOG_DIRECTORY", logDirectory.FullName),
                 ("OTEL_LOG_LEVEL", "debug"),
@@ -118,6 +120,11 @@ public sealed class SecretsTests
             // The planted values did travel: the query keys and the redaction marker are there.
             Assert.Contains("api_key=REDACTED", exported.ToString(), StringComparison.Ordinal);
             Assert.Contains("token=REDACTED", exported.ToString(), StringComparison.Ordinal);
+
+            // The traces endpoint's query did reach the collector, and the log lines that name the
+            // endpoint show that it has one.
+            Assert.Contains(receiver.Requests, r => r.Path == "/v1/traces" && r.Query == "?api_key=S3cretEndpointQueryValue");
+            Assert.Contains("/v1/traces?REDACTED failed: HTTP 500", stderr, StringComparison.Ordinal);
 
             foreach (var secret in Secrets)
             {
