@@ -495,6 +495,54 @@ public sealed class CoreTests
         Assert.Equal(0, receiver.RequestCount);
     }
 
+    /// <summary>
+    /// DOTNET_STARTUP_HOOKS set for a whole container or CI job reaches the build too: `dotnet
+    /// build` with an out-of-process MSBuild node and the compiler as its own process (no build
+    /// servers) runs untraced in each of them, while the app it builds, started with the same
+    /// variables, is traced. The log directory shows every process the agent ran in, whatever
+    /// the build does with a tool's stderr.
+    /// </summary>
+    [Fact]
+    public async Task Dotnet_build_msbuild_and_the_compiler_are_not_traced()
+    {
+        await using var receiver = await OtlpReceiver.StartAsync();
+        var project = Directory.CreateTempSubdirectory("traceagent-build-");
+        try
+        {
+            var logs = project.CreateSubdirectory("logs");
+            File.WriteAllText(Path.Combine(project.FullName, "built.csproj"), "<Project Sdk=\"Microsoft.NET.Sdk\"><PropertyGroup><OutputType>Exe</OutputType><TargetFramework>net10.0</TargetFramework></PropertyGroup></Project>");
+            File.WriteAllText(Path.Combine(project.FullName, "Program.cs"), "System.Console.WriteLine(\"built app ran\");");
+            var environment = AgentEnvironment.For(receiver, "built").With(
+                ("OTEL_LOG_LEVEL", "debug"),
+                ("OTEL_DOTNET_AUTO_LOG_DIRECTORY", logs.FullName),
+                ("MSBUILDNOINPROCNODE", "1"));
+
+            using (var build = TestProcess.Start(TestProcess.DotnetHost(), ["build", "--disable-build-servers", "-nologo", "-v:n", "-p:UseSharedCompilation=false"], environment, workingDirectory: project.FullName))
+            {
+                await build.WaitForExitAsync(TimeSpan.FromMinutes(3));
+                Assert.True(build.ExitCode == 0, string.Join("\n", build.Output));
+
+                // The build did run MSBuild out of process and the compiler as a tool of its own.
+                Assert.Contains(build.StandardOutput, l => l.Contains(" on node 2 ", StringComparison.Ordinal));
+                Assert.Contains(build.StandardOutput, l => l.Contains("CompilerServer: tool", StringComparison.Ordinal));
+                Assert.DoesNotContain(build.Output, l => l.Contains("[traceagent]", StringComparison.Ordinal));
+                Assert.Empty(logs.GetFiles());
+            }
+
+            using (var built = TestProcess.StartDotnet(Path.Combine(project.FullName, "bin", "Debug", "net10.0", "built.dll"), environment))
+            {
+                await built.WaitForExitAsync(Timeout);
+                Assert.Equal(["built app ran"], built.StandardOutput);
+                Assert.Contains(built.StandardError, l => l.Contains(" info TraceAgent ", StringComparison.Ordinal));
+                Assert.Single(logs.GetFiles("traceagent-*.log"));
+            }
+        }
+        finally
+        {
+            project.Delete(recursive: true);
+        }
+    }
+
     [Fact]
     public async Task Samplers_decide_what_is_exported()
     {
