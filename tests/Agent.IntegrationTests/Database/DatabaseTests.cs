@@ -119,6 +119,7 @@ public sealed class DatabaseTests
         var failed = Assert.Single(DbSpansOf("/db/error"));
         Assert.Equal(2, failed.StatusCode);
         Assert.Equal("42601", failed.Attribute("error.type"));
+        Assert.Equal("42601", failed.Attribute("db.response.status_code"));
 
         // Exactly one span per command: no duplicates of the same statement under one parent.
         foreach (var path in paths)
