@@ -389,6 +389,38 @@ public sealed class MetricsTests
         Assert.Single(metrics.Named("shop.orders"));
     }
 
+    /// <summary>
+    /// An app that makes instruments without bound: the first 1,000 metrics are exported, later
+    /// instruments are not, and one warning names the first left out (docs/troubleshooting.md).
+    /// </summary>
+    [Fact]
+    public async Task Past_1000_instruments_later_ones_are_not_exported_and_one_line_says_so()
+    {
+        await using var receiver = await OtlpReceiver.StartAsync();
+        var environment = AgentEnvironment.For(receiver, "metrics-many").With(
+            ("OTEL_DOTNET_AUTO_METRICS_ADDITIONAL_SOURCES", "TestApp.Shop,TestApp.Many"),
+            ("RUN_ONCE", "1"),
+            ("MANY_INSTRUMENTS", "1100"));
+        using var process = TestProcess.StartDotnet(RepoPaths.TestAppDll(App), environment);
+        Assert.Equal(0, await process.WaitForExitAsync(Timeout));
+
+        var warning = Assert.Single(process.StandardError, l => l.Contains("metrics: more than 1000 instruments; ", StringComparison.Ordinal));
+        var named = System.Text.RegularExpressions.Regex.Match(warning, "'many\\.([0-9]+)' of meter 'TestApp\\.Many' and later ones are not exported");
+        Assert.True(named.Success, warning);
+        var firstLeftOut = int.Parse(named.Groups[1].Value, CultureInfo.InvariantCulture);
+
+        // The framework's and the app's other meters have far fewer than 100 instruments.
+        Assert.InRange(firstLeftOut, 900, 999);
+        var metrics = receiver.Metrics;
+        var many = metrics.Where(m => m.ScopeName == "TestApp.Many").ToList();
+        Assert.Equal(
+            Enumerable.Range(0, firstLeftOut).Select(i => "many." + i.ToString(CultureInfo.InvariantCulture)).Order(StringComparer.Ordinal),
+            many.Select(m => m.Name).Order(StringComparer.Ordinal));
+        Assert.All(many, m => Assert.Equal(1, Assert.Single(m.Metric.Sum.DataPoints).AsInt));
+        Assert.InRange(metrics.Select(m => m.ScopeName + "/" + m.Name).Distinct().Count(), firstLeftOut + 1, 1000);
+        Assert.Equal(1, metrics.LatestInt("shop.orders", p => (p.Attributes.Attribute("shop.region") as string) == "eu"));
+    }
+
     [Fact]
     public async Task The_console_exporter_prints_each_point_on_stdout()
     {

@@ -24,6 +24,14 @@ if (Environment.GetEnvironmentVariable("RUN_ONCE") is { } once)
         orders.Add(1, new KeyValuePair<string, object?>("shop.region", "eu"));
     }
 
+    // Instruments made without bound (named from data, say), one measurement each.
+    var many = new Meter("TestApp.Many");
+    var instruments = int.Parse(Environment.GetEnvironmentVariable("MANY_INSTRUMENTS") ?? "0", CultureInfo.InvariantCulture);
+    for (var i = 0; i < instruments; i++)
+    {
+        many.CreateCounter<long>("many." + i.ToString(CultureInfo.InvariantCulture)).Add(1);
+    }
+
     Console.WriteLine("measured " + count.ToString(CultureInfo.InvariantCulture));
     return;
 }
