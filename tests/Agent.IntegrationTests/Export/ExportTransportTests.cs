@@ -153,6 +153,38 @@ public sealed class ExportTransportTests : IClassFixture<ExportTransportTests.Ce
     [Theory]
     [InlineData(false)]
     [InlineData(true)]
+    public async Task Logs_take_their_own_certificate_variables_and_traces_keep_the_generic_endpoint(bool grpc)
+    {
+        await using var secure = await OtlpReceiver.StartAsync(new OtlpReceiverOptions
+        {
+            ServerCertificate = _certificates.Server,
+            RequiredClientCertificateAuthority = _certificates.Authority,
+        });
+        await using var plain = await OtlpReceiver.StartAsync();
+        var environment = AgentEnvironment.For(plain, "transport-logs", grpc).With(
+            ("OTEL_DOTNET_AUTO_TRACES_ADDITIONAL_SOURCES", "TestApplication.LoggingConsole"),
+            ("OTEL_METRICS_EXPORTER", "none"),
+            ("OTEL_LOGS_EXPORTER", "otlp"),
+            ("OTEL_EXPORTER_OTLP_LOGS_ENDPOINT", grpc ? secure.GrpcEndpoint : secure.HttpEndpoint + "/v1/logs"),
+            ("OTEL_EXPORTER_OTLP_LOGS_CERTIFICATE", _certificates.AuthorityPem),
+            ("OTEL_EXPORTER_OTLP_LOGS_CLIENT_CERTIFICATE", _certificates.ClientCertificatePem),
+            ("OTEL_EXPORTER_OTLP_LOGS_CLIENT_KEY", _certificates.ClientKeyPem));
+        using var process = TestProcess.StartDotnet(RepoPaths.TestAppDll("TestApplication.LoggingConsole-high"), environment);
+        Assert.Equal(0, await process.WaitForExitAsync(Timeout));
+
+        // The exit flushes both signals: the records over mutual TLS, the span in plain text.
+        var work = Assert.Single(plain.Spans, s => s.Name == "work");
+        var inside = Assert.Single(secure.Logs, l => l.Attributes.TryGetValue("Marker", out var marker) && (marker as string) == "console-inside");
+        Assert.Equal(work.TraceId, inside.TraceId);
+        Assert.NotEmpty(secure.Requests);
+        Assert.All(secure.Requests, r => Assert.Equal(("logs", "CN=traceagent-test-client"), (r.Signal, r.ClientCertificateSubject)));
+        Assert.All(plain.Requests, r => Assert.Equal(("traces", null), (r.Signal, r.ClientCertificateSubject)));
+        Assert.DoesNotContain(process.StandardError, l => l.Contains(" warn ", StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
     public async Task Without_a_client_certificate_a_collector_that_requires_one_refuses_and_it_is_said_once(bool grpc)
     {
         await using var receiver = await OtlpReceiver.StartAsync(new OtlpReceiverOptions
