@@ -1,7 +1,7 @@
 using System.Diagnostics;
-using System.Globalization;
 using Microsoft.Extensions.Logging;
 using TraceAgent.Diagnostics;
+using TraceAgent.Export;
 using TraceAgent.Logs;
 using TraceAgent.Tracing;
 
@@ -110,15 +110,16 @@ internal sealed class AgentLogger : Microsoft.Extensions.Logging.ILogger
         {
             template = value.Value as string;
         }
-        else if (value.Value is not null && !string.IsNullOrEmpty(value.Key))
+        else if (value.Value is not null && !string.IsNullOrEmpty(value.Key) && Snapshot(value.Value) is { } snapshot)
         {
-            attributes.Add(new KeyValuePair<string, object?>(value.Key, Snapshot(value.Value)));
+            attributes.Add(new KeyValuePair<string, object?>(value.Key, snapshot));
         }
     }
 
     // The record is exported later on another thread: keep immutable values as they are (so
-    // numbers stay numbers) and turn anything else into its invariant text now.
-    private static object Snapshot(object value) => value switch
+    // numbers stay numbers) and turn anything else into its invariant text now (null, and the
+    // attribute left out, when its ToString throws).
+    private static object? Snapshot(object value) => value switch
     {
         string or bool or int or long or double or float or short or byte or sbyte or uint or ushort => value,
         string[] strings => strings.Clone(),
@@ -126,8 +127,7 @@ internal sealed class AgentLogger : Microsoft.Extensions.Logging.ILogger
         long[] longs => longs.Clone(),
         double[] doubles => doubles.Clone(),
         bool[] bools => bools.Clone(),
-        IFormattable formattable => formattable.ToString(null, CultureInfo.InvariantCulture),
-        _ => value.ToString() ?? string.Empty,
+        _ => AttributeText.Of(value),
     };
 
     // The OpenTelemetry log data model's mapping of ILogger levels, with its short names.

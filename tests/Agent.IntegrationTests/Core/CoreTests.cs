@@ -543,6 +543,48 @@ public sealed class CoreTests
         }
     }
 
+    /// <summary>
+    /// An app's own type set as a tag value, whose ToString throws: the agent meets it when it
+    /// encodes the span (over OTLP, on the app's thread as the span ends; on the console, in its
+    /// batch). It costs that attribute alone, counted as dropped; the span, the rest of its batch
+    /// and the app are untouched, and one line names the type.
+    /// </summary>
+    [Theory]
+    [InlineData("otlp")]
+    [InlineData("console")]
+    public async Task A_tag_value_whose_ToString_throws_costs_its_attribute_only(string exporter)
+    {
+        await using var receiver = await OtlpReceiver.StartAsync();
+        var environment = AgentEnvironment.For(receiver, "bad-tag").With(
+            ("OTEL_DOTNET_AUTO_TRACES_ADDITIONAL_SOURCES", "TestApp.Console"),
+            ("OTEL_TRACES_EXPORTER", exporter),
+            ("OTEL_METRICS_EXPORTER", "none"),
+            ("OTEL_LOG_LEVEL", "debug"),
+            ("CONSOLE_APP_BAD_TAG", "1"));
+
+        using var process = await RunConsoleAsync(environment, "return", "3");
+
+        Assert.Equal(5, process.ExitCode);
+        var fault = Assert.Single(process.StandardError, l => l.Contains(" fault contained in ", StringComparison.Ordinal));
+        Assert.Contains("the ToString of an attribute value of type ThrowingToString (the attribute is dropped): InvalidOperationException: ToString fails on purpose", fault, StringComparison.Ordinal);
+        Assert.Contains(process.StandardError, l => l.Contains("shut down: 6 spans exported, 0 dropped, 0 failed, 1 faults contained", StringComparison.Ordinal));
+        if (exporter == "console")
+        {
+            Assert.Equal(6, process.StandardOutput.Count(l => l.StartsWith("span console-", StringComparison.Ordinal)));
+            Assert.Equal(3, process.StandardOutput.Count(l => l == "    test.number=42"));
+            Assert.DoesNotContain(process.StandardOutput, l => l.Contains("test.bad", StringComparison.Ordinal));
+            return;
+        }
+
+        var spans = await receiver.WaitForSpansAsync(s => s.Count >= 6, Timeout);
+        var roots = spans.Where(s => s.Name == "console-root").ToList();
+        Assert.Equal(3, roots.Count);
+        Assert.Equal(3, spans.Count(s => s.Name == "console-child"));
+        Assert.All(roots, r => Assert.Equal(42L, r.Attribute("test.number")));
+        Assert.All(roots, r => Assert.Null(r.Attribute("test.bad")));
+        Assert.Equal([0u, 0u, 1u], roots.Select(r => r.DroppedAttributesCount).Order());
+    }
+
     [Fact]
     public async Task Samplers_decide_what_is_exported()
     {

@@ -72,19 +72,22 @@ public sealed class EncodingSpanProcessorTests : IDisposable
     }
 
     [Fact]
-    public void A_full_queue_drops_and_counts_and_a_span_that_cannot_be_encoded_is_counted_as_a_fault()
+    public void A_full_queue_drops_and_counts_and_a_value_that_cannot_be_encoded_costs_its_attribute_only()
     {
         var (processor, exporter) = Make(maxQueue: 4, batch: 64);
         using (processor)
         {
-            var faults = AgentFaults.Snapshot().GetValueOrDefault("span encoding");
-            for (var i = 0; i < 6; i++)
+            const string Site = "the ToString of an attribute value of type TraceAgent.Tests.Export.EncodingSpanProcessorTests+Unprintable (the attribute is dropped)";
+            var faults = AgentFaults.Snapshot();
+            for (var i = 0; i < 3; i++)
             {
                 processor.OnEnd(End("queued", i));
             }
 
             var broken = _recorded.Source.StartActivity("broken")!;
             broken.SetTag("value", new Unprintable());
+            broken.SetTag("index", 3);
+            broken.AddEvent(new ActivityEvent("checked", tags: new ActivityTagsCollection { ["bad"] = new Unprintable(), ["ok"] = 1 }));
             broken.Stop();
             var original = AgentLog.RedirectStderr(TextWriter.Null);
             try
@@ -96,11 +99,23 @@ public sealed class EncodingSpanProcessorTests : IDisposable
                 AgentLog.RedirectStderr(original);
             }
 
+            for (var i = 4; i < 6; i++)
+            {
+                processor.OnEnd(End("queued", i));
+            }
+
             Assert.True(processor.ForceFlush(10_000));
             Assert.Equal(4, exporter.Spans.Count);
             Assert.Equal(2, processor.DroppedCount);
-            Assert.DoesNotContain(exporter.Spans, s => s.Name == "broken");
-            Assert.Equal(faults + 1, AgentFaults.Snapshot().GetValueOrDefault("span encoding"));
+            var sent = Assert.Single(exporter.Spans, s => s.Name == "broken");
+            Assert.Null(sent.Attribute("value"));
+            Assert.Equal(3L, sent.Attribute("index"));
+            Assert.Equal(1u, sent.DroppedAttributesCount);
+            var checkedEvent = Assert.Single(sent.Events);
+            Assert.Equal(["ok"], checkedEvent.Attributes.Keys);
+            Assert.Equal(1u, checkedEvent.DroppedAttributesCount);
+            Assert.Equal(faults.GetValueOrDefault(Site) + 2, AgentFaults.Snapshot().GetValueOrDefault(Site));
+            Assert.Equal(faults.GetValueOrDefault("span encoding"), AgentFaults.Snapshot().GetValueOrDefault("span encoding"));
         }
     }
 }

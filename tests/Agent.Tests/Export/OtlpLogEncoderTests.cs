@@ -117,4 +117,22 @@ public sealed class OtlpLogEncoderTests
         Assert.Equal(1u, decoded.DroppedAttributesCount);
         Assert.Equal("body is never truncated", decoded.Body);
     }
+
+    [Fact]
+    public void A_value_whose_ToString_throws_is_dropped_and_counted_and_the_record_kept()
+    {
+        var faultsBefore = TraceAgent.Diagnostics.AgentFaults.Total;
+        var decoded = Assert.Single(RoundTrip(Limits, Record("App", "body", new("before", "kept"), new("bad", new ThrowingToString()), new("array", new object[] { "a", new ThrowingToString() }), new("after", 2))));
+        Assert.Equal(["after", "before"], decoded.Attributes.Keys.Order(StringComparer.Ordinal));
+        Assert.Equal("kept", decoded.Attributes["before"]);
+        Assert.Equal(2L, decoded.Attributes["after"]);
+        Assert.Equal(2u, decoded.DroppedAttributesCount);
+        Assert.Equal("body", decoded.Body);
+        Assert.True(TraceAgent.Diagnostics.AgentFaults.Total >= faultsBefore + 2);
+    }
+
+    private sealed class ThrowingToString
+    {
+        public override string ToString() => throw new InvalidOperationException("ToString fails on purpose");
+    }
 }

@@ -53,6 +53,20 @@ public sealed class ZipkinExporterTests
         Assert.DoesNotContain("System.", json, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void A_value_whose_ToString_throws_leaves_its_tag_out()
+    {
+        Assert.Null(ZipkinExporter.TagValue(new ThrowingToString()));
+        Assert.Null(ZipkinExporter.TagValue(new object[] { "a", new ThrowingToString() }));
+        Assert.Equal("[\"a\",\"b\"]", ZipkinExporter.TagValue(new object[] { "a", "b" }));
+        Assert.Equal("7", ZipkinExporter.TagValue(7m));
+    }
+
+    private sealed class ThrowingToString
+    {
+        public override string ToString() => throw new InvalidOperationException("ToString fails on purpose");
+    }
+
     private static int FreePort()
     {
         using var socket = new TcpListener(IPAddress.Loopback, 0);

@@ -195,6 +195,18 @@ public sealed class MetricsPipelineTests : IDisposable
     }
 
     [Fact]
+    public void An_attribute_value_whose_ToString_throws_is_left_out_of_its_point()
+    {
+        var pipeline = Start();
+        var counter = NewMeter().CreateCounter<long>("unprintable");
+        counter.Add(3, new("kept", "yes"), new("bad", new Unprintable()));
+
+        var point = Assert.Single(Find(Collect(pipeline), "unprintable").Sum.DataPoints);
+        Assert.Equal(["kept"], point.Attributes.Select(a => a.Key));
+        Assert.Equal(3, point.AsInt);
+    }
+
+    [Fact]
     public void A_repeated_key_keeps_its_last_value_and_the_keys_are_sorted()
     {
         var pipeline = Start();
@@ -499,5 +511,10 @@ public sealed class MetricsPipelineTests : IDisposable
         meter.Dispose();
         Assert.Equal(1, Assert.Single(Find(Collect(pipeline), "gone").Sum.DataPoints).AsInt);
         Assert.DoesNotContain(Collect(pipeline), m => m.Metric.Name == "gone");
+    }
+
+    private sealed class Unprintable
+    {
+        public override string ToString() => throw new InvalidOperationException("no text on purpose");
     }
 }

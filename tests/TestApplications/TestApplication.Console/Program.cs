@@ -10,12 +10,21 @@ var count = args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInf
 var queryKib = args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 0;
 var withEvents = Environment.GetEnvironmentVariable("CONSOLE_APP_EVENTS") == "1";
 
+// CONSOLE_APP_BAD_TAG=1: the first root span carries a tag value whose ToString throws, as an
+// app's own type might; the agent meets it when it encodes the span.
+var badTag = Environment.GetEnvironmentVariable("CONSOLE_APP_BAD_TAG") == "1";
+
 for (var i = 0; i < count; i++)
 {
     using var root = source.StartActivity("console-root");
     root?.SetTag("test.attribute", "value");
     root?.SetTag("test.number", 42);
     root?.SetTag("test.flag", true);
+    if (badTag && i == 0)
+    {
+        root?.SetTag("test.bad", new ThrowingToString());
+    }
+
     if (queryKib > 0)
     {
         root?.SetTag("db.query.text", "SELECT '" + new string((char)('a' + (i % 26)), (queryKib * 1024) - 20) + "' AS q" + i.ToString(System.Globalization.CultureInfo.InvariantCulture));
@@ -53,3 +62,9 @@ switch (mode)
 }
 
 return 5;
+
+/// <summary>An app type whose ToString fails.</summary>
+internal sealed class ThrowingToString
+{
+    public override string ToString() => throw new InvalidOperationException("ToString fails on purpose");
+}

@@ -37,7 +37,10 @@ internal sealed class ConsoleExporter : ISpanExporter
             _text.AppendLine();
             foreach (var tag in activity.EnumerateTagObjects())
             {
-                _text.Append(CultureInfo.InvariantCulture, $"    {tag.Key}={Convert.ToString(tag.Value, CultureInfo.InvariantCulture)}").AppendLine();
+                if ((tag.Value is null ? string.Empty : AttributeText.Of(tag.Value)) is { } text)
+                {
+                    _text.Append(CultureInfo.InvariantCulture, $"    {tag.Key}={text}").AppendLine();
+                }
             }
 
             foreach (ref readonly var e in activity.EnumerateEvents())

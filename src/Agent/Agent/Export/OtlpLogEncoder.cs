@@ -134,7 +134,13 @@ internal sealed class OtlpLogEncoder
             return;
         }
 
-        OtlpCommon.WriteKeyValue(writer, 6, key, value, _limits.AttributeValueLengthLimit); // attributes
-        count++;
+        if (OtlpCommon.WriteKeyValue(writer, 6, key, value, _limits.AttributeValueLengthLimit)) // attributes
+        {
+            count++;
+        }
+        else
+        {
+            dropped++;
+        }
     }
 }

@@ -361,8 +361,14 @@ internal sealed class OtlpTraceEncoder
             return;
         }
 
-        keys.WriteAttribute(writer, field, tag.Key, tag.Value);
-        written.Count++;
+        if (keys.WriteAttribute(writer, field, tag.Key, tag.Value))
+        {
+            written.Count++;
+        }
+        else
+        {
+            written.Dropped++;
+        }
     }
 
     internal struct TagCount(int limit)
@@ -400,17 +406,25 @@ internal static class OtlpCommon
         return writer.WrittenSpan.ToArray();
     }
 
-    public static void WriteKeyValue(ProtoWriter writer, int field, string key, object value, int? lengthLimit, AttributeKeys? keys = null)
+    /// <summary>One KeyValue; false, with nothing written, when the value has no text (see <see cref="AttributeText"/>).</summary>
+    public static bool WriteKeyValue(ProtoWriter writer, int field, string key, object value, int? lengthLimit, AttributeKeys? keys = null)
     {
         // Most attributes are a short key and a short value: one-byte lengths. A long text (a query,
         // a URL) would make both move, so its KeyValue keeps the four-byte form.
         var expectShort = value is not (string { Length: >= 40 } or Array);
+        var start = writer.Length;
         var keyValue = writer.BeginMessage(field, expectShort);
         WriteKey(writer, key, keys);
         var any = writer.BeginMessage(2, expectShort);
-        WriteAnyValueBody(writer, value, lengthLimit);
+        if (!WriteAnyValueBody(writer, value, lengthLimit))
+        {
+            writer.Rewind(start);
+            return false;
+        }
+
         writer.EndMessage(any, expectShort);
         writer.EndMessage(keyValue, expectShort);
+        return true;
     }
 
     private static void WriteKey(ProtoWriter writer, string key, AttributeKeys? keys)
@@ -426,7 +440,8 @@ internal static class OtlpCommon
     }
 
     // AnyValue: string_value 1, bool_value 2, int_value 3, double_value 4, array_value 5, bytes_value 7.
-    public static void WriteAnyValueBody(ProtoWriter writer, object value, int? lengthLimit)
+    // False when a value of another type (or an array element) has no text: the caller drops it.
+    public static bool WriteAnyValueBody(ProtoWriter writer, object value, int? lengthLimit)
     {
         switch (value)
         {
@@ -471,9 +486,9 @@ internal static class OtlpCommon
                 foreach (var item in sequence)
                 {
                     var element = writer.BeginMessage(1);
-                    if (item is not null)
+                    if (item is not null && !WriteAnyValueBody(writer, item, lengthLimit))
                     {
-                        WriteAnyValueBody(writer, item, lengthLimit);
+                        return false;
                     }
 
                     writer.EndMessage(element);
@@ -482,9 +497,16 @@ internal static class OtlpCommon
                 writer.EndMessage(array);
                 break;
             default:
-                writer.WriteStringField(1, Truncate(Convert.ToString(value, CultureInfo.InvariantCulture) ?? string.Empty, lengthLimit));
+                if (AttributeText.Of(value) is not { } text)
+                {
+                    return false;
+                }
+
+                writer.WriteStringField(1, Truncate(text, lengthLimit));
                 break;
         }
+
+        return true;
     }
 
     // A cut between the two halves of a surrogate pair would leave half a character, which UTF-8
@@ -575,8 +597,8 @@ internal sealed class AttributeKeys
         }
     }
 
-    /// <summary>One KeyValue in <paramref name="field"/>, as <see cref="OtlpCommon.WriteKeyValue"/> writes it, under the limit given to <see cref="BeginSpan"/>.</summary>
-    public void WriteAttribute(ProtoWriter writer, int field, string key, object value)
+    /// <summary>One KeyValue in <paramref name="field"/>, as <see cref="OtlpCommon.WriteKeyValue"/> writes it (false, with nothing written, as it says), under the limit given to <see cref="BeginSpan"/>.</summary>
+    public bool WriteAttribute(ProtoWriter writer, int field, string key, object value)
     {
         var lengthLimit = _lengthLimit;
         string? text = null;
@@ -601,8 +623,7 @@ internal sealed class AttributeKeys
                 kind = ValueKind.Boolean;
                 break;
             default:
-                OtlpCommon.WriteKeyValue(writer, field, key, value, lengthLimit, this);
-                return;
+                return OtlpCommon.WriteKeyValue(writer, field, key, value, lengthLimit, this);
         }
 
         var hash = RuntimeHelpers.GetHashCode(key) ^ (text is null ? (int)number * -1640531535 : RuntimeHelpers.GetHashCode(text));
@@ -619,7 +640,7 @@ internal sealed class AttributeKeys
                     entry.Hits++;
                 }
 
-                return;
+                return true;
             }
 
             // Seen before: encode it and keep its body (after its tag and length) for the next time.
@@ -627,7 +648,7 @@ internal sealed class AttributeKeys
             OtlpCommon.WriteKeyValue(writer, field, key, value, lengthLimit, this);
             entry.Body = KeyValueBody(writer.WrittenSpan[start..]);
             entry.Hits = 1;
-            return;
+            return true;
         }
 
         if (entry.Body is not null && entry.Hits > 0)
@@ -639,7 +660,7 @@ internal sealed class AttributeKeys
             entry = new Entry { Key = key, Text = text, Number = number, Kind = kind };
         }
 
-        OtlpCommon.WriteKeyValue(writer, field, key, value, lengthLimit, this);
+        return OtlpCommon.WriteKeyValue(writer, field, key, value, lengthLimit, this);
     }
 
     // The bytes of a length-delimited field after its tag and length, if short enough to keep.

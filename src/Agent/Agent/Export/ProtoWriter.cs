@@ -33,6 +33,9 @@ internal sealed class ProtoWriter
 
     public ReadOnlyMemory<byte> WrittenMemory => _buffer.AsMemory(0, _position);
 
+    /// <summary>Drops what was written after <paramref name="length"/> bytes (a <see cref="Length"/> read earlier).</summary>
+    public void Rewind(int length) => _position = length;
+
     public void Reset()
     {
         _position = 0;

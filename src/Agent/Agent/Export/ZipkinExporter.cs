@@ -115,9 +115,9 @@ internal sealed class ZipkinExporter : ISpanExporter
         json.WriteStartObject("tags");
         foreach (var tag in activity.EnumerateTagObjects())
         {
-            if (tag.Value is not null)
+            if (tag.Value is not null && TagValue(tag.Value) is { } text)
             {
-                json.WriteString(tag.Key, TagValue(tag.Value));
+                json.WriteString(tag.Key, text);
             }
         }
 
@@ -152,9 +152,10 @@ internal sealed class ZipkinExporter : ISpanExporter
 
     /// <summary>
     /// Zipkin tags are strings. Arrays are written as their JSON text (["a","b"], [1,2]), as the
-    /// OpenTelemetry specification's Zipkin mapping says, never as a .NET type name.
+    /// OpenTelemetry specification's Zipkin mapping says, never as a .NET type name. Null when a
+    /// value (or an array element) has no text (see <see cref="AttributeText"/>): the tag is dropped.
     /// </summary>
-    internal static string TagValue(object value)
+    internal static string? TagValue(object value)
     {
         switch (value)
         {
@@ -194,7 +195,12 @@ internal sealed class ZipkinExporter : ISpanExporter
                                 json.WriteNumberValue(Convert.ToDouble(item, CultureInfo.InvariantCulture));
                                 break;
                             default:
-                                json.WriteStringValue(Convert.ToString(item, CultureInfo.InvariantCulture));
+                                if (AttributeText.Of(item) is not { } itemText)
+                                {
+                                    return null;
+                                }
+
+                                json.WriteStringValue(itemText);
                                 break;
                         }
                     }
@@ -204,7 +210,7 @@ internal sealed class ZipkinExporter : ISpanExporter
 
                 return System.Text.Encoding.UTF8.GetString(buffer.WrittenSpan);
             default:
-                return Convert.ToString(value, CultureInfo.InvariantCulture) ?? string.Empty;
+                return AttributeText.Of(value);
         }
     }
 

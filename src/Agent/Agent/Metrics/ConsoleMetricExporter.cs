@@ -33,7 +33,7 @@ internal sealed class ConsoleMetricExporter : IExporter<MetricsBatch>
                     }
 
                     _text.Append(CultureInfo.InvariantCulture, $"metric {stream.Name} [{stream.ScopeName}] ");
-                    _text.Append(string.Join(",", point.Attributes.Select(a => a.Key + "=" + Convert.ToString(a.Value, CultureInfo.InvariantCulture))));
+                    _text.Append(string.Join(",", point.Attributes.Select(a => (a.Key, Text: a.Value is null ? string.Empty : AttributeText.Of(a.Value))).Where(a => a.Text is not null).Select(a => a.Key + "=" + a.Text)));
                     if (stream.DataKind == MetricDataKind.Histogram)
                     {
                         _text.Append(CultureInfo.InvariantCulture, $" count={point.CollectedCount} sum={point.CollectedSum:G6}{stream.Unit} buckets={string.Join("|", point.CollectedBuckets)} exemplars={point.CollectedExemplarCount}");

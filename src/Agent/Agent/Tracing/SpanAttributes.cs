@@ -66,7 +66,13 @@ public ref struct SpanAttributes
             return;
         }
 
-        _keys!.WriteAttribute(_writer, 9, key, value); // Span.attributes = 9
-        _count.Count++;
+        if (_keys!.WriteAttribute(_writer, 9, key, value)) // Span.attributes = 9
+        {
+            _count.Count++;
+        }
+        else
+        {
+            _count.Dropped++;
+        }
     }
 }
