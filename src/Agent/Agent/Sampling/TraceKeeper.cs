@@ -45,7 +45,7 @@ internal sealed class TraceKeeper : IDisposable
         _keepErrors = keepErrors;
         _slowerThan = slowerThanMilliseconds is { } ms ? TimeSpan.FromMilliseconds(ms) : null;
         _maxBuffered = maxBufferedSpans;
-        _sweeper = new Timer(static s => ((TraceKeeper)s!).Sweep(), this, 5000, 5000);
+        _sweeper = new Timer(static s => ((TraceKeeper)s!).Sweep(Stopwatch.GetTimestamp()), this, 5000, 5000);
     }
 
     /// <summary>Spans held now, across all undecided traces.</summary>
@@ -222,11 +222,11 @@ internal sealed class TraceKeeper : IDisposable
         return spans;
     }
 
-    private void Sweep()
+    /// <summary>Gives up traces whose root has not ended in 10 minutes and forgets kept ones after 30 s, as of <paramref name="now"/> (a Stopwatch timestamp).</summary>
+    internal void Sweep(long now)
     {
         try
         {
-            var now = Stopwatch.GetTimestamp();
             foreach (var (traceId, entry) in _entries)
             {
                 lock (entry)
