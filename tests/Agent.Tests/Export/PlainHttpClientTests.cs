@@ -60,6 +60,34 @@ public sealed class PlainHttpClientTests : IDisposable
         Assert.Equal((200, "abc", true), (two.Status, Encoding.ASCII.GetString(two.Body), two.Complete));
     }
 
+    /// <summary>
+    /// A connection older than its lifetime (2 minutes in the agent, so that a collector behind a
+    /// name that moved is found again) is closed before the next request, which goes on a new one.
+    /// </summary>
+    [Fact]
+    public async Task A_connection_past_its_lifetime_is_replaced_before_the_next_request()
+    {
+        using var client = new PlainHttpClient(Endpoint, "application/x-protobuf", null, null, [], 5000) { ConnectionLifetime = TimeSpan.Zero };
+        var server = Task.Run(async () =>
+        {
+            using var first = await _server.AcceptSocketAsync();
+            var one = await ReceiveRequestAsync(first);
+            await SendAsync(first, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+            using var second = await _server.AcceptSocketAsync();
+            var two = await ReceiveRequestAsync(second);
+            await SendAsync(second, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+
+            // The client closed the first connection itself: it reads as ended.
+            var closed = await first.ReceiveAsync(new byte[1], SocketFlags.None) == 0;
+            return (one.Body, two.Body, closed);
+        });
+
+        var answers = new[] { client.Post([], "one"u8, Timeout, CancellationToken.None), client.Post([], "two"u8, Timeout, CancellationToken.None) };
+
+        Assert.Equal(("one", "two", true), await server.WaitAsync(Timeout));
+        Assert.All(answers, a => Assert.Equal(200, a.Status));
+    }
+
     [Fact]
     public async Task A_body_larger_than_the_sockets_buffers_goes_whole_and_in_order()
     {

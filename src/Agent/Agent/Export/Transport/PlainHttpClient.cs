@@ -28,7 +28,7 @@ internal sealed class PlainHttpClient : IDisposable
 
     // As SocketsHttpHandler.PooledConnectionLifetime was: a collector behind a name that moves (a
     // DNS change, a redeployed service) is found again within this long.
-    private static readonly TimeSpan ConnectionLifetime = TimeSpan.FromMinutes(2);
+    private static readonly TimeSpan DefaultConnectionLifetime = TimeSpan.FromMinutes(2);
 
     // A connection that carried a request this recently is reused without asking the socket
     // whether the collector closed it meanwhile (a poll and a byte count, two system calls and
@@ -57,6 +57,9 @@ internal sealed class PlainHttpClient : IDisposable
     private int _timeoutSlack = 1;
     private int _start;
     private int _end;
+
+    /// <summary>How long one connection serves before the next request opens a new one (2 minutes; tests shorten it).</summary>
+    internal TimeSpan ConnectionLifetime { get; init; } = DefaultConnectionLifetime;
 
     /// <param name="headers">Sent on every request after the agent's own; a name or value with a
     /// control character is left out (it would end the header early), as HttpClient leaves it out.</param>
