@@ -10,6 +10,14 @@ var count = args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInf
 var queryKib = args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 0;
 var withEvents = Environment.GetEnvironmentVariable("CONSOLE_APP_EVENTS") == "1";
 
+// CONSOLE_APP_LOAD=<path>: loads that assembly first, as an app loads a library (a test's stand-in
+// for a library version the agent does not support).
+if (Environment.GetEnvironmentVariable("CONSOLE_APP_LOAD") is { Length: > 0 } library)
+{
+    var loaded = System.Reflection.Assembly.LoadFrom(library).GetName();
+    Console.WriteLine("loaded " + loaded.Name + " " + loaded.Version);
+}
+
 // CONSOLE_APP_BAD_TAG=1: the first root span carries a tag value whose ToString throws, as an
 // app's own type might; the agent meets it when it encodes the span.
 var badTag = Environment.GetEnvironmentVariable("CONSOLE_APP_BAD_TAG") == "1";
