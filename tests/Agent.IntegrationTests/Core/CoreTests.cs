@@ -547,7 +547,8 @@ public sealed class CoreTests
     /// An app's own type set as a tag value, whose ToString throws: the agent meets it when it
     /// encodes the span (over OTLP, on the app's thread as the span ends; on the console, in its
     /// batch). It costs that attribute alone, counted as dropped; the span, the rest of its batch
-    /// and the app are untouched, and one line names the type.
+    /// and the app are untouched, and one line names the type. The same span carries an array
+    /// that holds itself, which once overflowed the encoder's stack and ended the app.
     /// </summary>
     [Theory]
     [InlineData("otlp")]
@@ -573,6 +574,7 @@ public sealed class CoreTests
             Assert.Equal(6, process.StandardOutput.Count(l => l.StartsWith("span console-", StringComparison.Ordinal)));
             Assert.Equal(3, process.StandardOutput.Count(l => l == "    test.number=42"));
             Assert.DoesNotContain(process.StandardOutput, l => l.Contains("test.bad", StringComparison.Ordinal));
+            Assert.Contains("    test.cycle=System.Object[]", process.StandardOutput);
             return;
         }
 
@@ -583,6 +585,7 @@ public sealed class CoreTests
         Assert.All(roots, r => Assert.Equal(42L, r.Attribute("test.number")));
         Assert.All(roots, r => Assert.Null(r.Attribute("test.bad")));
         Assert.Equal([0u, 0u, 1u], roots.Select(r => r.DroppedAttributesCount).Order());
+        Assert.Equal(new object?[] { "cycle", "System.Object[]" }, Assert.Single(roots, r => r.DroppedAttributesCount == 1).Attribute("test.cycle"));
     }
 
     [Fact]

@@ -29,6 +29,29 @@ public sealed class OtlpTraceEncoderTests
         return activity;
     }
 
+    /// <summary>
+    /// Attribute values are primitives or arrays of them (the OpenTelemetry API); an array inside an
+    /// array is written as its text, as any other element of a type without its own encoding, so an
+    /// array that holds itself ends the encoder's walk instead of the process's stack.
+    /// </summary>
+    [Fact]
+    public void An_array_inside_an_array_is_written_as_its_text_even_one_that_holds_itself()
+    {
+        var cycle = new object?[] { "x", null, 7 };
+        cycle[1] = cycle;
+        var activity = new Activity("arrays");
+        activity.SetIdFormat(ActivityIdFormat.W3C);
+        activity.ActivityTraceFlags = ActivityTraceFlags.Recorded;
+        activity.Start();
+        activity.SetTag("cycle", cycle);
+        activity.SetTag("nested", new object[] { new[] { 1, 2 }, "y" });
+        activity.Stop();
+
+        var span = Assert.Single(RoundTrip([activity]));
+        Assert.Equal(new object?[] { "x", "System.Object[]", 7L }, span.Attribute("cycle"));
+        Assert.Equal(new object?[] { "System.Int32[]", "y" }, span.Attribute("nested"));
+    }
+
     [Fact]
     public void Every_field_survives_the_round_trip()
     {

@@ -19,7 +19,8 @@ if (Environment.GetEnvironmentVariable("CONSOLE_APP_LOAD") is { Length: > 0 } li
 }
 
 // CONSOLE_APP_BAD_TAG=1: the first root span carries a tag value whose ToString throws, as an
-// app's own type might; the agent meets it when it encodes the span.
+// app's own type might, and an array that holds itself; the agent meets them when it encodes the
+// span.
 var badTag = Environment.GetEnvironmentVariable("CONSOLE_APP_BAD_TAG") == "1";
 
 for (var i = 0; i < count; i++)
@@ -31,6 +32,9 @@ for (var i = 0; i < count; i++)
     if (badTag && i == 0)
     {
         root?.SetTag("test.bad", new ThrowingToString());
+        var cycle = new object?[] { "cycle", null };
+        cycle[1] = cycle;
+        root?.SetTag("test.cycle", cycle);
     }
 
     if (queryKib > 0)

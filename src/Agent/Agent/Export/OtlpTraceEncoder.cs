@@ -441,7 +441,10 @@ internal static class OtlpCommon
 
     // AnyValue: string_value 1, bool_value 2, int_value 3, double_value 4, array_value 5, bytes_value 7.
     // False when a value of another type (or an array element) has no text: the caller drops it.
-    public static bool WriteAnyValueBody(ProtoWriter writer, object value, int? lengthLimit)
+    // An array inside an array (an element) is written as its text, as the other exporters write
+    // it: attribute values are primitives or arrays of them, and an array that holds itself would
+    // otherwise recurse until the process's stack ran out.
+    public static bool WriteAnyValueBody(ProtoWriter writer, object value, int? lengthLimit, bool inArray = false)
     {
         switch (value)
         {
@@ -481,12 +484,12 @@ internal static class OtlpCommon
             case byte[] bytes:
                 writer.WriteBytesField(7, bytes);
                 break;
-            case System.Collections.IEnumerable sequence when value is Array:
+            case System.Collections.IEnumerable sequence when value is Array && !inArray:
                 var array = writer.BeginMessage(5);
                 foreach (var item in sequence)
                 {
                     var element = writer.BeginMessage(1);
-                    if (item is not null && !WriteAnyValueBody(writer, item, lengthLimit))
+                    if (item is not null && !WriteAnyValueBody(writer, item, lengthLimit, inArray: true))
                     {
                         return false;
                     }
