@@ -52,6 +52,31 @@ public sealed class OtlpTraceEncoderTests
         Assert.Equal(new object?[] { "System.Int32[]", "y" }, span.Attribute("nested"));
     }
 
+    /// <summary>
+    /// Activity takes any key: a null one (which OTLP cannot carry) is dropped and counted, the
+    /// span kept; an empty one and one with half a surrogate pair are written as they can be.
+    /// </summary>
+    [Fact]
+    public void A_null_tag_key_is_dropped_and_counted_and_odd_keys_and_names_are_written()
+    {
+        var activity = new Activity("odd");
+        activity.SetIdFormat(ActivityIdFormat.W3C);
+        activity.ActivityTraceFlags = ActivityTraceFlags.Recorded;
+        activity.Start();
+        activity.AddTag(null!, "null key");
+        activity.AddTag("", "empty key");
+        activity.AddTag("lone\ud800", "x");
+        activity.AddEvent(new ActivityEvent(null!));
+        activity.Stop();
+
+        var span = Assert.Single(RoundTrip([activity]));
+        Assert.Equal("odd", span.Name);
+        Assert.Equal(1u, span.DroppedAttributesCount);
+        Assert.Equal(["", "lone\ufffd"], span.Attributes.Keys.Order(StringComparer.Ordinal));
+        Assert.Equal("empty key", span.Attribute(""));
+        Assert.Equal("", Assert.Single(span.Events).Name);
+    }
+
     [Fact]
     public void Every_field_survives_the_round_trip()
     {

@@ -20,6 +20,9 @@ public sealed class ZipkinExporterTests
         activity.SetTag("bools", new[] { true, false });
         activity.SetTag("with.null", new string?[] { "x", null });
         activity.SetTag("plain", 42);
+
+        // A null key (Activity.AddTag takes one) is left out; the JSON writer would refuse it.
+        activity.AddTag(null!, "no key");
         activity.Stop();
 
         var port = FreePort();
@@ -51,6 +54,7 @@ public sealed class ZipkinExporterTests
         Assert.Equal("[\"x\",null]", tags.GetProperty("with.null").GetString());
         Assert.Equal("42", tags.GetProperty("plain").GetString());
         Assert.DoesNotContain("System.", json, StringComparison.Ordinal);
+        Assert.DoesNotContain("no key", json, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -195,15 +195,18 @@ public sealed class MetricsPipelineTests : IDisposable
     }
 
     [Fact]
-    public void An_attribute_value_whose_ToString_throws_is_left_out_of_its_point()
+    public void An_attribute_value_whose_ToString_throws_or_a_null_key_is_left_out_of_its_point()
     {
         var pipeline = Start();
         var counter = NewMeter().CreateCounter<long>("unprintable");
         counter.Add(3, new("kept", "yes"), new("bad", new Unprintable()));
+        counter.Add(4, new("kept", "no"), new(null!, "a null key"));
 
-        var point = Assert.Single(Find(Collect(pipeline), "unprintable").Sum.DataPoints);
-        Assert.Equal(["kept"], point.Attributes.Select(a => a.Key));
-        Assert.Equal(3, point.AsInt);
+        var points = Find(Collect(pipeline), "unprintable").Sum.DataPoints;
+        Assert.Equal(2, points.Count);
+        Assert.All(points, p => Assert.Equal(["kept"], p.Attributes.Select(a => a.Key)));
+        Assert.Equal(3, Assert.Single(points, p => Attribute(p.Attributes, "kept") == "yes").AsInt);
+        Assert.Equal(4, Assert.Single(points, p => Attribute(p.Attributes, "kept") == "no").AsInt);
     }
 
     [Fact]

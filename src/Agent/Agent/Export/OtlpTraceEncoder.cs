@@ -347,7 +347,7 @@ internal sealed class OtlpTraceEncoder
         }
     }
 
-    /// <summary>One attribute, unless its value is null or the limit is reached (then it is counted as dropped).</summary>
+    /// <summary>One attribute, unless its value is null; counted as dropped when the limit is reached or it cannot be written (a null key, a value without text).</summary>
     private static void WriteTag(ProtoWriter writer, int field, in KeyValuePair<string, object?> tag, ref TagCount written, AttributeKeys keys)
     {
         if (tag.Value is null)
@@ -355,7 +355,8 @@ internal sealed class OtlpTraceEncoder
             return;
         }
 
-        if (written.Count >= written.Limit)
+        // Activity.AddTag takes a null key; OTLP has no attribute without one.
+        if (written.Count >= written.Limit || tag.Key is null)
         {
             written.Dropped++;
             return;

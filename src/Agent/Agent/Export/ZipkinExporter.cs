@@ -115,7 +115,7 @@ internal sealed class ZipkinExporter : ISpanExporter
         json.WriteStartObject("tags");
         foreach (var tag in activity.EnumerateTagObjects())
         {
-            if (tag.Value is not null && TagValue(tag.Value) is { } text)
+            if (tag.Key is not null && tag.Value is not null && TagValue(tag.Value) is { } text)
             {
                 json.WriteString(tag.Key, text);
             }
