@@ -355,6 +355,36 @@ public sealed class HttpTests
         Assert.Contains(spans, s => IsRequest(s, "front", "/front"));
     }
 
+    /// <summary>
+    /// An excluded request path makes no span, and nothing under it is sampled whatever the
+    /// sampler: a sampler that ignores parents (always_on, traceidratio) once sampled the
+    /// request's HttpClient call, which was exported without its parent and told the back
+    /// service its context was sampled.
+    /// </summary>
+    [Theory]
+    [InlineData("always_on")]
+    [InlineData("traceidratio")]
+    [InlineData("parentbased_always_on")]
+    public async Task Nothing_under_an_excluded_path_is_sampled_whatever_the_sampler(string sampler)
+    {
+        await using var pair = await Pair.StartAsync(
+            ("TRACEAGENT_ASPNETCORE_EXCLUDED_PATHS", "/front"),
+            ("OTEL_TRACES_SAMPLER", sampler),
+            ("OTEL_TRACES_SAMPLER_ARG", "1"));
+        Assert.Equal(HttpStatusCode.OK, (await pair.GetAsync("/front?path=/items/5")).Status);
+        Assert.Equal(HttpStatusCode.OK, (await pair.GetAsync("/hello")).Status);
+
+        // The front's spans leave in the order they ended: its later request's span comes after
+        // anything the excluded one made.
+        var spans = await pair.Receiver.WaitForSpansAsync(all => all.Any(s => IsRequest(s, "front", "/hello")), Timeout);
+        Assert.Equal(["/hello"], spans.Where(s => s.ServiceName == "front" && (s.Attribute("url.path") as string) != WebApp.ReadinessPath).Select(s => s.Attribute("url.path") as string));
+        if (sampler.StartsWith("parentbased", StringComparison.Ordinal))
+        {
+            // The unsampled context travelled: a sampler that follows it makes nothing on the back either.
+            Assert.DoesNotContain(spans, s => s.ServiceName == "back" && (s.Attribute("url.path") as string) != WebApp.ReadinessPath);
+        }
+    }
+
     [Fact]
     public async Task No_query_value_or_header_appears_unless_configured()
     {

@@ -86,7 +86,7 @@ public static class AgentBootstrap
         var enabled = InstrumentationRegistry.Enabled(settings, out var skipped);
         var sources = enabled.SelectMany(d => d.Sources).Concat(settings.AdditionalSources);
         var sampler = Sampler.Create(settings.Sampler, settings.SamplerRatio);
-        var pipeline = new TracingPipeline(sampler, processor, new SourceMatcher(sources), settings.SamplingPolicies);
+        var pipeline = new TracingPipeline(sampler, processor, new SourceMatcher(sources), settings.SamplingPolicies, childrenFollowParent: settings.AspNetCore.ExcludedPaths.Count > 0);
         foreach (var measured in metrics?.MeasuredSources ?? [])
         {
             pipeline.MakeUnsampled(measured);

@@ -33,7 +33,12 @@ internal sealed class TracingPipeline : IDisposable
     private volatile SourceMatch? _lastDirectSource;
     private int _hooksVersion;
 
-    public TracingPipeline(Sampler sampler, ISpanProcessor processor, SourceMatcher sources, SamplingPolicySettings? policies = null)
+    /// <param name="childrenFollowParent">
+    /// A local parent's sampled flag decides for its children whatever the sampler: set when an
+    /// instrumentation may unsample a span the sampler chose (excluded request paths), so that
+    /// nothing under it is sampled even under <c>always_on</c> or a plain <c>traceidratio</c>.
+    /// </param>
+    public TracingPipeline(Sampler sampler, ISpanProcessor processor, SourceMatcher sources, SamplingPolicySettings? policies = null, bool childrenFollowParent = false)
     {
         _sampler = sampler;
         policies ??= SamplingPolicySettings.None;
@@ -43,8 +48,9 @@ internal sealed class TracingPipeline : IDisposable
 
         // With a policy in force a local root may be unsampled whatever the head sampler says (a
         // rule, the rate limit): its children then follow it, even under a sampler that ignores
-        // parents, so a trace is never left with sampled spans under an unsampled root.
-        _childrenFollowParent = policies.Any;
+        // parents, so a trace is never left with sampled spans under an unsampled root. The same
+        // holds for a request whose path is excluded.
+        _childrenFollowParent = policies.Any || childrenFollowParent;
 
         // A child of a sampled span of this process is sampled, with its parent's tracestate: what
         // a span written with no Activity assumes (DirectSpans).
