@@ -21,22 +21,33 @@ public sealed class WebApp : IDisposable
 
     public string BaseUrl { get; }
 
+    /// <remarks>
+    /// The free port is found before the app binds it, so another test's app may take it first
+    /// (tests run in parallel). An answer counts only once this process listens on the port
+    /// itself; an app that could not bind it is started again on another port.
+    /// </remarks>
     public static async Task<WebApp> StartAsync(string appName, Dictionary<string, string?> environment, string readinessPath = ReadinessPath)
     {
-        var port = TcpPort.FreePort();
-        var process = TestProcess.StartDotnet(RepoPaths.TestAppDll(appName), environment, ["--urls", "http://127.0.0.1:" + port.ToString(CultureInfo.InvariantCulture)]);
-        var app = new WebApp(process, port);
-        try
+        for (var start = 1; ; start++)
         {
-            await app.WaitUntilReadyAsync(readinessPath);
+            var port = TcpPort.FreePort();
+            var process = TestProcess.StartDotnet(RepoPaths.TestAppDll(appName), environment, ["--urls", "http://127.0.0.1:" + port.ToString(CultureInfo.InvariantCulture)]);
+            var app = new WebApp(process, port);
+            try
+            {
+                await app.WaitUntilReadyAsync(readinessPath);
+                return app;
+            }
+            catch (InvalidOperationException) when (start < 3 && process.HasExited && process.Output.Any(l => l.Contains("address already in use", StringComparison.OrdinalIgnoreCase)))
+            {
+                app.Dispose();
+            }
+            catch
+            {
+                app.Dispose();
+                throw;
+            }
         }
-        catch
-        {
-            app.Dispose();
-            throw;
-        }
-
-        return app;
     }
 
     private async Task WaitUntilReadyAsync(string path)
@@ -53,7 +64,13 @@ public sealed class WebApp : IDisposable
             try
             {
                 using var response = await client.GetAsync(BaseUrl + path);
-                return;
+                if (TcpPort.IsListeningIn(Process.Id, Port))
+                {
+                    return;
+                }
+
+                // Another process answered on this port: this app has not bound it (yet, or ever).
+                await Task.Delay(100);
             }
             catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException)
             {
