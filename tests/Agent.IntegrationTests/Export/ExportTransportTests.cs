@@ -73,16 +73,19 @@ public sealed class ExportTransportTests : IClassFixture<ExportTransportTests.Ce
     [InlineData(true, null, "is not trusted by this machine's CAs")]
     [InlineData(false, "other", "is not signed by a CA in OTEL_EXPORTER_OTLP_CERTIFICATE")]
     [InlineData(true, "other", "is not signed by a CA in OTEL_EXPORTER_OTLP_CERTIFICATE")]
+    [InlineData(false, "other-host", "is not issued for the endpoint's host")]
+    [InlineData(true, "other-host", "is not issued for the endpoint's host")]
     public async Task An_untrusted_collector_is_refused_with_one_clear_line(bool grpc, string? trust, string reason)
     {
-        await using var receiver = await OtlpReceiver.StartAsync(new OtlpReceiverOptions { ServerCertificate = _certificates.Server });
+        // "other-host": a certificate from the CA the agent is told to trust, for another host.
+        await using var receiver = await OtlpReceiver.StartAsync(new OtlpReceiverOptions { ServerCertificate = trust == "other-host" ? _certificates.OtherHostServer : _certificates.Server });
 
         // Through a proxy that counts the connections the exporter opens.
         await using var proxy = new ConnectProxy();
         var environment = Environment(receiver, grpc, ("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "4"), ("HTTPS_PROXY", proxy.Url));
         if (trust is not null)
         {
-            environment["OTEL_EXPORTER_OTLP_CERTIFICATE"] = _certificates.OtherAuthorityPem;
+            environment["OTEL_EXPORTER_OTLP_CERTIFICATE"] = trust == "other-host" ? _certificates.AuthorityPem : _certificates.OtherAuthorityPem;
         }
 
         // 20 spans in batches of 4: five exports, all refused, one line, and no retry: one connection each.
@@ -121,6 +124,33 @@ public sealed class ExportTransportTests : IClassFixture<ExportTransportTests.Ce
 
         await receiver.WaitForSpansAsync(s => s.Count >= 6, Timeout);
         Assert.Equal("CN=traceagent-test-client", Assert.Single(receiver.Requests).ClientCertificateSubject);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task A_collector_that_refuses_the_client_certificate_given_is_said_once_by_name(bool grpc)
+    {
+        // The collector accepts client certificates of another CA only.
+        await using var receiver = await OtlpReceiver.StartAsync(new OtlpReceiverOptions
+        {
+            ServerCertificate = _certificates.Server,
+            RequiredClientCertificateAuthority = _certificates.OtherAuthority,
+        });
+        var environment = Environment(
+            receiver,
+            grpc,
+            ("OTEL_EXPORTER_OTLP_CERTIFICATE", _certificates.AuthorityPem),
+            ("OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE", _certificates.ClientCertificatePem),
+            ("OTEL_EXPORTER_OTLP_CLIENT_KEY", _certificates.ClientKeyPem),
+            ("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "4"));
+        using var process = await RunAsync(environment, "return", "10");
+
+        var lines = process.StandardError.Where(l => l.Contains(" warn traces export to https://127.0.0.1:", StringComparison.Ordinal)).ToList();
+        var line = Assert.Single(lines);
+        Assert.Contains("the collector closed the connection after the client certificate (CN=traceagent-test-client) was presented", line, StringComparison.Ordinal);
+        Assert.Empty(receiver.Spans);
+        Assert.Contains(process.StandardError, l => l.Contains("20 not accepted by the exporter", StringComparison.Ordinal));
     }
 
     [Fact]
@@ -243,7 +273,7 @@ public sealed class ExportTransportTests : IClassFixture<ExportTransportTests.Ce
     }
 
     [Fact]
-    public async Task Plain_http_goes_through_HTTP_PROXY_and_NO_PROXY_bypasses_it()
+    public async Task Plain_http_goes_through_HTTP_PROXY_or_ALL_PROXY_and_NO_PROXY_bypasses_it()
     {
         await using var receiver = await OtlpReceiver.StartAsync();
         await using var proxy = new ConnectProxy();
@@ -255,6 +285,13 @@ public sealed class ExportTransportTests : IClassFixture<ExportTransportTests.Ce
         using var bypassed = await RunAsync(Environment(receiver, false, ("HTTP_PROXY", proxy.Url), ("NO_PROXY", "example.com,127.0.0.1")));
         await receiver.WaitForSpansAsync(s => s.Count >= 6, Timeout);
         Assert.Single(proxy.Requests);
+
+        // ALL_PROXY alone names the proxy for every scheme.
+        receiver.Clear();
+        using var viaAllProxy = await RunAsync(Environment(receiver, false, ("ALL_PROXY", proxy.Url)));
+        await receiver.WaitForSpansAsync(s => s.Count >= 6, Timeout);
+        Assert.Equal(2, proxy.Requests.Count);
+        Assert.Equal($"POST {receiver.HttpEndpoint}/v1/traces HTTP/1.1", proxy.Requests[^1]);
     }
 
     [Theory]

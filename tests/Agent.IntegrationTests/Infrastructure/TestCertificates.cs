@@ -11,22 +11,30 @@ namespace TraceAgent.IntegrationTests.Infrastructure;
 /// </summary>
 public sealed class TestCertificates : IDisposable
 {
-    private TestCertificates(string directory, X509Certificate2 authority, X509Certificate2 server, X509Certificate2 client)
+    private TestCertificates(string directory, X509Certificate2 authority, X509Certificate2 server, X509Certificate2 client, X509Certificate2 otherHostServer, X509Certificate2 otherAuthority)
     {
+        OtherAuthority = otherAuthority;
         Directory = directory;
         Authority = authority;
         Server = server;
         Client = client;
+        OtherHostServer = otherHostServer;
     }
 
     public string Directory { get; }
 
     public X509Certificate2 Authority { get; }
 
+    /// <summary>A CA that issued none of these certificates.</summary>
+    public X509Certificate2 OtherAuthority { get; }
+
     /// <summary>With its private key, for the receiver.</summary>
     public X509Certificate2 Server { get; }
 
     public X509Certificate2 Client { get; }
+
+    /// <summary>Issued by the same CA, with the same subject, for another host (collector.invalid) only.</summary>
+    public X509Certificate2 OtherHostServer { get; }
 
     public string AuthorityPem => Path.Combine(Directory, "ca.pem");
 
@@ -46,10 +54,11 @@ public sealed class TestCertificates : IDisposable
         using var authorityKey = RSA.Create(2048);
         var authority = CreateAuthority("CN=TraceAgent Test CA", authorityKey);
         using var otherKey = RSA.Create(2048);
-        using var other = CreateAuthority("CN=Some Other CA", otherKey);
+        var other = CreateAuthority("CN=Some Other CA", otherKey);
 
         var server = Issue(authority, authorityKey, "CN=traceagent-test-collector", serverAuth: true);
         var client = Issue(authority, authorityKey, "CN=traceagent-test-client", serverAuth: false);
+        var otherHostServer = Issue(authority, authorityKey, "CN=traceagent-test-collector", serverAuth: true, host: "collector.invalid");
 
         File.WriteAllText(Path.Combine(directory, "ca.pem"), authority.ExportCertificatePem());
         File.WriteAllText(Path.Combine(directory, "other-ca.pem"), other.ExportCertificatePem());
@@ -60,7 +69,7 @@ public sealed class TestCertificates : IDisposable
             File.WriteAllText(Path.Combine(directory, "client-combined.pem"), client.ExportCertificatePem() + "\n" + key.ExportPkcs8PrivateKeyPem());
         }
 
-        return new TestCertificates(directory, authority, server, client);
+        return new TestCertificates(directory, authority, server, client, otherHostServer, other);
     }
 
     private static X509Certificate2 CreateAuthority(string subject, RSA key)
@@ -72,7 +81,8 @@ public sealed class TestCertificates : IDisposable
         return request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(30));
     }
 
-    private static X509Certificate2 Issue(X509Certificate2 authority, RSA authorityKey, string subject, bool serverAuth)
+    /// <param name="host">A server certificate's only name; by default it names 127.0.0.1 and localhost.</param>
+    private static X509Certificate2 Issue(X509Certificate2 authority, RSA authorityKey, string subject, bool serverAuth, string? host = null)
     {
         using var key = RSA.Create(2048);
         var request = new CertificateRequest(subject, key, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
@@ -83,8 +93,15 @@ public sealed class TestCertificates : IDisposable
         if (serverAuth)
         {
             var names = new SubjectAlternativeNameBuilder();
-            names.AddIpAddress(IPAddress.Loopback);
-            names.AddDnsName("localhost");
+            if (host is null)
+            {
+                names.AddIpAddress(IPAddress.Loopback);
+                names.AddDnsName("localhost");
+            }
+            else
+            {
+                names.AddDnsName(host);
+            }
             request.CertificateExtensions.Add(names.Build());
         }
 

@@ -421,6 +421,43 @@ public sealed class KafkaTests
         Assert.Equal(["traceparent"], plain.Select(h => h.Key));
     }
 
+    /// <summary>
+    /// OTEL_PROPAGATORS applies to Kafka headers as to HTTP: with B3 the message carries the B3
+    /// header(s) and no traceparent, and a consumer with the same setting continues the trace.
+    /// </summary>
+    [Theory]
+    [InlineData("v2.16.0", "b3multi")]
+    [InlineData("v1.9.3", "b3")]
+    public async Task With_b3_propagators_the_message_carries_b3_headers_and_the_consumer_continues_the_trace(string version, string propagator)
+    {
+        await using var setup = await Setup.StartAsync(version, ("OTEL_PROPAGATORS", propagator));
+        var topic = setup.NewTopic();
+        await setup.GetAsync("/produce/async?topic=" + topic);
+        await setup.ConsumeAsync(topic, 1, ("OTEL_PROPAGATORS", propagator));
+
+        var spans = await setup.Receiver.WaitForSpansAsync(all => all.Any(s => s.Name == "process " + topic) && all.Any(s => s.Name == "send " + topic), Timeout);
+        var send = spans.Single(s => s.Name == "send " + topic);
+        var process = spans.Single(s => s.Name == "process " + topic);
+        Assert.Equal(send.TraceId, process.TraceId);
+        Assert.Equal(send.SpanId, process.ParentSpanId);
+
+        var headers = Assert.Single(setup.Kafka.Read(topic, 1, Timeout)).Message.Headers;
+        string Named(string name) => Encoding.UTF8.GetString(Assert.Single(headers, h => string.Equals(h.Key, name, StringComparison.OrdinalIgnoreCase)).GetValueBytes());
+        Assert.DoesNotContain(headers, h => h.Key == "traceparent");
+        if (propagator == "b3")
+        {
+            Assert.Equal(["b3"], headers.Select(h => h.Key));
+            Assert.Equal($"{send.TraceId}-{send.SpanId}-1", Named("b3"));
+        }
+        else
+        {
+            Assert.Equal(3, headers.Count);
+            Assert.Equal(send.TraceId, Named("X-B3-TraceId"));
+            Assert.Equal(send.SpanId, Named("X-B3-SpanId"));
+            Assert.Equal("1", Named("X-B3-Sampled"));
+        }
+    }
+
     [Theory]
     [MemberData(nameof(Versions))]
     public async Task In_link_mode_each_message_starts_a_new_trace_linked_to_the_producer(string version)

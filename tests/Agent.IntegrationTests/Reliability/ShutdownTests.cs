@@ -35,6 +35,30 @@ public sealed class ShutdownTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task SIGTERM_flushes_the_log_records_still_queued_with_their_span()
+    {
+        await using var receiver = await OtlpReceiver.StartAsync();
+
+        // Neither schedule ever fires: only the flush at shutdown can deliver the record and the span.
+        var environment = AgentEnvironment.For(receiver, "sigterm-logs").With(
+            ("OTEL_LOGS_EXPORTER", "otlp"),
+            ("OTEL_BSP_SCHEDULE_DELAY", "600000"),
+            ("OTEL_BLRP_SCHEDULE_DELAY", "600000"));
+        using var app = await WebApp.StartAsync("TestApplication.Logging", environment);
+        using var client = new HttpClient();
+        Assert.Equal("logged", await client.GetStringAsync(app.BaseUrl + "/log?marker=at-sigterm"));
+        Assert.Empty(receiver.Logs);
+
+        await TerminateAsync(app.Process);
+
+        Assert.Equal(0, app.Process.ExitCode);
+        var record = Assert.Single(receiver.Logs, l => l.Attributes.TryGetValue("Marker", out var marker) && (marker as string) == "at-sigterm");
+        var span = Assert.Single(receiver.Spans, s => s.Kind == SpanKinds.Server && (s.Attribute("url.path") as string) == "/log");
+        Assert.Equal(span.TraceId, record.TraceId);
+        Assert.Equal(span.SpanId, record.SpanId);
+    }
+
+    [Fact]
     public async Task SIGTERM_with_a_hanging_collector_exits_within_the_shutdown_budget()
     {
         await using var receiver = await OtlpReceiver.StartAsync();

@@ -3,11 +3,14 @@ using System.Net;
 using System.Net.Sockets;
 using TraceAgent.Configuration;
 using TraceAgent.Export;
+using TraceAgent.Diagnostics;
 using TraceAgent.Otlp.Receiver;
+using TraceAgent.Tests.Reliability;
 
 namespace TraceAgent.Tests.Export;
 
 /// <summary>The exporter's size limits against real HTTP servers started by the test.</summary>
+[Collection(StandardErrorCollection.Name)]
 public sealed class OtlpExporterLimitsTests : IDisposable
 {
     private readonly RecordedSources _recorded = new(new ActivitySource("limits.test"));
@@ -29,12 +32,29 @@ public sealed class OtlpExporterLimitsTests : IDisposable
 
         // A 64 KiB request limit instead of 4 MiB, so the test stays small.
         using var exporter = Exporter(receiver.HttpEndpoint + "/v1/traces", OtlpProtocol.HttpProtobuf, maxRequestBytes: 64 * 1024);
-        var result = exporter.Export(activities, DateTime.UtcNow.AddSeconds(30), CancellationToken.None);
+        using var lines = new StringWriter();
+        var original = AgentLog.RedirectStderr(lines);
+        ExportResult result;
+        ExportResult second;
+        try
+        {
+            result = exporter.Export(activities, DateTime.UtcNow.AddSeconds(30), CancellationToken.None);
+            second = exporter.Export(activities.GetRange(0, 2), DateTime.UtcNow.AddSeconds(30), CancellationToken.None);
+        }
+        finally
+        {
+            AgentLog.RedirectStderr(original);
+        }
 
         Assert.Equal(1, result.LostOf(activities.Count));
-        var spans = await receiver.WaitForSpansAsync(s => s.Count >= 3, TimeSpan.FromSeconds(30));
-        Assert.Equal(["span-10", "span-10", "span-10"], spans.Select(s => s.Name));
+        Assert.Equal(1, second.LostOf(2));
+        var spans = await receiver.WaitForSpansAsync(s => s.Count >= 4, TimeSpan.FromSeconds(30));
+        Assert.Equal(["span-10", "span-10", "span-10", "span-10"], spans.Select(s => s.Name));
         Assert.All(receiver.Requests, r => Assert.True(r.BodyLength <= 64 * 1024));
+
+        // Said once, however many batches carry such an item, with the way out.
+        var said = Assert.Single(lines.ToString().Split('\n'), l => l.Contains("alone encodes to", StringComparison.Ordinal));
+        Assert.Contains("more than a request may carry (65536 bytes); it is dropped (limit attribute values with OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT)", said, StringComparison.Ordinal);
     }
 
     [Fact]
