@@ -15,6 +15,9 @@ internal static class SqlShapes
     private const int Capacity = 2048;
     private static readonly ConcurrentDictionary<string, SqlShape> Cache = new(StringComparer.Ordinal);
 
+    /// <summary>The shapes held now.</summary>
+    internal static int Count => Cache.Count;
+
     public static SqlShape Of(string sql)
     {
         if (Cache.TryGetValue(sql, out var shape))

@@ -28,4 +28,19 @@ public sealed class SqlTextTests
         Assert.Equal(collection, result.Collection);
         Assert.Equal(statements, result.Statements);
     }
+
+    [Fact]
+    public void Shapes_are_reused_and_an_app_that_inlines_literals_does_not_grow_the_cache()
+    {
+        var first = SqlShapes.Of("SELECT name FROM items WHERE id = $1");
+        Assert.Same(first, SqlShapes.Of(new string("SELECT name FROM items WHERE id = $1".AsSpan())));
+
+        // Literals inlined: every text is new. The cache stays within its 2048 shapes.
+        for (var i = 0; i < 5000; i++)
+        {
+            var shape = SqlShapes.Of("SELECT name FROM items WHERE id = " + i.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            Assert.Equal("SELECT name FROM items WHERE id = ?", shape.Sanitized);
+            Assert.InRange(SqlShapes.Count, 1, 2048);
+        }
+    }
 }
