@@ -1,5 +1,3 @@
-using System.Reflection;
-using System.Reflection.Emit;
 using TraceAgent.IntegrationTests.Infrastructure;
 using TraceAgent.Otlp.Receiver;
 
@@ -8,9 +6,9 @@ namespace TraceAgent.IntegrationTests.Kafka;
 /// <summary>
 /// Confluent.Kafka versions outside the layout map (docs/instrumentations/kafka.md, "Versions"):
 /// older than 1.9.0, newer than 2.16.x, or in the range with another layout. The registry serves
-/// none of them, so each is a stand-in assembly the test writes: named Confluent.Kafka, of that
-/// version, with the type the agent reads and none of its fields. A real app loads it; the Kafka
-/// instrumentation stays off with one line that says why, and everything else is traced.
+/// none of them, so each is a stand-in assembly (<see cref="StandInLibrary"/>) with the type the
+/// agent reads and none of its fields. A real app loads it; the Kafka instrumentation stays off
+/// with one line that says why, and everything else is traced.
 /// </summary>
 public sealed class KafkaVersionTests
 {
@@ -22,39 +20,15 @@ public sealed class KafkaVersionTests
     [InlineData("2.10.0", "Confluent.Kafka 2.10.0.0 does not have the expected produceva (1.9.0 - 2.16.x) layout: no field ")]
     public async Task An_unsupported_version_leaves_kafka_untraced_with_one_line_and_the_rest_traced(string version, string reason)
     {
-        var directory = Directory.CreateTempSubdirectory("traceagent-kafka-version-");
-        try
-        {
-            var library = Path.Combine(directory.FullName, "Confluent.Kafka.dll");
-            WriteStandIn(library, Version.Parse(version + ".0"));
-            await using var receiver = await OtlpReceiver.StartAsync();
-            var environment = AgentEnvironment.For(receiver, "kafka-version").With(
-                ("OTEL_DOTNET_AUTO_TRACES_ADDITIONAL_SOURCES", "TestApp.Console"),
-                ("OTEL_METRICS_EXPORTER", "none"),
-                ("CONSOLE_APP_LOAD", library));
+        await using var receiver = await OtlpReceiver.StartAsync();
+        using var process = await StandInLibrary.RunConsoleAppWithAsync(receiver, "kafka-version", "Confluent.Kafka", Version.Parse(version + ".0"), "Confluent.Kafka.Impl.Librdkafka");
 
-            using var process = TestProcess.StartDotnet(RepoPaths.TestAppDll("TestApplication.Console"), environment, ["return", "1"]);
-            await process.WaitForExitAsync(Timeout);
-
-            Assert.Equal(5, process.ExitCode);
-            Assert.Equal(["loaded Confluent.Kafka " + version + ".0", "console app done"], process.StandardOutput);
-            var warning = Assert.Single(process.StandardError, l => l.Contains(" warn ", StringComparison.Ordinal));
-            Assert.Contains("Kafka instrumentation is off: " + reason, warning, StringComparison.Ordinal);
-            Assert.EndsWith("; Kafka clients run untraced", warning, StringComparison.Ordinal);
-            var spans = await receiver.WaitForSpansAsync(s => s.Count >= 2, Timeout);
-            Assert.Equal(["console-child", "console-root"], spans.Select(s => s.Name).Order(StringComparer.Ordinal));
-        }
-        finally
-        {
-            directory.Delete(recursive: true);
-        }
-    }
-
-    private static void WriteStandIn(string path, Version version)
-    {
-        var assembly = new PersistedAssemblyBuilder(new AssemblyName("Confluent.Kafka") { Version = version }, typeof(object).Assembly);
-        var module = assembly.DefineDynamicModule("Confluent.Kafka");
-        module.DefineType("Confluent.Kafka.Impl.Librdkafka", TypeAttributes.NotPublic | TypeAttributes.Abstract | TypeAttributes.Sealed, typeof(object)).CreateType();
-        assembly.Save(path);
+        Assert.Equal(5, process.ExitCode);
+        Assert.Equal(["loaded Confluent.Kafka " + version + ".0", "console app done"], process.StandardOutput);
+        var warning = Assert.Single(process.StandardError, l => l.Contains(" warn ", StringComparison.Ordinal));
+        Assert.Contains("Kafka instrumentation is off: " + reason, warning, StringComparison.Ordinal);
+        Assert.EndsWith("; Kafka clients run untraced", warning, StringComparison.Ordinal);
+        var spans = await receiver.WaitForSpansAsync(s => s.Count >= 2, Timeout);
+        Assert.Equal(["console-child", "console-root"], spans.Select(s => s.Name).Order(StringComparer.Ordinal));
     }
 }

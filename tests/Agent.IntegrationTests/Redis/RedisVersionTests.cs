@@ -1,5 +1,3 @@
-using System.Reflection;
-using System.Reflection.Emit;
 using TraceAgent.IntegrationTests.Infrastructure;
 using TraceAgent.Otlp.Receiver;
 
@@ -8,9 +6,9 @@ namespace TraceAgent.IntegrationTests.Redis;
 /// <summary>
 /// A StackExchange.Redis older than 2.5.61 (docs/instrumentations/redis.md, "Versions"): the
 /// instrumentation is compiled against 2.5.61's API, so it cannot start. The registry serves no such
-/// version, so the test writes a stand-in: an assembly named StackExchange.Redis 2.1.30 with one
-/// empty ConnectionMultiplexer type. A real app loads it; Redis stays untraced with one line, the
-/// app's output is unchanged, and its other spans are exported.
+/// version, so the test loads a stand-in (<see cref="StandInLibrary"/>): StackExchange.Redis 2.1.30
+/// with one empty ConnectionMultiplexer type. Redis stays untraced with one line, the app's output
+/// is unchanged, and its other spans are exported.
 /// </summary>
 public sealed class RedisVersionTests
 {
@@ -19,36 +17,15 @@ public sealed class RedisVersionTests
     [Fact]
     public async Task A_version_without_the_options_provider_api_leaves_redis_untraced_with_one_line()
     {
-        var directory = Directory.CreateTempSubdirectory("traceagent-redis-version-");
-        try
-        {
-            var library = Path.Combine(directory.FullName, "StackExchange.Redis.dll");
-            var assembly = new PersistedAssemblyBuilder(new AssemblyName("StackExchange.Redis") { Version = new Version(2, 1, 30, 0) }, typeof(object).Assembly);
-            assembly.DefineDynamicModule("StackExchange.Redis")
-                .DefineType("StackExchange.Redis.ConnectionMultiplexer", TypeAttributes.Public | TypeAttributes.Sealed, typeof(object))
-                .CreateType();
-            assembly.Save(library);
+        await using var receiver = await OtlpReceiver.StartAsync();
+        using var process = await StandInLibrary.RunConsoleAppWithAsync(receiver, "redis-version", "StackExchange.Redis", new Version(2, 1, 30, 0), "StackExchange.Redis.ConnectionMultiplexer");
 
-            await using var receiver = await OtlpReceiver.StartAsync();
-            var environment = AgentEnvironment.For(receiver, "redis-version").With(
-                ("OTEL_DOTNET_AUTO_TRACES_ADDITIONAL_SOURCES", "TestApp.Console"),
-                ("OTEL_METRICS_EXPORTER", "none"),
-                ("CONSOLE_APP_LOAD", library));
-
-            using var process = TestProcess.StartDotnet(RepoPaths.TestAppDll("TestApplication.Console"), environment, ["return", "1"]);
-            await process.WaitForExitAsync(Timeout);
-
-            Assert.Equal(5, process.ExitCode);
-            Assert.Equal(["loaded StackExchange.Redis 2.1.30.0", "console app done"], process.StandardOutput);
-            var warning = Assert.Single(process.StandardError, l => l.Contains(" warn ", StringComparison.Ordinal));
-            Assert.Contains("instrumentation STACKEXCHANGEREDIS is off: it could not start for StackExchange.Redis 2.1.30.0 (", warning, StringComparison.Ordinal);
-            Assert.EndsWith("); the app runs on, untraced by it", warning, StringComparison.Ordinal);
-            var spans = await receiver.WaitForSpansAsync(s => s.Count >= 2, Timeout);
-            Assert.Equal(["console-child", "console-root"], spans.Select(s => s.Name).Order(StringComparer.Ordinal));
-        }
-        finally
-        {
-            directory.Delete(recursive: true);
-        }
+        Assert.Equal(5, process.ExitCode);
+        Assert.Equal(["loaded StackExchange.Redis 2.1.30.0", "console app done"], process.StandardOutput);
+        var warning = Assert.Single(process.StandardError, l => l.Contains(" warn ", StringComparison.Ordinal));
+        Assert.Contains("instrumentation STACKEXCHANGEREDIS is off: it could not start for StackExchange.Redis 2.1.30.0 (", warning, StringComparison.Ordinal);
+        Assert.EndsWith("); the app runs on, untraced by it", warning, StringComparison.Ordinal);
+        var spans = await receiver.WaitForSpansAsync(s => s.Count >= 2, Timeout);
+        Assert.Equal(["console-child", "console-root"], spans.Select(s => s.Name).Order(StringComparer.Ordinal));
     }
 }
