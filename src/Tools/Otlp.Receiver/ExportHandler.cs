@@ -167,6 +167,14 @@ internal sealed class ExportHandler
     /// </summary>
     private static byte[] ExportResponse(ReceiverMode mode)
     {
+        if (mode.Kind == ReceiverModeKind.HugeAnswer)
+        {
+            // Field 15 is not in the response message: a reader that gets it all skips it.
+            var padded = new ProtoWriter();
+            padded.WriteBytesField(15, new byte[mode.AnswerBytes]);
+            return padded.ToArray();
+        }
+
         if (mode.Kind != ReceiverModeKind.PartialSuccess)
         {
             return [];

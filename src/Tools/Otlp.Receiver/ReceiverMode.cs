@@ -18,13 +18,17 @@ public enum ReceiverModeKind
 
     /// <summary>Decode and record, and answer with OTLP partial_success (rejected count and message).</summary>
     PartialSuccess,
+
+    /// <summary>Decode and record, and answer success with a response padded to <see cref="ReceiverMode.AnswerBytes"/> bytes.</summary>
+    HugeAnswer,
 }
 
 /// <summary>How the receiver answers export requests; switch it at runtime to test exporter failure handling.</summary>
 public sealed class ReceiverMode
 {
-    private ReceiverMode(ReceiverModeKind kind, int httpStatusCode, int grpcStatusCode, int? retryAfterSeconds, long rejected = 0, string message = "")
+    private ReceiverMode(ReceiverModeKind kind, int httpStatusCode, int grpcStatusCode, int? retryAfterSeconds, long rejected = 0, string message = "", int answerBytes = 0)
     {
+        AnswerBytes = answerBytes;
         Rejected = rejected;
         Message = message;
         Kind = kind;
@@ -49,6 +53,15 @@ public sealed class ReceiverMode
 
     /// <summary>Accept and record every export, answering that <paramref name="rejected"/> items were rejected, with <paramref name="message"/>.</summary>
     public static ReceiverMode PartialSuccess(long rejected, string message) => new(ReceiverModeKind.PartialSuccess, 200, 0, null, rejected, message);
+
+    /// <summary>For <see cref="ReceiverModeKind.HugeAnswer"/>: about how many bytes the response message has.</summary>
+    public int AnswerBytes { get; }
+
+    /// <summary>
+    /// Accept and record every export, answering success with a response message of about
+    /// <paramref name="bytes"/> bytes (an unknown field a reader skips): far more than an OTLP answer.
+    /// </summary>
+    public static ReceiverMode HugeAnswer(int bytes) => new(ReceiverModeKind.HugeAnswer, 200, 0, null, answerBytes: bytes);
 
     /// <summary>Status sent on the OTLP/HTTP endpoint.</summary>
     public int HttpStatusCode { get; }

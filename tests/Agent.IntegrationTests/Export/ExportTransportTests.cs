@@ -356,6 +356,32 @@ public sealed class ExportTransportTests : IClassFixture<ExportTransportTests.Ce
         Assert.DoesNotContain(process.StandardError, l => l.Contains(" warn ", StringComparison.Ordinal));
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task An_answer_larger_than_1_MiB_is_abandoned_and_the_batch_is_not_sent_again(bool grpc)
+    {
+        // The collector takes the spans and answers success with 2 MiB: over HTTP the status says
+        // it all; over gRPC the status is in trailers after the body, so the batch is reported lost.
+        await using var receiver = await OtlpReceiver.StartAsync();
+        receiver.Mode = ReceiverMode.HugeAnswer(2 * 1024 * 1024);
+        using var process = await RunAsync(Environment(receiver, grpc));
+
+        // Each span arrived once: none was sent again.
+        Assert.Equal(6, receiver.Spans.Count);
+        Assert.Equal(6, receiver.Spans.Select(s => s.SpanId).Distinct().Count());
+        if (!grpc)
+        {
+            Assert.DoesNotContain(process.StandardError, l => l.Contains(" warn ", StringComparison.Ordinal));
+            return;
+        }
+
+        var line = Assert.Single(process.StandardError, l => l.Contains(" warn traces export to ", StringComparison.Ordinal));
+        Assert.Contains("the answer was larger than 1048576 bytes and was not read", line, StringComparison.Ordinal);
+        var summary = process.StandardError.Last(l => l.Contains("spans lost so far", StringComparison.Ordinal));
+        Assert.Contains("6 not accepted by the exporter; 0 exported", summary, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task A_path_in_a_grpc_endpoint_is_kept()
     {

@@ -625,6 +625,32 @@ public sealed class KafkaTests
     }
 
     [Fact]
+    public async Task A_send_span_whose_delivery_report_never_comes_ends_when_the_producer_is_disposed()
+    {
+        await using var setup = await Setup.StartAsync("v2.16.0");
+        var topic = setup.NewTopic();
+        Assert.Equal("produced", await setup.GetAsync("/produce/unpolled?topic=" + topic));
+
+        // The broker has the message; its delivery report waits, unpolled, in the producer.
+        var headers = setup.Kafka.Read(topic, 1, Timeout)[0].Message.Headers;
+        Assert.Equal("disposed", await setup.GetAsync("/produce/unpolled/dispose"));
+
+        var spans = await setup.Receiver.WaitForSpansAsync(all => all.Any(s => s.Name == "send " + topic) && all.Any(s => IsRequest(s, "/produce/unpolled/dispose")), Timeout);
+        var request = spans.Single(s => IsRequest(s, "/produce/unpolled"));
+        var dispose = spans.Single(s => IsRequest(s, "/produce/unpolled/dispose"));
+        var send = Assert.Single(spans, s => s.Name == "send " + topic);
+        Assert.Equal(request.SpanId, send.ParentSpanId);
+        Assert.StartsWith($"00-{send.TraceId}-{send.SpanId}-", Header(headers, "traceparent"), StringComparison.Ordinal);
+
+        // Ended by the disposal (during the request that disposed of the producer), with no
+        // delivery status: no partition or offset, no error.
+        Assert.InRange(send.EndTimeUnixNano, dispose.StartTimeUnixNano, dispose.EndTimeUnixNano);
+        Assert.Null(send.Attribute("messaging.kafka.offset"));
+        Assert.Null(send.Attribute("messaging.destination.partition.id"));
+        Assert.Equal(0, send.StatusCode);
+    }
+
+    [Fact]
     public async Task Switching_Kafka_off_makes_no_span_and_injects_no_header_while_the_rest_is_traced()
     {
         const string Off = "OTEL_DOTNET_AUTO_TRACES_KAFKA_INSTRUMENTATION_ENABLED";

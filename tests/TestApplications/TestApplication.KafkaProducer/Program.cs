@@ -75,6 +75,22 @@ app.MapGet("/produce/background", async (string topic) =>
     return Delivered(await produced);
 });
 
+// A producer nobody polls (background poll off): its message is delivered, but the delivery report
+// waits in librdkafka's queue until /unpolled/dispose disposes of the producer without flushing.
+IProducer<string, string>? unpolled = null;
+app.MapGet("/produce/unpolled", (string topic) =>
+{
+    var unpolledConfig = new ProducerConfig(config.ToDictionary(p => p.Key, p => p.Value)) { EnableBackgroundPoll = false };
+    unpolled = new ProducerBuilder<string, string>(unpolledConfig).Build();
+    unpolled.Produce(topic, new Message<string, string> { Key = "order-8", Value = "never polled" });
+    return Results.Text("produced");
+});
+app.MapGet("/produce/unpolled/dispose", () =>
+{
+    unpolled?.Dispose();
+    return Results.Text("disposed");
+});
+
 // A value-type key.
 app.MapGet("/produce/intkey", async (string topic) =>
     Delivered(await intProducer.ProduceAsync(topic, new Message<int, string> { Key = 42, Value = "int key" })));
