@@ -438,6 +438,31 @@ public sealed class RedisTests
         Assert.Equal(plain, instrumented);
     }
 
+    [Theory]
+    [InlineData("low")]
+    [InlineData("high")]
+    public async Task A_request_still_running_after_512_commands_has_their_spans_exported_before_it_ends(string variant)
+    {
+        await using var setup = await Setup.StartAsync(variant);
+        var request = setup.GetAsync("/held?count=600");
+
+        // Drained once 512 commands were issued (those complete then: the first 511, the 512th
+        // still in flight), so the open request holds at most 512 and at least 600 - 512 spans
+        // arrive while it is held, all under its span, which has not ended. Waited for less than
+        // the 30 s after which the once-a-second round would drain an idle session anyway.
+        var early = await setup.Receiver.WaitForSpansAsync(all => all.Count(s => s.Name == "SET") >= 600 - 512, TimeSpan.FromSeconds(20));
+        Assert.False(request.IsCompleted);
+        Assert.DoesNotContain(early, s => IsRequest(s, "/held"));
+        var parent = Assert.Single(early.Where(s => s.Name == "SET").Select(s => s.ParentSpanId).Distinct());
+
+        Assert.Equal("releasing", await setup.GetAsync("/release"));
+        Assert.Equal("released", await request);
+        var (server, commands) = await setup.TraceOfAsync("/held", 600);
+        Assert.Equal(parent, server.SpanId);
+        Assert.Equal(600, commands.Count(c => c.Name == "SET"));
+        Assert.Equal(600, commands.Select(c => c.SpanId).Distinct().Count());
+    }
+
     [Fact]
     public async Task Many_commands_leave_no_growing_heap_behind()
     {

@@ -145,6 +145,25 @@ app.MapGet("/many", async (int count) =>
     return Results.Text("done");
 });
 
+// Runs `count` commands, then holds its request open until /release: a long-lived Activity whose
+// session must be drained while it runs.
+var held = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+app.MapGet("/held", async (int count) =>
+{
+    for (var i = 0; i < count; i++)
+    {
+        await db.StringSetAsync("held:" + (i % 16), "v");
+    }
+
+    await held.Task;
+    return Results.Text("released");
+});
+app.MapGet("/release", () =>
+{
+    held.TrySetResult();
+    return Results.Text("releasing");
+});
+
 app.MapGet("/first-chance", () => Results.Text(Interlocked.Read(ref firstChance) + " " + lastFirstChance));
 
 app.MapGet("/heap", () =>
