@@ -39,7 +39,7 @@ internal sealed class ClientSpanTagger(bool redactQuery)
         {
             activity.SetTag("server.address", uri.Host);
             activity.SetTag("server.port", BoxedPort(uri.Port));
-            activity.SetTag("url.full", UrlRedaction.RedactUrl(uri.AbsoluteUri, redactQuery));
+            activity.SetTag("url.full", redactQuery ? UrlRedaction.HiddenQuery(uri) : UrlRedaction.RedactUrl(uri.AbsoluteUri, redactQuery: false));
         }
     }
 

@@ -21,14 +21,17 @@ internal sealed class HttpClientDiagnosticObserver
     private readonly HeaderCapture _responseHeaders;
     private readonly ClientSpanTagger? _tagger;
     private readonly bool _recordFailures;
+    private readonly bool _fullUrl;
     private readonly PropertyFetcher _request = new("Request");
     private readonly PropertyFetcher _response = new("Response");
     private readonly PropertyFetcher _requestStatus = new("RequestTaskStatus");
     private readonly PropertyFetcher _exception = new("Exception");
 
-    public HttpClientDiagnosticObserver(HttpClientSettings settings, ClientSpanTagger? tagger, bool recordFailures)
+    /// <param name="fullUrl">Set url.full from the request (credentials redacted, query kept) over the runtime's, whose query is "?*".</param>
+    public HttpClientDiagnosticObserver(HttpClientSettings settings, ClientSpanTagger? tagger, bool recordFailures, bool fullUrl = false)
     {
         _recordFailures = recordFailures;
+        _fullUrl = fullUrl;
         _excluded = new GlobPattern(settings.ExcludedUrls);
         _requestHeaders = new HeaderCapture("http.request.header.", settings.RequestHeaders);
         _responseHeaders = new HeaderCapture("http.response.header.", settings.ResponseHeaders);
@@ -62,6 +65,11 @@ internal sealed class HttpClientDiagnosticObserver
                 }
 
                 _tagger?.OnStart(activity, request);
+                if (_fullUrl && request.RequestUri is { IsAbsoluteUri: true } full)
+                {
+                    activity.SetTag("url.full", UrlRedaction.RedactUrl(full.AbsoluteUri, redactQuery: false));
+                }
+
                 _requestHeaders.Capture(activity, request.Headers, request.Content);
                 break;
             case StopEvent:

@@ -12,7 +12,8 @@ namespace TraceAgent.Instrumentation.HttpClient;
 /// propagator: one injection per request. Since .NET 9 the runtime also sets the stable HTTP
 /// attributes, and since .NET 10 it records failures; on older runtimes the agent completes the
 /// span from the runtime's DiagnosticListener events (ClientSpanTagger).
-/// The agent adds query redaction that keeps the keys, URL filters and header capture.
+/// The agent adds URL filters and header capture, redacts credentials, and keeps the runtime's
+/// redaction of the query (url.full with "?*") unless query redaction is turned off.
 /// </summary>
 internal sealed class HttpClientInstrumentation : IInstrumentation
 {
@@ -43,14 +44,20 @@ internal sealed class HttpClientInstrumentation : IInstrumentation
 
         var tagger = ClientSpanTagger.RuntimeTagsClientSpans ? null : new ClientSpanTagger(redact);
         var recordFailures = !ClientSpanTagger.RuntimeRecordsFailures;
-        if (tagger is null && !recordFailures && settings.ExcludedUrls.Count == 0 && settings.RequestHeaders.Count == 0 && settings.ResponseHeaders.Count == 0)
+
+        // The runtime writes url.full with the query reduced to "?*" unless the process turns its
+        // System.Net.Http.DisableUriRedaction switch on, which the agent never does: it would also
+        // put query values in the URLs the app's IHttpClientFactory handlers log. A user who asks
+        // for query values in spans gets them from the request itself.
+        var fullUrl = tagger is null && !redact;
+        if (tagger is null && !recordFailures && !fullUrl && settings.ExcludedUrls.Count == 0 && settings.RequestHeaders.Count == 0 && settings.ResponseHeaders.Count == 0)
         {
             return null;
         }
 
         // Filters, header capture and what older runtimes leave out need the request, the response
         // and the exception, which only the runtime's DiagnosticListener events carry.
-        return new HttpClientDiagnosticObserver(settings, tagger, recordFailures).Subscribe();
+        return new HttpClientDiagnosticObserver(settings, tagger, recordFailures, fullUrl).Subscribe();
     }
 
     private static void OnStop(Activity activity, bool redact)

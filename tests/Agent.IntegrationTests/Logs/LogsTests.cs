@@ -87,6 +87,49 @@ public sealed class LogsTests
         Assert.Contains(app.Process.StandardError, line => line.Contains("ILOGGER: attached to a host being built", StringComparison.Ordinal));
     }
 
+    [Theory]
+    [MemberData(nameof(TestRuntimes.All), MemberType = typeof(TestRuntimes))]
+    public async Task The_urls_IHttpClientFactory_logs_are_as_without_the_agent_and_no_span_has_the_query_value(string runtime)
+    {
+        const string Secret = "s3cret-query-value";
+        var app = TestRuntimes.App(WebAppName, runtime);
+        await using var receiver = await OtlpReceiver.StartAsync();
+        var target = $"http://127.0.0.1:{receiver.HttpPort}/lookup";
+
+        // The framework's handler logs each outgoing URL; from .NET 9 on with its query reduced to "?*".
+        async Task<string> CallAsync(WebApp web)
+        {
+            await GetAsync(web, "/call?port=" + receiver.HttpPort);
+            var line = await web.Process.WaitForOutputAsync("Start processing HTTP request GET", Timeout);
+            return line[line.IndexOf("Start processing", StringComparison.Ordinal)..].Split(' ')[5];
+        }
+
+        string plainUrl;
+        using (var plain = await WebApp.StartAsync(app, new Dictionary<string, string?> { ["ASPNETCORE_ENVIRONMENT"] = "Production" }))
+        {
+            plainUrl = await CallAsync(plain);
+        }
+
+        using var traced = await WebApp.StartAsync(app, LogsEnvironment(receiver, "logging-redaction"));
+        var tracedUrl = await CallAsync(traced);
+        Assert.Equal(plainUrl, tracedUrl);
+        Assert.StartsWith(target, tracedUrl, StringComparison.Ordinal);
+        if (TestRuntimes.Major(runtime) >= 9)
+        {
+            Assert.Equal(target + "?*", tracedUrl);
+            Assert.DoesNotContain(traced.Process.Output, l => l.Contains(Secret, StringComparison.Ordinal));
+        }
+
+        // The client span has the runtime's redaction on every runtime; the exported record has the
+        // app's own URL (on .NET 8 the framework logs the whole URL, with or without the agent).
+        var spans = await receiver.WaitForSpansAsync(all => all.Any(s => s.Kind == SpanKinds.Client), Timeout);
+        Assert.DoesNotContain(spans, s => s.Attributes.Values.Any(v => (v?.ToString() ?? "").Contains(Secret, StringComparison.Ordinal)));
+        Assert.Equal(target + "?*", spans.Single(s => s.Kind == SpanKinds.Client).Attribute("url.full"));
+        var logs = await receiver.WaitForLogsAsync(all => all.Any(l => (l.Body as string)?.StartsWith("Start processing HTTP request", StringComparison.Ordinal) == true), Timeout);
+        var exported = logs.Single(l => (l.Body as string)?.StartsWith("Start processing HTTP request", StringComparison.Ordinal) == true);
+        Assert.Equal(tracedUrl, exported.Attributes["Uri"]?.ToString());
+    }
+
     [Fact]
     public async Task Json_console_and_grpc_export_carry_the_trace_the_exception_and_the_formatted_message()
     {
@@ -223,6 +266,23 @@ public sealed class LogsTests
         Assert.NotEqual("00f067aa0ba902b7", record.SpanId);
         Assert.Equal(0u, record.Flags & 1u);
         Assert.DoesNotContain(receiver.Spans, s => s.TraceId == TraceId);
+    }
+
+    [Fact]
+    public async Task With_only_the_traces_endpoint_set_logs_go_to_the_generic_endpoint()
+    {
+        await using var generic = await OtlpReceiver.StartAsync();
+        await using var traces = await OtlpReceiver.StartAsync();
+        using var app = await WebApp.StartAsync(WebAppName, LogsEnvironment(
+            generic,
+            "traces-endpoint-only",
+            settings: [("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", traces.HttpEndpoint + "/v1/traces")]));
+
+        await GetAsync(app, "/log?marker=traces-only");
+        ServerSpan(await WaitForServerSpanAsync(traces, "/log"), "/log");
+        await WaitForLogAsync(generic, "traces-only");
+        Assert.Empty(traces.Logs);
+        Assert.DoesNotContain(generic.Spans, s => (s.Attribute("url.path") as string) == "/log");
     }
 
     [Fact]

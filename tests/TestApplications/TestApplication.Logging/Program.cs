@@ -19,6 +19,9 @@ else
 // (TraceId|SpanId|ParentId), so trace ids in its output can only come from the agent.
 builder.Logging.Configure(options => options.ActivityTrackingOptions = ActivityTrackingOptions.None);
 
+// IHttpClientFactory, whose handlers log each request's URL (redacted by the framework).
+builder.Services.AddHttpClient();
+
 var app = builder.Build();
 var appLogger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("TestApplication.Logging.Lifetime");
 
@@ -42,6 +45,15 @@ app.MapGet("/fail", (string marker, ILogger<Program> logger) =>
     }
 
     return Results.StatusCode(500);
+});
+
+// An outgoing call through IHttpClientFactory to another server on 127.0.0.1:`port`, with a query
+// value that must stay secret (the incoming request's URL, which the host logs, has none).
+app.MapGet("/call", async (int port, IHttpClientFactory factory) =>
+{
+    using var client = factory.CreateClient();
+    using var response = await client.GetAsync($"http://127.0.0.1:{port}/lookup?token=s3cret-query-value");
+    return ((int)response.StatusCode).ToString(System.Globalization.CultureInfo.InvariantCulture);
 });
 
 app.MapGet("/outside", (string marker) =>

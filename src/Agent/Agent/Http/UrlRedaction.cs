@@ -1,10 +1,12 @@
+using System.Globalization;
 using System.Text;
 
 namespace TraceAgent.Http;
 
 /// <summary>
 /// Keeps query keys and replaces their values with REDACTED (semantic conventions' advice for
-/// url.query and url.full), and drops user:password from a URL's authority.
+/// url.query and url.full), and drops user:password from a URL's authority; and writes an outgoing
+/// URL as the runtime redacts it (<see cref="HiddenQuery"/>).
 /// </summary>
 public static class UrlRedaction
 {
@@ -95,8 +97,29 @@ public static class UrlRedaction
 
         var fragment = Find(result, '#', question);
         var queryEnd = fragment < 0 ? result.Length : fragment;
+        if (queryEnd == question + 2 && result[question + 1] == '*')
+        {
+            // The runtime's own redaction ("?*", .NET 9 and later): nothing left to redact.
+            return result;
+        }
+
         var redacted = RedactQuery(result[(question + 1)..queryEnd]);
         return string.Concat(result.AsSpan(0, question + 1), redacted, fragment < 0 ? ReadOnlySpan<char>.Empty : result.AsSpan(fragment));
+    }
+
+    /// <summary>
+    /// An outgoing request's URL as the runtime writes url.full from .NET 9 on (unless the app turns
+    /// its System.Net.Http.DisableUriRedaction switch on): scheme, host, the port unless the
+    /// scheme's default, the path, and a query reduced to <c>?*</c>; no credentials, no fragment.
+    /// </summary>
+    public static string HiddenQuery(Uri uri)
+    {
+        var pathAndQuery = uri.PathAndQuery;
+        var question = pathAndQuery.IndexOf('?', StringComparison.Ordinal);
+        var path = question >= 0 && question < pathAndQuery.Length - 1 ? string.Concat(pathAndQuery.AsSpan(0, question + 1), "*") : pathAndQuery;
+        return uri.IsDefaultPort
+            ? string.Concat(uri.Scheme, "://", uri.Host, path)
+            : string.Create(CultureInfo.InvariantCulture, $"{uri.Scheme}://{uri.Host}:{uri.Port}{path}");
     }
 
     // Where "://" starts, -1 if nowhere.

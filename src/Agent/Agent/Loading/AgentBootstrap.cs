@@ -75,10 +75,6 @@ public static class AgentBootstrap
         var propagator = AgentPropagator.Create(settings.Propagators);
         DistributedContextPropagator.Current = propagator;
 
-        // Keep the full URL in HttpClient's url.full so the agent can redact query values (keeping
-        // the keys) itself; the runtime's own redaction drops the whole query.
-        AppContext.SetSwitch("System.Net.Http.DisableUriRedaction", true);
-
         var metrics = MetricsPipeline.Create(settings.Metrics, resource);
         var processor = ExporterFactory.CreateSpanProcessor(settings, resource, serviceName, metrics?.Health, out var exporters);
         metrics?.Health.Observe(processor, "spans", "{span}");
