@@ -768,8 +768,8 @@ public sealed class CoreTests
         Assert.Equal(["/opt/other/Hook.dll:" + Path.GetFullPath(RepoPaths.StartupHookPath)], process.StandardOutput);
     }
 
-    [Fact]
-    public async Task Console_exporter_prints_spans_and_zipkin_exporter_posts_json()
+    /// <summary>The console app under the agent with the console and Zipkin exporters; the one Zipkin body posted.</summary>
+    private static async Task<(TestProcess Process, string Json)> RunWithZipkinAsync((string Key, string? Value)[] settings)
     {
         var port = TcpPort.FreePort();
         using var listener = new HttpListener();
@@ -813,19 +813,47 @@ public sealed class CoreTests
             ["OTEL_TRACES_EXPORTER"] = "console,zipkin",
             ["OTEL_EXPORTER_ZIPKIN_ENDPOINT"] = $"http://127.0.0.1:{port}/api/v2/spans",
             ["OTEL_DOTNET_AUTO_TRACES_ADDITIONAL_SOURCES"] = "TestApp.Console",
-        };
-        using var process = await RunConsoleAsync(environment);
+        }.With(settings);
+        var process = await RunConsoleAsync(environment);
         listener.Stop();
         await serving;
-
-        Assert.Equal(5, process.ExitCode);
-        Assert.Contains(process.StandardOutput, l => l.StartsWith("span console-root [Internal] service=zipkin-app", StringComparison.Ordinal));
-        string json;
         lock (bodies)
         {
-            json = Assert.Single(bodies);
+            return (process, Assert.Single(bodies));
         }
+    }
 
+    [Fact]
+    public async Task Zipkin_export_keeps_the_span_limits()
+    {
+        var (process, json) = await RunWithZipkinAsync(
+        [
+            ("OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT", "2"),
+            ("OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT", "3"),
+            ("OTEL_SPAN_EVENT_COUNT_LIMIT", "1"),
+            ("CONSOLE_APP_EVENTS", "1"),
+        ]);
+        using (process)
+        {
+            Assert.Equal(5, process.ExitCode);
+            using var document = JsonDocument.Parse(json);
+            var root = document.RootElement.EnumerateArray().Single(s => s.GetProperty("name").GetString() == "console-root");
+
+            // The first two attributes, the text cut to 3 characters (numbers are not cut); one event of two.
+            var tags = root.GetProperty("tags").EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetString());
+            Assert.Equal(new Dictionary<string, string?> { ["test.attribute"] = "val", ["test.number"] = "42" }, tags);
+            Assert.Equal(["console-event-1"], root.GetProperty("annotations").EnumerateArray().Select(a => a.GetProperty("value").GetString()));
+        }
+    }
+
+    [Fact]
+    public async Task Console_exporter_prints_spans_and_zipkin_exporter_posts_json()
+    {
+        var (process, json) = await RunWithZipkinAsync([]);
+
+        using var owned = process;
+        Assert.Equal(5, process.ExitCode);
+        Assert.Contains(process.StandardOutput, l => l.StartsWith("span console-root [Internal] service=zipkin-app", StringComparison.Ordinal));
         using var document = JsonDocument.Parse(json);
         var spans = document.RootElement.EnumerateArray().ToList();
         Assert.Equal(2, spans.Count);

@@ -359,6 +359,23 @@ public sealed class ExportTransportTests : IClassFixture<ExportTransportTests.Ce
     [Theory]
     [InlineData(false)]
     [InlineData(true)]
+    public async Task A_span_larger_than_4_MiB_alone_is_dropped_said_once_and_counted_and_the_rest_arrive(bool grpc)
+    {
+        // One root with a 4.1 MiB query text, and its small child.
+        await using var receiver = await OtlpReceiver.StartAsync();
+        using var process = await RunAsync(Environment(receiver, grpc), "return", "1", "4200");
+
+        var span = Assert.Single(receiver.Spans);
+        Assert.Equal("console-child", span.Name);
+        var line = Assert.Single(process.StandardError, l => l.Contains("alone encodes to", StringComparison.Ordinal));
+        Assert.Contains("more than a request may carry (4194304 bytes); it is dropped (limit attribute values with OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT)", line, StringComparison.Ordinal);
+        var summary = process.StandardError.Last(l => l.Contains("spans lost so far", StringComparison.Ordinal));
+        Assert.Contains("1 not accepted by the exporter; 1 exported", summary, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
     public async Task An_answer_larger_than_1_MiB_is_abandoned_and_the_batch_is_not_sent_again(bool grpc)
     {
         // The collector takes the spans and answers success with 2 MiB: over HTTP the status says

@@ -100,6 +100,9 @@ public sealed class HttpTests
 
         Assert.Equal("GET", client.Name);
         Assert.Equal("GET", client.Attribute("http.request.method"));
+        // No sampling policy is set: no span says why it was kept.
+        Assert.All(trace, s => Assert.Null(s.Attribute("traceagent.sampling.reason")));
+
         // The query as the runtime's own redaction leaves it (.NET 9 and later; the agent writes the same on .NET 8).
         Assert.Equal(pair.Back.BaseUrl + "/items/7?*", client.Attribute("url.full"));
         Assert.Equal("127.0.0.1", client.Attribute("server.address"));
@@ -328,6 +331,25 @@ public sealed class HttpTests
             Assert.Equal(client.SpanId, Assert.Single(headers["x-b3-spanid"]));
             Assert.Equal("1", Assert.Single(headers["x-b3-sampled"]));
         }
+    }
+
+    [Fact]
+    public async Task With_propagators_none_nothing_is_read_or_sent_and_each_service_starts_its_own_trace()
+    {
+        await using var pair = await Pair.StartAsync(("OTEL_PROPAGATORS", "none"));
+        const string TraceId = "4bf92f3577b34da6a3ce929d0e0e4736";
+        var (_, body) = await pair.GetAsync("/front?path=/echo-headers", ("traceparent", $"00-{TraceId}-00f067aa0ba902b7-01"), ("baggage", "k=v"));
+        var spans = await pair.Receiver.WaitForSpansAsync(all => all.Any(s => IsRequest(s, "front", "/front")) && all.Any(s => IsRequest(s, "back", "/echo-headers")), Timeout);
+
+        // The incoming context is ignored, and the call carries none: the back starts a trace too.
+        var frontServer = spans.Single(s => IsRequest(s, "front", "/front"));
+        var backServer = spans.Single(s => IsRequest(s, "back", "/echo-headers"));
+        Assert.True(frontServer.IsRoot);
+        Assert.NotEqual(TraceId, frontServer.TraceId);
+        Assert.True(backServer.IsRoot);
+        Assert.NotEqual(frontServer.TraceId, backServer.TraceId);
+        var headers = JsonSerializer.Deserialize<Dictionary<string, string[]>>(body)!;
+        Assert.DoesNotContain(headers.Keys, k => k is "traceparent" or "tracestate" or "baggage" or "b3" or "request-id" || k.StartsWith("x-b3-", StringComparison.Ordinal));
     }
 
     [Fact]

@@ -335,6 +335,32 @@ public sealed class MetricsTests
     }
 
     [Fact]
+    public async Task Over_grpc_the_agents_own_export_calls_make_no_client_span_and_no_client_measurement()
+    {
+        // gRPC export goes through HttpClient (plain OTLP/HTTP does not): its calls must stay out
+        // of the app's spans and http.client.* metrics.
+        await using var receiver = await OtlpReceiver.StartAsync();
+        using var backend = await WebApp.StartAsync(App, Environment(receiver, "metrics-backend"));
+        using var front = await WebApp.StartAsync(App, AgentEnvironment.For(receiver, "metrics-grpc", grpc: true).With(
+            ("OTEL_METRIC_EXPORT_INTERVAL", "200"),
+            ("BACKEND_URL", backend.BaseUrl)));
+        await GetAsync(front.BaseUrl + "/call/1");
+
+        bool ToBackend(HistogramDataPoint p) => p.Attributes.Attribute("server.port") is long port && port == backend.Port;
+        await receiver.WaitForMetricsAsync(all => all.LatestCount("http.client.request.duration", ToBackend, "metrics-grpc") == 1, Timeout);
+
+        // Several gRPC exports of each signal have been made by now.
+        await receiver.WaitForRequestsAsync(all => all.Count(r => r.Protocol == "grpc" && r.Signal == "metrics") >= 3 && all.Any(r => r.Protocol == "grpc" && r.Signal == "traces"), Timeout);
+        var metrics = await receiver.WaitForMetricsAsync(all => all.LatestCount("http.client.request.duration", ToBackend, "metrics-grpc") == 1, Timeout);
+        Assert.DoesNotContain(
+            metrics.Named("http.client.request.duration", "metrics-grpc").SelectMany(m => m.Metric.Histogram.DataPoints),
+            p => p.Attributes.Attribute("server.port") is long port && port == receiver.GrpcPort);
+        var spans = await receiver.WaitForSpansAsync(all => all.Any(s => s.Kind == SpanKinds.Client && s.ServiceName == "metrics-grpc"), Timeout);
+        Assert.Single(spans, s => s.Kind == SpanKinds.Client && s.ServiceName == "metrics-grpc");
+        Assert.DoesNotContain(spans, s => s.Attribute("server.port") is long port && port == receiver.GrpcPort);
+    }
+
+    [Fact]
     public async Task Calls_by_host_name_measure_the_name_lookup_and_the_open_connections()
     {
         await using var receiver = await OtlpReceiver.StartAsync();

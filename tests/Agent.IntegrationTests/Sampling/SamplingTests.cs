@@ -80,6 +80,31 @@ public sealed class SamplingTests
         Assert.Contains(app.Process.StandardError, l => l.Contains("sampler: parentbased_traceidratio(0.25); rules /health*=0,/items/*=1,/status/*=0.5,/__ready=0", StringComparison.Ordinal));
     }
 
+    [Fact]
+    public async Task Rules_decide_roots_only_and_a_remote_parents_decision_is_followed_against_them()
+    {
+        await using var receiver = await OtlpReceiver.StartAsync();
+        using var app = await WebApp.StartAsync(App, AgentEnvironment.For(receiver, "rules-parent").With(
+            ("TRACEAGENT_SAMPLER_RULES", "/health*=0,/items/*=1")));
+        using var client = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
+
+        // A sampled parent on a path whose rule says 0, an unsampled one on a path whose rule says 1.
+        var sampled = TraceParents.NewSampled();
+        var unsampledTraceId = System.Diagnostics.ActivityTraceId.CreateRandom().ToHexString();
+        foreach (var (path, traceparent) in new[] { ("/health", sampled), ("/items/5", $"00-{unsampledTraceId}-00f067aa0ba902b7-00") })
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, app.BaseUrl + path);
+            request.Headers.Add("traceparent", traceparent);
+            using var response = await client.SendAsync(request);
+        }
+
+        var spans = await AfterMarkerAsync(receiver, client, app, "rules-parent");
+        var health = Assert.Single(spans, s => IsServer(s, "/health"));
+        Assert.Equal(sampled.Split('-')[1], health.TraceId);
+        Assert.Equal("parent", health.Attribute("traceagent.sampling.reason"));
+        Assert.DoesNotContain(spans, s => s.TraceId == unsampledTraceId);
+    }
+
     private static void AssertBinomial(int count, int n, double p)
     {
         var mean = n * p;

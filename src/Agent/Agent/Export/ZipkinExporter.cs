@@ -2,12 +2,17 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net.Http.Headers;
 using System.Text.Json;
+using TraceAgent.Configuration;
 using TraceAgent.Diagnostics;
 using TraceAgent.Tracing;
 
 namespace TraceAgent.Export;
 
-/// <summary>Sends spans as Zipkin v2 JSON (POST /api/v2/spans).</summary>
+/// <summary>
+/// Sends spans as Zipkin v2 JSON (POST /api/v2/spans), under the span limits the OTLP encoder
+/// applies: attributes kept per span (tags), string values truncated, events kept (annotations).
+/// Zipkin has no links and no dropped counts.
+/// </summary>
 internal sealed class ZipkinExporter : ISpanExporter
 {
     private readonly Uri _endpoint;
@@ -15,10 +20,12 @@ internal sealed class ZipkinExporter : ISpanExporter
     private readonly HttpClient _client;
     private readonly MemoryStream _buffer = new();
     private readonly int _timeoutMilliseconds;
+    private readonly SpanLimits? _limits;
     private bool _failing;
 
-    public ZipkinExporter(Uri endpoint, string serviceName, int timeoutMilliseconds)
+    public ZipkinExporter(Uri endpoint, string serviceName, int timeoutMilliseconds, SpanLimits? limits = null)
     {
+        _limits = limits;
         _endpoint = endpoint;
         _serviceName = serviceName;
         _timeoutMilliseconds = timeoutMilliseconds;
@@ -113,11 +120,14 @@ internal sealed class ZipkinExporter : ISpanExporter
         json.WriteString("serviceName", _serviceName);
         json.WriteEndObject();
         json.WriteStartObject("tags");
+        var tagsLeft = _limits?.AttributeCountLimit ?? int.MaxValue;
+        var lengthLimit = _limits?.AttributeValueLengthLimit;
         foreach (var tag in activity.EnumerateTagObjects())
         {
-            if (tag.Key is not null && tag.Value is not null && TagValue(tag.Value) is { } text)
+            if (tagsLeft > 0 && tag.Key is not null && tag.Value is not null && TagValue(tag.Value, lengthLimit) is { } text)
             {
                 json.WriteString(tag.Key, text);
+                tagsLeft--;
             }
         }
 
@@ -128,8 +138,14 @@ internal sealed class ZipkinExporter : ISpanExporter
 
         json.WriteEndObject();
         var first = true;
+        var eventsLeft = _limits?.EventCountLimit ?? int.MaxValue;
         foreach (ref readonly var e in activity.EnumerateEvents())
         {
+            if (eventsLeft-- <= 0)
+            {
+                break;
+            }
+
             if (first)
             {
                 json.WriteStartArray("annotations");
@@ -154,13 +170,14 @@ internal sealed class ZipkinExporter : ISpanExporter
     /// Zipkin tags are strings. Arrays are written as their JSON text (["a","b"], [1,2]), as the
     /// OpenTelemetry specification's Zipkin mapping says, never as a .NET type name. Null when a
     /// value (or an array element) has no text (see <see cref="AttributeText"/>): the tag is dropped.
+    /// Text longer than <paramref name="lengthLimit"/> is cut, each string of an array on its own, as OTLP's.
     /// </summary>
-    internal static string? TagValue(object value)
+    internal static string? TagValue(object value, int? lengthLimit = null)
     {
         switch (value)
         {
             case string s:
-                return s;
+                return OtlpCommon.Truncate(s, lengthLimit);
             case bool b:
                 return b ? "true" : "false";
             case Array array when value is not byte[]:
@@ -177,7 +194,7 @@ internal sealed class ZipkinExporter : ISpanExporter
                                 json.WriteNullValue();
                                 break;
                             case string s:
-                                json.WriteStringValue(s);
+                                json.WriteStringValue(OtlpCommon.Truncate(s, lengthLimit));
                                 break;
                             case bool b:
                                 json.WriteBooleanValue(b);
@@ -200,7 +217,7 @@ internal sealed class ZipkinExporter : ISpanExporter
                                     return null;
                                 }
 
-                                json.WriteStringValue(itemText);
+                                json.WriteStringValue(OtlpCommon.Truncate(itemText, lengthLimit));
                                 break;
                         }
                     }
@@ -210,7 +227,7 @@ internal sealed class ZipkinExporter : ISpanExporter
 
                 return System.Text.Encoding.UTF8.GetString(buffer.WrittenSpan);
             default:
-                return AttributeText.Of(value);
+                return AttributeText.Of(value) is { } text ? OtlpCommon.Truncate(text, lengthLimit) : null;
         }
     }
 

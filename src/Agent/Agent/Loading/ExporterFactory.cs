@@ -52,7 +52,7 @@ internal static class ExporterFactory
                     exporters.Add(new ConsoleExporter(serviceName));
                     break;
                 case "zipkin":
-                    exporters.Add(new ZipkinExporter(settings.ZipkinEndpoint, serviceName, timeout));
+                    exporters.Add(new ZipkinExporter(settings.ZipkinEndpoint, serviceName, timeout, settings.Limits));
                     break;
             }
         }
