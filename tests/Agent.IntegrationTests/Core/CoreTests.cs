@@ -18,6 +18,22 @@ public sealed class CoreTests
         return process;
     }
 
+    [Fact]
+    public async Task Without_OTEL_SERVICE_NAME_the_service_is_named_after_the_entry_assembly()
+    {
+        await using var receiver = await OtlpReceiver.StartAsync();
+        var environment = AgentEnvironment.For(receiver, "unused").With(
+            ("OTEL_SERVICE_NAME", null),
+            ("OTEL_DOTNET_AUTO_TRACES_ADDITIONAL_SOURCES", "TestApp.Console"));
+
+        using var process = await RunConsoleAsync(environment);
+
+        Assert.Equal(5, process.ExitCode);
+        var spans = await receiver.WaitForSpansAsync(s => s.Count >= 2, Timeout);
+        Assert.All(spans, s => Assert.Equal(ConsoleApp, s.ResourceAttributes["service.name"]));
+        Assert.Contains(process.StandardError, l => l.Contains($"tracing service '{ConsoleApp}'", StringComparison.Ordinal));
+    }
+
     [Theory]
     [InlineData(false, false)]
     [InlineData(true, false)]

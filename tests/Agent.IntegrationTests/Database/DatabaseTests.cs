@@ -62,7 +62,16 @@ public sealed class DatabaseTests
             Assert.Null(span.Attribute("db.statement"));
             Assert.Null(span.Attribute("db.system"));
             Assert.Null(span.Attribute("db.connection_string"));
+            Assert.Null(span.Attribute("db.user"));
+            Assert.Null(span.Attribute("db.name"));
+            Assert.Null(span.Attribute("db.connection_id"));
+            Assert.Null(span.Attribute("db.npgsql.connection_id"));
+            Assert.Null(span.Attribute("db.npgsql.data_source"));
+            Assert.DoesNotContain(span.Attributes.Keys, k => k.StartsWith("net.peer.", StringComparison.Ordinal));
         }
+
+        // The user name (Npgsql 8 tags it as db.user) is in no span, nor is the password.
+        Assert.DoesNotContain(spans, s => s.Attributes.Values.Any(v => v is string text && (text == "postgres" || text.Contains(Password, StringComparison.Ordinal))));
 
         var raw = DbSpansOf("/db/raw");
         Assert.Equal(2, raw.Count);

@@ -625,6 +625,24 @@ public sealed class KafkaTests
     }
 
     [Fact]
+    public async Task A_key_longer_than_256_bytes_or_with_a_control_character_is_not_recorded()
+    {
+        await using var setup = await Setup.StartAsync("v2.16.0");
+        var topic = setup.NewTopic();
+        Assert.StartsWith("delivered", await setup.GetAsync("/produce/odd-keys?topic=" + topic), StringComparison.Ordinal);
+        await setup.GetAsync("/produce/async?topic=" + topic);
+
+        var spans = await setup.Receiver.WaitForSpansAsync(all => all.Count(s => s.Name == "send " + topic) >= 3, Timeout);
+        var sends = spans.Where(s => s.Name == "send " + topic).ToList();
+        var odd = spans.Single(s => IsRequest(s, "/produce/odd-keys"));
+        Assert.Equal(2, sends.Count(s => s.ParentSpanId == odd.SpanId));
+        Assert.All(sends.Where(s => s.ParentSpanId == odd.SpanId), s => Assert.Null(s.Attribute("messaging.kafka.message.key")));
+
+        // A plain key is recorded (the same producer, the same topic).
+        Assert.Single(sends, s => (s.Attribute("messaging.kafka.message.key") as string) == "order-1");
+    }
+
+    [Fact]
     public async Task A_send_span_whose_delivery_report_never_comes_ends_when_the_producer_is_disposed()
     {
         await using var setup = await Setup.StartAsync("v2.16.0");

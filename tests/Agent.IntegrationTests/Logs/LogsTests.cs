@@ -269,6 +269,20 @@ public sealed class LogsTests
     }
 
     [Fact]
+    public async Task A_state_without_a_template_is_exported_with_its_formatted_message_as_the_body()
+    {
+        await using var receiver = await OtlpReceiver.StartAsync();
+        using var app = await WebApp.StartAsync(WebAppName, LogsEnvironment(receiver, "logging-state"));
+        await GetAsync(app, "/log-state?marker=own-state");
+
+        var record = await WaitForLogAsync(receiver, "own-state");
+        Assert.Equal("custom state own-state", record.Body);
+        Assert.Equal(13, record.SeverityNumber);
+        Assert.False(record.Attributes.ContainsKey("{OriginalFormat}"));
+        Assert.Contains(app.Process.Output, l => l.Contains("custom state own-state", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task With_only_the_traces_endpoint_set_logs_go_to_the_generic_endpoint()
     {
         await using var generic = await OtlpReceiver.StartAsync();

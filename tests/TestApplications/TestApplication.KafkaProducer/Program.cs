@@ -91,6 +91,14 @@ app.MapGet("/produce/unpolled/dispose", () =>
     return Results.Text("disposed");
 });
 
+// Keys the agent does not record: longer than 256 bytes, or with a control character.
+app.MapGet("/produce/odd-keys", async (string topic) =>
+{
+    var longKey = await stringProducer.ProduceAsync(topic, new Message<string, string> { Key = new string('k', 257), Value = "long key" });
+    var controlKey = await stringProducer.ProduceAsync(topic, new Message<string, string> { Key = "tab\there", Value = "control key" });
+    return Results.Text($"delivered {longKey.Offset.Value} {controlKey.Offset.Value}");
+});
+
 // A value-type key.
 app.MapGet("/produce/intkey", async (string topic) =>
     Delivered(await intProducer.ProduceAsync(topic, new Message<int, string> { Key = 42, Value = "int key" })));

@@ -33,6 +33,14 @@ app.MapGet("/log", (string marker, ILogger<Program> logger) =>
     return "logged";
 });
 
+// A state of the app's own, with no message template: only its formatter makes the text.
+app.MapGet("/log-state", (string marker, ILogger<Program> logger) =>
+{
+    var state = new List<KeyValuePair<string, object?>> { new("Marker", marker) };
+    logger.Log(LogLevel.Warning, new EventId(7), state, null, (s, _) => "custom state " + s[0].Value);
+    return "logged";
+});
+
 app.MapGet("/fail", (string marker, ILogger<Program> logger) =>
 {
     try
