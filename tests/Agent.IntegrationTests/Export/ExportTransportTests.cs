@@ -127,6 +127,31 @@ public sealed class ExportTransportTests : IClassFixture<ExportTransportTests.Ce
     }
 
     [Theory]
+    [InlineData(false, "pkcs1")]
+    [InlineData(true, "pkcs1")]
+    [InlineData(false, "ec")]
+    [InlineData(true, "ec")]
+    public async Task A_client_key_in_PKCS1_or_EC_form_is_read(bool grpc, string form)
+    {
+        await using var receiver = await OtlpReceiver.StartAsync(new OtlpReceiverOptions
+        {
+            ServerCertificate = _certificates.Server,
+            RequiredClientCertificateAuthority = _certificates.Authority,
+        });
+        var ec = form == "ec";
+        var environment = Environment(
+            receiver,
+            grpc,
+            ("OTEL_EXPORTER_OTLP_CERTIFICATE", _certificates.AuthorityPem),
+            ("OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE", ec ? _certificates.EcClientCertificatePem : _certificates.ClientCertificatePem),
+            ("OTEL_EXPORTER_OTLP_CLIENT_KEY", ec ? _certificates.EcClientKeyPem : _certificates.ClientKeyPkcs1Pem));
+        using var process = await RunAsync(environment);
+
+        await receiver.WaitForSpansAsync(s => s.Count >= 6, Timeout);
+        Assert.Equal(ec ? "CN=traceagent-test-ec-client" : "CN=traceagent-test-client", Assert.Single(receiver.Requests).ClientCertificateSubject);
+    }
+
+    [Theory]
     [InlineData(false)]
     [InlineData(true)]
     public async Task A_collector_that_refuses_the_client_certificate_given_is_said_once_by_name(bool grpc)

@@ -47,6 +47,15 @@ public sealed class TestCertificates : IDisposable
     /// <summary>A certificate and key in one file.</summary>
     public string ClientCombinedPem => Path.Combine(Directory, "client-combined.pem");
 
+    /// <summary>The client's RSA key as PKCS#1 ("RSA PRIVATE KEY").</summary>
+    public string ClientKeyPkcs1Pem => Path.Combine(Directory, "client-key-pkcs1.pem");
+
+    /// <summary>Another client certificate the CA issued (CN=traceagent-test-ec-client), with an EC (P-256) key.</summary>
+    public string EcClientCertificatePem => Path.Combine(Directory, "ec-client.pem");
+
+    /// <summary>Its key as SEC1 ("EC PRIVATE KEY").</summary>
+    public string EcClientKeyPem => Path.Combine(Directory, "ec-client-key.pem");
+
     public static TestCertificates Create()
     {
         var directory = Path.Combine(Path.GetTempPath(), "traceagent-certs-" + Guid.NewGuid().ToString("N"));
@@ -67,6 +76,21 @@ public sealed class TestCertificates : IDisposable
         {
             File.WriteAllText(Path.Combine(directory, "client-key.pem"), key.ExportPkcs8PrivateKeyPem());
             File.WriteAllText(Path.Combine(directory, "client-combined.pem"), client.ExportCertificatePem() + "\n" + key.ExportPkcs8PrivateKeyPem());
+            File.WriteAllText(Path.Combine(directory, "client-key-pkcs1.pem"), key.ExportRSAPrivateKeyPem());
+        }
+
+        using (var ecKey = ECDsa.Create(ECCurve.NamedCurves.nistP256))
+        {
+            var request = new CertificateRequest("CN=traceagent-test-ec-client", ecKey, HashAlgorithmName.SHA256);
+            request.CertificateExtensions.Add(new X509BasicConstraintsExtension(false, false, 0, true));
+            request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.DigitalSignature, true));
+            request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid("1.3.6.1.5.5.7.3.2")], false));
+            var serial = new byte[12];
+            RandomNumberGenerator.Fill(serial);
+            serial[0] &= 0x7f;
+            using var ecClient = request.Create(authority.SubjectName, X509SignatureGenerator.CreateForRSA(authorityKey, RSASignaturePadding.Pkcs1), DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(30), serial);
+            File.WriteAllText(Path.Combine(directory, "ec-client.pem"), ecClient.ExportCertificatePem());
+            File.WriteAllText(Path.Combine(directory, "ec-client-key.pem"), ecKey.ExportECPrivateKeyPem());
         }
 
         return new TestCertificates(directory, authority, server, client, otherHostServer, other);
