@@ -227,6 +227,21 @@ public sealed class LogsTests
         Assert.DoesNotContain(receiver.Logs, l => HasMarker(l, "console-inside") || HasMarker(l, "console-outside"));
     }
 
+    [Fact]
+    public async Task With_tracing_off_nothing_starts_no_ids_in_the_console_and_nothing_exported()
+    {
+        await using var receiver = await OtlpReceiver.StartAsync();
+        var environment = LogsEnvironment(receiver, "tracing-off", settings: [("OTEL_DOTNET_AUTO_TRACES_ADDITIONAL_SOURCES", "TestApplication.LoggingConsole"), ("OTEL_DOTNET_AUTO_TRACES_ENABLED", "false")]);
+        using var process = TestProcess.StartDotnet(RepoPaths.TestAppDll(ConsoleAppName + "-low"), environment);
+        Assert.Equal(0, await process.WaitForExitAsync(Timeout));
+
+        // The exit has passed, where a started agent flushes what it holds: nothing came.
+        var insideLine = Assert.Single(process.StandardOutput, l => l.Contains("console-inside", StringComparison.Ordinal));
+        Assert.DoesNotContain("TraceId", insideLine, StringComparison.Ordinal);
+        Assert.Empty(receiver.Requests);
+        Assert.Contains(process.StandardError, line => line.Contains("OTEL_DOTNET_AUTO_TRACES_ENABLED=false: tracing is off", StringComparison.Ordinal));
+    }
+
     [Theory]
     [InlineData(SwitchOff)]
     [InlineData("OTEL_DOTNET_AUTO_LOGS_INSTRUMENTATION_ENABLED")]
