@@ -101,11 +101,15 @@ public sealed class ExportTransportTests : IClassFixture<ExportTransportTests.Ce
     }
 
     [Theory]
-    [InlineData(false, false, "OTEL_EXPORTER_OTLP_TRACES_")]
-    [InlineData(true, false, "OTEL_EXPORTER_OTLP_TRACES_")]
-    [InlineData(false, true, "OTEL_EXPORTER_OTLP_TRACES_")]
-    [InlineData(true, false, "OTEL_EXPORTER_OTLP_")]
-    public async Task The_client_certificate_is_presented_when_the_collector_requires_one(bool grpc, bool combinedFile, string prefix)
+    [InlineData(false, "pkcs8", "OTEL_EXPORTER_OTLP_TRACES_")]
+    [InlineData(true, "pkcs8", "OTEL_EXPORTER_OTLP_TRACES_")]
+    [InlineData(false, "combined", "OTEL_EXPORTER_OTLP_TRACES_")]
+    [InlineData(true, "pkcs8", "OTEL_EXPORTER_OTLP_")]
+    [InlineData(false, "pkcs1", "OTEL_EXPORTER_OTLP_")]
+    [InlineData(true, "pkcs1", "OTEL_EXPORTER_OTLP_")]
+    [InlineData(false, "ec", "OTEL_EXPORTER_OTLP_")]
+    [InlineData(true, "ec", "OTEL_EXPORTER_OTLP_")]
+    public async Task The_client_certificate_is_presented_when_the_collector_requires_one(bool grpc, string key, string prefix)
     {
         await using var receiver = await OtlpReceiver.StartAsync(new OtlpReceiverOptions
         {
@@ -113,42 +117,25 @@ public sealed class ExportTransportTests : IClassFixture<ExportTransportTests.Ce
             RequiredClientCertificateAuthority = _certificates.Authority,
         });
 
-        // The per-signal variables for traces or the generic ones; the key may also sit in the certificate's own file.
+        // The per-signal variables for traces or the generic ones; the key as PKCS#8, PKCS#1
+        // ("RSA PRIVATE KEY") or SEC1 EC ("EC PRIVATE KEY"), or in the certificate's own file.
+        var (certificate, keyFile, subject) = key switch
+        {
+            "combined" => (_certificates.ClientCombinedPem, null, "CN=traceagent-test-client"),
+            "pkcs1" => (_certificates.ClientCertificatePem, _certificates.ClientKeyPkcs1Pem, "CN=traceagent-test-client"),
+            "ec" => (_certificates.EcClientCertificatePem, _certificates.EcClientKeyPem, "CN=traceagent-test-ec-client"),
+            _ => (_certificates.ClientCertificatePem, (string?)_certificates.ClientKeyPem, "CN=traceagent-test-client"),
+        };
         var environment = Environment(
             receiver,
             grpc,
             (prefix + "CERTIFICATE", _certificates.AuthorityPem),
-            (prefix + "CLIENT_CERTIFICATE", combinedFile ? _certificates.ClientCombinedPem : _certificates.ClientCertificatePem),
-            (prefix + "CLIENT_KEY", combinedFile ? null : _certificates.ClientKeyPem));
+            (prefix + "CLIENT_CERTIFICATE", certificate),
+            (prefix + "CLIENT_KEY", keyFile));
         using var process = await RunAsync(environment);
 
         await receiver.WaitForSpansAsync(s => s.Count >= 6, Timeout);
-        Assert.Equal("CN=traceagent-test-client", Assert.Single(receiver.Requests).ClientCertificateSubject);
-    }
-
-    [Theory]
-    [InlineData(false, "pkcs1")]
-    [InlineData(true, "pkcs1")]
-    [InlineData(false, "ec")]
-    [InlineData(true, "ec")]
-    public async Task A_client_key_in_PKCS1_or_EC_form_is_read(bool grpc, string form)
-    {
-        await using var receiver = await OtlpReceiver.StartAsync(new OtlpReceiverOptions
-        {
-            ServerCertificate = _certificates.Server,
-            RequiredClientCertificateAuthority = _certificates.Authority,
-        });
-        var ec = form == "ec";
-        var environment = Environment(
-            receiver,
-            grpc,
-            ("OTEL_EXPORTER_OTLP_CERTIFICATE", _certificates.AuthorityPem),
-            ("OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE", ec ? _certificates.EcClientCertificatePem : _certificates.ClientCertificatePem),
-            ("OTEL_EXPORTER_OTLP_CLIENT_KEY", ec ? _certificates.EcClientKeyPem : _certificates.ClientKeyPkcs1Pem));
-        using var process = await RunAsync(environment);
-
-        await receiver.WaitForSpansAsync(s => s.Count >= 6, Timeout);
-        Assert.Equal(ec ? "CN=traceagent-test-ec-client" : "CN=traceagent-test-client", Assert.Single(receiver.Requests).ClientCertificateSubject);
+        Assert.Equal(subject, Assert.Single(receiver.Requests).ClientCertificateSubject);
     }
 
     [Theory]

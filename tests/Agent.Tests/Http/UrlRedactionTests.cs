@@ -60,4 +60,13 @@ public sealed class UrlRedactionTests
     [InlineData("http://h", "http://h/")]
     public void An_outgoing_url_is_written_as_the_runtime_redacts_it(string url, string expected) =>
         Assert.Equal(expected, UrlRedaction.HiddenQuery(new Uri(url)));
+
+    [Theory]
+    [InlineData("http://127.0.0.1:5000/items/7")]
+    [InlineData("https://h/p")]
+    public void An_outgoing_url_with_nothing_to_hide_is_the_uris_own_string(string url)
+    {
+        var uri = new Uri(url);
+        Assert.Same(uri.AbsoluteUri, UrlRedaction.HiddenQuery(uri));
+    }
 }

@@ -114,6 +114,14 @@ public static class UrlRedaction
     /// </summary>
     public static string HiddenQuery(Uri uri)
     {
+        // Most URLs have no query, fragment or credentials: then they are written as they are,
+        // with no string made (AbsoluteUri is the Uri's own, kept once made).
+        var absolute = uri.AbsoluteUri;
+        if (absolute.AsSpan().IndexOfAny('?', '#', '@') < 0)
+        {
+            return absolute;
+        }
+
         var pathAndQuery = uri.PathAndQuery;
         var question = pathAndQuery.IndexOf('?', StringComparison.Ordinal);
         var path = question >= 0 && question < pathAndQuery.Length - 1 ? string.Concat(pathAndQuery.AsSpan(0, question + 1), "*") : pathAndQuery;
