@@ -510,6 +510,29 @@ public sealed class HttpTests
         Assert.Equal(pair.Back.BaseUrl + "/items/7?token=abc123", client.Attribute("url.full"));
     }
 
+    [Theory]
+    [MemberData(nameof(TestRuntimes.All), MemberType = typeof(TestRuntimes))]
+    public async Task Credentials_in_an_outgoing_url_are_in_no_span_with_query_redaction_on_or_off(string runtime)
+    {
+        foreach (var redactionOff in new[] { false, true })
+        {
+            await using var pair = await Pair.StartOnAsync(runtime, ("OTEL_DOTNET_EXPERIMENTAL_HTTPCLIENT_DISABLE_URL_QUERY_REDACTION", redactionOff ? "true" : null));
+            var back = new Uri(pair.Back.BaseUrl);
+            var target = $"http://app-user:s3cret-password@{back.Authority}/items/7?token=abc123";
+            await pair.GetAsync("/front?path=" + Uri.EscapeDataString(target));
+            var spans = await pair.WaitForTraceAsync(s => IsRequest(s, "front", "/front"), 3);
+
+            var client = spans.Single(s => s.Kind == SpanKinds.Client);
+            Assert.Equal(redactionOff ? $"http://REDACTED:REDACTED@{back.Authority}/items/7?token=abc123" : pair.Back.BaseUrl + "/items/7?*", client.Attribute("url.full"));
+            Assert.All(spans.SelectMany(s => s.Attributes.Values), value =>
+            {
+                var text = value is object?[] array ? string.Join(",", array) : Convert.ToString(value, System.Globalization.CultureInfo.InvariantCulture) ?? string.Empty;
+                Assert.DoesNotContain("s3cret-password", text, StringComparison.Ordinal);
+                Assert.DoesNotContain("app-user", text, StringComparison.Ordinal);
+            });
+        }
+    }
+
     [Fact]
     public async Task HttpClient_spans_record_the_configured_headers_and_with_redaction_off_the_query_values()
     {

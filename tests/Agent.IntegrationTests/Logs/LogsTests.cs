@@ -242,6 +242,35 @@ public sealed class LogsTests
         Assert.Contains(process.StandardError, line => line.Contains("OTEL_DOTNET_AUTO_TRACES_ENABLED=false: tracing is off", StringComparison.Ordinal));
     }
 
+    [Fact]
+    public async Task A_full_log_queue_drops_records_and_the_loss_line_accounts_for_every_one()
+    {
+        // A collector that never answers holds the logs' export thread on its first batch while the
+        // app logs 202 records into a queue of 4.
+        await using var receiver = await OtlpReceiver.StartAsync();
+        receiver.Mode = ReceiverMode.Hang;
+        var environment = LogsEnvironment(receiver, "full-log-queue", settings: [
+            ("OTEL_DOTNET_AUTO_TRACES_ADDITIONAL_SOURCES", "TestApplication.LoggingConsole"),
+            ("OTEL_METRICS_EXPORTER", "none"),
+            ("OTEL_EXPORTER_OTLP_TIMEOUT", "1000"),
+            ("OTEL_BLRP_MAX_QUEUE_SIZE", "4"),
+            ("LOG_COUNT", "200")]);
+        using var process = TestProcess.StartDotnet(RepoPaths.TestAppDll(ConsoleAppName + "-high"), environment);
+        Assert.Equal(0, await process.WaitForExitAsync(Timeout));
+
+        // The app logged every record to its console: only the export lost them.
+        Assert.Equal(200, process.StandardOutput.Count(l => l.Contains("of a burst", StringComparison.Ordinal)));
+        var line = process.StandardError.Last(l => l.Contains("log records lost so far: ", StringComparison.Ordinal));
+        var numbers = System.Text.RegularExpressions.Regex.Match(line, @"log records lost so far: (\d+) dropped \(queue full, limit 4\), (\d+) not accepted by the exporter; (\d+) exported$");
+        Assert.True(numbers.Success, line);
+        var dropped = int.Parse(numbers.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+        var failed = int.Parse(numbers.Groups[2].Value, System.Globalization.CultureInfo.InvariantCulture);
+        Assert.True(dropped > 0, line);
+        Assert.Equal(202, dropped + failed);
+        Assert.Equal("0", numbers.Groups[3].Value);
+        Assert.Empty(receiver.Logs);
+    }
+
     [Theory]
     [InlineData(SwitchOff)]
     [InlineData("OTEL_DOTNET_AUTO_LOGS_INSTRUMENTATION_ENABLED")]

@@ -6,6 +6,7 @@ using Microsoft.Extensions.Logging;
 // A console app on the generic host (Microsoft.Extensions.Hosting from its own packages) that
 // logs to the console with scopes, outside and inside a span of its own ActivitySource. It has no
 // correlation code; LOG_FORMAT=json selects the JSON console formatter.
+// LOG_COUNT=N logs N more records inside the span, one after the other.
 // HOST_KIND=hostbuilder builds the older way, through Host.CreateDefaultBuilder (an IHostBuilder);
 // HOST_KIND=new and HOST_KIND=empty build hosts without the defaults (new HostBuilder(),
 // Host.CreateEmptyApplicationBuilder).
@@ -26,6 +27,11 @@ using (host)
     using (var activity = source.StartActivity("work"))
     {
         logger.LogInformation("Inside span {Marker} at step {Step}", "console-inside", 7);
+        var more = int.TryParse(Environment.GetEnvironmentVariable("LOG_COUNT"), out var count) ? count : 0;
+        for (var i = 0; i < more; i++)
+        {
+            logger.LogInformation("Record {Index} of a burst", i);
+        }
     }
 }
 
