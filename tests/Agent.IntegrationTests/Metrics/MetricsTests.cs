@@ -200,6 +200,23 @@ public sealed class MetricsTests
     }
 
     [Fact]
+    public async Task A_partial_success_counts_only_the_rejected_points_as_lost()
+    {
+        // The collector accepts each request but says it rejected 2 of its points.
+        await using var receiver = await OtlpReceiver.StartAsync();
+        receiver.Mode = ReceiverMode.PartialSuccess(2, "2 points had an attribute the backend refuses");
+        using var app = await WebApp.StartAsync(App, Environment(receiver, "metrics-partial"));
+        await Orders(app, 3);
+
+        var line = await app.Process.WaitForOutputAsync("metric points lost so far:", Timeout);
+        var numbers = System.Text.RegularExpressions.Regex.Match(line, @"metric points lost so far: (\d+) not accepted by the exporter \(.*\); (\d+) exported$");
+        Assert.True(numbers.Success, line);
+        Assert.Equal("2", numbers.Groups[1].Value);
+        Assert.True(long.Parse(numbers.Groups[2].Value, System.Globalization.CultureInfo.InvariantCulture) > 2, line);
+        Assert.Contains(app.Process.StandardError, l => l.Contains("the collector rejected 2 data points of a batch: 2 points had an attribute the backend refuses", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task A_retryable_answer_gets_the_collection_sent_again_and_delta_points_are_not_lost()
     {
         await using var receiver = await OtlpReceiver.StartAsync();

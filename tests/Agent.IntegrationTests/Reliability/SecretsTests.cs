@@ -28,6 +28,8 @@ public sealed class SecretsTests
         "S3cretEndpointQueryValue",
         "S3cretCommandLineValue",
         "S3cretEnvironmentValue",
+        "S3cretRejectedEndpointQueryValue",
+        "S3cretRejectedEndpointPassword",
     ];
 
     [Fact]
@@ -41,6 +43,13 @@ public sealed class SecretsTests
                 ("OTEL_EXPORTER_OTLP_ENDPOINT", $"http://exporter:S3cretEndpointPassword@127.0.0.1:{receiver.HttpPort.ToString(CultureInfo.InvariantCulture)}"),
                 ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", $"http://exporter:S3cretEndpointPassword@127.0.0.1:{receiver.HttpPort.ToString(CultureInfo.InvariantCulture)}/v1/traces?api_key=S3cretEndpointQueryValue"),
                 ("OTEL_EXPORTER_OTLP_HEADERS", "x-api-key=S3cretExporterHeaderValue,authorization=Bearer%20S3cretExporterBearer"),
+
+                // Log export on: the start-up line names the logs endpoint, made from the generic one.
+                ("OTEL_LOGS_EXPORTER", "otlp"),
+
+                // Values the agent rejects are quoted in a warning: without a scheme, and with one it does not take.
+                ("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", "collector:4318/v1/metrics?api_key=S3cretRejectedEndpointQueryValue"),
+                ("OTEL_EXPORTER_ZIPKIN_ENDPOINT", "grpc://exporter:S3cretRejectedEndpointPassword@collector:9411/api/v2/spans"),
                 ("OTEL_DOTNET_AUTO_LOG_DIRECTORY", logDirectory.FullName),
                 ("OTEL_LOG_LEVEL", "debug"),
                 ("APP_DATABASE_PASSWORD", "S3cretEnvironmentValue"));
@@ -87,6 +96,7 @@ public sealed class SecretsTests
 
             // The exporter headers do reach the collector (they are meant for it).
             Assert.Contains(receiver.Requests, r => r.Header("x-api-key") == "S3cretExporterHeaderValue");
+            Assert.Contains(receiver.Requests, r => r.Header("authorization") == "Bearer S3cretExporterBearer");
 
             // Stop both apps gracefully so their shutdown lines reach the log files too.
             await StopAsync(front.Process);
@@ -125,6 +135,9 @@ public sealed class SecretsTests
             // endpoint show that it has one.
             Assert.Contains(receiver.Requests, r => r.Path == "/v1/traces" && r.Query == "?api_key=S3cretEndpointQueryValue");
             Assert.Contains("/v1/traces?REDACTED failed: HTTP 500", stderr, StringComparison.Ordinal);
+            Assert.Contains($"exported to otlp/http http://127.0.0.1:{receiver.HttpPort.ToString(CultureInfo.InvariantCulture)}/v1/logs", stderr, StringComparison.Ordinal);
+            Assert.Contains("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT='collector:4318/v1/metrics?REDACTED' is not an absolute http or https URL", stderr, StringComparison.Ordinal);
+            Assert.Contains("OTEL_EXPORTER_ZIPKIN_ENDPOINT='grpc://collector:9411/api/v2/spans' is not an absolute http or https URL", stderr, StringComparison.Ordinal);
 
             foreach (var secret in Secrets)
             {

@@ -283,4 +283,41 @@ public sealed class SamplingTests
         var markerServer = Assert.Single(rawServers);
         Assert.Equal(2, spans.Count(s => s.ParentSpanId == markerServer.SpanId && s.Attribute("db.query.text") is not null));
     }
+
+    [Theory]
+    [InlineData("low")]
+    [InlineData("high")]
+    public async Task A_slow_request_kept_at_ratio_0_has_its_database_spans_masked_and_without_credentials(string variant)
+    {
+        // Held undecided, a database span is finished only once its trace is kept: literals masked
+        // and the connection string, user and password left out then, as on a sampled span.
+        await using var postgres = await PostgresServer.StartAsync();
+        await postgres.CreateDatabaseAsync("shop");
+        await using var receiver = await OtlpReceiver.StartAsync();
+        var connectionString = $"Host=127.0.0.1;Port={postgres.Port};Username=postgres;Password=HeldS3cretPassword;Database=shop;Pooling=true";
+        using var app = await WebApp.StartAsync("TestApplication.Database-" + variant, AgentEnvironment.For(receiver, "db-keep-slow").With(
+            ("DATABASE_URL", connectionString),
+            ("OTEL_TRACES_SAMPLER", "parentbased_traceidratio"),
+            ("OTEL_TRACES_SAMPLER_ARG", "0"),
+            ("TRACEAGENT_SAMPLER_KEEP_SLOWER_THAN_MS", "1")));
+        using var client = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync(app.BaseUrl + "/db/raw")).StatusCode);
+
+        var spans = await receiver.WaitForSpansAsync(all => all.Any(s => IsServer(s, "/db/raw")) && all.Count(s => s.Attribute("db.system.name") as string == "postgresql") >= 2, Timeout);
+        var server = Assert.Single(spans, s => IsServer(s, "/db/raw"));
+        Assert.Equal("slow", server.Attribute("traceagent.sampling.reason"));
+        var queries = spans.Where(s => s.TraceId == server.TraceId && s.Attribute("db.query.text") is not null).ToList();
+        Assert.Contains(queries, q => q.Attribute("db.query.text") as string == "SELECT id, name FROM items WHERE name = ? ORDER BY id");
+        Assert.All(spans.Where(s => s.TraceId == server.TraceId), span =>
+        {
+            Assert.DoesNotContain("db.connection_string", span.Attributes.Keys);
+            Assert.DoesNotContain("db.user", span.Attributes.Keys);
+            foreach (var value in span.Attributes.Values)
+            {
+                var text = Convert.ToString(value, System.Globalization.CultureInfo.InvariantCulture) ?? string.Empty;
+                Assert.DoesNotContain("widget", text, StringComparison.Ordinal);
+                Assert.DoesNotContain("HeldS3cretPassword", text, StringComparison.Ordinal);
+            }
+        });
+    }
 }

@@ -99,6 +99,52 @@ public sealed class AgentFaultContainmentTests
         }
     }
 
+    private sealed class ThrowingSampler : Sampler
+    {
+        public override string Description => "throwing test sampler";
+
+        public override SamplingDecision ShouldSample(in SamplingParameters parameters) => throw new InvalidOperationException("sampler failed on purpose");
+    }
+
+    [Fact]
+    public void A_throwing_sampler_leaves_an_unrecorded_activity_that_carries_the_context_on()
+    {
+        var sourceName = "TraceAgent.Test.Faults." + Guid.NewGuid().ToString("N");
+        var processor = new BatchSpanProcessor([], new BatchSettings(60_000, 30_000, 2048, 512), 10_000);
+        using var pipeline = new TracingPipeline(new ThrowingSampler(), processor, new SourceMatcher([sourceName]));
+        var captured = new StringWriter();
+        var original = AgentLog.RedirectStderr(captured);
+        try
+        {
+            pipeline.Start();
+            using var source = new ActivitySource(sourceName);
+            var remote = new ActivityContext(ActivityTraceId.CreateRandom(), ActivitySpanId.CreateRandom(), ActivityTraceFlags.Recorded, isRemote: true);
+            using (var activity = source.StartActivity("w3c parent", ActivityKind.Server, remote))
+            {
+                Assert.NotNull(activity);
+                Assert.False(activity.IsAllDataRequested);
+                Assert.Equal(remote.TraceId, activity.TraceId);
+                Assert.Same(activity, Activity.Current);
+            }
+
+            using (var activity = source.StartActivity("hierarchical parent", ActivityKind.Server, "|abc.1."))
+            {
+                Assert.NotNull(activity);
+                Assert.False(activity.IsAllDataRequested);
+            }
+        }
+        finally
+        {
+            AgentLog.RedirectStderr(original);
+            processor.Shutdown(1000);
+            processor.Dispose();
+        }
+
+        Assert.Equal(0, processor.ExportedCount + processor.DroppedCount);
+        Assert.True(AgentFaults.Snapshot()["sampler"] >= 2);
+        Assert.Single(captured.ToString().Split('\n'), l => l.Contains("fault contained in sampler: InvalidOperationException: sampler failed on purpose (further faults here are counted, not logged)", StringComparison.Ordinal));
+    }
+
     [Fact]
     public void Throwing_sampler_path_for_string_parents_returns_no_activity_instead_of_throwing()
     {

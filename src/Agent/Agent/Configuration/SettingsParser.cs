@@ -1,5 +1,6 @@
 using System.Globalization;
 using TraceAgent.Diagnostics;
+using TraceAgent.Export;
 
 namespace TraceAgent.Configuration;
 
@@ -161,7 +162,10 @@ internal static partial class SettingsParser
             return uri;
         }
 
-        reader.Invalid(key, raw, "is not an absolute http or https URL", defaultValue.ToString());
+        // Shown as exporter endpoints are: a value that is not a usable URL may still carry
+        // credentials or an API key in its query, and the fallback may be built from another
+        // endpoint variable that does.
+        reader.Invalid(key, EndpointDisplay.OfText(raw), "is not an absolute http or https URL", EndpointDisplay.Of(defaultValue));
         return defaultValue;
     }
 

@@ -57,7 +57,7 @@ internal static class StartupSummary
         {
             // ILogger is reached through hosts only: a LoggerFactory made by hand has no hook.
             text.Append("; logs: trace ids in ILogger scopes of generic hosts");
-            text.Append(logs is null ? ", not exported" : ", exported to " + (settings.Logs.Otlp.Protocol == OtlpProtocol.Grpc ? "otlp/grpc " : "otlp/http ") + settings.Logs.Otlp.Endpoint);
+            text.Append(logs is null ? ", not exported" : ", exported to " + (settings.Logs.Otlp.Protocol == OtlpProtocol.Grpc ? "otlp/grpc " : "otlp/http ") + EndpointDisplay.Of(settings.Logs.Otlp.Endpoint));
             if (settings.Logs.Exporters.Contains("console"))
             {
                 text.Append(" (OTEL_LOGS_EXPORTER=console is not supported: the app's own console logger already writes them)");

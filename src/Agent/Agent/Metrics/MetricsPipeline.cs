@@ -281,8 +281,11 @@ internal sealed class MetricsPipeline : IDirectSpanObserver, IDisposable
         var deadline = DateTime.UtcNow.AddMilliseconds(timeoutMilliseconds);
         foreach (var exporter in _exporters)
         {
-            var result = Exporters.Export(exporter, _batch, deadline, _shutdown.Token);
-            Interlocked.Add(ref result == ExportResult.Success ? ref _exportedPoints : ref _failedPoints, points);
+            // A partial success loses the points the collector rejected (its rejected_data_points),
+            // not the collection: counted as the span processor counts spans.
+            var lost = Exporters.Export(exporter, _batch, deadline, _shutdown.Token).LostOf(points);
+            Interlocked.Add(ref _exportedPoints, points - lost);
+            Interlocked.Add(ref _failedPoints, lost);
         }
 
         ReportLoss(final: false);

@@ -196,8 +196,9 @@ internal sealed class TracingPipeline : IDisposable
         }
         catch (Exception ex)
         {
+            // Created but not recorded: the trace context the app's activity carries flows on.
             AgentFaults.Report("sampler", ex);
-            return ActivitySamplingResult.None;
+            return ActivitySamplingResult.PropagationData;
         }
     }
 
@@ -246,8 +247,9 @@ internal sealed class TracingPipeline : IDisposable
         }
         catch (Exception ex)
         {
+            // Created but not recorded: the trace context the app's activity carries flows on.
             AgentFaults.Report("sampler", ex);
-            return ActivitySamplingResult.None;
+            return ActivitySamplingResult.PropagationData;
         }
     }
 
