@@ -2,6 +2,7 @@ using System.Net;
 using System.Text;
 using System.Text.Json;
 using TraceAgent.IntegrationTests.Infrastructure;
+using TraceAgent.IntegrationTests.Metrics;
 using TraceAgent.Otlp.Receiver;
 
 namespace TraceAgent.IntegrationTests.Core;
@@ -183,9 +184,13 @@ public sealed class CoreTests
         // ends 400 spans into a queue of 4.
         await using var receiver = await OtlpReceiver.StartAsync();
         receiver.Mode = ReceiverMode.Hang;
+
+        // The agent's own metrics go to a healthy receiver: they count the drops too.
+        await using var metricsReceiver = await OtlpReceiver.StartAsync();
         var environment = AgentEnvironment.For(receiver, "full-queue").With(
             ("OTEL_DOTNET_AUTO_TRACES_ADDITIONAL_SOURCES", "TestApp.Console"),
-            ("OTEL_METRICS_EXPORTER", "none"),
+            ("OTEL_METRICS_EXPORTER", "otlp"),
+            ("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", $"http://127.0.0.1:{metricsReceiver.HttpPort.ToString(System.Globalization.CultureInfo.InvariantCulture)}/v1/metrics"),
             ("OTEL_EXPORTER_OTLP_TIMEOUT", "1000"),
             ("OTEL_BSP_MAX_QUEUE_SIZE", "4"),
             ("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "4"));
@@ -202,6 +207,9 @@ public sealed class CoreTests
         Assert.True(dropped > 0, line);
         Assert.Equal(400, dropped + failed);
         Assert.Equal("0", numbers.Groups[3].Value);
+
+        // Every span had ended before the exit, where the metrics were collected last.
+        Assert.Equal(dropped, metricsReceiver.Metrics.LatestInt("traceagent.spans.dropped", _ => true));
     }
 
     [Theory]
