@@ -309,6 +309,25 @@ public sealed class LogsTests
     }
 
     [Fact]
+    public async Task Each_level_has_its_severity_and_values_keep_their_type_or_become_invariant_text()
+    {
+        await using var receiver = await OtlpReceiver.StartAsync();
+        using var app = await WebApp.StartAsync(WebAppName, LogsEnvironment(receiver, "logging-levels", settings: [("Logging__LogLevel__Default", "Trace")]));
+        using (var client = new HttpClient { Timeout = TimeSpan.FromSeconds(30) })
+        {
+            Assert.Equal("1,5", await client.GetStringAsync(app.BaseUrl + "/log-levels?marker=levels"));
+        }
+
+        var logs = await receiver.WaitForLogsAsync(all => all.Count(l => HasMarker(l, "levels")) >= 3, Timeout);
+        var records = logs.Where(l => HasMarker(l, "levels")).OrderBy(l => l.SeverityNumber).ToList();
+        Assert.Equal([(1, "Trace"), (5, "Debug"), (21, "Fatal")], records.Select(r => (r.SeverityNumber, r.SeverityText)));
+        var critical = records[2];
+        Assert.Equal(true, critical.Attributes["Flag"]);
+        Assert.Equal(new object?[] { 1L, 2L }, critical.Attributes["Ids"]);
+        Assert.Equal("1.5", critical.Attributes["Amount"]);
+    }
+
+    [Fact]
     public async Task A_state_without_a_template_is_exported_with_its_formatted_message_as_the_body()
     {
         await using var receiver = await OtlpReceiver.StartAsync();

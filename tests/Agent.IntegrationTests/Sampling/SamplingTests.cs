@@ -173,6 +173,7 @@ public sealed class SamplingTests
         Assert.Equal(HttpStatusCode.OK, (await client.GetAsync(front.BaseUrl + "/front?path=/slow/2000")).StatusCode);
         Assert.Equal(HttpStatusCode.InternalServerError, (await client.GetAsync(front.BaseUrl + "/throw")).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await client.GetAsync(front.BaseUrl + "/front?path=/slow/10")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync(front.BaseUrl + "/front-then-wait/2000")).StatusCode);
 
         var spans = await AfterMarkerAsync(receiver, client, front, "front");
         await AfterMarkerAsync(receiver, client, back, "back");
@@ -206,15 +207,22 @@ public sealed class SamplingTests
         Assert.Equal("slow", slowBack.Attribute("traceagent.sampling.reason"));
         Assert.Equal("slow", Assert.Single(slowTrace, s => s.ServiceName == "front" && s.Kind == SpanKinds.Server).Attribute("traceagent.sampling.reason"));
 
+        // A slow service keeps its part; the fast service it called does not: the trace arrives without it.
+        var slowFront = Assert.Single(spans, s => IsServer(s, "/front-then-wait/2000"));
+        Assert.Equal("slow", slowFront.Attribute("traceagent.sampling.reason"));
+        var fastCall = Assert.Single(spans, s => s.TraceId == slowFront.TraceId && s.Kind == SpanKinds.Client);
+        Assert.Equal(slowFront.SpanId, fastCall.ParentSpanId);
+        Assert.DoesNotContain(spans, s => s.TraceId == slowFront.TraceId && s.ServiceName == "back");
+
         var thrown = Assert.Single(spans, s => IsServer(s, "/throw"));
         Assert.Contains(thrown.Events, e => e.Name == "exception");
 
         // Neither the fast good requests nor their back calls arrived: of the front's requests not
-        // sampled upstream, only the failing, slow and throwing ones.
+        // sampled upstream, only the failing, slow (twice) and throwing ones.
         Assert.DoesNotContain(spans, s => s.ServiceName == "back" && (IsServer(s, "/items/7") || IsServer(s, "/slow/10")));
         var kept = spans.Where(s => s.ServiceName == "front" && s.Kind == SpanKinds.Server && (s.Attribute("traceagent.sampling.reason") as string) != "parent" && !IsServer(s, WebApp.ReadinessPath)).ToList();
-        Assert.Equal(3, kept.Count);
-        Assert.Equal(["error", "error", "slow"], kept.Select(s => (string)s.Attribute("traceagent.sampling.reason")!).Order(StringComparer.Ordinal));
+        Assert.Equal(4, kept.Count);
+        Assert.Equal(["error", "error", "slow", "slow"], kept.Select(s => (string)s.Attribute("traceagent.sampling.reason")!).Order(StringComparer.Ordinal));
         Assert.Contains(front.Process.StandardError, l => l.Contains("unsampled traces kept when with errors or slower than 1500 ms", StringComparison.Ordinal));
     }
 

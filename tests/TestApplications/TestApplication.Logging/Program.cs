@@ -41,6 +41,17 @@ app.MapGet("/log-state", (string marker, ILogger<Program> logger) =>
     return "logged";
 });
 
+// Levels below and above the usual ones, and values of several types, logged under a culture
+// whose decimal separator is a comma (the answer shows that it took).
+app.MapGet("/log-levels", (string marker, ILogger<Program> logger) =>
+{
+    System.Globalization.CultureInfo.CurrentCulture = new System.Globalization.CultureInfo("de-DE");
+    logger.LogTrace("Level trace {Marker}", marker);
+    logger.LogDebug("Level debug {Marker}", marker);
+    logger.LogCritical("Level critical {Marker} {Flag} {Ids} {Amount}", marker, true, new[] { 1, 2 }, 1.5m);
+    return 1.5m.ToString(System.Globalization.CultureInfo.CurrentCulture);
+});
+
 app.MapGet("/fail", (string marker, ILogger<Program> logger) =>
 {
     try

@@ -34,6 +34,13 @@ app.MapGet("/front", async (HttpRequest request) =>
     var body = await response.Content.ReadAsStringAsync();
     return Results.Text(body, statusCode: (int)response.StatusCode);
 });
+app.MapGet("/front-then-wait/{ms:int}", async (int ms) =>
+{
+    // A fast backend call, then this service alone is slow.
+    using var response = await client.GetAsync("/items/7");
+    await Task.Delay(ms);
+    return Results.Text(await response.Content.ReadAsStringAsync(), statusCode: (int)response.StatusCode);
+});
 app.MapGet("/front/{id:int}", async (int id) =>
 {
     // One backend call per request, keyed by the request's own id, for the concurrency tests.
