@@ -42,6 +42,19 @@ public sealed class LogsTests
     private static bool HasMarker(ReceivedLogRecord record, string marker) =>
         record.Attributes.TryGetValue("Marker", out var value) && (value as string) == marker;
 
+    /// <summary>Runs the console app (its span's source traced) to its end, which must be a clean exit.</summary>
+    private static async Task<TestProcess> RunConsoleAppAsync(OtlpReceiver receiver, string service, string variant, params (string Key, string? Value)[] settings)
+    {
+        var environment = LogsEnvironment(receiver, service, settings: [("OTEL_DOTNET_AUTO_TRACES_ADDITIONAL_SOURCES", "TestApplication.LoggingConsole"), .. settings]);
+        var process = TestProcess.StartDotnet(RepoPaths.TestAppDll(ConsoleAppName + "-" + variant), environment);
+        Assert.Equal(0, await process.WaitForExitAsync(Timeout));
+        return process;
+    }
+
+    /// <summary>The console line the app logged inside its span, written with no trace ids.</summary>
+    private static void AssertInsideLineHasNoIds(TestProcess process) =>
+        Assert.DoesNotContain("TraceId", Assert.Single(process.StandardOutput, l => l.Contains("console-inside", StringComparison.Ordinal)), StringComparison.Ordinal);
+
     [Theory]
     [MemberData(nameof(TestRuntimes.All), MemberType = typeof(TestRuntimes))]
     public async Task A_log_line_inside_a_request_carries_the_server_span_ids_in_the_console_and_in_the_exported_record(string runtime)
@@ -175,9 +188,7 @@ public sealed class LogsTests
     public async Task A_console_app_on_the_generic_host_gets_ids_inside_its_span_and_none_outside(string variant, bool json, string hostKind)
     {
         await using var receiver = await OtlpReceiver.StartAsync();
-        var environment = LogsEnvironment(receiver, "logging-console", settings: [("OTEL_DOTNET_AUTO_TRACES_ADDITIONAL_SOURCES", "TestApplication.LoggingConsole"), ("LOG_FORMAT", json ? "json" : null), ("HOST_KIND", hostKind)]);
-        using var process = TestProcess.StartDotnet(RepoPaths.TestAppDll(ConsoleAppName + "-" + variant), environment);
-        Assert.Equal(0, await process.WaitForExitAsync(Timeout));
+        using var process = await RunConsoleAppAsync(receiver, "logging-console", variant, ("LOG_FORMAT", json ? "json" : null), ("HOST_KIND", hostKind));
 
         // The agent flushes at exit: everything exported is in by now.
         var work = Assert.Single(receiver.Spans, s => s.Name == "work");
@@ -231,13 +242,10 @@ public sealed class LogsTests
     public async Task With_tracing_off_nothing_starts_no_ids_in_the_console_and_nothing_exported()
     {
         await using var receiver = await OtlpReceiver.StartAsync();
-        var environment = LogsEnvironment(receiver, "tracing-off", settings: [("OTEL_DOTNET_AUTO_TRACES_ADDITIONAL_SOURCES", "TestApplication.LoggingConsole"), ("OTEL_DOTNET_AUTO_TRACES_ENABLED", "false")]);
-        using var process = TestProcess.StartDotnet(RepoPaths.TestAppDll(ConsoleAppName + "-low"), environment);
-        Assert.Equal(0, await process.WaitForExitAsync(Timeout));
+        using var process = await RunConsoleAppAsync(receiver, "tracing-off", "low", ("OTEL_DOTNET_AUTO_TRACES_ENABLED", "false"));
 
         // The exit has passed, where a started agent flushes what it holds: nothing came.
-        var insideLine = Assert.Single(process.StandardOutput, l => l.Contains("console-inside", StringComparison.Ordinal));
-        Assert.DoesNotContain("TraceId", insideLine, StringComparison.Ordinal);
+        AssertInsideLineHasNoIds(process);
         Assert.Empty(receiver.Requests);
         Assert.Contains(process.StandardError, line => line.Contains("OTEL_DOTNET_AUTO_TRACES_ENABLED=false: tracing is off", StringComparison.Ordinal));
     }
@@ -249,14 +257,14 @@ public sealed class LogsTests
         // app logs 202 records into a queue of 4.
         await using var receiver = await OtlpReceiver.StartAsync();
         receiver.Mode = ReceiverMode.Hang;
-        var environment = LogsEnvironment(receiver, "full-log-queue", settings: [
-            ("OTEL_DOTNET_AUTO_TRACES_ADDITIONAL_SOURCES", "TestApplication.LoggingConsole"),
+        using var process = await RunConsoleAppAsync(
+            receiver,
+            "full-log-queue",
+            "high",
             ("OTEL_METRICS_EXPORTER", "none"),
             ("OTEL_EXPORTER_OTLP_TIMEOUT", "1000"),
             ("OTEL_BLRP_MAX_QUEUE_SIZE", "4"),
-            ("LOG_COUNT", "200")]);
-        using var process = TestProcess.StartDotnet(RepoPaths.TestAppDll(ConsoleAppName + "-high"), environment);
-        Assert.Equal(0, await process.WaitForExitAsync(Timeout));
+            ("LOG_COUNT", "200"));
 
         // The app logged every record to its console: only the export lost them.
         Assert.Equal(200, process.StandardOutput.Count(l => l.Contains("of a burst", StringComparison.Ordinal)));
@@ -274,14 +282,11 @@ public sealed class LogsTests
     public async Task The_switch_off_leaves_console_output_without_ids_and_exports_no_logs(string key)
     {
         await using var receiver = await OtlpReceiver.StartAsync();
-        var environment = LogsEnvironment(receiver, "logging-off", settings: [("OTEL_DOTNET_AUTO_TRACES_ADDITIONAL_SOURCES", "TestApplication.LoggingConsole"), (key, "false")]);
-        using var process = TestProcess.StartDotnet(RepoPaths.TestAppDll(ConsoleAppName + "-low"), environment);
-        Assert.Equal(0, await process.WaitForExitAsync(Timeout));
+        using var process = await RunConsoleAppAsync(receiver, "logging-off", "low", (key, "false"));
 
         // Tracing still works (the span is there after the exit flush), the logs do not.
         Assert.Single(receiver.Spans, s => s.Name == "work");
-        var insideLine = Assert.Single(process.StandardOutput, l => l.Contains("console-inside", StringComparison.Ordinal));
-        Assert.DoesNotContain("TraceId", insideLine, StringComparison.Ordinal);
+        AssertInsideLineHasNoIds(process);
         Assert.Empty(receiver.Logs);
         Assert.Contains(process.StandardError, line => line.Contains("ILOGGER (switched off)", StringComparison.Ordinal));
     }

@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text;
 
 namespace TraceAgent.Http;
@@ -125,9 +124,8 @@ public static class UrlRedaction
         var pathAndQuery = uri.PathAndQuery;
         var question = pathAndQuery.IndexOf('?', StringComparison.Ordinal);
         var path = question >= 0 && question < pathAndQuery.Length - 1 ? string.Concat(pathAndQuery.AsSpan(0, question + 1), "*") : pathAndQuery;
-        return uri.IsDefaultPort
-            ? string.Concat(uri.Scheme, "://", uri.Host, path)
-            : string.Create(CultureInfo.InvariantCulture, $"{uri.Scheme}://{uri.Host}:{uri.Port}{path}");
+        // Authority: the host, with the port unless it is the scheme's default; no credentials.
+        return string.Concat(uri.Scheme, "://", uri.Authority, path);
     }
 
     // Where "://" starts, -1 if nowhere.
